@@ -1,0 +1,195 @@
+// porthole-agent: the guest half. Captures the desktop and cursor into the
+// shared region, keeps the session's heartbeat, and survives the host client
+// coming and going. Restarting the agent starts a new session.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "capture/pattern.hpp"
+#include "capture/source.hpp"
+#include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/session.hpp"
+
+namespace {
+
+using namespace porthole;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};  // set from the signal handler only
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
+struct Options {
+    std::string device = "auto";
+    std::string shm;
+    std::uint32_t shm_size_mib = 32;
+    std::string capture = "pattern";
+    std::uint32_t width = 1280, height = 720;
+    std::string format = "bgra8";
+    double fps_limit = 60;
+    std::uint64_t frames = 0;
+    std::uint32_t slots = protocol::kMinFrameSlots;
+    std::string resize_to;
+    std::uint64_t resize_every = 0;
+    std::string log_level = "info";
+};
+
+Result<ivshmem::Mapping> open_region(const Options& o) {
+#ifndef _WIN32
+    if (!o.shm.empty()) return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
+    return ivshmem::open_guest_pci(o.device);
+#else
+    if (!o.shm.empty()) return Error::make("--shm is for Linux test runs; Windows uses the IVSHMEM driver");
+    unsigned index = 0;
+    if (o.device != "auto") index = static_cast<unsigned>(std::stoul(o.device));
+    return ivshmem::open_windows_ivshmem(index);
+#endif
+}
+
+bool parse_size(const std::string& s, std::uint32_t& w, std::uint32_t& h) {
+    return std::sscanf(s.c_str(), "%ux%u", &w, &h) == 2 && w > 0 && h > 0;
+}
+
+int run(const Options& o) {
+    auto format = protocol::parse_pixel_format(o.format);
+    if (!format) {
+        spdlog::error("unknown pixel format '{}' (bgra8, rgb10a2, rgba16f)", o.format);
+        return 2;
+    }
+    std::uint32_t alt_w = 0, alt_h = 0;
+    if (!o.resize_to.empty() && !parse_size(o.resize_to, alt_w, alt_h)) {
+        spdlog::error("--resize-to wants WIDTHxHEIGHT, got '{}'", o.resize_to);
+        return 2;
+    }
+    auto region = open_region(o);
+    if (!region) {
+        spdlog::error("{}", region.error().message);
+        return 1;
+    }
+    spdlog::info("region: {}", region->description());
+
+    protocol::LayoutParams params;
+    params.frame_slots = o.slots;
+    auto session = protocol::AgentSession::create(region->bytes(), params,
+                                                  protocol::cap::frames | protocol::cap::cursor,
+                                                  "porthole-agent 0.1", now_ns());
+    if (!session) {
+        spdlog::error("cannot lay out the region: {}", session.error().message);
+        return 1;
+    }
+    spdlog::info("session {:016x}: {} frame slots of {} KiB", session->session_id(),
+                 session->layout().frame_slots, session->layout().slot_size / 1024);
+
+    agent::CaptureOptions copts;
+    copts.width = o.width;
+    copts.height = o.height;
+    copts.format = *format;
+    copts.rate_hz = o.fps_limit;
+    auto capture = agent::make_capture(o.capture, copts);
+    if (!capture) {
+        spdlog::error("{}", capture.error().message);
+        return 1;
+    }
+    auto& source = **capture;
+    spdlog::info("capture: {}", source.name());
+
+    auto& ch = session->channels();
+    std::uint64_t published = 0;
+    std::uint64_t last_client = 0;
+    auto next_tick = Clock::now();
+    auto next_stats = Clock::now() + std::chrono::seconds(1);
+    std::uint64_t stats_frames = 0;
+    bool alt = false;
+    while (!g_stop.load()) {
+        agent::CapturedFrame frame;
+        const auto status = source.next_frame(std::chrono::milliseconds(50), frame);
+        if (status == agent::CaptureStatus::ok) {
+            auto serial = ch.frames.publish(frame.image, frame.damage, frame.capture_time_ns);
+            if (!serial) {
+                spdlog::error("{}", serial.error().message);
+                return 1;
+            }
+            ++published;
+            ++stats_frames;
+            if (o.resize_every != 0 && published % o.resize_every == 0 && alt_w != 0) {
+                if (auto* p = dynamic_cast<agent::PatternSource*>(&source)) {
+                    alt = !alt;
+                    p->resize(alt ? alt_w : o.width, alt ? alt_h : o.height, *format);
+                }
+            }
+        } else if (status == agent::CaptureStatus::error) {
+            spdlog::error("capture failed: {}", source.last_error());
+            return 1;
+        }
+        if (auto c = source.cursor()) {
+            if (c->shape) {
+                const auto& s = *c->shape;
+                if (auto ok = ch.cursor.set_shape(s.type, s.width, s.height, s.pitch, s.hotspot_x,
+                                                  s.hotspot_y, s.data);
+                    !ok) {
+                    spdlog::warn("cursor shape dropped: {}", ok.error().message);
+                }
+            }
+            ch.cursor.set_position(c->x, c->y, c->visible);
+        }
+        if (Clock::now() >= next_tick) {
+            session->tick(now_ns());
+            next_tick = Clock::now() + std::chrono::milliseconds(20);
+            if (const auto client = session->client_session(); client != last_client) {
+                if (client != 0) spdlog::info("host client {:016x} attached", client);
+                else spdlog::info("host client detached");
+                last_client = client;
+            }
+        }
+        if (Clock::now() >= next_stats) {
+            spdlog::debug("published {} frames in the last second ({} total)", stats_frames, published);
+            stats_frames = 0;
+            next_stats += std::chrono::seconds(1);
+        }
+        if (o.frames != 0 && published >= o.frames) break;
+    }
+    session->close();
+    spdlog::info("published {} frames; bye", published);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"porthole-agent: captures the guest's desktop into the Porthole shared region"};
+    app.option_defaults()->always_capture_default();
+    std::string captures;
+    for (auto c : agent::available_captures()) captures += (captures.empty() ? "" : "|") + std::string(c);
+    app.add_option("--device", o.device,
+                   "IVSHMEM device: auto, or a PCI address (Linux) / device index (Windows)");
+    app.add_option("--shm", o.shm, "use this file as the region instead of a device (tests, demo)");
+    app.add_option("--shm-size", o.shm_size_mib, "size in MiB when --shm creates the file");
+    app.add_option("--capture", o.capture, "capture backend: " + captures);
+    app.add_option("--width", o.width, "pattern source width");
+    app.add_option("--height", o.height, "pattern source height");
+    app.add_option("--format", o.format, "pattern source pixel format: bgra8, rgb10a2, rgba16f");
+    app.add_option("--fps-limit", o.fps_limit, "publish at most this many frames a second (0: no limit)");
+    app.add_option("--frames", o.frames, "exit after publishing this many frames (0: run until stopped)");
+    app.add_option("--slots", o.slots, "frame slots in the region (3..16)");
+    app.add_option("--resize-to", o.resize_to, "pattern: alternate with this WIDTHxHEIGHT (tests)");
+    app.add_option("--resize-every", o.resize_every, "pattern: switch size every N frames (tests)");
+    app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
+    CLI11_PARSE(app, argc, argv);
+
+    spdlog::set_level(spdlog::level::from_str(o.log_level));
+    spdlog::set_pattern("[%H:%M:%S.%e] [agent] [%l] %v");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    return run(o);
+}

@@ -1,0 +1,149 @@
+#pragma once
+// The frames channel: the guest publishes into N slots and never waits; the
+// host takes the newest frame and accepts it only if the slot's seqlock was
+// unchanged across its copy. Damage is tracked per frame so that both the
+// guest (filling a slot last written N frames ago) and the host (updating a
+// persistent copy that may be several frames old) copy only what changed.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "porthole/protocol/format.hpp"
+#include "porthole/protocol/region.hpp"
+#include "porthole/util/result.hpp"
+
+namespace porthole::protocol {
+
+// A complete current image that the writer copies damaged rectangles from.
+struct FrameSource {
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+    std::uint32_t stride = 0;  // bytes per row of `pixels`
+    PixelFormat format = PixelFormat::bgra8;
+    const std::byte* pixels = nullptr;
+};
+
+struct FrameWriterStats {
+    std::uint64_t published = 0;
+    std::uint64_t bytes_copied = 0;       // total pixel bytes copied into slots
+    std::uint64_t last_bytes_copied = 0;  // by the last publish
+};
+
+class FrameWriter {
+public:
+    // Lays out the channel (agent, at session start) and clears every slot.
+    static Result<FrameWriter> create(std::span<std::byte> channel, std::uint32_t slot_count);
+
+    // Publishes src as the next frame; `damage` is what changed since the
+    // previous publish (ignored when the size or format changed). Never blocks.
+    // Returns the frame's serial.
+    Result<std::uint64_t> publish(const FrameSource& src, const DamageList& damage,
+                                  std::uint64_t capture_time_ns);
+
+    [[nodiscard]] std::uint64_t max_frame_bytes() const { return slot_size_ - kPageSize; }
+    [[nodiscard]] std::uint32_t slot_count() const { return slot_count_; }
+    [[nodiscard]] const FrameWriterStats& stats() const { return stats_; }
+
+private:
+    struct Geometry {
+        std::uint32_t width = 0, height = 0, format = 0;
+        friend bool operator==(const Geometry&, const Geometry&) = default;
+    };
+    struct History {
+        std::uint64_t serial = 0;
+        Geometry geometry;
+        bool full = true;
+        DamageList damage;
+    };
+    struct Slot {
+        std::uint64_t serial = 0;  // frame held by the slot; 0 = nothing valid
+        Geometry geometry;
+    };
+
+    FrameWriter(std::span<std::byte> channel, std::uint32_t slot_count, std::uint64_t slot_size);
+    FrameSlotHeader& slot_header(std::uint32_t i);
+    std::byte* slot_pixels(std::uint32_t i);
+    DamageRecord& record(std::uint64_t serial);
+    // Damage since `since` up to the current frame, or nullopt when unknown.
+    std::optional<DamageList> damage_since(std::uint64_t since, const Geometry& g) const;
+
+    std::span<std::byte> channel_;
+    std::uint32_t slot_count_ = 0;
+    std::uint64_t slot_size_ = 0;
+    std::uint64_t serial_ = 0;
+    std::uint32_t next_slot_ = 0;
+    Geometry last_;
+    std::vector<Slot> slots_;
+    std::vector<History> history_;  // kDamageHistory entries, by serial % kDamageHistory
+    FrameWriterStats stats_;
+};
+
+// A frame the host may copy from: pixel bytes inside the region (bounds
+// checked) and the rectangles its persistent copy needs.
+struct FrameView {
+    FrameMeta meta{};
+    PixelFormat format = PixelFormat::bgra8;
+    std::span<const std::byte> pixels;  // stride * height bytes in the slot
+    DamageList copy_rects;              // rectangles to copy (the whole frame when `full`)
+    bool full = false;
+    std::uint32_t slot = 0;
+    std::uint64_t seq = 0;
+};
+
+struct FrameReaderStats {
+    std::uint64_t accepted = 0;
+    std::uint64_t torn = 0;     // copies discarded because the guest overwrote the slot
+    std::uint64_t skipped = 0;  // frames published but never seen (host slower than guest)
+    std::uint64_t invalid = 0;  // frames rejected by validation
+};
+
+class FrameReader {
+public:
+    // Validates the channel header the agent wrote and keeps a copy of it.
+    static Result<FrameReader> attach(std::span<const std::byte> channel);
+
+    // The newest frame not yet accepted, if any. An error means the guest
+    // wrote something invalid; the reader stays usable.
+    Result<std::optional<FrameView>> poll();
+
+    // After copying view.copy_rects out of view.pixels: true if the slot held
+    // still (the copy is exact and now current); false if it was torn, in which
+    // case the next frame is delivered whole.
+    bool finish(const FrameView& view);
+
+    // The host lost its persistent copy (new texture, device reset): next frame whole.
+    void invalidate() { have_ = 0; }
+
+    [[nodiscard]] std::uint32_t slot_count() const { return hdr_.slot_count; }
+    [[nodiscard]] std::uint64_t max_frame_bytes() const { return hdr_.slot_size - kPageSize; }
+    [[nodiscard]] std::uint64_t last_serial() const { return have_; }
+    [[nodiscard]] const FrameReaderStats& stats() const { return stats_; }
+    // Start of slot i's pixel area (page-aligned), for importing the region into a GPU.
+    [[nodiscard]] std::uint64_t slot_pixels_offset(std::uint32_t i) const;
+
+private:
+    FrameReader(std::span<const std::byte> channel, const FrameChannelHeader& hdr)
+        : channel_(channel), hdr_(hdr) {}
+    Result<DamageList> accumulate(const FrameMeta& meta, const DamageList& own) const;
+
+    std::span<const std::byte> channel_;
+    FrameChannelHeader hdr_;
+    std::uint64_t have_ = 0;  // serial of the host's persistent copy; 0 = none
+    FrameMeta have_meta_{};
+    std::uint64_t seen_ = 0;  // newest serial seen (accepted or not)
+    FrameReaderStats stats_;
+};
+
+// Copies the view's rects from its pixels into dst (same format, dst_stride
+// bytes per row). The caller then calls FrameReader::finish.
+void copy_frame_rects(const FrameView& view, std::span<std::byte> dst, std::uint32_t dst_stride);
+
+// Validates one frame's metadata against the channel's limits.
+Status validate_frame_meta(const FrameMeta& meta, std::span<const Rect> damage,
+                           std::uint64_t max_frame_bytes);
+
+}  // namespace porthole::protocol

@@ -1,0 +1,246 @@
+#pragma once
+// The shared region's wire format: every struct that lives in the region, with
+// fixed-width fields and static_asserts on sizes and offsets. Bump kVersion on
+// any change here.
+//
+// Region map (all offsets page-aligned):
+//   0x0000  RegionHeader   written by the agent once per session
+//   0x0400  PeerBlock      agent's block (only the agent writes it)
+//   0x0800  PeerBlock      client's block (only the client writes it)
+//   0x1000  channels, as listed in RegionHeader::channels
+
+#include <cstddef>
+#include <cstdint>
+
+#include "porthole/protocol/format.hpp"
+
+namespace porthole::protocol {
+
+inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
+inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::size_t kPageSize = 4096;
+inline constexpr std::size_t kAgentBlockOffset = 0x400;
+inline constexpr std::size_t kClientBlockOffset = 0x800;
+inline constexpr std::size_t kChannelsOffset = kPageSize;
+inline constexpr std::uint32_t kMaxChannels = 16;
+
+enum class ChannelKind : std::uint32_t {
+    frames = 1,              // guest -> host
+    cursor = 2,              // guest -> host
+    input = 3,               // host -> guest
+    audio_out = 4,           // guest -> host (playback)
+    clipboard_to_host = 5,   // guest -> host
+    clipboard_to_guest = 6,  // host -> guest
+    audio_in = 7,            // host -> guest (microphone; reserved, same format as audio_out)
+};
+inline constexpr std::uint32_t kMaxChannelKind = 7;
+
+// Capability bits announced in a PeerBlock.
+namespace cap {
+inline constexpr std::uint64_t frames = 1U << 0;
+inline constexpr std::uint64_t cursor = 1U << 1;
+inline constexpr std::uint64_t input_inject = 1U << 2;
+inline constexpr std::uint64_t audio_out = 1U << 3;
+inline constexpr std::uint64_t clipboard = 1U << 4;
+inline constexpr std::uint64_t audio_in = 1U << 5;
+}  // namespace cap
+
+struct ChannelDesc {
+    std::uint32_t kind;  // ChannelKind
+    std::uint32_t reserved;
+    std::uint64_t offset;  // from the region's start, page-aligned
+    std::uint64_t size;    // bytes
+};
+static_assert(sizeof(ChannelDesc) == 24);
+
+struct alignas(8) RegionHeader {
+    std::uint64_t magic;
+    std::uint32_t version;
+    std::uint32_t header_size;  // sizeof(RegionHeader)
+    std::uint64_t region_size;  // bytes the agent laid out; <= the mapped size
+    std::uint64_t features;     // reserved for optional protocol features
+    std::uint32_t channel_count;
+    std::uint32_t reserved;
+    ChannelDesc channels[kMaxChannels];
+};
+static_assert(sizeof(RegionHeader) == 40 + 24 * kMaxChannels);
+static_assert(sizeof(RegionHeader) <= kAgentBlockOffset);
+
+// One per side. session_id 0 means "not ready"; a new non-zero id means the
+// side restarted and every channel starts over.
+struct alignas(64) PeerBlock {
+    std::uint64_t session_id;
+    std::uint32_t protocol_version;
+    std::uint32_t reserved0;
+    std::uint64_t capabilities;  // cap:: bits
+    std::uint64_t heartbeat_counter;
+    std::uint64_t heartbeat_time_ns;  // writer's own monotonic clock
+    // NTP-style clock exchange: a side pings with its time, the other side
+    // echoes the ping with its receive and send times (pong). Clocks of the
+    // two machines are related through this, never assumed equal.
+    std::uint64_t ping_seq;
+    std::uint64_t ping_time_ns;
+    std::uint64_t pong_seq;  // == the peer's ping_seq being answered; written last
+    std::uint64_t pong_ping_time_ns;
+    std::uint64_t pong_recv_time_ns;
+    std::uint64_t pong_send_time_ns;
+    char name[32];  // program and version, NUL-terminated (informational)
+};
+static_assert(sizeof(PeerBlock) == 128);
+static_assert(kAgentBlockOffset + sizeof(PeerBlock) <= kClientBlockOffset);
+static_assert(kClientBlockOffset + sizeof(PeerBlock) <= kPageSize);
+
+// ---- frames channel (guest -> host) ----
+// [FrameChannelHeader page][DamageRecord x kDamageHistory][slot 0]...[slot N-1]
+// Each slot: [FrameSlotHeader page][pixels, page-aligned].
+inline constexpr std::uint32_t kMinFrameSlots = 3;
+inline constexpr std::uint32_t kMaxFrameSlots = 16;
+inline constexpr std::uint32_t kDamageHistory = 32;  // frames of damage kept for a host that skipped
+
+struct alignas(64) FrameChannelHeader {
+    std::uint32_t slot_count;
+    std::uint32_t reserved;
+    std::uint64_t slot_size;            // bytes per slot, page multiple, header page included
+    std::uint64_t slots_offset;         // from the channel start
+    std::uint64_t damage_history_offset;  // from the channel start
+    std::uint64_t reserved1[4];
+    // (serial << 8) | slot of the newest published frame; 0 = none yet.
+    alignas(64) std::uint64_t latest;
+};
+
+struct FrameMeta {
+    std::uint64_t serial;  // 1, 2, 3... within a session
+    std::uint32_t width;
+    std::uint32_t height;
+    std::uint32_t stride;  // bytes per row of the slot's pixels
+    std::uint32_t format;  // PixelFormat
+    std::uint64_t capture_time_ns;  // agent's clock
+    std::uint32_t damage_count;     // rects changed since frame serial-1; 0 with full_damage
+    std::uint32_t flags;            // FrameFlags
+};
+static_assert(sizeof(FrameMeta) == 40);
+
+namespace frame_flag {
+inline constexpr std::uint32_t full_damage = 1U << 0;  // whole frame changed (new size, first frame)
+}
+
+struct alignas(64) FrameSlotHeader {
+    std::uint64_t seq;  // seqlock over everything in the slot, pixels included
+    std::uint64_t reserved;
+    FrameMeta meta;
+    Rect damage[kMaxDamageRects];
+};
+static_assert(sizeof(FrameSlotHeader) <= kPageSize);
+
+// Damage of one frame, kept in a ring indexed by serial % kDamageHistory.
+struct alignas(64) DamageRecord {
+    std::uint64_t seq;  // seqlock
+    std::uint64_t serial;
+    std::uint32_t width;
+    std::uint32_t height;
+    std::uint32_t format;
+    std::uint32_t damage_count;
+    std::uint32_t flags;
+    std::uint32_t reserved;
+    Rect damage[kMaxDamageRects];
+};
+static_assert(sizeof(DamageRecord) % 64 == 0);
+
+// ---- cursor channel (guest -> host) ----
+// [CursorPosition][CursorShapeHeader] in the first page, shape bytes from page 1.
+inline constexpr std::uint32_t kMaxCursorSize = 256;
+inline constexpr std::uint32_t kMaxCursorBytes = kMaxCursorSize * kMaxCursorSize * 4;
+
+enum class CursorType : std::uint32_t {
+    color = 1,       // ARGB8 (B,G,R,A bytes), alpha-blended
+    masked = 2,      // ARGB8; alpha 0x00: replace with RGB, 0xFF: XOR screen with RGB
+    monochrome = 3,  // 1 bpp AND mask rows then XOR mask rows, each `height` rows
+};
+
+struct alignas(64) CursorPosition {
+    std::uint64_t seq;
+    std::int32_t x;  // hotspot position in frame pixels
+    std::int32_t y;
+    std::uint32_t visible;
+    std::uint32_t reserved;
+    std::uint64_t shape_serial;  // the shape that goes with this position
+};
+
+struct alignas(64) CursorShapeHeader {
+    std::uint64_t seq;
+    std::uint64_t serial;
+    std::uint32_t type;  // CursorType
+    std::uint32_t width;
+    std::uint32_t height;
+    std::uint32_t pitch;  // bytes per row
+    std::int32_t hotspot_x;
+    std::int32_t hotspot_y;
+    std::uint32_t data_size;
+    std::uint32_t reserved;
+};
+inline constexpr std::size_t kCursorShapeHeaderOffset = 64;
+inline constexpr std::size_t kCursorDataOffset = kPageSize;
+
+// ---- input channel (host -> guest) ----
+// Fixed-size events, a single-producer single-consumer ring.
+struct InputEvent {
+    std::uint64_t time_ns;  // host clock, informational
+    std::uint16_t type;     // evdev type: EV_SYN, EV_KEY, EV_REL, EV_ABS
+    std::uint16_t code;     // evdev code (KEY_*, BTN_*, REL_*, ABS_*)
+    std::int32_t value;     // ABS_X/ABS_Y normalised to 0..32767
+    std::uint64_t reserved;
+};
+static_assert(sizeof(InputEvent) == 24);
+
+struct alignas(64) InputRingHeader {
+    std::uint32_t capacity;    // events, a power of two (agent-written at layout)
+    std::uint32_t event_size;  // sizeof(InputEvent)
+    std::uint64_t events_offset;  // from the channel start
+    alignas(64) std::uint64_t head;      // host: events written (monotonic)
+    std::uint64_t host_overflow;         // host: events not written because the ring was full
+    alignas(64) std::uint64_t tail;      // guest: events consumed (monotonic)
+    std::uint64_t guest_rejected;        // guest: events that failed validation
+};
+
+// ---- audio channels (audio_out guest -> host; audio_in reserved for the mic) ----
+enum class SampleFormat : std::uint16_t { s16 = 1, s32 = 2, f32 = 3 };
+constexpr std::uint32_t bytes_per_sample(SampleFormat f) {
+    switch (f) {
+        case SampleFormat::s16: return 2;
+        case SampleFormat::s32:
+        case SampleFormat::f32: return 4;
+    }
+    return 0;
+}
+inline constexpr std::uint32_t kMaxAudioChannels = 8;
+
+struct alignas(64) AudioRingHeader {
+    std::uint64_t format_seq;  // seqlock over the format fields; a change restarts the stream
+    std::uint32_t rate;        // Hz
+    std::uint16_t channels;
+    std::uint16_t sample_format;  // SampleFormat
+    std::uint64_t data_offset;    // from the channel start
+    std::uint64_t data_size;      // bytes of the PCM ring
+    alignas(64) std::uint64_t write_pos;  // frames written since the format was set (monotonic)
+    std::uint64_t write_time_ns;          // agent clock at write_pos
+    std::uint32_t volume;                 // 0..65536 (unity), the guest's master volume
+    std::uint32_t muted;
+};
+
+// ---- clipboard channels (one per direction, each written by one side) ----
+enum class ClipboardMime : std::uint32_t { text_utf8 = 1 };
+
+struct alignas(64) ClipboardHeader {
+    std::uint64_t seq;
+    std::uint64_t serial;  // bumped on every new clipboard content
+    std::uint32_t mime;    // ClipboardMime
+    std::uint32_t length;  // bytes of data
+    std::uint64_t capacity;     // bytes available for data (set at layout)
+    std::uint64_t data_offset;  // from the channel start
+};
+
+}  // namespace porthole::protocol
+
+namespace porthole::protocol {
+static_assert(offsetof(AudioRingHeader, volume) % 8 == 0, "volume+muted are stored as one word");
+}  // namespace porthole::protocol

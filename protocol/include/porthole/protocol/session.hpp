@@ -1,0 +1,174 @@
+#pragma once
+// Sessions and liveness. The agent lays out the region and announces a
+// random session id; the host attaches by validating a copy of the header
+// and follows the agent's heartbeat. A new id means the peer restarted and
+// every channel starts over. Clock offsets between the two machines come
+// from an NTP-style ping/pong carried in the peer blocks.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "porthole/protocol/audio_ring.hpp"
+#include "porthole/protocol/clipboard_channel.hpp"
+#include "porthole/protocol/cursor_channel.hpp"
+#include "porthole/protocol/frame_channel.hpp"
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/layout.hpp"
+#include "porthole/protocol/region.hpp"
+#include "porthole/util/result.hpp"
+
+namespace porthole::protocol {
+
+std::uint64_t random_session_id();  // non-zero
+
+// Offset between a peer's clock and ours from (t1 sent, t2 peer received,
+// t3 peer sent, t4 received) samples; the lowest-delay recent sample wins.
+class ClockSync {
+public:
+    void add_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::uint64_t t4);
+    // peer_clock - local_clock, once a sample exists.
+    [[nodiscard]] std::optional<std::int64_t> offset_ns() const;
+    // Round-trip delay of the chosen sample.
+    [[nodiscard]] std::optional<std::int64_t> delay_ns() const;
+    // A peer timestamp on the local clock.
+    [[nodiscard]] std::optional<std::uint64_t> to_local(std::uint64_t peer_ns) const;
+
+private:
+    struct Sample {
+        std::int64_t offset;
+        std::int64_t delay;
+    };
+    std::array<Sample, 8> samples_{};
+    std::size_t count_ = 0;
+    std::size_t next_ = 0;
+};
+
+// Answers the peer's pings and sends our own through a pair of PeerBlocks.
+class PeerLink {
+public:
+    PeerLink(PeerBlock& own, const PeerBlock& peer) : own_(&own), peer_(&peer) {}
+    void announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name);
+    void withdraw();  // session id 0: "not ready"
+    // Heartbeat, pong for a new ping, ping every ping_interval, pong intake.
+    void tick(std::uint64_t now_ns, std::uint64_t ping_interval_ns = 200'000'000);
+    [[nodiscard]] const ClockSync& clock() const { return clock_; }
+    void reset_clock() { clock_ = ClockSync{}; }
+
+private:
+    PeerBlock* own_;
+    const PeerBlock* peer_;
+    std::uint64_t heartbeat_ = 0;
+    std::uint64_t ping_seq_ = 0;
+    std::uint64_t ping_time_ = 0;
+    std::uint64_t answered_ = 0;
+    ClockSync clock_;
+};
+
+// The agent's ends of every channel, created with the session.
+struct AgentChannels {
+    FrameWriter frames;
+    CursorWriter cursor;
+    InputRingReader input;
+    AudioWriter audio;
+    ClipboardWriter clipboard_out;  // guest -> host
+    ClipboardReader clipboard_in;   // host -> guest
+};
+
+// The host's ends, attached to a validated session.
+struct HostChannels {
+    FrameReader frames;
+    std::optional<CursorReader> cursor;
+    std::optional<InputRingWriter> input;
+    std::optional<AudioReader> audio;
+    std::optional<ClipboardReader> clipboard_in;   // guest -> host
+    std::optional<ClipboardWriter> clipboard_out;  // host -> guest
+};
+
+class AgentSession {
+public:
+    // Lays out the whole region for a new session, creates every channel and
+    // announces the session.
+    static Result<AgentSession> create(std::span<std::byte> region, const LayoutParams& params,
+                                       std::uint64_t capabilities, std::string_view name,
+                                       std::uint64_t now_ns);
+    [[nodiscard]] const RegionLayout& layout() const { return layout_; }
+    [[nodiscard]] std::span<std::byte> channel(const ChannelSpan& c) const {
+        return region_.subspan(c.offset, c.size);
+    }
+    [[nodiscard]] std::uint64_t session_id() const { return session_id_; }
+    [[nodiscard]] AgentChannels& channels() { return *channels_; }
+    void tick(std::uint64_t now_ns) { link_.tick(now_ns); }
+    // The host client's session id (0: none attached).
+    [[nodiscard]] std::uint64_t client_session() const;
+    [[nodiscard]] const ClockSync& clock() const { return link_.clock(); }
+    // Marks the session over (agent exiting cleanly).
+    void close() { link_.withdraw(); }
+
+private:
+    AgentSession(std::span<std::byte> region, RegionLayout layout, std::uint64_t id);
+    std::span<std::byte> region_;
+    RegionLayout layout_;
+    std::uint64_t session_id_;
+    PeerLink link_;
+    std::optional<AgentChannels> channels_;
+};
+
+enum class LinkState {
+    waiting,       // no agent has announced a session yet
+    connected,     // a valid session with a live heartbeat
+    disconnected,  // the agent's heartbeat stopped
+    incompatible,  // the agent speaks another protocol version
+    invalid,       // the region holds something that failed validation
+};
+std::string_view to_string(LinkState s);
+
+struct HostPoll {
+    LinkState state = LinkState::waiting;
+    bool new_session = false;  // channels must be re-attached
+    std::string message;       // why, for the states other than connected
+};
+
+class HostSession {
+public:
+    HostSession(std::span<std::byte> region, std::uint64_t capabilities, std::string_view name,
+                std::uint64_t heartbeat_timeout_ns = 1'000'000'000);
+    HostSession(const HostSession&) = delete;
+    HostSession& operator=(const HostSession&) = delete;
+    ~HostSession();
+
+    HostPoll poll(std::uint64_t now_ns);
+    [[nodiscard]] LinkState state() const { return state_; }
+    // The validated layout of the current session (meaningful once connected).
+    [[nodiscard]] const RegionLayout& layout() const { return layout_; }
+    [[nodiscard]] std::span<std::byte> channel(const ChannelSpan& c) const {
+        return region_.subspan(c.offset, c.size);
+    }
+    [[nodiscard]] std::uint64_t agent_session() const { return agent_session_; }
+    [[nodiscard]] std::uint64_t agent_capabilities() const { return agent_caps_; }
+    [[nodiscard]] const std::string& agent_name() const { return agent_name_; }
+    [[nodiscard]] const ClockSync& clock() const { return link_.clock(); }
+    // Attaches every channel of the current session (after new_session).
+    // Frames are required; a malformed optional channel is an error too.
+    Result<HostChannels> attach_channels() const;
+
+private:
+    std::span<std::byte> region_;
+    PeerLink link_;
+    std::uint64_t timeout_ns_;
+    LinkState state_ = LinkState::waiting;
+    std::uint64_t agent_session_ = 0;
+    std::uint64_t rejected_session_ = 0;
+    std::uint64_t agent_caps_ = 0;
+    std::string agent_name_;
+    std::uint64_t last_heartbeat_ = 0;
+    std::uint64_t last_heartbeat_change_ns_ = 0;
+    RegionLayout layout_;
+    std::string reject_message_;
+    LinkState reject_state_ = LinkState::invalid;
+};
+
+}  // namespace porthole::protocol

@@ -1,0 +1,329 @@
+#include "porthole/protocol/frame_channel.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "porthole/protocol/layout.hpp"
+#include "porthole/protocol/shared_memory.hpp"
+
+namespace porthole::protocol {
+namespace {
+
+constexpr std::uint64_t kHistoryBytes = std::uint64_t{kDamageHistory} * sizeof(DamageRecord);
+
+Error channel_error(std::string msg) {
+    return Error::make(std::move(msg), static_cast<int>(RegionError::bad_channel_header));
+}
+
+void copy_rect(std::byte* dst, std::uint32_t dst_stride, const std::byte* src,
+               std::uint32_t src_stride, const Rect& r, std::uint32_t bpp) {
+    const std::size_t row = std::size_t{r.w} * bpp;
+    const std::size_t x = std::size_t{r.x} * bpp;
+    for (std::uint32_t y = r.y; y < r.y + r.h; ++y) {
+        copy_racy(dst + std::size_t{y} * dst_stride + x, src + std::size_t{y} * src_stride + x,
+                  row);
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- writer
+
+FrameWriter::FrameWriter(std::span<std::byte> channel, std::uint32_t slot_count,
+                         std::uint64_t slot_size)
+    : channel_(channel),
+      slot_count_(slot_count),
+      slot_size_(slot_size),
+      slots_(slot_count),
+      history_(kDamageHistory) {}
+
+Result<FrameWriter> FrameWriter::create(std::span<std::byte> channel, std::uint32_t slot_count) {
+    if (slot_count < kMinFrameSlots || slot_count > kMaxFrameSlots) {
+        return Error::make("frame slot count must be " + std::to_string(kMinFrameSlots) + ".." +
+                           std::to_string(kMaxFrameSlots));
+    }
+    const std::uint64_t slots_offset = kPageSize + ((kHistoryBytes + kPageSize - 1) & ~(kPageSize - 1));
+    if (channel.size() < slots_offset + slot_count * 2 * kPageSize) {
+        return Error::make("frames channel too small for " + std::to_string(slot_count) + " slots");
+    }
+    const std::uint64_t slot_size = ((channel.size() - slots_offset) / slot_count) & ~(kPageSize - 1);
+    FrameWriter w(channel, slot_count, slot_size);
+
+    auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel.data());
+    FrameChannelHeader h{};
+    h.slot_count = slot_count;
+    h.slot_size = slot_size;
+    h.slots_offset = slots_offset;
+    h.damage_history_offset = kPageSize;
+    h.latest = 0;
+    copy_in(*hdr, h);
+    for (std::uint64_t s = 0; s < kDamageHistory; ++s) copy_in(w.record(s), DamageRecord{});
+    for (std::uint32_t i = 0; i < slot_count; ++i) copy_in(w.slot_header(i), FrameSlotHeader{});
+    return w;
+}
+
+FrameSlotHeader& FrameWriter::slot_header(std::uint32_t i) {
+    const auto* hdr = reinterpret_cast<const FrameChannelHeader*>(channel_.data());
+    return *reinterpret_cast<FrameSlotHeader*>(channel_.data() + hdr->slots_offset + i * slot_size_);
+}
+
+std::byte* FrameWriter::slot_pixels(std::uint32_t i) {
+    return reinterpret_cast<std::byte*>(&slot_header(i)) + kPageSize;
+}
+
+DamageRecord& FrameWriter::record(std::uint64_t serial) {
+    return reinterpret_cast<DamageRecord*>(channel_.data() + kPageSize)[serial % kDamageHistory];
+}
+
+std::optional<DamageList> FrameWriter::damage_since(std::uint64_t since, const Geometry& g) const {
+    if (since == 0 || since >= serial_ || serial_ - since >= kDamageHistory) return std::nullopt;
+    DamageList out;
+    for (std::uint64_t s = since + 1; s <= serial_; ++s) {
+        const History& h = history_[s % kDamageHistory];
+        if (h.serial != s || h.full || !(h.geometry == g)) return std::nullopt;
+        out.add(h.damage.rects());
+    }
+    return out;
+}
+
+Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageList& damage,
+                                           std::uint64_t capture_time_ns) {
+    const std::uint32_t bpp = bytes_per_pixel(src.format);
+    if (bpp == 0 || src.width == 0 || src.height == 0 || src.pixels == nullptr ||
+        src.stride < src.width * bpp) {
+        return Error::make("invalid frame source");
+    }
+    const std::uint32_t stride = src.width * bpp;  // slots hold tight rows
+    const std::uint64_t bytes = std::uint64_t{stride} * src.height;
+    if (bytes > max_frame_bytes()) {
+        return Error::make(
+            "a " + std::to_string(src.width) + "x" + std::to_string(src.height) + " " +
+            std::string(to_string(src.format)) + " frame needs " + std::to_string(bytes) +
+            " bytes per slot but the region's slots hold " + std::to_string(max_frame_bytes()) +
+            "; enlarge the IVSHMEM region to at least " +
+            std::to_string(recommended_region_size(src.width, src.height, src.format,
+                                                   slot_count_) / (1024 * 1024)) +
+            " MiB");
+    }
+    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
+    const bool full = serial_ == 0 || !(g == last_);
+    const std::uint64_t serial = ++serial_;
+    last_ = g;
+
+    History& h = history_[serial % kDamageHistory];
+    h.serial = serial;
+    h.geometry = g;
+    h.full = full;
+    h.damage.clear();
+    if (full) {
+        h.damage.set_full(src.width, src.height);
+    } else {
+        for (const Rect& r : damage.rects()) {
+            if (!r.inside(src.width, src.height)) return Error::make("damage outside the frame");
+        }
+        h.damage = damage;
+    }
+
+    // The damage record lets a host that skipped frames catch up exactly.
+    DamageRecord rec{};
+    rec.serial = serial;
+    rec.width = g.width;
+    rec.height = g.height;
+    rec.format = g.format;
+    rec.flags = full ? frame_flag::full_damage : 0;
+    rec.damage_count = full ? 0 : h.damage.size();
+    std::memcpy(rec.damage, h.damage.rects().data(), h.damage.size() * sizeof(Rect));
+    DamageRecord& shared_rec = record(serial);
+    seqlock_begin_write(shared_rec.seq);
+    rec.seq = load_relaxed(shared_rec.seq);
+    copy_in(shared_rec, rec);
+    seqlock_end_write(shared_rec.seq);
+
+    // Bring the slot from the frame it last held to this one.
+    const std::uint32_t slot = next_slot_;
+    next_slot_ = (next_slot_ + 1) % slot_count_;
+    Slot& st = slots_[slot];
+    DamageList copy;
+    if (auto d = st.geometry == g ? damage_since(st.serial, g) : std::nullopt) {
+        copy = *d;
+    } else {
+        copy.set_full(src.width, src.height);
+    }
+
+    FrameSlotHeader& sh = slot_header(slot);
+    seqlock_begin_write(sh.seq);
+    std::uint64_t copied = 0;
+    for (const Rect& r : copy.rects()) {
+        copy_rect(slot_pixels(slot), stride, src.pixels, src.stride, r, bpp);
+        copied += r.area() * bpp;
+    }
+    FrameSlotHeader out{};
+    out.seq = load_relaxed(sh.seq);
+    out.meta = FrameMeta{serial, src.width, src.height, stride,
+                         static_cast<std::uint32_t>(src.format), capture_time_ns,
+                         full ? 0 : h.damage.size(), full ? frame_flag::full_damage : 0};
+    std::memcpy(out.damage, h.damage.rects().data(), h.damage.size() * sizeof(Rect));
+    copy_in(sh, out);
+    seqlock_end_write(sh.seq);
+    st.serial = serial;
+    st.geometry = g;
+
+    auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel_.data());
+    store_release(hdr->latest, (serial << 8) | slot);
+
+    stats_.published++;
+    stats_.bytes_copied += copied;
+    stats_.last_bytes_copied = copied;
+    return serial;
+}
+
+// ---------------------------------------------------------------- reader
+
+Status validate_frame_meta(const FrameMeta& m, std::span<const Rect> damage,
+                           std::uint64_t max_frame_bytes) {
+    if (!is_known_format(m.format)) return channel_error("unknown pixel format " + std::to_string(m.format));
+    const std::uint32_t bpp = bytes_per_pixel(static_cast<PixelFormat>(m.format));
+    if (m.width == 0 || m.height == 0 || m.width > 16384 || m.height > 16384) {
+        return channel_error("frame size " + std::to_string(m.width) + "x" +
+                             std::to_string(m.height) + " out of range");
+    }
+    if (m.stride < m.width * bpp || std::uint64_t{m.stride} * m.height > max_frame_bytes) {
+        return channel_error("frame stride " + std::to_string(m.stride) +
+                             " does not fit the slot");
+    }
+    if (m.damage_count > kMaxDamageRects) return channel_error("too many damage rectangles");
+    if ((m.flags & ~frame_flag::full_damage) != 0) return channel_error("unknown frame flags");
+    for (std::uint32_t i = 0; i < m.damage_count; ++i) {
+        if (!damage[i].inside(m.width, m.height)) return channel_error("damage outside the frame");
+    }
+    return {};
+}
+
+Result<FrameReader> FrameReader::attach(std::span<const std::byte> channel) {
+    if (channel.size() < kPageSize) return channel_error("frames channel smaller than a page");
+    const auto h = copy_out(*reinterpret_cast<const FrameChannelHeader*>(channel.data()));
+    if (h.slot_count < kMinFrameSlots || h.slot_count > kMaxFrameSlots) {
+        return channel_error("frame slot count " + std::to_string(h.slot_count) + " out of range");
+    }
+    if (h.slot_size % kPageSize != 0 || h.slot_size < 2 * kPageSize ||
+        h.damage_history_offset % 64 != 0 || h.damage_history_offset < kPageSize ||
+        h.damage_history_offset > channel.size() ||
+        channel.size() - h.damage_history_offset < kHistoryBytes ||
+        h.slots_offset % kPageSize != 0 ||
+        h.slots_offset < h.damage_history_offset + kHistoryBytes || h.slots_offset > channel.size() ||
+        (channel.size() - h.slots_offset) / h.slot_size < h.slot_count) {
+        return channel_error("frames channel header does not fit its channel");
+    }
+    return FrameReader(channel, h);
+}
+
+std::uint64_t FrameReader::slot_pixels_offset(std::uint32_t i) const {
+    return hdr_.slots_offset + i * hdr_.slot_size + kPageSize;
+}
+
+Result<DamageList> FrameReader::accumulate(const FrameMeta& meta, const DamageList& own) const {
+    DamageList out;
+    // Damage of frames the host never saw, from the history ring.
+    const auto* records =
+        reinterpret_cast<const DamageRecord*>(channel_.data() + hdr_.damage_history_offset);
+    for (std::uint64_t s = have_ + 1; s < meta.serial; ++s) {
+        const DamageRecord& shared = records[s % kDamageHistory];
+        const std::uint64_t begin = seqlock_read_begin(shared.seq);
+        const DamageRecord r = copy_out(shared);
+        if (!seqlock_read_valid(shared.seq, begin) || r.serial != s ||
+            (r.flags & frame_flag::full_damage) != 0 || r.width != meta.width ||
+            r.height != meta.height || r.format != meta.format ||
+            r.damage_count > kMaxDamageRects) {
+            return Error::make("damage history unavailable");
+        }
+        for (std::uint32_t i = 0; i < r.damage_count; ++i) {
+            if (!r.damage[i].inside(meta.width, meta.height)) {
+                return Error::make("damage history out of bounds");
+            }
+            out.add(r.damage[i]);
+        }
+    }
+    out.add(own.rects());
+    return out;
+}
+
+Result<std::optional<FrameView>> FrameReader::poll() {
+    const auto* hdr = reinterpret_cast<const FrameChannelHeader*>(channel_.data());
+    const std::uint64_t latest = load_acquire(hdr->latest);
+    if (latest == 0) return std::optional<FrameView>{};
+    const std::uint64_t serial = latest >> 8;
+    const auto slot = static_cast<std::uint32_t>(latest & 0xFF);
+    if (slot >= hdr_.slot_count) {
+        stats_.invalid++;
+        return channel_error("latest frame names slot " + std::to_string(slot) + " of " +
+                             std::to_string(hdr_.slot_count));
+    }
+    if (serial == have_) return std::optional<FrameView>{};
+    if (serial < seen_) {
+        stats_.invalid++;
+        return channel_error("frame serial went backwards");
+    }
+    if (serial > seen_ + 1 && seen_ != 0) stats_.skipped += serial - seen_ - 1;
+    seen_ = serial;
+
+    const std::byte* base = channel_.data() + hdr_.slots_offset + slot * hdr_.slot_size;
+    const auto& shared = *reinterpret_cast<const FrameSlotHeader*>(base);
+    FrameView v;
+    v.slot = slot;
+    v.seq = seqlock_read_begin(shared.seq);
+    if ((v.seq & 1U) != 0) return std::optional<FrameView>{};  // being rewritten: newer coming
+    const FrameSlotHeader sh = copy_out(shared);
+    if (sh.meta.serial != serial) return std::optional<FrameView>{};  // already overwritten
+    if (auto ok = validate_frame_meta(sh.meta, sh.damage, max_frame_bytes()); !ok) {
+        stats_.invalid++;
+        return ok.error();
+    }
+    v.meta = sh.meta;
+    v.format = static_cast<PixelFormat>(sh.meta.format);
+    v.pixels = std::span<const std::byte>(base + kPageSize,
+                                          std::size_t{sh.meta.stride} * sh.meta.height);
+    DamageList own;
+    own.add(std::span<const Rect>(sh.damage, sh.meta.damage_count));
+
+    const bool same_geometry = have_ != 0 && have_meta_.width == sh.meta.width &&
+                               have_meta_.height == sh.meta.height &&
+                               have_meta_.format == sh.meta.format && have_ < serial &&
+                               serial - have_ < kDamageHistory;
+    v.full = (sh.meta.flags & frame_flag::full_damage) != 0 || !same_geometry;
+    if (!v.full) {
+        if (auto acc = accumulate(sh.meta, own)) {
+            v.copy_rects = *acc;
+        } else {
+            v.full = true;
+        }
+    }
+    if (v.full) v.copy_rects.set_full(sh.meta.width, sh.meta.height);
+    return std::optional<FrameView>{v};
+}
+
+bool FrameReader::finish(const FrameView& view) {
+    const auto& shared = *reinterpret_cast<const FrameSlotHeader*>(
+        channel_.data() + hdr_.slots_offset + view.slot * hdr_.slot_size);
+    if (!seqlock_read_valid(shared.seq, view.seq)) {
+        stats_.torn++;
+        have_ = 0;  // the persistent copy holds a mix: rebuild it whole
+        return false;
+    }
+    have_ = view.meta.serial;
+    have_meta_ = view.meta;
+    stats_.accepted++;
+    return true;
+}
+
+void copy_frame_rects(const FrameView& view, std::span<std::byte> dst, std::uint32_t dst_stride) {
+    const std::uint32_t bpp = bytes_per_pixel(view.format);
+    if (dst.size() < std::size_t{dst_stride} * view.meta.height ||
+        dst_stride < view.meta.width * bpp) {
+        return;
+    }
+    for (const Rect& r : view.copy_rects.rects()) {
+        copy_rect(dst.data(), dst_stride, view.pixels.data(), view.meta.stride, r, bpp);
+    }
+}
+
+}  // namespace porthole::protocol

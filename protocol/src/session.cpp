@@ -1,0 +1,259 @@
+#include "porthole/protocol/session.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include "porthole/protocol/audio_ring.hpp"
+#include "porthole/protocol/clipboard_channel.hpp"
+#include "porthole/protocol/cursor_channel.hpp"
+#include "porthole/protocol/frame_channel.hpp"
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/shared_memory.hpp"
+
+namespace porthole::protocol {
+
+std::uint64_t random_session_id() {
+    std::random_device rd;
+    std::uint64_t id = 0;
+    while (id == 0) id = (std::uint64_t{rd()} << 32) ^ rd();
+    return id;
+}
+
+std::string_view to_string(LinkState s) {
+    switch (s) {
+        case LinkState::waiting: return "waiting for the guest agent";
+        case LinkState::connected: return "connected";
+        case LinkState::disconnected: return "agent disconnected";
+        case LinkState::incompatible: return "agent protocol version unsupported";
+        case LinkState::invalid: return "invalid region";
+    }
+    return "?";
+}
+
+// ---------------------------------------------------------------- clock
+
+void ClockSync::add_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::uint64_t t4) {
+    if (t4 < t1 || t3 < t2) return;  // nonsense from a peer: ignore
+    const auto d1 = static_cast<std::int64_t>(t2 - t1);
+    const auto d2 = static_cast<std::int64_t>(t3 - t4);
+    const auto delay = static_cast<std::int64_t>((t4 - t1) - (t3 - t2));
+    samples_[next_] = Sample{d1 / 2 + d2 / 2, std::max<std::int64_t>(delay, 0)};
+    next_ = (next_ + 1) % samples_.size();
+    count_ = std::min(count_ + 1, samples_.size());
+}
+
+std::optional<std::int64_t> ClockSync::offset_ns() const {
+    if (count_ == 0) return std::nullopt;
+    const auto best = std::min_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(count_),
+                                       [](const Sample& a, const Sample& b) { return a.delay < b.delay; });
+    return best->offset;
+}
+
+std::optional<std::int64_t> ClockSync::delay_ns() const {
+    if (count_ == 0) return std::nullopt;
+    std::int64_t d = samples_[0].delay;
+    for (std::size_t i = 1; i < count_; ++i) d = std::min(d, samples_[i].delay);
+    return d;
+}
+
+std::optional<std::uint64_t> ClockSync::to_local(std::uint64_t peer_ns) const {
+    const auto off = offset_ns();
+    if (!off) return std::nullopt;
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(peer_ns) - *off);
+}
+
+// ---------------------------------------------------------------- link
+
+void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name) {
+    PeerBlock b{};
+    b.protocol_version = kVersion;
+    b.capabilities = capabilities;
+    std::memcpy(b.name, name.data(), std::min(name.size(), sizeof(b.name) - 1));
+    copy_in(*own_, b);  // session id still 0
+    store_release(own_->session_id, session_id);
+}
+
+void PeerLink::withdraw() { store_release(own_->session_id, 0); }
+
+void PeerLink::tick(std::uint64_t now_ns, std::uint64_t ping_interval_ns) {
+    store_relaxed(own_->heartbeat_time_ns, now_ns);
+    store_release(own_->heartbeat_counter, ++heartbeat_);
+
+    // Answer a new ping from the peer.
+    const std::uint64_t their_ping = load_acquire(peer_->ping_seq);
+    if (their_ping != 0 && their_ping != answered_) {
+        const std::uint64_t their_time = load_relaxed(peer_->ping_time_ns);
+        if (load_acquire(peer_->ping_seq) == their_ping) {
+            store_relaxed(own_->pong_ping_time_ns, their_time);
+            store_relaxed(own_->pong_recv_time_ns, now_ns);
+            store_relaxed(own_->pong_send_time_ns, now_ns);
+            store_release(own_->pong_seq, their_ping);
+            answered_ = their_ping;
+        }
+    }
+    // Take the peer's answer to our ping.
+    if (ping_seq_ != 0 && load_acquire(peer_->pong_seq) == ping_seq_) {
+        const std::uint64_t t1 = load_relaxed(peer_->pong_ping_time_ns);
+        const std::uint64_t t2 = load_relaxed(peer_->pong_recv_time_ns);
+        const std::uint64_t t3 = load_relaxed(peer_->pong_send_time_ns);
+        if (load_acquire(peer_->pong_seq) == ping_seq_ && t1 == ping_time_) {
+            clock_.add_sample(t1, t2, t3, now_ns);
+            ping_time_ = 0;  // answered
+        }
+    }
+    if (now_ns - ping_time_ >= ping_interval_ns || ping_seq_ == 0) {
+        ping_time_ = now_ns;
+        store_relaxed(own_->ping_time_ns, now_ns);
+        store_release(own_->ping_seq, ++ping_seq_);
+    }
+}
+
+// ---------------------------------------------------------------- agent
+
+AgentSession::AgentSession(std::span<std::byte> region, RegionLayout layout, std::uint64_t id)
+    : region_(region),
+      layout_(layout),
+      session_id_(id),
+      link_(*reinterpret_cast<PeerBlock*>(region.data() + kAgentBlockOffset),
+            *reinterpret_cast<const PeerBlock*>(region.data() + kClientBlockOffset)) {}
+
+Result<AgentSession> AgentSession::create(std::span<std::byte> region, const LayoutParams& params,
+                                          std::uint64_t capabilities, std::string_view name,
+                                          std::uint64_t now_ns) {
+    auto layout = plan_layout(region.size(), params);
+    if (!layout) return layout.error();
+    AgentSession s(region, *layout, random_session_id());
+    s.link_.withdraw();  // the host stops trusting the old layout first
+    copy_in(*reinterpret_cast<RegionHeader*>(region.data()), make_header(*layout));
+    auto frames = FrameWriter::create(s.channel(layout->frames), params.frame_slots);
+    if (!frames) return frames.error();
+    auto cursor = CursorWriter::create(s.channel(layout->cursor));
+    if (!cursor) return cursor.error();
+    if (auto ok = init_input_ring(s.channel(layout->input), params.input_capacity); !ok) return ok.error();
+    auto input = InputRingReader::attach(s.channel(layout->input));
+    if (!input) return input.error();
+    auto audio = AudioWriter::create(s.channel(layout->audio_out));
+    if (!audio) return audio.error();
+    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_host)); !ok) return ok.error();
+    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_guest)); !ok) return ok.error();
+    auto clip_out = ClipboardWriter::attach(s.channel(layout->clipboard_to_host));
+    if (!clip_out) return clip_out.error();
+    auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
+    if (!clip_in) return clip_in.error();
+    s.channels_.emplace(AgentChannels{std::move(*frames), std::move(*cursor), std::move(*input),
+                                      std::move(*audio), std::move(*clip_out), std::move(*clip_in)});
+    s.link_.announce(s.session_id_, capabilities, name);
+    s.link_.tick(now_ns);
+    return s;
+}
+
+std::uint64_t AgentSession::client_session() const {
+    return load_acquire(reinterpret_cast<const PeerBlock*>(region_.data() + kClientBlockOffset)->session_id);
+}
+
+// ---------------------------------------------------------------- host
+
+HostSession::HostSession(std::span<std::byte> region, std::uint64_t capabilities,
+                         std::string_view name, std::uint64_t heartbeat_timeout_ns)
+    : region_(region),
+      link_(*reinterpret_cast<PeerBlock*>(region.data() + kClientBlockOffset),
+            *reinterpret_cast<const PeerBlock*>(region.data() + kAgentBlockOffset)),
+      timeout_ns_(heartbeat_timeout_ns) {
+    link_.announce(random_session_id(), capabilities, name);
+}
+
+HostSession::~HostSession() { link_.withdraw(); }
+
+Result<HostChannels> HostSession::attach_channels() const {
+    auto frames = FrameReader::attach(channel(layout_.frames));
+    if (!frames) return frames.error();
+    HostChannels c{std::move(*frames), {}, {}, {}, {}, {}};
+    if (layout_.cursor.size != 0) {
+        auto r = CursorReader::attach(channel(layout_.cursor));
+        if (!r) return r.error();
+        c.cursor.emplace(std::move(*r));
+    }
+    if (layout_.input.size != 0) {
+        auto r = InputRingWriter::attach(channel(layout_.input));
+        if (!r) return r.error();
+        c.input.emplace(std::move(*r));
+    }
+    if (layout_.audio_out.size != 0) {
+        auto r = AudioReader::attach(channel(layout_.audio_out));
+        if (!r) return r.error();
+        c.audio.emplace(std::move(*r));
+    }
+    if (layout_.clipboard_to_host.size != 0) {
+        auto r = ClipboardReader::attach(channel(layout_.clipboard_to_host));
+        if (!r) return r.error();
+        c.clipboard_in.emplace(std::move(*r));
+    }
+    if (layout_.clipboard_to_guest.size != 0) {
+        auto r = ClipboardWriter::attach(channel(layout_.clipboard_to_guest));
+        if (!r) return r.error();
+        c.clipboard_out.emplace(std::move(*r));
+    }
+    return c;
+}
+
+HostPoll HostSession::poll(std::uint64_t now_ns) {
+    link_.tick(now_ns);
+    HostPoll out;
+    const auto& agent = *reinterpret_cast<const PeerBlock*>(region_.data() + kAgentBlockOffset);
+    const std::uint64_t id = load_acquire(agent.session_id);
+    if (id == 0) {
+        if (agent_session_ != 0) out.message = "agent restarting";
+        agent_session_ = 0;
+        state_ = LinkState::waiting;
+        out.state = state_;
+        return out;
+    }
+    if (id == rejected_session_) {  // same bad session: do not re-validate every poll
+        out.state = state_ = reject_state_;
+        out.message = reject_message_;
+        return out;
+    }
+    if (id != agent_session_) {
+        const RegionHeader header = copy_out(*reinterpret_cast<const RegionHeader*>(region_.data()));
+        const PeerBlock block = copy_out(agent);
+        if (load_acquire(agent.session_id) != id) {  // rewritten while we copied: retry later
+            out.state = state_ = LinkState::waiting;
+            return out;
+        }
+        auto layout = validate_region(header, region_.size());
+        if (!layout) {
+            rejected_session_ = id;
+            reject_state_ = layout.error().code == static_cast<int>(RegionError::unsupported_version)
+                                ? LinkState::incompatible
+                                : LinkState::invalid;
+            reject_message_ = layout.error().message;
+            out.state = state_ = reject_state_;
+            out.message = reject_message_;
+            return out;
+        }
+        layout_ = *layout;
+        agent_session_ = id;
+        agent_caps_ = block.capabilities;
+        agent_name_.assign(block.name, strnlen(block.name, sizeof(block.name)));
+        last_heartbeat_ = block.heartbeat_counter;
+        last_heartbeat_change_ns_ = now_ns;
+        link_.reset_clock();
+        out.new_session = true;
+    }
+    const std::uint64_t hb = load_acquire(agent.heartbeat_counter);
+    if (hb != last_heartbeat_) {
+        last_heartbeat_ = hb;
+        last_heartbeat_change_ns_ = now_ns;
+    }
+    if (now_ns - last_heartbeat_change_ns_ > timeout_ns_) {
+        out.state = state_ = LinkState::disconnected;
+        out.message = "no heartbeat from the agent for " +
+                      std::to_string((now_ns - last_heartbeat_change_ns_) / 1'000'000) + " ms";
+        return out;
+    }
+    out.state = state_ = LinkState::connected;
+    return out;
+}
+
+}  // namespace porthole::protocol
