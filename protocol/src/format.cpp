@@ -18,8 +18,39 @@ std::optional<PixelFormat> parse_pixel_format(std::string_view name) {
     return std::nullopt;
 }
 
-void DamageList::add(const Rect& r) {
-    if (r.empty()) return;
+namespace {
+
+constexpr bool contains(const Rect& outer, const Rect& in) {
+    return in.x >= outer.x && in.y >= outer.y && in.x + in.w <= outer.x + outer.w &&
+           in.y + in.h <= outer.y + outer.h;
+}
+
+// Two rects whose union is exactly their bounding box: same rows and
+// overlapping or touching columns, or the other way round.
+constexpr bool merges_exactly(const Rect& a, const Rect& b) {
+    if (a.y == b.y && a.h == b.h) return a.x <= b.x + b.w && b.x <= a.x + a.w;
+    if (a.x == b.x && a.w == b.w) return a.y <= b.y + b.h && b.y <= a.y + a.h;
+    return false;
+}
+
+}  // namespace
+
+void DamageList::add(const Rect& in) {
+    if (in.empty()) return;
+    // Absorb containment and exact merges so that damage accumulated over
+    // several frames (a moving bar, scrolling text) does not grow.
+    Rect r = in;
+    for (std::uint32_t i = 0; i < count_;) {
+        const Rect& e = rects_[i];
+        if (contains(e, r)) return;
+        if (contains(r, e) || merges_exactly(r, e)) {
+            r = bounding_box(r, e);
+            rects_[i] = rects_[--count_];
+            i = 0;  // the grown rect may now absorb earlier ones
+            continue;
+        }
+        ++i;
+    }
     if (count_ < kMaxDamageRects) {
         rects_[count_++] = r;
         return;
