@@ -9,6 +9,7 @@
 #include <csignal>
 #include <optional>
 #include <string>
+#include <stop_token>
 #include <thread>
 
 #include "capture/pattern.hpp"
@@ -103,6 +104,16 @@ int run(const Options& o) {
     auto& source = **capture;
     spdlog::info("capture: {}", source.name());
 
+    // The heartbeat and the clock exchange run on their own thread so that a
+    // capture call blocking for a while never looks like a dead agent and
+    // pings are answered within ~2 ms (the clock offset's error bound).
+    std::jthread heartbeat([&session](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            session->tick(now_ns());
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    });
+
     auto& ch = session->channels();
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
@@ -143,8 +154,7 @@ int run(const Options& o) {
             ch.cursor.set_position(c->x, c->y, c->visible);
         }
         if (Clock::now() >= next_tick) {
-            session->tick(now_ns());
-            next_tick = Clock::now() + std::chrono::milliseconds(20);
+            next_tick = Clock::now() + std::chrono::milliseconds(100);
             if (const auto client = session->client_session(); client != last_client) {
                 if (client != 0) spdlog::info("host client {:016x} attached", client);
                 else spdlog::info("host client detached");
@@ -158,6 +168,8 @@ int run(const Options& o) {
         }
         if (o.frames != 0 && published >= o.frames) break;
     }
+    heartbeat.request_stop();
+    heartbeat.join();
     session->close();
     spdlog::info("published {} frames; bye", published);
     return 0;

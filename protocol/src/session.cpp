@@ -63,6 +63,13 @@ std::optional<std::uint64_t> ClockSync::to_local(std::uint64_t peer_ns) const {
     return static_cast<std::uint64_t>(static_cast<std::int64_t>(peer_ns) - *off);
 }
 
+std::optional<std::uint64_t> ClockSync::age_ns(std::uint64_t peer_ns, std::uint64_t local_now) const {
+    const auto off = offset_ns();
+    if (!off) return std::nullopt;
+    const std::int64_t age = static_cast<std::int64_t>(local_now - peer_ns) + *off;
+    return age > 0 ? static_cast<std::uint64_t>(age) : 0;
+}
+
 // ---------------------------------------------------------------- link
 
 void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name) {

@@ -146,6 +146,14 @@ TEST(ClockSync, PrefersTheSampleWithTheShortestRoundTrip) {
     EXPECT_EQ(c.delay_ns(), 4);
 }
 
+TEST(ClockSync, AgeIsMeasuredOnTheLocalClockAndNeverNegative) {
+    ClockSync c;
+    c.add_sample(1000, 6000, 6000, 1002);  // peer clock ahead by ~4999
+    ASSERT_TRUE(c.age_ns(6000, 1501));
+    EXPECT_EQ(*c.age_ns(6000, 1501), 500U);
+    EXPECT_EQ(*c.age_ns(9000, 1501), 0U) << "a timestamp 'from the future' is age 0";
+}
+
 TEST(ClockSync, IgnoresImpossibleSamples) {
     ClockSync c;
     c.add_sample(100, 0, 0, 50);  // received before sent

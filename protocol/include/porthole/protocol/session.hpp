@@ -36,6 +36,10 @@ public:
     [[nodiscard]] std::optional<std::int64_t> delay_ns() const;
     // A peer timestamp on the local clock.
     [[nodiscard]] std::optional<std::uint64_t> to_local(std::uint64_t peer_ns) const;
+    // How long ago (local_now) a peer timestamp was, never negative: the
+    // offset's error (up to half the round trip) can exceed a short latency.
+    [[nodiscard]] std::optional<std::uint64_t> age_ns(std::uint64_t peer_ns,
+                                                      std::uint64_t local_now) const;
 
 private:
     struct Sample {
