@@ -1,15 +1,15 @@
 // porthole-agent: the guest half. Captures the desktop and cursor into the
 // shared region, keeps the session's heartbeat, and survives the host client
 // coming and going. Restarting the agent starts a new session.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <optional>
-#include <string>
 #include <stop_token>
+#include <string>
 #include <thread>
 
 #include "capture/pattern.hpp"
@@ -23,11 +23,14 @@ using namespace porthole;
 using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};  // set from the signal handler only
-extern "C" void on_signal(int) { g_stop.store(true); }
+extern "C" void on_signal(int) {
+    g_stop.store(true);
+}
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count());
 }
 
 struct Options {
@@ -47,10 +50,12 @@ struct Options {
 
 Result<ivshmem::Mapping> open_region(const Options& o) {
 #ifndef _WIN32
-    if (!o.shm.empty()) return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
+    if (!o.shm.empty())
+        return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
     return ivshmem::open_guest_pci(o.device);
 #else
-    if (!o.shm.empty()) return Error::make("--shm is for Linux test runs; Windows uses the IVSHMEM driver");
+    if (!o.shm.empty())
+        return Error::make("--shm is for Linux test runs; Windows uses the IVSHMEM driver");
     unsigned index = 0;
     if (o.device != "auto") index = static_cast<unsigned>(std::stoul(o.device));
     return ivshmem::open_windows_ivshmem(index);
@@ -156,13 +161,16 @@ int run(const Options& o) {
         if (Clock::now() >= next_tick) {
             next_tick = Clock::now() + std::chrono::milliseconds(100);
             if (const auto client = session->client_session(); client != last_client) {
-                if (client != 0) spdlog::info("host client {:016x} attached", client);
-                else spdlog::info("host client detached");
+                if (client != 0)
+                    spdlog::info("host client {:016x} attached", client);
+                else
+                    spdlog::info("host client detached");
                 last_client = client;
             }
         }
         if (Clock::now() >= next_stats) {
-            spdlog::debug("published {} frames in the last second ({} total)", stats_frames, published);
+            spdlog::debug("published {} frames in the last second ({} total)", stats_frames,
+                          published);
             stats_frames = 0;
             next_stats += std::chrono::seconds(1);
         }
@@ -182,7 +190,8 @@ int main(int argc, char** argv) {
     CLI::App app{"porthole-agent: captures the guest's desktop into the Porthole shared region"};
     app.option_defaults()->always_capture_default();
     std::string captures;
-    for (auto c : agent::available_captures()) captures += (captures.empty() ? "" : "|") + std::string(c);
+    for (auto c : agent::available_captures())
+        captures += (captures.empty() ? "" : "|") + std::string(c);
     app.add_option("--device", o.device,
                    "IVSHMEM device: auto, or a PCI address (Linux) / device index (Windows)");
     app.add_option("--shm", o.shm, "use this file as the region instead of a device (tests, demo)");
@@ -191,8 +200,10 @@ int main(int argc, char** argv) {
     app.add_option("--width", o.width, "pattern source width");
     app.add_option("--height", o.height, "pattern source height");
     app.add_option("--format", o.format, "pattern source pixel format: bgra8, rgb10a2, rgba16f");
-    app.add_option("--fps-limit", o.fps_limit, "publish at most this many frames a second (0: no limit)");
-    app.add_option("--frames", o.frames, "exit after publishing this many frames (0: run until stopped)");
+    app.add_option("--fps-limit", o.fps_limit,
+                   "publish at most this many frames a second (0: no limit)");
+    app.add_option("--frames", o.frames,
+                   "exit after publishing this many frames (0: run until stopped)");
     app.add_option("--slots", o.slots, "frame slots in the region (3..16)");
     app.add_option("--resize-to", o.resize_to, "pattern: alternate with this WIDTHxHEIGHT (tests)");
     app.add_option("--resize-every", o.resize_every, "pattern: switch size every N frames (tests)");

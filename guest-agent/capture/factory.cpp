@@ -19,9 +19,11 @@ std::vector<std::string_view> available_captures() {
 
 Result<std::unique_ptr<CaptureSource>> make_capture(std::string_view name,
                                                     const CaptureOptions& options) {
-    if (name == "pattern") return std::unique_ptr<CaptureSource>(std::make_unique<PatternSource>(options));
+    if (name == "pattern")
+        return std::unique_ptr<CaptureSource>(std::make_unique<PatternSource>(options));
     std::string list;
-    for (auto n : available_captures()) list += (list.empty() ? "" : ", ") + std::string(n);
+    for (auto n : available_captures())
+        list += (list.empty() ? "" : ", ") + std::string(n);
     return Error::make("capture backend '" + std::string(name) +
                        "' is not available in this build (available: " + list + ")");
 }

@@ -13,7 +13,8 @@ PatternSource::PatternSource(const CaptureOptions& options)
     resize(options.width, options.height, options.format);
 }
 
-void PatternSource::resize(std::uint32_t width, std::uint32_t height, protocol::PixelFormat format) {
+void PatternSource::resize(std::uint32_t width, std::uint32_t height,
+                           protocol::PixelFormat format) {
     options_.width = width;
     options_.height = height;
     options_.format = format;
@@ -42,10 +43,10 @@ CaptureStatus PatternSource::next_frame(std::chrono::milliseconds timeout, Captu
     fresh_ = false;
     out.image = protocol::FrameSource{w, h, stride_, options_.format, image_.data()};
     out.damage = d;
-    out.capture_time_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::steady_clock::now().time_since_epoch())
-            .count());
+    out.capture_time_ns =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch())
+                                       .count());
     ++n_;
     return CaptureStatus::ok;
 }

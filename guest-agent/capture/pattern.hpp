@@ -10,7 +10,7 @@
 namespace porthole::agent {
 
 class PatternSource final : public CaptureSource {
-public:
+  public:
     explicit PatternSource(const CaptureOptions& options);
     [[nodiscard]] std::string_view name() const override { return "pattern"; }
     CaptureStatus next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) override;
@@ -19,12 +19,12 @@ public:
     void resize(std::uint32_t width, std::uint32_t height, protocol::PixelFormat format);
     [[nodiscard]] std::uint64_t frame_index() const { return n_; }
 
-private:
+  private:
     CaptureOptions options_;
     std::vector<std::byte> image_;
     std::uint32_t stride_ = 0;
-    std::uint64_t n_ = 0;       // index of the next frame to draw
-    bool fresh_ = true;         // next frame is a full redraw
+    std::uint64_t n_ = 0;  // index of the next frame to draw
+    bool fresh_ = true;    // next frame is a full redraw
     std::chrono::steady_clock::time_point next_due_;
     bool cursor_sent_ = false;
 };

@@ -24,8 +24,8 @@ namespace porthole::agent {
 enum class CaptureStatus { ok, timeout, reinit, interrupted, error };
 
 struct CapturedFrame {
-    protocol::FrameSource image;   // complete current image, valid until the next call
-    protocol::DamageList damage;   // changed since the previous frame
+    protocol::FrameSource image;        // complete current image, valid until the next call
+    protocol::DamageList damage;        // changed since the previous frame
     std::uint64_t capture_time_ns = 0;  // monotonic clock of this machine
 };
 
@@ -43,15 +43,15 @@ struct CursorUpdate {
 };
 
 struct CaptureOptions {
-    std::uint32_t width = 1280;   // pattern source size
+    std::uint32_t width = 1280;  // pattern source size
     std::uint32_t height = 720;
     protocol::PixelFormat format = protocol::PixelFormat::bgra8;
-    double rate_hz = 60.0;        // pattern source frame rate
-    std::string display;          // x11: display name ("" = $DISPLAY)
+    double rate_hz = 60.0;  // pattern source frame rate
+    std::string display;    // x11: display name ("" = $DISPLAY)
 };
 
 class CaptureSource {
-public:
+  public:
     virtual ~CaptureSource() = default;
     [[nodiscard]] virtual std::string_view name() const = 0;
     // Waits up to `timeout` for the next desktop change; `ok` fills `out`.

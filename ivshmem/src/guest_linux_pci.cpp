@@ -52,16 +52,20 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
     if (bdf.empty() || bdf == "auto") {
         const auto devs = find_ivshmem_devices(sysfs_root);
         if (devs.empty()) {
-            return Error::make("no IVSHMEM PCI device (1af4:1110) under " + sysfs_root +
-                               "/bus/pci/devices: add -device ivshmem-plain,memdev=... to the VM "
-                               "(or a <shmem> element in libvirt)", ENOENT);
+            return Error::make(
+                "no IVSHMEM PCI device (1af4:1110) under " + sysfs_root +
+                    "/bus/pci/devices: add -device ivshmem-plain,memdev=... to the VM "
+                    "(or a <shmem> element in libvirt)",
+                ENOENT);
         }
         bdf = devs.front();
     }
     if (bdf.size() == 7) bdf = "0000:" + bdf;  // accept bus:dev.fn
     const fs::path dev = fs::path(sysfs_root) / "bus/pci/devices" / bdf;
-    if (!fs::exists(dev)) return Error::make("no PCI device " + bdf + " under " + sysfs_root, ENOENT);
-    if (!is_ivshmem(dev)) return Error::make("PCI device " + bdf + " is not an IVSHMEM device (1af4:1110)");
+    if (!fs::exists(dev))
+        return Error::make("no PCI device " + bdf + " under " + sysfs_root, ENOENT);
+    if (!is_ivshmem(dev))
+        return Error::make("PCI device " + bdf + " is not an IVSHMEM device (1af4:1110)");
 
     // Enabling the device makes its BARs accessible (harmless when already on).
     if (std::ofstream en(dev / "enable"); en) en << "1";
@@ -73,7 +77,8 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
             if (errno == ENOENT) continue;
             const int err = errno;
             return Error::make("cannot open " + res.string() + ": " + std::strerror(err) +
-                               (err == EACCES ? " (run the agent as root)" : ""), err);
+                                   (err == EACCES ? " (run the agent as root)" : ""),
+                               err);
         }
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0 || st.st_size <= 0) {
@@ -85,7 +90,8 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
             const int err = errno;
             return Error::make("cannot map " + res.string() + ": " + std::strerror(err), err);
         }
-        return Mapping(p, size, "IVSHMEM " + bdf + " BAR2 (" + std::to_string(size >> 20) + " MiB)");
+        return Mapping(p, size,
+                       "IVSHMEM " + bdf + " BAR2 (" + std::to_string(size >> 20) + " MiB)");
     }
     return Error::make("IVSHMEM device " + bdf + " has no BAR2 resource file", ENOENT);
 }

@@ -17,7 +17,9 @@
 namespace porthole::ivshmem {
 namespace {
 
-std::string mib(std::size_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+std::string mib(std::size_t bytes) {
+    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+}
 
 std::string owner_of(const struct stat& st) {
     const passwd* pw = ::getpwuid(st.st_uid);
@@ -38,8 +40,10 @@ Error access_error(const std::string& path, int err) {
                "' and make the file group-writable (for libvirt, set the <shmem> or kvmfr "
                "device's permissions, e.g. a udev rule with MODE=\"0660\")";
     } else if (err == ENOENT) {
-        msg += ". Start the VM first (QEMU creates it with -object memory-backend-file,"
-               "mem-path=" + path + ",share=on), or pass --shm with the right path";
+        msg +=
+            ". Start the VM first (QEMU creates it with -object memory-backend-file,"
+            "mem-path=" +
+            path + ",share=on), or pass --shm with the right path";
     }
     return Error::make(msg, err);
 }
@@ -71,11 +75,13 @@ Result<Mapping> open_host_region(const std::string& path, std::size_t min_size) 
     } else {
         return Error::make(path + " is neither a regular file nor a character device");
     }
-    if (size == 0) return Error::make(path + " is empty: is the VM running with it as its IVSHMEM backend?");
+    if (size == 0)
+        return Error::make(path + " is empty: is the VM running with it as its IVSHMEM backend?");
     if (size < min_size) {
-        return Error::make(path + " holds " + mib(size) + " but at least " + mib(min_size) +
-                           " are needed; enlarge the VM's IVSHMEM size (porthole-vfio libvirt shmem "
-                           "prints a sized <shmem> element)");
+        return Error::make(
+            path + " holds " + mib(size) + " but at least " + mib(min_size) +
+            " are needed; enlarge the VM's IVSHMEM size (porthole-vfio libvirt shmem "
+            "prints a sized <shmem> element)");
     }
     return map_fd(fd.get(), size, path + " (" + mib(size) + ")");
 }
@@ -88,7 +94,8 @@ Result<Mapping> create_region_file(const std::string& path, std::size_t size) {
     if (S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) < size &&
         ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
         const int err = errno;
-        return Error::make("cannot size " + path + " to " + mib(size) + ": " + std::strerror(err), err);
+        return Error::make("cannot size " + path + " to " + mib(size) + ": " + std::strerror(err),
+                           err);
     }
     if (S_ISREG(st.st_mode) && static_cast<std::size_t>(st.st_size) > size) {
         size = static_cast<std::size_t>(st.st_size);

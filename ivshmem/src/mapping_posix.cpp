@@ -26,7 +26,9 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
     return *this;
 }
 
-Mapping::~Mapping() { reset(); }
+Mapping::~Mapping() {
+    reset();
+}
 
 void Mapping::reset() {
     if (addr_ != nullptr) ::munmap(addr_, size_);

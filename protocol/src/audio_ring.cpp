@@ -23,8 +23,10 @@ const AudioRingHeader& header(std::span<const std::byte> c) {
 }  // namespace
 
 Status validate_audio_format(const AudioFormat& f) {
-    if (f.rate < 8000 || f.rate > 384000) return channel_error("audio rate " + std::to_string(f.rate) + " out of range");
-    if (f.channels == 0 || f.channels > kMaxAudioChannels) return channel_error("audio channel count out of range");
+    if (f.rate < 8000 || f.rate > 384000)
+        return channel_error("audio rate " + std::to_string(f.rate) + " out of range");
+    if (f.channels == 0 || f.channels > kMaxAudioChannels)
+        return channel_error("audio channel count out of range");
     if (bytes_per_sample(f.sample) == 0) return channel_error("unknown audio sample format");
     return {};
 }
@@ -97,7 +99,8 @@ Status AudioWriter::write(std::span<const std::byte> frames, std::uint64_t now_n
 
 void AudioWriter::set_volume(float gain, bool muted) {
     auto& h = *reinterpret_cast<AudioRingHeader*>(channel_.data());
-    const auto vol = static_cast<std::uint64_t>(std::lround(std::clamp(gain, 0.0F, 1.0F) * 65536.0F));
+    const auto vol =
+        static_cast<std::uint64_t>(std::lround(std::clamp(gain, 0.0F, 1.0F) * 65536.0F));
     // volume and muted share one 64-bit word.
     auto* word = reinterpret_cast<std::uint64_t*>(&h.volume);
     store_relaxed(*word, vol | (std::uint64_t{muted ? 1U : 0U} << 32));
@@ -110,7 +113,8 @@ Result<AudioReader> AudioReader::attach(std::span<const std::byte> channel) {
     const AudioRingHeader h = copy_out(header(channel));
     if (h.data_offset < sizeof(AudioRingHeader) || h.data_offset % 8 != 0 ||
         h.data_offset > channel.size() || h.data_size == 0 ||
-        h.data_size > channel.size() - h.data_offset || h.data_size % (kMaxAudioChannels * 4) != 0) {
+        h.data_size > channel.size() - h.data_offset ||
+        h.data_size % (kMaxAudioChannels * 4) != 0) {
         return channel_error("audio ring header does not fit its channel");
     }
     return AudioReader(channel, h.data_offset, h.data_size);
@@ -136,7 +140,9 @@ std::uint64_t AudioReader::capacity_frames() const {
     return format_ ? data_size_ / format_->frame_bytes() : 0;
 }
 
-std::uint64_t AudioReader::write_position() const { return load_acquire(header(channel_).write_pos); }
+std::uint64_t AudioReader::write_position() const {
+    return load_acquire(header(channel_).write_pos);
+}
 
 std::uint64_t AudioReader::available() const {
     const std::uint64_t w = write_position();

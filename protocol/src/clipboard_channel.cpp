@@ -11,7 +11,8 @@ Error channel_error(std::string msg) {
 }
 
 Result<std::pair<std::uint64_t, std::uint64_t>> geometry(std::span<const std::byte> channel) {
-    if (channel.size() < sizeof(ClipboardHeader)) return channel_error("clipboard channel too small");
+    if (channel.size() < sizeof(ClipboardHeader))
+        return channel_error("clipboard channel too small");
     const auto h = copy_out(*reinterpret_cast<const ClipboardHeader*>(channel.data()));
     if (h.data_offset < sizeof(ClipboardHeader) || h.data_offset > channel.size() ||
         h.capacity > channel.size() - h.data_offset || h.capacity > 0xFFFFFFFFU) {

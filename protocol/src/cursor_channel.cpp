@@ -18,21 +18,26 @@ constexpr std::size_t kChannelBytes = kCursorDataOffset + kMaxCursorBytes;
 std::uint64_t cursor_data_size(CursorType type, std::uint32_t height, std::uint32_t pitch) {
     switch (type) {
         case CursorType::color:
-        case CursorType::masked: return std::uint64_t{pitch} * height;
-        case CursorType::monochrome: return std::uint64_t{pitch} * height * 2;
+        case CursorType::masked:
+            return std::uint64_t{pitch} * height;
+        case CursorType::monochrome:
+            return std::uint64_t{pitch} * height * 2;
     }
     return 0;
 }
 
 Status validate_cursor_shape(const CursorShapeHeader& h) {
-    if (h.type < 1 || h.type > 3) return channel_error("unknown cursor type " + std::to_string(h.type));
+    if (h.type < 1 || h.type > 3)
+        return channel_error("unknown cursor type " + std::to_string(h.type));
     const auto type = static_cast<CursorType>(h.type);
     if (h.width == 0 || h.height == 0 || h.width > kMaxCursorSize || h.height > kMaxCursorSize) {
         return channel_error("cursor size " + std::to_string(h.width) + "x" +
                              std::to_string(h.height) + " out of range");
     }
-    const std::uint32_t min_pitch = type == CursorType::monochrome ? (h.width + 7) / 8 : h.width * 4;
-    if (h.pitch < min_pitch || h.pitch > kMaxCursorSize * 4) return channel_error("bad cursor pitch");
+    const std::uint32_t min_pitch =
+        type == CursorType::monochrome ? (h.width + 7) / 8 : h.width * 4;
+    if (h.pitch < min_pitch || h.pitch > kMaxCursorSize * 4)
+        return channel_error("bad cursor pitch");
     const std::uint64_t need = cursor_data_size(type, h.height, h.pitch);
     if (need > kMaxCursorBytes || h.data_size != need) return channel_error("bad cursor data size");
     if (h.hotspot_x < 0 || h.hotspot_y < 0 || static_cast<std::uint32_t>(h.hotspot_x) >= h.width ||
@@ -65,8 +70,8 @@ void CursorWriter::set_position(std::int32_t x, std::int32_t y, bool visible) {
 }
 
 Status CursorWriter::set_shape(CursorType type, std::uint32_t width, std::uint32_t height,
-                               std::uint32_t pitch, std::int32_t hotspot_x,
-                               std::int32_t hotspot_y, std::span<const std::byte> data) {
+                               std::uint32_t pitch, std::int32_t hotspot_x, std::int32_t hotspot_y,
+                               std::span<const std::byte> data) {
     CursorShapeHeader h{};
     h.serial = shape_serial_ + 1;
     h.type = static_cast<std::uint32_t>(type);
@@ -78,7 +83,8 @@ Status CursorWriter::set_shape(CursorType type, std::uint32_t width, std::uint32
     h.data_size = static_cast<std::uint32_t>(cursor_data_size(type, height, pitch));
     if (auto ok = validate_cursor_shape(h); !ok) return ok;
     if (data.size() < h.data_size) return Error::make("cursor shape data too short");
-    auto& shared = *reinterpret_cast<CursorShapeHeader*>(channel_.data() + kCursorShapeHeaderOffset);
+    auto& shared =
+        *reinterpret_cast<CursorShapeHeader*>(channel_.data() + kCursorShapeHeaderOffset);
     seqlock_begin_write(shared.seq);
     h.seq = load_relaxed(shared.seq);
     copy_racy(channel_.data() + kCursorDataOffset, data.data(), h.data_size);

@@ -4,9 +4,12 @@ namespace porthole::protocol {
 
 std::string_view to_string(PixelFormat f) {
     switch (f) {
-        case PixelFormat::bgra8: return "bgra8";
-        case PixelFormat::rgb10a2: return "rgb10a2";
-        case PixelFormat::rgba16f: return "rgba16f";
+        case PixelFormat::bgra8:
+            return "bgra8";
+        case PixelFormat::rgb10a2:
+            return "rgb10a2";
+        case PixelFormat::rgba16f:
+            return "rgba16f";
     }
     return "unknown";
 }
@@ -63,13 +66,15 @@ void DamageList::add(const Rect& in) {
 
 std::uint64_t DamageList::area() const {
     std::uint64_t a = 0;
-    for (const auto& r : rects()) a += r.area();
+    for (const auto& r : rects())
+        a += r.area();
     return a;
 }
 
 Rect DamageList::bounds() const {
     Rect b{};
-    for (const auto& r : rects()) b = bounding_box(b, r);
+    for (const auto& r : rects())
+        b = bounding_box(b, r);
     return b;
 }
 

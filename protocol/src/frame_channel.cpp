@@ -42,11 +42,13 @@ Result<FrameWriter> FrameWriter::create(std::span<std::byte> channel, std::uint3
         return Error::make("frame slot count must be " + std::to_string(kMinFrameSlots) + ".." +
                            std::to_string(kMaxFrameSlots));
     }
-    const std::uint64_t slots_offset = kPageSize + ((kHistoryBytes + kPageSize - 1) & ~(kPageSize - 1));
+    const std::uint64_t slots_offset =
+        kPageSize + ((kHistoryBytes + kPageSize - 1) & ~(kPageSize - 1));
     if (channel.size() < slots_offset + slot_count * 2 * kPageSize) {
         return Error::make("frames channel too small for " + std::to_string(slot_count) + " slots");
     }
-    const std::uint64_t slot_size = ((channel.size() - slots_offset) / slot_count) & ~(kPageSize - 1);
+    const std::uint64_t slot_size =
+        ((channel.size() - slots_offset) / slot_count) & ~(kPageSize - 1);
     FrameWriter w(channel, slot_count, slot_size);
 
     auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel.data());
@@ -57,14 +59,17 @@ Result<FrameWriter> FrameWriter::create(std::span<std::byte> channel, std::uint3
     h.damage_history_offset = kPageSize;
     h.latest = 0;
     copy_in(*hdr, h);
-    for (std::uint64_t s = 0; s < kDamageHistory; ++s) copy_in(w.record(s), DamageRecord{});
-    for (std::uint32_t i = 0; i < slot_count; ++i) copy_in(w.slot_header(i), FrameSlotHeader{});
+    for (std::uint64_t s = 0; s < kDamageHistory; ++s)
+        copy_in(w.record(s), DamageRecord{});
+    for (std::uint32_t i = 0; i < slot_count; ++i)
+        copy_in(w.slot_header(i), FrameSlotHeader{});
     return w;
 }
 
 FrameSlotHeader& FrameWriter::slot_header(std::uint32_t i) {
     const auto* hdr = reinterpret_cast<const FrameChannelHeader*>(channel_.data());
-    return *reinterpret_cast<FrameSlotHeader*>(channel_.data() + hdr->slots_offset + i * slot_size_);
+    return *reinterpret_cast<FrameSlotHeader*>(channel_.data() + hdr->slots_offset +
+                                               i * slot_size_);
 }
 
 std::byte* FrameWriter::slot_pixels(std::uint32_t i) {
@@ -101,8 +106,8 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
             std::string(to_string(src.format)) + " frame needs " + std::to_string(bytes) +
             " bytes per slot but the region's slots hold " + std::to_string(max_frame_bytes()) +
             "; enlarge the IVSHMEM region to at least " +
-            std::to_string(recommended_region_size(src.width, src.height, src.format,
-                                                   slot_count_) / (1024 * 1024)) +
+            std::to_string(recommended_region_size(src.width, src.height, src.format, slot_count_) /
+                           (1024 * 1024)) +
             " MiB");
     }
     const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
@@ -159,9 +164,14 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
     }
     FrameSlotHeader out{};
     out.seq = load_relaxed(sh.seq);
-    out.meta = FrameMeta{serial, src.width, src.height, stride,
-                         static_cast<std::uint32_t>(src.format), capture_time_ns,
-                         full ? 0 : h.damage.size(), full ? frame_flag::full_damage : 0};
+    out.meta = FrameMeta{serial,
+                         src.width,
+                         src.height,
+                         stride,
+                         static_cast<std::uint32_t>(src.format),
+                         capture_time_ns,
+                         full ? 0 : h.damage.size(),
+                         full ? frame_flag::full_damage : 0};
     std::memcpy(out.damage, h.damage.rects().data(), h.damage.size() * sizeof(Rect));
     copy_in(sh, out);
     seqlock_end_write(sh.seq);
@@ -181,15 +191,15 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
 
 Status validate_frame_meta(const FrameMeta& m, std::span<const Rect> damage,
                            std::uint64_t max_frame_bytes) {
-    if (!is_known_format(m.format)) return channel_error("unknown pixel format " + std::to_string(m.format));
+    if (!is_known_format(m.format))
+        return channel_error("unknown pixel format " + std::to_string(m.format));
     const std::uint32_t bpp = bytes_per_pixel(static_cast<PixelFormat>(m.format));
     if (m.width == 0 || m.height == 0 || m.width > 16384 || m.height > 16384) {
         return channel_error("frame size " + std::to_string(m.width) + "x" +
                              std::to_string(m.height) + " out of range");
     }
     if (m.stride < m.width * bpp || std::uint64_t{m.stride} * m.height > max_frame_bytes) {
-        return channel_error("frame stride " + std::to_string(m.stride) +
-                             " does not fit the slot");
+        return channel_error("frame stride " + std::to_string(m.stride) + " does not fit the slot");
     }
     if (m.damage_count > kMaxDamageRects) return channel_error("too many damage rectangles");
     if ((m.flags & ~frame_flag::full_damage) != 0) return channel_error("unknown frame flags");
@@ -210,7 +220,8 @@ Result<FrameReader> FrameReader::attach(std::span<const std::byte> channel) {
         h.damage_history_offset > channel.size() ||
         channel.size() - h.damage_history_offset < kHistoryBytes ||
         h.slots_offset % kPageSize != 0 ||
-        h.slots_offset < h.damage_history_offset + kHistoryBytes || h.slots_offset > channel.size() ||
+        h.slots_offset < h.damage_history_offset + kHistoryBytes ||
+        h.slots_offset > channel.size() ||
         (channel.size() - h.slots_offset) / h.slot_size < h.slot_count) {
         return channel_error("frames channel header does not fit its channel");
     }
@@ -280,15 +291,14 @@ Result<std::optional<FrameView>> FrameReader::poll() {
     }
     v.meta = sh.meta;
     v.format = static_cast<PixelFormat>(sh.meta.format);
-    v.pixels = std::span<const std::byte>(base + kPageSize,
-                                          std::size_t{sh.meta.stride} * sh.meta.height);
+    v.pixels =
+        std::span<const std::byte>(base + kPageSize, std::size_t{sh.meta.stride} * sh.meta.height);
     DamageList own;
     own.add(std::span<const Rect>(sh.damage, sh.meta.damage_count));
 
-    const bool same_geometry = have_ != 0 && have_meta_.width == sh.meta.width &&
-                               have_meta_.height == sh.meta.height &&
-                               have_meta_.format == sh.meta.format && have_ < serial &&
-                               serial - have_ < kDamageHistory;
+    const bool same_geometry =
+        have_ != 0 && have_meta_.width == sh.meta.width && have_meta_.height == sh.meta.height &&
+        have_meta_.format == sh.meta.format && have_ < serial && serial - have_ < kDamageHistory;
     v.full = (sh.meta.flags & frame_flag::full_damage) != 0 || !same_geometry;
     if (!v.full) {
         if (auto acc = accumulate(sh.meta, own)) {

@@ -35,13 +35,17 @@ Result<std::pair<std::uint32_t, std::uint64_t>> ring_geometry(std::span<const st
 
 bool is_valid_input_event(const InputEvent& e) {
     switch (e.type) {
-        case ev::syn: return e.code == ev::syn_report;
-        case ev::key: return e.code <= ev::max_key_code && e.value >= 0 && e.value <= 2;
-        case ev::rel: return e.code <= ev::max_rel_code;
+        case ev::syn:
+            return e.code == ev::syn_report;
+        case ev::key:
+            return e.code <= ev::max_key_code && e.value >= 0 && e.value <= 2;
+        case ev::rel:
+            return e.code <= ev::max_rel_code;
         case ev::abs:
             return (e.code == ev::abs_x || e.code == ev::abs_y) && e.value >= 0 &&
                    e.value <= ev::abs_max;
-        default: return false;
+        default:
+            return false;
     }
 }
 

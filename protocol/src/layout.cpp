@@ -7,10 +7,13 @@
 namespace porthole::protocol {
 namespace {
 
-constexpr std::uint64_t page_up(std::uint64_t n) { return (n + kPageSize - 1) & ~(kPageSize - 1); }
+constexpr std::uint64_t page_up(std::uint64_t n) {
+    return (n + kPageSize - 1) & ~(kPageSize - 1);
+}
 
 constexpr std::uint64_t input_size(const LayoutParams& p) {
-    return page_up(sizeof(InputRingHeader)) + page_up(std::uint64_t{p.input_capacity} * sizeof(InputEvent));
+    return page_up(sizeof(InputRingHeader)) +
+           page_up(std::uint64_t{p.input_capacity} * sizeof(InputEvent));
 }
 constexpr std::uint64_t audio_size(const LayoutParams& p) {
     return page_up(sizeof(AudioRingHeader)) + page_up(p.audio_bytes);
@@ -18,7 +21,9 @@ constexpr std::uint64_t audio_size(const LayoutParams& p) {
 constexpr std::uint64_t clipboard_size(const LayoutParams& p) {
     return page_up(sizeof(ClipboardHeader)) + page_up(p.clipboard_bytes);
 }
-constexpr std::uint64_t cursor_size() { return kCursorDataOffset + kMaxCursorBytes; }
+constexpr std::uint64_t cursor_size() {
+    return kCursorDataOffset + kMaxCursorBytes;
+}
 
 Error region_error(RegionError code, std::string msg) {
     return Error::make(std::move(msg), static_cast<int>(code));
@@ -35,8 +40,7 @@ std::uint64_t frames_overhead() {
 }
 
 std::uint64_t slot_size_for(std::uint32_t width, std::uint32_t height, PixelFormat format) {
-    return kPageSize +
-           page_up(std::uint64_t{width} * height * bytes_per_pixel(format));
+    return kPageSize + page_up(std::uint64_t{width} * height * bytes_per_pixel(format));
 }
 
 std::uint64_t required_region_size(std::uint32_t width, std::uint32_t height, PixelFormat format,
@@ -45,8 +49,8 @@ std::uint64_t required_region_size(std::uint32_t width, std::uint32_t height, Pi
            std::uint64_t{slot_count} * slot_size_for(width, height, format);
 }
 
-std::uint64_t recommended_region_size(std::uint32_t width, std::uint32_t height,
-                                      PixelFormat format, std::uint32_t slot_count) {
+std::uint64_t recommended_region_size(std::uint32_t width, std::uint32_t height, PixelFormat format,
+                                      std::uint32_t slot_count) {
     constexpr std::uint64_t mib = 1024 * 1024;
     const std::uint64_t need = required_region_size(width, height, format, slot_count);
     return std::bit_ceil((need + mib - 1) / mib) * mib;
@@ -120,10 +124,10 @@ Result<RegionLayout> validate_region(const RegionHeader& h, std::uint64_t mapped
         return region_error(RegionError::bad_size, "header size mismatch");
     }
     if (h.region_size > mapped_size || h.region_size < kChannelsOffset) {
-        return region_error(RegionError::bad_size,
-                            "region size in header (" + std::to_string(h.region_size) +
-                                ") does not fit the mapped " + std::to_string(mapped_size) +
-                                " bytes");
+        return region_error(RegionError::bad_size, "region size in header (" +
+                                                       std::to_string(h.region_size) +
+                                                       ") does not fit the mapped " +
+                                                       std::to_string(mapped_size) + " bytes");
     }
     if (h.channel_count > kMaxChannels) {
         return region_error(RegionError::bad_channel_table, "too many channels");
@@ -141,9 +145,9 @@ Result<RegionLayout> validate_region(const RegionHeader& h, std::uint64_t mapped
         for (std::uint32_t j = 0; j < i; ++j) {
             const ChannelDesc& o = h.channels[j];
             if (c.offset < o.offset + o.size && o.offset < c.offset + c.size) {
-                return region_error(RegionError::bad_channel_table,
-                                    "channels " + std::to_string(j) + " and " +
-                                        std::to_string(i) + " overlap");
+                return region_error(
+                    RegionError::bad_channel_table,
+                    "channels " + std::to_string(j) + " and " + std::to_string(i) + " overlap");
             }
         }
         if (c.kind == 0 || c.kind > kMaxChannelKind) continue;  // unknown kinds: ignored
@@ -153,13 +157,26 @@ Result<RegionLayout> validate_region(const RegionHeader& h, std::uint64_t mapped
         seen[c.kind] = true;
         const ChannelSpan span{c.offset, c.size};
         switch (static_cast<ChannelKind>(c.kind)) {
-            case ChannelKind::frames: l.frames = span; break;
-            case ChannelKind::cursor: l.cursor = span; break;
-            case ChannelKind::input: l.input = span; break;
-            case ChannelKind::audio_out: l.audio_out = span; break;
-            case ChannelKind::clipboard_to_host: l.clipboard_to_host = span; break;
-            case ChannelKind::clipboard_to_guest: l.clipboard_to_guest = span; break;
-            case ChannelKind::audio_in: break;  // reserved
+            case ChannelKind::frames:
+                l.frames = span;
+                break;
+            case ChannelKind::cursor:
+                l.cursor = span;
+                break;
+            case ChannelKind::input:
+                l.input = span;
+                break;
+            case ChannelKind::audio_out:
+                l.audio_out = span;
+                break;
+            case ChannelKind::clipboard_to_host:
+                l.clipboard_to_host = span;
+                break;
+            case ChannelKind::clipboard_to_guest:
+                l.clipboard_to_guest = span;
+                break;
+            case ChannelKind::audio_in:
+                break;  // reserved
         }
     }
     if (l.frames.size == 0) {

@@ -16,17 +16,23 @@ namespace porthole::protocol {
 std::uint64_t random_session_id() {
     std::random_device rd;
     std::uint64_t id = 0;
-    while (id == 0) id = (std::uint64_t{rd()} << 32) ^ rd();
+    while (id == 0)
+        id = (std::uint64_t{rd()} << 32) ^ rd();
     return id;
 }
 
 std::string_view to_string(LinkState s) {
     switch (s) {
-        case LinkState::waiting: return "waiting for the guest agent";
-        case LinkState::connected: return "connected";
-        case LinkState::disconnected: return "agent disconnected";
-        case LinkState::incompatible: return "agent protocol version unsupported";
-        case LinkState::invalid: return "invalid region";
+        case LinkState::waiting:
+            return "waiting for the guest agent";
+        case LinkState::connected:
+            return "connected";
+        case LinkState::disconnected:
+            return "agent disconnected";
+        case LinkState::incompatible:
+            return "agent protocol version unsupported";
+        case LinkState::invalid:
+            return "invalid region";
     }
     return "?";
 }
@@ -45,15 +51,17 @@ void ClockSync::add_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3,
 
 std::optional<std::int64_t> ClockSync::offset_ns() const {
     if (count_ == 0) return std::nullopt;
-    const auto best = std::min_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(count_),
-                                       [](const Sample& a, const Sample& b) { return a.delay < b.delay; });
+    const auto best =
+        std::min_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(count_),
+                         [](const Sample& a, const Sample& b) { return a.delay < b.delay; });
     return best->offset;
 }
 
 std::optional<std::int64_t> ClockSync::delay_ns() const {
     if (count_ == 0) return std::nullopt;
     std::int64_t d = samples_[0].delay;
-    for (std::size_t i = 1; i < count_; ++i) d = std::min(d, samples_[i].delay);
+    for (std::size_t i = 1; i < count_; ++i)
+        d = std::min(d, samples_[i].delay);
     return d;
 }
 
@@ -63,7 +71,8 @@ std::optional<std::uint64_t> ClockSync::to_local(std::uint64_t peer_ns) const {
     return static_cast<std::uint64_t>(static_cast<std::int64_t>(peer_ns) - *off);
 }
 
-std::optional<std::uint64_t> ClockSync::age_ns(std::uint64_t peer_ns, std::uint64_t local_now) const {
+std::optional<std::uint64_t> ClockSync::age_ns(std::uint64_t peer_ns,
+                                               std::uint64_t local_now) const {
     const auto off = offset_ns();
     if (!off) return std::nullopt;
     const std::int64_t age = static_cast<std::int64_t>(local_now - peer_ns) + *off;
@@ -72,7 +81,8 @@ std::optional<std::uint64_t> ClockSync::age_ns(std::uint64_t peer_ns, std::uint6
 
 // ---------------------------------------------------------------- link
 
-void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name) {
+void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities,
+                        std::string_view name) {
     PeerBlock b{};
     b.protocol_version = kVersion;
     b.capabilities = capabilities;
@@ -81,7 +91,9 @@ void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities, st
     store_release(own_->session_id, session_id);
 }
 
-void PeerLink::withdraw() { store_release(own_->session_id, 0); }
+void PeerLink::withdraw() {
+    store_release(own_->session_id, 0);
+}
 
 void PeerLink::tick(std::uint64_t now_ns, std::uint64_t ping_interval_ns) {
     store_relaxed(own_->heartbeat_time_ns, now_ns);
@@ -137,26 +149,31 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     if (!frames) return frames.error();
     auto cursor = CursorWriter::create(s.channel(layout->cursor));
     if (!cursor) return cursor.error();
-    if (auto ok = init_input_ring(s.channel(layout->input), params.input_capacity); !ok) return ok.error();
+    if (auto ok = init_input_ring(s.channel(layout->input), params.input_capacity); !ok)
+        return ok.error();
     auto input = InputRingReader::attach(s.channel(layout->input));
     if (!input) return input.error();
     auto audio = AudioWriter::create(s.channel(layout->audio_out));
     if (!audio) return audio.error();
-    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_host)); !ok) return ok.error();
-    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_guest)); !ok) return ok.error();
+    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_host)); !ok)
+        return ok.error();
+    if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_guest)); !ok)
+        return ok.error();
     auto clip_out = ClipboardWriter::attach(s.channel(layout->clipboard_to_host));
     if (!clip_out) return clip_out.error();
     auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
     if (!clip_in) return clip_in.error();
     s.channels_.emplace(AgentChannels{std::move(*frames), std::move(*cursor), std::move(*input),
-                                      std::move(*audio), std::move(*clip_out), std::move(*clip_in)});
+                                      std::move(*audio), std::move(*clip_out),
+                                      std::move(*clip_in)});
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;
 }
 
 std::uint64_t AgentSession::client_session() const {
-    return load_acquire(reinterpret_cast<const PeerBlock*>(region_.data() + kClientBlockOffset)->session_id);
+    return load_acquire(
+        reinterpret_cast<const PeerBlock*>(region_.data() + kClientBlockOffset)->session_id);
 }
 
 // ---------------------------------------------------------------- host
@@ -170,7 +187,9 @@ HostSession::HostSession(std::span<std::byte> region, std::uint64_t capabilities
     link_.announce(random_session_id(), capabilities, name);
 }
 
-HostSession::~HostSession() { link_.withdraw(); }
+HostSession::~HostSession() {
+    link_.withdraw();
+}
 
 Result<HostChannels> HostSession::attach_channels() const {
     auto frames = FrameReader::attach(channel(layout_.frames));
@@ -222,7 +241,8 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
         return out;
     }
     if (id != agent_session_) {
-        const RegionHeader header = copy_out(*reinterpret_cast<const RegionHeader*>(region_.data()));
+        const RegionHeader header =
+            copy_out(*reinterpret_cast<const RegionHeader*>(region_.data()));
         const PeerBlock block = copy_out(agent);
         if (load_acquire(agent.session_id) != id) {  // rewritten while we copied: retry later
             out.state = state_ = LinkState::waiting;
@@ -231,9 +251,10 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
         auto layout = validate_region(header, region_.size());
         if (!layout) {
             rejected_session_ = id;
-            reject_state_ = layout.error().code == static_cast<int>(RegionError::unsupported_version)
-                                ? LinkState::incompatible
-                                : LinkState::invalid;
+            reject_state_ =
+                layout.error().code == static_cast<int>(RegionError::unsupported_version)
+                    ? LinkState::incompatible
+                    : LinkState::invalid;
             reject_message_ = layout.error().message;
             out.state = state_ = reject_state_;
             out.message = reject_message_;

@@ -95,8 +95,8 @@ void encode(const Rgba8& c, PixelFormat format, std::byte* dst) {
         }
         case PixelFormat::rgb10a2: {
             auto ten = [](std::uint8_t v) { return (std::uint32_t{v} << 2) | (v >> 6); };
-            const std::uint32_t w = ten(c.r) | ten(c.g) << 10 | ten(c.b) << 20 |
-                                    (std::uint32_t{c.a} >> 6) << 30;
+            const std::uint32_t w =
+                ten(c.r) | ten(c.g) << 10 | ten(c.b) << 20 | (std::uint32_t{c.a} >> 6) << 30;
             std::memcpy(dst, &w, 4);
             return;
         }
@@ -119,7 +119,9 @@ Rgba8 decode(PixelFormat format, const std::byte* src) {
         case PixelFormat::rgb10a2: {
             std::uint32_t w = 0;
             std::memcpy(&w, src, 4);
-            auto eight = [](std::uint32_t v) { return static_cast<std::uint8_t>((v & 0x3FF) >> 2); };
+            auto eight = [](std::uint32_t v) {
+                return static_cast<std::uint8_t>((v & 0x3FF) >> 2);
+            };
             return Rgba8{eight(w), eight(w >> 10), eight(w >> 20),
                          static_cast<std::uint8_t>((w >> 30) * 85)};
         }
@@ -153,8 +155,8 @@ void render_full(std::uint64_t n, std::uint32_t width, std::uint32_t height, Pix
     render(n, width, height, format, dst, stride, std::span<const Rect>(&all, 1));
 }
 
-std::uint64_t read_counter(PixelFormat format, std::span<const std::byte> src,
-                           std::uint32_t stride, std::uint32_t width, std::uint32_t height) {
+std::uint64_t read_counter(PixelFormat format, std::span<const std::byte> src, std::uint32_t stride,
+                           std::uint32_t width, std::uint32_t height) {
     const std::uint32_t bpp = bytes_per_pixel(format);
     if (width < kCodeWidth || height < kCellSize ||
         src.size() < std::size_t{stride} * (kCellSize - 1) + std::size_t{kCodeWidth} * bpp) {
@@ -162,8 +164,8 @@ std::uint64_t read_counter(PixelFormat format, std::span<const std::byte> src,
     }
     std::uint64_t n = 0;
     for (std::uint32_t cell = 0; cell < 8; ++cell) {
-        const Rgba8 c = decode(format, src.data() + std::size_t{cell * kCellSize + 4} * bpp +
-                                           std::size_t{4} * stride);
+        const Rgba8 c = decode(
+            format, src.data() + std::size_t{cell * kCellSize + 4} * bpp + std::size_t{4} * stride);
         n |= std::uint64_t{c.r} << (8 * cell);
     }
     return n;
@@ -179,7 +181,8 @@ Mismatch verify(std::uint64_t n, std::uint32_t width, std::uint32_t height, Pixe
     }
     for (std::uint32_t y = 0; y < height; ++y) {
         for (std::uint32_t x = 0; x < width; ++x) {
-            const Rgba8 got = decode(format, src.data() + std::size_t{y} * stride + std::size_t{x} * bpp);
+            const Rgba8 got =
+                decode(format, src.data() + std::size_t{y} * stride + std::size_t{x} * bpp);
             if (!(got == pixel(n, x, y, width, height))) {
                 if (m.count++ == 0) {
                     m.first_x = x;

@@ -11,7 +11,7 @@
 namespace porthole::testing {
 
 class AlignedRegion {
-public:
+  public:
     explicit AlignedRegion(std::size_t size)
         : size_(size), mem_(static_cast<std::byte*>(std::aligned_alloc(4096, round(size)))) {
         std::memset(mem_.get(), 0, round(size));
@@ -20,10 +20,12 @@ public:
     [[nodiscard]] std::byte* data() const { return mem_.get(); }
     [[nodiscard]] std::size_t size() const { return size_; }
 
-private:
+  private:
     static std::size_t round(std::size_t n) { return (n + 4095) / 4096 * 4096; }
     struct Free {
-        void operator()(std::byte* p) const { std::free(p); }  // NOLINT(cppcoreguidelines-no-malloc)
+        void operator()(std::byte* p) const {
+            std::free(p);
+        }  // NOLINT(cppcoreguidelines-no-malloc)
     };
     std::size_t size_;
     std::unique_ptr<std::byte, Free> mem_;

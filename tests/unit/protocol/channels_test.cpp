@@ -27,7 +27,8 @@ TEST(CursorChannel, ColorShapeAndPositionRoundTrip) {
     auto r = CursorReader::attach(mem.bytes());
     ASSERT_TRUE(w && r);
     std::vector<std::byte> argb(32 * 32 * 4);
-    for (std::size_t i = 0; i < argb.size(); ++i) argb[i] = std::byte(i * 7);
+    for (std::size_t i = 0; i < argb.size(); ++i)
+        argb[i] = std::byte(i * 7);
     ASSERT_TRUE(w->set_shape(CursorType::color, 32, 32, 128, 3, 4, argb));
     w->set_position(100, -5, true);
     auto s = r->poll_shape();
@@ -118,8 +119,12 @@ struct InputChannel {
     }
 };
 
-InputEvent key(std::uint16_t code, std::int32_t value) { return InputEvent{0, ev::key, code, value, 0}; }
-InputEvent syn() { return InputEvent{0, ev::syn, ev::syn_report, 0, 0}; }
+InputEvent key(std::uint16_t code, std::int32_t value) {
+    return InputEvent{0, ev::key, code, value, 0};
+}
+InputEvent syn() {
+    return InputEvent{0, ev::syn, ev::syn_report, 0, 0};
+}
 
 }  // namespace
 
@@ -168,8 +173,9 @@ TEST(InputRing, GuestRejectsInvalidEvents) {
     auto guest = InputRingReader::attach(ch.mem.bytes());
     auto host = InputRingWriter::attach(ch.mem.bytes());
     ASSERT_TRUE(guest && host);
-    const InputEvent mixed[] = {key(30, 1), InputEvent{0, 0x15, 0, 0, 0}, key(0x300, 1),
-                                InputEvent{0, ev::abs, ev::abs_x, 40000, 0}, key(30, 7), key(30, 0)};
+    const InputEvent mixed[] = {key(30, 1),    InputEvent{0, 0x15, 0, 0, 0},
+                                key(0x300, 1), InputEvent{0, ev::abs, ev::abs_x, 40000, 0},
+                                key(30, 7),    key(30, 0)};
     ASSERT_TRUE(host->push(mixed));
     InputEvent out[16];
     ASSERT_EQ(guest->pop(out), 2U);
@@ -230,7 +236,8 @@ constexpr std::size_t kAudioChannel = kPageSize + 64 * 1024;
 
 std::vector<std::byte> counter_frames(std::int32_t from, std::size_t frames) {
     std::vector<std::int32_t> s(frames * 2);
-    for (std::size_t i = 0; i < frames; ++i) s[2 * i] = s[2 * i + 1] = from + static_cast<std::int32_t>(i);
+    for (std::size_t i = 0; i < frames; ++i)
+        s[2 * i] = s[2 * i + 1] = from + static_cast<std::int32_t>(i);
     std::vector<std::byte> b(s.size() * 4);
     std::memcpy(b.data(), s.data(), b.size());
     return b;
@@ -262,7 +269,8 @@ TEST(AudioRing, SamplesRoundTripAcrossTheWrap) {
         auto got = r->read(out);
         ASSERT_TRUE(got);
         EXPECT_EQ(got->lost_frames, 0U);
-        for (std::size_t i = 0; i < got->frames; ++i) ASSERT_EQ(sample_at(out, i), next_read++);
+        for (std::size_t i = 0; i < got->frames; ++i)
+            ASSERT_EQ(sample_at(out, i), next_read++);
     }
     EXPECT_EQ(next_read, next_write);
 }

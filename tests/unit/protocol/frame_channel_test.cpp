@@ -54,7 +54,8 @@ struct HostCopy {
             pixels.assign(std::size_t{stride} * h, std::byte{0xEE});
         }
         copy_frame_rects(view, pixels, stride);
-        for (const auto& rc : view.copy_rects.rects()) bytes += rc.area() * bytes_per_pixel(fmt);
+        for (const auto& rc : view.copy_rects.rects())
+            bytes += rc.area() * bytes_per_pixel(fmt);
         return r.finish(view) ? static_cast<std::int64_t>(view.meta.serial) : -1;
     }
     bool matches(std::uint64_t n) const {
@@ -102,7 +103,8 @@ TEST(FrameChannel, PartialUpdatesCopyOnlyDamageAndStayExact) {
             // Each slot is three frames behind: the guest copies exactly the
             // union of those three frames' damage, the host exactly this frame's.
             DamageList acc;
-            for (std::uint64_t k = n - 2; k <= n; ++k) acc.add(pattern::damage(k, 640, 360).rects());
+            for (std::uint64_t k = n - 2; k <= n; ++k)
+                acc.add(pattern::damage(k, 640, 360).rects());
             const std::uint64_t three = acc.area() * 4;
             EXPECT_EQ(w->stats().last_bytes_copied, three) << "frame " << n;
             EXPECT_EQ(host.bytes - host_before, pattern::damage(n, 640, 360).area() * 4);
@@ -120,7 +122,8 @@ TEST(FrameChannel, HostThatSkippedFramesCatchesUpFromDamageHistory) {
     HostCopy host;
     ASSERT_TRUE(w->publish(img.source(), img.draw(0), 0));
     ASSERT_EQ(host.take(*r), 1);
-    for (std::uint64_t n = 1; n <= 10; ++n) ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
+    for (std::uint64_t n = 1; n <= 10; ++n)
+        ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
     const std::uint64_t before = host.bytes;
     ASSERT_EQ(host.take(*r), 11);
     EXPECT_TRUE(host.matches(10));
@@ -146,7 +149,8 @@ TEST(FrameChannel, HostBeyondTheHistoryGetsAWholeFrame) {
     std::vector<std::byte> buf(160 * 120 * 4);
     copy_frame_rects(**v, buf, 160 * 4);
     ASSERT_TRUE(r->finish(**v));
-    EXPECT_EQ(pattern::verify(kDamageHistory + 5, 160, 120, PixelFormat::bgra8, buf, 160 * 4).count, 0U);
+    EXPECT_EQ(pattern::verify(kDamageHistory + 5, 160, 120, PixelFormat::bgra8, buf, 160 * 4).count,
+              0U);
 }
 
 TEST(FrameChannel, HostNeverAcceptsTornFrame) {
@@ -162,7 +166,8 @@ TEST(FrameChannel, HostNeverAcceptsTornFrame) {
     auto v = r->poll();
     ASSERT_TRUE(v && *v);
     // While the host copies, the guest laps the ring and rewrites that slot.
-    for (std::uint64_t n = 2; n <= 4; ++n) ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
+    for (std::uint64_t n = 2; n <= 4; ++n)
+        ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
     copy_frame_rects(**v, host.pixels, host.stride);
     EXPECT_FALSE(r->finish(**v));
     EXPECT_EQ(r->stats().torn, 1U);
@@ -232,7 +237,8 @@ TEST(FrameChannel, GuestNeverBlocksWithoutAHost) {
     auto w = FrameWriter::create(ch.mem.bytes(), 3);
     ASSERT_TRUE(w);
     PatternImage img(64, 64);
-    for (std::uint64_t n = 0; n < 2000; ++n) ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
+    for (std::uint64_t n = 0; n < 2000; ++n)
+        ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
     EXPECT_EQ(w->stats().published, 2000U);
 }
 
@@ -278,7 +284,8 @@ TEST(FrameChannel, GarbageSlotMetadataIsRejectedAndReaderRecovers) {
     ASSERT_EQ(host.take(*r), 1);
     ASSERT_TRUE(w->publish(img.source(), img.draw(1), 1));
     const auto hdr = copy_out(*reinterpret_cast<const FrameChannelHeader*>(ch.mem.data()));
-    auto& slot = *reinterpret_cast<FrameSlotHeader*>(ch.mem.data() + hdr.slots_offset + hdr.slot_size);
+    auto& slot =
+        *reinterpret_cast<FrameSlotHeader*>(ch.mem.data() + hdr.slots_offset + hdr.slot_size);
     auto corrupt = [&](auto mutate) {
         FrameSlotHeader s = copy_out(slot);
         const FrameSlotHeader saved = s;
@@ -320,7 +327,8 @@ TEST(FrameChannel, SerialGoingBackwardsIsAnError) {
     ASSERT_TRUE(w && r);
     PatternImage img(64, 64);
     HostCopy host;
-    for (std::uint64_t n = 0; n < 3; ++n) ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
+    for (std::uint64_t n = 0; n < 3; ++n)
+        ASSERT_TRUE(w->publish(img.source(), img.draw(n), n));
     ASSERT_EQ(host.take(*r), 3);
     auto& hdr = *reinterpret_cast<FrameChannelHeader*>(ch.mem.data());
     store_release(hdr.latest, (1ULL << 8) | 0);

@@ -17,7 +17,9 @@ RegionHeader valid_header(std::uint64_t size = 32 * kMiB) {
     return make_header(*l);
 }
 
-int code_of(const porthole::Result<RegionLayout>& r) { return r ? 0 : r.error().code; }
+int code_of(const porthole::Result<RegionLayout>& r) {
+    return r ? 0 : r.error().code;
+}
 
 }  // namespace
 
@@ -37,8 +39,8 @@ TEST(Layout, PlannedLayoutValidatesAndRoundTrips) {
 TEST(Layout, EveryChannelIsPageAlignedAndDisjoint) {
     auto l = plan_layout(64 * kMiB);
     ASSERT_TRUE(l);
-    const ChannelSpan all[] = {l->frames, l->cursor, l->input, l->audio_out, l->clipboard_to_host,
-                               l->clipboard_to_guest};
+    const ChannelSpan all[] = {
+        l->frames, l->cursor, l->input, l->audio_out, l->clipboard_to_host, l->clipboard_to_guest};
     for (const auto& a : all) {
         EXPECT_EQ(a.offset % kPageSize, 0U);
         EXPECT_GE(a.offset, kChannelsOffset);
@@ -166,7 +168,8 @@ TEST(RegionValidation, RejectsDuplicateChannelKind) {
 TEST(RegionValidation, RequiresAFramesChannel) {
     auto h = valid_header();
     for (std::uint32_t i = 0; i < h.channel_count; ++i) {
-        if (h.channels[i].kind == static_cast<std::uint32_t>(ChannelKind::frames)) h.channels[i].kind = 99;
+        if (h.channels[i].kind == static_cast<std::uint32_t>(ChannelKind::frames))
+            h.channels[i].kind = 99;
     }
     EXPECT_EQ(code_of(validate_region(h, 32 * kMiB)),
               static_cast<int>(RegionError::missing_channel));
@@ -187,14 +190,16 @@ TEST(RegionValidation, IgnoresUnknownChannelKindsFromNewerAgents) {
 TEST(RegionValidation, RejectsUndersizedCursorChannel) {
     auto h = valid_header();
     for (std::uint32_t i = 0; i < h.channel_count; ++i) {
-        if (h.channels[i].kind == static_cast<std::uint32_t>(ChannelKind::cursor)) h.channels[i].size = kPageSize;
+        if (h.channels[i].kind == static_cast<std::uint32_t>(ChannelKind::cursor))
+            h.channels[i].size = kPageSize;
     }
     EXPECT_FALSE(validate_region(h, 32 * kMiB));
 }
 
 TEST(DamageList, CollapsesTheSixtyFifthRectToABoundingBox) {
     DamageList d;
-    for (std::uint32_t i = 0; i < kMaxDamageRects; ++i) d.add(Rect{i * 10, i, 5, 5});
+    for (std::uint32_t i = 0; i < kMaxDamageRects; ++i)
+        d.add(Rect{i * 10, i, 5, 5});
     EXPECT_EQ(d.size(), kMaxDamageRects);
     d.add(Rect{1000, 500, 10, 10});
     ASSERT_EQ(d.size(), 1U);

@@ -10,7 +10,8 @@ TEST(TestPattern, EveryFormatEncodesAndDecodesExactly) {
     for (auto fmt : {PixelFormat::bgra8, PixelFormat::rgb10a2, PixelFormat::rgba16f}) {
         for (int v = 0; v < 256; ++v) {
             const auto u = static_cast<std::uint8_t>(v);
-            const pattern::Rgba8 c{u, static_cast<std::uint8_t>(255 - u), static_cast<std::uint8_t>(u / 2), 255};
+            const pattern::Rgba8 c{u, static_cast<std::uint8_t>(255 - u),
+                                   static_cast<std::uint8_t>(u / 2), 255};
             std::byte buf[8];
             pattern::encode(c, fmt, buf);
             EXPECT_EQ(pattern::decode(fmt, buf), c) << to_string(fmt) << " " << v;

@@ -134,12 +134,13 @@ TEST(ClockSync, RecoversAFixedOffsetBetweenTwoClocks) {
     ASSERT_TRUE(host.clock().offset_ns());
     EXPECT_NEAR(static_cast<double>(*host.clock().offset_ns()), static_cast<double>(offset), 1e6);
     ASSERT_TRUE(host.clock().to_local(t + offset));
-    EXPECT_NEAR(static_cast<double>(*host.clock().to_local(t + offset)), static_cast<double>(t), 1e6);
+    EXPECT_NEAR(static_cast<double>(*host.clock().to_local(t + offset)), static_cast<double>(t),
+                1e6);
 }
 
 TEST(ClockSync, PrefersTheSampleWithTheShortestRoundTrip) {
     ClockSync c;
-    c.add_sample(0, 110, 110, 200);      // delay 200, offset 10
+    c.add_sample(0, 110, 110, 200);        // delay 200, offset 10
     c.add_sample(1000, 1003, 1003, 1004);  // delay 4, offset 1
     c.add_sample(2000, 2150, 2150, 2160);  // delay 160
     EXPECT_EQ(c.offset_ns(), 1);

@@ -19,7 +19,7 @@ inline constexpr std::uint16_t kIvshmemVendor = 0x1af4;
 inline constexpr std::uint16_t kIvshmemDevice = 0x1110;
 
 class Mapping {
-public:
+  public:
     Mapping() = default;
     // Takes ownership of a mapping made by one of the openers below.
     Mapping(void* addr, std::size_t size, std::string description, void* os_handle = nullptr);
@@ -37,7 +37,7 @@ public:
     // Where the region came from, for logs: "/dev/shm/porthole (32 MiB)".
     [[nodiscard]] const std::string& description() const { return description_; }
 
-private:
+  private:
     void reset();
     void* addr_ = nullptr;
     std::size_t size_ = 0;

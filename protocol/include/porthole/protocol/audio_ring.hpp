@@ -22,7 +22,7 @@ struct AudioFormat {
 Status validate_audio_format(const AudioFormat& f);
 
 class AudioWriter {  // agent side (audio_out)
-public:
+  public:
     static Result<AudioWriter> create(std::span<std::byte> channel);
     // Starts a stream in this format; the position restarts at 0.
     Status set_format(const AudioFormat& f);
@@ -32,8 +32,9 @@ public:
     [[nodiscard]] std::uint64_t position() const { return pos_; }
     [[nodiscard]] std::uint64_t capacity_frames() const;
 
-private:
-    explicit AudioWriter(std::span<std::byte> channel, std::uint64_t data_offset, std::uint64_t data_size)
+  private:
+    explicit AudioWriter(std::span<std::byte> channel, std::uint64_t data_offset,
+                         std::uint64_t data_size)
         : channel_(channel), data_offset_(data_offset), data_size_(data_size) {}
     std::span<std::byte> channel_;
     std::uint64_t data_offset_;
@@ -44,13 +45,13 @@ private:
 };
 
 struct AudioRead {
-    std::size_t frames = 0;          // frames copied into the buffer
-    std::uint64_t lost_frames = 0;   // frames overwritten before they were read (overrun)
-    bool format_changed = false;     // stream restarted: call format() and start over
+    std::size_t frames = 0;         // frames copied into the buffer
+    std::uint64_t lost_frames = 0;  // frames overwritten before they were read (overrun)
+    bool format_changed = false;    // stream restarted: call format() and start over
 };
 
 class AudioReader {  // host side
-public:
+  public:
     static Result<AudioReader> attach(std::span<const std::byte> channel);
     // The current stream format (validated), if the guest has set one.
     Result<std::optional<AudioFormat>> format();
@@ -66,8 +67,9 @@ public:
     [[nodiscard]] bool muted() const;
     [[nodiscard]] std::uint64_t capacity_frames() const;
 
-private:
-    AudioReader(std::span<const std::byte> channel, std::uint64_t data_offset, std::uint64_t data_size)
+  private:
+    AudioReader(std::span<const std::byte> channel, std::uint64_t data_offset,
+                std::uint64_t data_size)
         : channel_(channel), data_offset_(data_offset), data_size_(data_size) {}
     std::span<const std::byte> channel_;
     std::uint64_t data_offset_;

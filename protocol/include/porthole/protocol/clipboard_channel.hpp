@@ -16,13 +16,13 @@ namespace porthole::protocol {
 Status init_clipboard_channel(std::span<std::byte> channel);
 
 class ClipboardWriter {
-public:
+  public:
     static Result<ClipboardWriter> attach(std::span<std::byte> channel);
     // Publishes text; an error when it exceeds the channel's capacity.
     Status publish(std::string_view utf8_text);
     [[nodiscard]] std::uint64_t capacity() const { return capacity_; }
 
-private:
+  private:
     ClipboardWriter(std::span<std::byte> channel, std::uint64_t capacity, std::uint64_t data_offset)
         : channel_(channel), capacity_(capacity), data_offset_(data_offset) {}
     std::span<std::byte> channel_;
@@ -31,13 +31,14 @@ private:
 };
 
 class ClipboardReader {
-public:
+  public:
     static Result<ClipboardReader> attach(std::span<const std::byte> channel);
     // New text since the last call, if any (an error for invalid content).
     Result<std::optional<std::string>> poll();
 
-private:
-    ClipboardReader(std::span<const std::byte> channel, std::uint64_t capacity, std::uint64_t data_offset)
+  private:
+    ClipboardReader(std::span<const std::byte> channel, std::uint64_t capacity,
+                    std::uint64_t data_offset)
         : channel_(channel), capacity_(capacity), data_offset_(data_offset) {}
     std::span<const std::byte> channel_;
     std::uint64_t capacity_;

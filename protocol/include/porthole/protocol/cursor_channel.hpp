@@ -35,7 +35,7 @@ std::uint64_t cursor_data_size(CursorType type, std::uint32_t height, std::uint3
 Status validate_cursor_shape(const CursorShapeHeader& h);
 
 class CursorWriter {
-public:
+  public:
     static Result<CursorWriter> create(std::span<std::byte> channel);
     void set_position(std::int32_t x, std::int32_t y, bool visible);
     // Uploads a new shape; its serial goes with later positions.
@@ -43,7 +43,7 @@ public:
                      std::uint32_t pitch, std::int32_t hotspot_x, std::int32_t hotspot_y,
                      std::span<const std::byte> data);
 
-private:
+  private:
     explicit CursorWriter(std::span<std::byte> channel) : channel_(channel) {}
     std::span<std::byte> channel_;
     std::uint64_t shape_serial_ = 0;
@@ -51,14 +51,14 @@ private:
 };
 
 class CursorReader {
-public:
+  public:
     static Result<CursorReader> attach(std::span<const std::byte> channel);
     // The newest position, when it changed since the last call.
     std::optional<CursorState> poll_position();
     // The newest shape, when it changed; an error for an invalid shape.
     Result<std::optional<CursorShape>> poll_shape();
 
-private:
+  private:
     explicit CursorReader(std::span<const std::byte> channel) : channel_(channel) {}
     std::span<const std::byte> channel_;
     std::uint64_t position_seq_ = 0;

@@ -20,8 +20,10 @@ enum class PixelFormat : std::uint32_t {
 constexpr std::uint32_t bytes_per_pixel(PixelFormat f) {
     switch (f) {
         case PixelFormat::bgra8:
-        case PixelFormat::rgb10a2: return 4;
-        case PixelFormat::rgba16f: return 8;
+        case PixelFormat::rgb10a2:
+            return 4;
+        case PixelFormat::rgba16f:
+            return 8;
     }
     return 0;
 }
@@ -56,10 +58,11 @@ inline constexpr std::uint32_t kMaxDamageRects = 64;
 // Up to 64 rectangles; adding a 65th collapses the list to its bounding box,
 // which stays correct (a superset of the change) at the cost of extra copying.
 class DamageList {
-public:
+  public:
     void add(const Rect& r);
     void add(std::span<const Rect> rs) {
-        for (const auto& r : rs) add(r);
+        for (const auto& r : rs)
+            add(r);
     }
     void set_full(std::uint32_t width, std::uint32_t height) {
         clear();
@@ -72,7 +75,7 @@ public:
     [[nodiscard]] std::uint64_t area() const;  // sum of areas (overlaps counted twice)
     [[nodiscard]] Rect bounds() const;
 
-private:
+  private:
     std::array<Rect, kMaxDamageRects> rects_{};
     std::uint32_t count_ = 0;
 };

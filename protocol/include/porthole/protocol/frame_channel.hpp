@@ -34,7 +34,7 @@ struct FrameWriterStats {
 };
 
 class FrameWriter {
-public:
+  public:
     // Lays out the channel (agent, at session start) and clears every slot.
     static Result<FrameWriter> create(std::span<std::byte> channel, std::uint32_t slot_count);
 
@@ -48,7 +48,7 @@ public:
     [[nodiscard]] std::uint32_t slot_count() const { return slot_count_; }
     [[nodiscard]] const FrameWriterStats& stats() const { return stats_; }
 
-private:
+  private:
     struct Geometry {
         std::uint32_t width = 0, height = 0, format = 0;
         friend bool operator==(const Geometry&, const Geometry&) = default;
@@ -102,7 +102,7 @@ struct FrameReaderStats {
 };
 
 class FrameReader {
-public:
+  public:
     // Validates the channel header the agent wrote and keeps a copy of it.
     static Result<FrameReader> attach(std::span<const std::byte> channel);
 
@@ -125,7 +125,7 @@ public:
     // Start of slot i's pixel area (page-aligned), for importing the region into a GPU.
     [[nodiscard]] std::uint64_t slot_pixels_offset(std::uint32_t i) const;
 
-private:
+  private:
     FrameReader(std::span<const std::byte> channel, const FrameChannelHeader& hdr)
         : channel_(channel), hdr_(hdr) {}
     Result<DamageList> accumulate(const FrameMeta& meta, const DamageList& own) const;

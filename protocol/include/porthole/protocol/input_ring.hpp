@@ -28,7 +28,7 @@ bool is_valid_input_event(const InputEvent& e);
 Status init_input_ring(std::span<std::byte> channel, std::uint32_t capacity);
 
 class InputRingWriter {  // host side
-public:
+  public:
     static Result<InputRingWriter> attach(std::span<std::byte> channel);
     // Appends events; all or none (a batch is one SYN_REPORT's worth). False
     // when the ring lacks room: counted in host_overflow, nothing written.
@@ -39,8 +39,9 @@ public:
     // Back to an empty ring (the agent restarted and reset its tail).
     void reset();
 
-private:
-    InputRingWriter(std::span<std::byte> channel, std::uint32_t capacity, std::uint64_t events_offset)
+  private:
+    InputRingWriter(std::span<std::byte> channel, std::uint32_t capacity,
+                    std::uint64_t events_offset)
         : channel_(channel), capacity_(capacity), events_offset_(events_offset) {}
     std::span<std::byte> channel_;
     std::uint32_t capacity_;
@@ -50,7 +51,7 @@ private:
 };
 
 class InputRingReader {  // guest side
-public:
+  public:
     static Result<InputRingReader> attach(std::span<std::byte> channel);
     // Takes up to out.size() events; invalid events are skipped and counted.
     std::size_t pop(std::span<InputEvent> out);
@@ -59,8 +60,9 @@ public:
     // Events the host could not deliver because the ring was full.
     [[nodiscard]] std::uint64_t host_overflow() const;
 
-private:
-    InputRingReader(std::span<std::byte> channel, std::uint32_t capacity, std::uint64_t events_offset)
+  private:
+    InputRingReader(std::span<std::byte> channel, std::uint32_t capacity,
+                    std::uint64_t events_offset)
         : channel_(channel), capacity_(capacity), events_offset_(events_offset) {}
     std::span<std::byte> channel_;
     std::uint32_t capacity_;

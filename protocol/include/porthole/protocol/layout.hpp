@@ -13,8 +13,8 @@ namespace porthole::protocol {
 
 struct LayoutParams {
     std::uint32_t frame_slots = kMinFrameSlots;
-    std::uint32_t input_capacity = 4096;        // events, power of two
-    std::uint64_t audio_bytes = 512 * 1024;     // PCM ring: 1.3 s of 48 kHz stereo f32
+    std::uint32_t input_capacity = 4096;         // events, power of two
+    std::uint64_t audio_bytes = 512 * 1024;      // PCM ring: 1.3 s of 48 kHz stereo f32
     std::uint64_t clipboard_bytes = 256 * 1024;  // each direction
 };
 
@@ -45,8 +45,7 @@ std::uint64_t required_region_size(std::uint32_t width, std::uint32_t height, Pi
                                    const LayoutParams& p = {});
 // required_region_size rounded up to a power of two MiB, as QEMU's ivshmem
 // and libvirt's <shmem> want it.
-std::uint64_t recommended_region_size(std::uint32_t width, std::uint32_t height,
-                                      PixelFormat format,
+std::uint64_t recommended_region_size(std::uint32_t width, std::uint32_t height, PixelFormat format,
                                       std::uint32_t slot_count = kMinFrameSlots);
 
 // The agent's plan for a region of region_size bytes: fixed channels first,

@@ -95,13 +95,14 @@ static_assert(kClientBlockOffset + sizeof(PeerBlock) <= kPageSize);
 // Each slot: [FrameSlotHeader page][pixels, page-aligned].
 inline constexpr std::uint32_t kMinFrameSlots = 3;
 inline constexpr std::uint32_t kMaxFrameSlots = 16;
-inline constexpr std::uint32_t kDamageHistory = 32;  // frames of damage kept for a host that skipped
+inline constexpr std::uint32_t kDamageHistory =
+    32;  // frames of damage kept for a host that skipped
 
 struct alignas(64) FrameChannelHeader {
     std::uint32_t slot_count;
     std::uint32_t reserved;
-    std::uint64_t slot_size;            // bytes per slot, page multiple, header page included
-    std::uint64_t slots_offset;         // from the channel start
+    std::uint64_t slot_size;              // bytes per slot, page multiple, header page included
+    std::uint64_t slots_offset;           // from the channel start
     std::uint64_t damage_history_offset;  // from the channel start
     std::uint64_t reserved1[4];
     // (serial << 8) | slot of the newest published frame; 0 = none yet.
@@ -112,8 +113,8 @@ struct FrameMeta {
     std::uint64_t serial;  // 1, 2, 3... within a session
     std::uint32_t width;
     std::uint32_t height;
-    std::uint32_t stride;  // bytes per row of the slot's pixels
-    std::uint32_t format;  // PixelFormat
+    std::uint32_t stride;           // bytes per row of the slot's pixels
+    std::uint32_t format;           // PixelFormat
     std::uint64_t capture_time_ns;  // agent's clock
     std::uint32_t damage_count;     // rects changed since frame serial-1; 0 with full_damage
     std::uint32_t flags;            // FrameFlags
@@ -121,7 +122,8 @@ struct FrameMeta {
 static_assert(sizeof(FrameMeta) == 40);
 
 namespace frame_flag {
-inline constexpr std::uint32_t full_damage = 1U << 0;  // whole frame changed (new size, first frame)
+inline constexpr std::uint32_t full_damage = 1U
+                                             << 0;  // whole frame changed (new size, first frame)
 }
 
 struct alignas(64) FrameSlotHeader {
@@ -193,22 +195,24 @@ struct InputEvent {
 static_assert(sizeof(InputEvent) == 24);
 
 struct alignas(64) InputRingHeader {
-    std::uint32_t capacity;    // events, a power of two (agent-written at layout)
-    std::uint32_t event_size;  // sizeof(InputEvent)
-    std::uint64_t events_offset;  // from the channel start
-    alignas(64) std::uint64_t head;      // host: events written (monotonic)
-    std::uint64_t host_overflow;         // host: events not written because the ring was full
-    alignas(64) std::uint64_t tail;      // guest: events consumed (monotonic)
-    std::uint64_t guest_rejected;        // guest: events that failed validation
+    std::uint32_t capacity;          // events, a power of two (agent-written at layout)
+    std::uint32_t event_size;        // sizeof(InputEvent)
+    std::uint64_t events_offset;     // from the channel start
+    alignas(64) std::uint64_t head;  // host: events written (monotonic)
+    std::uint64_t host_overflow;     // host: events not written because the ring was full
+    alignas(64) std::uint64_t tail;  // guest: events consumed (monotonic)
+    std::uint64_t guest_rejected;    // guest: events that failed validation
 };
 
 // ---- audio channels (audio_out guest -> host; audio_in reserved for the mic) ----
 enum class SampleFormat : std::uint16_t { s16 = 1, s32 = 2, f32 = 3 };
 constexpr std::uint32_t bytes_per_sample(SampleFormat f) {
     switch (f) {
-        case SampleFormat::s16: return 2;
+        case SampleFormat::s16:
+            return 2;
         case SampleFormat::s32:
-        case SampleFormat::f32: return 4;
+        case SampleFormat::f32:
+            return 4;
     }
     return 0;
 }
@@ -218,9 +222,9 @@ struct alignas(64) AudioRingHeader {
     std::uint64_t format_seq;  // seqlock over the format fields; a change restarts the stream
     std::uint32_t rate;        // Hz
     std::uint16_t channels;
-    std::uint16_t sample_format;  // SampleFormat
-    std::uint64_t data_offset;    // from the channel start
-    std::uint64_t data_size;      // bytes of the PCM ring
+    std::uint16_t sample_format;          // SampleFormat
+    std::uint64_t data_offset;            // from the channel start
+    std::uint64_t data_size;              // bytes of the PCM ring
     alignas(64) std::uint64_t write_pos;  // frames written since the format was set (monotonic)
     std::uint64_t write_time_ns;          // agent clock at write_pos
     std::uint32_t volume;                 // 0..65536 (unity), the guest's master volume
@@ -232,9 +236,9 @@ enum class ClipboardMime : std::uint32_t { text_utf8 = 1 };
 
 struct alignas(64) ClipboardHeader {
     std::uint64_t seq;
-    std::uint64_t serial;  // bumped on every new clipboard content
-    std::uint32_t mime;    // ClipboardMime
-    std::uint32_t length;  // bytes of data
+    std::uint64_t serial;       // bumped on every new clipboard content
+    std::uint32_t mime;         // ClipboardMime
+    std::uint32_t length;       // bytes of data
     std::uint64_t capacity;     // bytes available for data (set at layout)
     std::uint64_t data_offset;  // from the channel start
 };

@@ -28,7 +28,7 @@ std::uint64_t random_session_id();  // non-zero
 // Offset between a peer's clock and ours from (t1 sent, t2 peer received,
 // t3 peer sent, t4 received) samples; the lowest-delay recent sample wins.
 class ClockSync {
-public:
+  public:
     void add_sample(std::uint64_t t1, std::uint64_t t2, std::uint64_t t3, std::uint64_t t4);
     // peer_clock - local_clock, once a sample exists.
     [[nodiscard]] std::optional<std::int64_t> offset_ns() const;
@@ -41,7 +41,7 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> age_ns(std::uint64_t peer_ns,
                                                       std::uint64_t local_now) const;
 
-private:
+  private:
     struct Sample {
         std::int64_t offset;
         std::int64_t delay;
@@ -53,7 +53,7 @@ private:
 
 // Answers the peer's pings and sends our own through a pair of PeerBlocks.
 class PeerLink {
-public:
+  public:
     PeerLink(PeerBlock& own, const PeerBlock& peer) : own_(&own), peer_(&peer) {}
     void announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name);
     void withdraw();  // session id 0: "not ready"
@@ -62,7 +62,7 @@ public:
     [[nodiscard]] const ClockSync& clock() const { return clock_; }
     void reset_clock() { clock_ = ClockSync{}; }
 
-private:
+  private:
     PeerBlock* own_;
     const PeerBlock* peer_;
     std::uint64_t heartbeat_ = 0;
@@ -93,7 +93,7 @@ struct HostChannels {
 };
 
 class AgentSession {
-public:
+  public:
     // Lays out the whole region for a new session, creates every channel and
     // announces the session.
     static Result<AgentSession> create(std::span<std::byte> region, const LayoutParams& params,
@@ -112,7 +112,7 @@ public:
     // Marks the session over (agent exiting cleanly).
     void close() { link_.withdraw(); }
 
-private:
+  private:
     AgentSession(std::span<std::byte> region, RegionLayout layout, std::uint64_t id);
     std::span<std::byte> region_;
     RegionLayout layout_;
@@ -137,7 +137,7 @@ struct HostPoll {
 };
 
 class HostSession {
-public:
+  public:
     HostSession(std::span<std::byte> region, std::uint64_t capabilities, std::string_view name,
                 std::uint64_t heartbeat_timeout_ns = 1'000'000'000);
     HostSession(const HostSession&) = delete;
@@ -159,7 +159,7 @@ public:
     // Frames are required; a malformed optional channel is an error too.
     Result<HostChannels> attach_channels() const;
 
-private:
+  private:
     std::span<std::byte> region_;
     PeerLink link_;
     std::uint64_t timeout_ns_;

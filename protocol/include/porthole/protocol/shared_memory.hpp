@@ -40,7 +40,8 @@ template <RegionWords T>
 T copy_out(const T& shared) {
     std::uint64_t words[sizeof(T) / 8];
     const auto* src = reinterpret_cast<const std::uint64_t*>(&shared);
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) words[i] = load_relaxed(src[i]);
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
+        words[i] = load_relaxed(src[i]);
     T out;
     std::memcpy(&out, words, sizeof(T));
     return out;
@@ -52,7 +53,8 @@ void copy_in(T& shared, const T& value) {
     std::uint64_t words[sizeof(T) / 8];
     std::memcpy(words, &value, sizeof(T));
     auto* dst = reinterpret_cast<std::uint64_t*>(&shared);
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) store_relaxed(dst[i], words[i]);
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
+        store_relaxed(dst[i], words[i]);
 }
 
 // Bulk bytes (pixels, PCM) whose consistency a seqlock or a position re-check
@@ -60,7 +62,8 @@ void copy_in(T& shared, const T& value) {
 #if defined(__clang__) || defined(__GNUC__)
 __attribute__((no_sanitize("thread")))
 #endif
-inline void copy_racy(void* dst, const void* src, std::size_t n) {
+inline void
+copy_racy(void* dst, const void* src, std::size_t n) {
     std::memcpy(dst, src, n);
 }
 
@@ -75,7 +78,9 @@ inline void seqlock_end_write(std::uint64_t& seq) {
     store_release(seq, (s | 1U) + 1U);
 }
 // Reader side: a read is consistent when the sequence was even and unchanged.
-inline std::uint64_t seqlock_read_begin(const std::uint64_t& seq) { return load_acquire(seq); }
+inline std::uint64_t seqlock_read_begin(const std::uint64_t& seq) {
+    return load_acquire(seq);
+}
 inline bool seqlock_read_valid(const std::uint64_t& seq, std::uint64_t begin) {
     std::atomic_thread_fence(std::memory_order_acquire);
     return (begin & 1U) == 0 && load_relaxed(seq) == begin;

@@ -44,8 +44,8 @@ void render_full(std::uint64_t n, std::uint32_t width, std::uint32_t height, Pix
 
 // The frame counter read back from an image's code cells; nullopt-like
 // sentinel UINT64_MAX when the cells are not a valid pattern code.
-std::uint64_t read_counter(PixelFormat format, std::span<const std::byte> src,
-                           std::uint32_t stride, std::uint32_t width, std::uint32_t height);
+std::uint64_t read_counter(PixelFormat format, std::span<const std::byte> src, std::uint32_t stride,
+                           std::uint32_t width, std::uint32_t height);
 
 struct Mismatch {
     std::uint32_t count = 0;  // pixels that differ

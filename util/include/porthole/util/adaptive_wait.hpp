@@ -4,16 +4,16 @@
 // growing interval up to a cap (low CPU when idle).
 
 #include <algorithm>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 namespace porthole {
 
 class AdaptiveWait {
-public:
+  public:
     struct Config {
-        std::chrono::microseconds spin_for{200};   // busy-poll this long after activity
+        std::chrono::microseconds spin_for{200};  // busy-poll this long after activity
         std::chrono::microseconds min_sleep{50};
         std::chrono::microseconds max_sleep{500};  // bounds the idle notice latency
     };
@@ -35,7 +35,7 @@ public:
         sleep_ = std::min(sleep_ * 2, config_.max_sleep);
     }
 
-private:
+  private:
     Config config_{};
     std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
     std::chrono::microseconds sleep_{config_.min_sleep};

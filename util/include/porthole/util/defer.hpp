@@ -7,7 +7,7 @@ namespace porthole {
 
 template <class F>
 class Defer {
-public:
+  public:
     explicit Defer(F f) : f_(std::move(f)) {}
     Defer(const Defer&) = delete;
     Defer& operator=(const Defer&) = delete;
@@ -16,7 +16,7 @@ public:
     }
     void dismiss() { armed_ = false; }
 
-private:
+  private:
     F f_;
     bool armed_ = true;
 };

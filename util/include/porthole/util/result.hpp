@@ -22,7 +22,7 @@ struct Error {
 
 template <class T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
     Result(Error err) : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit
 
@@ -40,14 +40,14 @@ public:
 
     [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 // Result<void>: success or an Error.
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error err) : err_(std::move(err)), ok_(false) {}  // NOLINT: implicit
 
@@ -55,7 +55,7 @@ public:
     explicit operator bool() const { return ok_; }
     [[nodiscard]] const Error& error() const { return err_; }
 
-private:
+  private:
     Error err_;
     bool ok_ = true;
 };
