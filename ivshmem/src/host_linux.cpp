@@ -18,7 +18,7 @@ namespace porthole::ivshmem {
 namespace {
 
 std::string mib(std::size_t bytes) {
-    return std::to_string(bytes / (1024 * 1024)) + " MiB";
+    return std::to_string(bytes / (std::size_t{1024} * 1024)) + " MiB";
 }
 
 std::string owner_of(const struct stat& st) {

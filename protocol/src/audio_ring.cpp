@@ -38,7 +38,7 @@ Result<AudioWriter> AudioWriter::create(std::span<std::byte> channel) {
     AudioRingHeader h{};
     h.data_offset = kDataOffset;
     // A whole number of the largest frames, so a frame never wraps mid-way.
-    const std::uint64_t max_frame = kMaxAudioChannels * 4;
+    const std::uint64_t max_frame = std::uint64_t{kMaxAudioChannels} * 4;
     h.data_size = (channel.size() - kDataOffset) / max_frame * max_frame;
     h.volume = 65536;
     copy_in(*reinterpret_cast<AudioRingHeader*>(channel.data()), h);
@@ -114,7 +114,7 @@ Result<AudioReader> AudioReader::attach(std::span<const std::byte> channel) {
     if (h.data_offset < sizeof(AudioRingHeader) || h.data_offset % 8 != 0 ||
         h.data_offset > channel.size() || h.data_size == 0 ||
         h.data_size > channel.size() - h.data_offset ||
-        h.data_size % (kMaxAudioChannels * 4) != 0) {
+        h.data_size % (std::uint64_t{kMaxAudioChannels} * 4) != 0) {
         return channel_error("audio ring header does not fit its channel");
     }
     return AudioReader(channel, h.data_offset, h.data_size);

@@ -44,7 +44,7 @@ Result<FrameWriter> FrameWriter::create(std::span<std::byte> channel, std::uint3
     }
     const std::uint64_t slots_offset =
         kPageSize + ((kHistoryBytes + kPageSize - 1) & ~(kPageSize - 1));
-    if (channel.size() < slots_offset + slot_count * 2 * kPageSize) {
+    if (channel.size() < slots_offset + std::uint64_t{slot_count} * 2 * kPageSize) {
         return Error::make("frames channel too small for " + std::to_string(slot_count) + " slots");
     }
     const std::uint64_t slot_size =
@@ -107,7 +107,7 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
             " bytes per slot but the region's slots hold " + std::to_string(max_frame_bytes()) +
             "; enlarge the IVSHMEM region to at least " +
             std::to_string(recommended_region_size(src.width, src.height, src.format, slot_count_) /
-                           (1024 * 1024)) +
+                           (std::uint64_t{1024} * 1024)) +
             " MiB");
     }
     const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};

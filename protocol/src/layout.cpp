@@ -51,7 +51,7 @@ std::uint64_t required_region_size(std::uint32_t width, std::uint32_t height, Pi
 
 std::uint64_t recommended_region_size(std::uint32_t width, std::uint32_t height, PixelFormat format,
                                       std::uint32_t slot_count) {
-    constexpr std::uint64_t mib = 1024 * 1024;
+    constexpr std::uint64_t mib = std::uint64_t{1024} * 1024;
     const std::uint64_t need = required_region_size(width, height, format, slot_count);
     return std::bit_ceil((need + mib - 1) / mib) * mib;
 }

@@ -163,9 +163,9 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     if (!clip_out) return clip_out.error();
     auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
     if (!clip_in) return clip_in.error();
-    s.channels_.emplace(AgentChannels{std::move(*frames), std::move(*cursor), std::move(*input),
-                                      std::move(*audio), std::move(*clip_out),
-                                      std::move(*clip_in)});
+    s.channels_.emplace(AgentChannels{*frames, *cursor, *input,
+                                      *audio, *clip_out,
+                                      *clip_in});
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;
@@ -194,31 +194,31 @@ HostSession::~HostSession() {
 Result<HostChannels> HostSession::attach_channels() const {
     auto frames = FrameReader::attach(channel(layout_.frames));
     if (!frames) return frames.error();
-    HostChannels c{std::move(*frames), {}, {}, {}, {}, {}};
+    HostChannels c{*frames, {}, {}, {}, {}, {}};
     if (layout_.cursor.size != 0) {
         auto r = CursorReader::attach(channel(layout_.cursor));
         if (!r) return r.error();
-        c.cursor.emplace(std::move(*r));
+        c.cursor.emplace(*r);
     }
     if (layout_.input.size != 0) {
         auto r = InputRingWriter::attach(channel(layout_.input));
         if (!r) return r.error();
-        c.input.emplace(std::move(*r));
+        c.input.emplace(*r);
     }
     if (layout_.audio_out.size != 0) {
         auto r = AudioReader::attach(channel(layout_.audio_out));
         if (!r) return r.error();
-        c.audio.emplace(std::move(*r));
+        c.audio.emplace(*r);
     }
     if (layout_.clipboard_to_host.size != 0) {
         auto r = ClipboardReader::attach(channel(layout_.clipboard_to_host));
         if (!r) return r.error();
-        c.clipboard_in.emplace(std::move(*r));
+        c.clipboard_in.emplace(*r);
     }
     if (layout_.clipboard_to_guest.size != 0) {
         auto r = ClipboardWriter::attach(channel(layout_.clipboard_to_guest));
         if (!r) return r.error();
-        c.clipboard_out.emplace(std::move(*r));
+        c.clipboard_out.emplace(*r);
     }
     return c;
 }

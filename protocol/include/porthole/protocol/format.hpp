@@ -34,7 +34,7 @@ std::string_view to_string(PixelFormat f);
 std::optional<PixelFormat> parse_pixel_format(std::string_view name);
 
 struct Rect {
-    std::uint32_t x = 0, y = 0, w = 0, h = 0;
+    std::uint32_t x, y, w, h;  // no initialisers: Rect stays trivial inside wire structs
 
     [[nodiscard]] constexpr bool empty() const { return w == 0 || h == 0; }
     [[nodiscard]] constexpr std::uint64_t area() const { return std::uint64_t{w} * h; }

@@ -42,7 +42,7 @@ T copy_out(const T& shared) {
     const auto* src = reinterpret_cast<const std::uint64_t*>(&shared);
     for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
         words[i] = load_relaxed(src[i]);
-    T out;
+    T out{};
     std::memcpy(&out, words, sizeof(T));
     return out;
 }
