@@ -276,8 +276,9 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
     }
     if (now_ns - last_heartbeat_change_ns_ > timeout_ns_) {
         out.state = state_ = LinkState::disconnected;
-        out.message = "no heartbeat from the agent for " +
-                      std::to_string((now_ns - last_heartbeat_change_ns_) / 1'000'000) + " ms";
+        // A stable message (no running count): callers log it once per change.
+        out.message = "no heartbeat from the agent for over " +
+                      std::to_string(timeout_ns_ / 1'000'000) + " ms (guest paused, agent stopped?)";
         return out;
     }
     out.state = state_ = LinkState::connected;

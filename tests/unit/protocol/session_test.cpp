@@ -72,6 +72,7 @@ TEST(HostSession, StoppedHeartbeatShowsDisconnectedThenRecovers) {
     auto p = host.poll(600 * kMs);
     EXPECT_EQ(p.state, LinkState::disconnected);
     EXPECT_NE(p.message.find("no heartbeat"), std::string::npos);
+    EXPECT_EQ(host.poll(650 * kMs).message, p.message) << "stable, so it is logged once";
     a->tick(700 * kMs);
     EXPECT_EQ(host.poll(700 * kMs).state, LinkState::connected);
 }

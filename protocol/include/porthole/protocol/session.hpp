@@ -121,6 +121,10 @@ class AgentSession {
     std::optional<AgentChannels> channels_;
 };
 
+// A software-emulated VM on a loaded host can stall for well over a second;
+// a heartbeat older than this means the agent is gone or the guest paused.
+inline constexpr std::uint64_t kDefaultHeartbeatTimeoutNs = 3'000'000'000;
+
 enum class LinkState {
     waiting,       // no agent has announced a session yet
     connected,     // a valid session with a live heartbeat
@@ -139,7 +143,7 @@ struct HostPoll {
 class HostSession {
   public:
     HostSession(std::span<std::byte> region, std::uint64_t capabilities, std::string_view name,
-                std::uint64_t heartbeat_timeout_ns = 1'000'000'000);
+                std::uint64_t heartbeat_timeout_ns = kDefaultHeartbeatTimeoutNs);
     HostSession(const HostSession&) = delete;
     HostSession& operator=(const HostSession&) = delete;
     ~HostSession();

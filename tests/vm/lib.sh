@@ -1,0 +1,80 @@
+# Shared by the VM tests: start and stop a QEMU guest with an ivshmem-plain
+# device over a host region file, with a QMP socket and the serial console
+# captured. Source it; call vm_setup first.
+# shellcheck shell=bash
+
+vm_setup() {  # GUESTDIR WORKDIR
+  VM_GUEST=$1 VM_WORK=$2
+  mkdir -p "$VM_WORK"
+  VM_REGION=/dev/shm/porthole-vm-$$-$RANDOM
+  VM_QMP=$VM_WORK/qmp.sock
+  VM_CONSOLE=$VM_WORK/console.log
+  VM_PID=""
+  VM_ACCEL=$(vm_accel)
+  trap vm_cleanup EXIT
+}
+
+vm_cleanup() {
+  vm_stop
+  for p in ${VM_EXTRA_PIDS:-}; do kill -9 "$p" 2>/dev/null || true; done
+  rm -f "$VM_REGION"
+}
+
+# KVM when it really works (a guest boots to /init quickly), else TCG. The
+# answer is cached for the build tree: /dev/kvm can exist yet fail or hang.
+vm_accel() {
+  local cache=$VM_GUEST/accel
+  if [ -f "$cache" ]; then cat "$cache"; return; fi
+  local accel=tcg
+  if [ -w /dev/kvm ]; then
+    local log=$VM_WORK/kvm-probe.log
+    timeout 15 qemu-system-x86_64 -accel kvm -machine q35 -cpu host -m 256 -nographic -nodefaults \
+      -serial "file:$log" -no-reboot -kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.gz" \
+      -append "console=ttyS0 quiet porthole_test=probe" >/dev/null 2>&1 || true
+    grep -q PORTHOLE-GUEST-DONE "$log" 2>/dev/null && accel=kvm
+  fi
+  echo "$accel" >"$cache"
+  echo "$accel"
+}
+
+vm_start() {  # SCENARIO [REGION_MIB] [extra qemu args...]
+  local scenario=$1 mib=${2:-32}; shift 2 || shift $#
+  local cpu=max reboot=-no-reboot
+  [ "$VM_ACCEL" = kvm ] && cpu=host
+  [ "$scenario" = reboot ] && reboot=""
+  truncate -s "${mib}M" "$VM_REGION"
+  : >"$VM_CONSOLE"
+  qemu-system-x86_64 -accel "$VM_ACCEL" -machine q35 -cpu "$cpu" -m 256 -smp 1 \
+    -nographic -nodefaults -serial "file:$VM_CONSOLE" $reboot \
+    -kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.gz" \
+    -append "console=ttyS0 quiet porthole_test=$scenario" \
+    -object "memory-backend-file,id=ivm,share=on,mem-path=$VM_REGION,size=${mib}M" \
+    -device ivshmem-plain,memdev=ivm \
+    -qmp "unix:$VM_QMP,server=on,wait=off" "$@" >"$VM_WORK/qemu.log" 2>&1 &
+  VM_PID=$!
+}
+
+vm_stop() {
+  [ -n "${VM_PID:-}" ] || return 0
+  kill "$VM_PID" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$VM_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$VM_PID" 2>/dev/null || true
+  wait "$VM_PID" 2>/dev/null || true
+  VM_PID=""
+}
+
+vm_wait_console() {  # PATTERN SECONDS
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    grep -q "$1" "$VM_CONSOLE" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+vm_fail() {
+  echo "FAIL: $*"
+  echo "---- guest console (last lines) ----"; tail -n 30 "$VM_CONSOLE" 2>/dev/null
+  echo "---- qemu ----"; tail -n 10 "$VM_WORK/qemu.log" 2>/dev/null
+  exit 1
+}
