@@ -73,17 +73,11 @@ Status AudioWriter::write(std::span<const std::byte> frames, std::uint64_t now_n
     auto& h = *reinterpret_cast<AudioRingHeader*>(channel_.data());
     std::byte* data = channel_.data() + data_offset_;
     const std::uint64_t cap_bytes = capacity_frames() * fb;
-    // Only the newest ring's worth matters when a burst exceeds the ring.
-    std::span<const std::byte> src = frames;
-    std::uint64_t pos = pos_;
-    if (src.size() > cap_bytes) {
-        const std::size_t drop = (src.size() - cap_bytes) / fb * fb;
-        pos += drop / fb;
-        src = src.subspan(drop);
-    }
     // Publish in chunks of at most a quarter ring: a reader trusts only the
     // frames more than a quarter ring behind the published position.
     const std::uint64_t chunk_bytes = std::max<std::uint64_t>(capacity_frames() / 4, 1) * fb;
+    std::span<const std::byte> src = frames;
+    std::uint64_t pos = pos_;
     while (!src.empty()) {
         const std::uint64_t at = (pos % capacity_frames()) * fb;
         const std::size_t n = std::min<std::size_t>({src.size(), cap_bytes - at, chunk_bytes});

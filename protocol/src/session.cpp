@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 
 #include "porthole/protocol/audio_ring.hpp"
 #include "porthole/protocol/clipboard_channel.hpp"
@@ -178,9 +179,18 @@ std::uint64_t AgentSession::client_session() const {
 
 // ---------------------------------------------------------------- host
 
+namespace {
+// A region smaller than its header page is a caller's bug (ivshmem's openers
+// refuse such regions with a message), not something the guest can cause.
+std::span<std::byte> checked_region(std::span<std::byte> region) {
+    if (region.size() < kPageSize) throw std::invalid_argument("region smaller than its header page");
+    return region;
+}
+}  // namespace
+
 HostSession::HostSession(std::span<std::byte> region, std::uint64_t capabilities,
                          std::string_view name, std::uint64_t heartbeat_timeout_ns)
-    : region_(region),
+    : region_(checked_region(region)),
       link_(*reinterpret_cast<PeerBlock*>(region.data() + kClientBlockOffset),
             *reinterpret_cast<const PeerBlock*>(region.data() + kAgentBlockOffset)),
       timeout_ns_(heartbeat_timeout_ns) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <span>
 
 namespace porthole::testing {
@@ -13,7 +14,7 @@ namespace porthole::testing {
 class AlignedRegion {
   public:
     explicit AlignedRegion(std::size_t size)
-        : size_(size), mem_(static_cast<std::byte*>(std::aligned_alloc(4096, round(size)))) {
+        : size_(size), mem_(static_cast<std::byte*>(::operator new(round(size), std::align_val_t{4096}))) {
         std::memset(mem_.get(), 0, round(size));
     }
     [[nodiscard]] std::span<std::byte> bytes() const { return {mem_.get(), size_}; }
@@ -24,7 +25,7 @@ class AlignedRegion {
     static std::size_t round(std::size_t n) { return (n + 4095) / 4096 * 4096; }
     struct Free {
         void operator()(std::byte* p) const {
-            std::free(p);
+            ::operator delete(p, std::align_val_t{4096});  // MinGW has no std::aligned_alloc
         }  // NOLINT(cppcoreguidelines-no-malloc)
     };
     std::size_t size_;

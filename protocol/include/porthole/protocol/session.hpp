@@ -142,6 +142,7 @@ struct HostPoll {
 
 class HostSession {
   public:
+    // `region` must hold at least the header page (std::invalid_argument otherwise).
     HostSession(std::span<std::byte> region, std::uint64_t capabilities, std::string_view name,
                 std::uint64_t heartbeat_timeout_ns = kDefaultHeartbeatTimeoutNs);
     HostSession(const HostSession&) = delete;
