@@ -1,0 +1,91 @@
+#include "app/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "porthole/ivshmem/mapping.hpp"
+
+namespace porthole::client {
+
+std::string default_config_path() {
+    if (const char* x = std::getenv("XDG_CONFIG_HOME"); x != nullptr && *x != '\0') {
+        return std::string(x) + "/porthole/porthole.conf";
+    }
+    if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+        return std::string(h) + "/.config/porthole/porthole.conf";
+    }
+    return "porthole.conf";
+}
+
+std::variant<Options, int> parse_options(int argc, char** argv) {
+    Options o;
+    o.shm = std::string(ivshmem::kDefaultShmPath);
+    std::string present = "fifo", scale = "fit", filter = "linear", size;
+    bool no_cursor = false;
+    CLI::App app{
+        "porthole: shows a VFIO guest's screen from the Porthole shared region\n"
+        "keys: F12 overlay, F11 fullscreen, F10 screenshot"};
+    app.option_defaults()->always_capture_default();
+    app.set_config("--config", default_config_path(),
+                   "config file with the same option names (TOML: scale = \"integer\")");
+    app.add_option("--shm", o.shm,
+                   "region file or device (QEMU's memory-backend-file, /dev/kvmfr0)");
+    app.add_flag("--fullscreen", o.fullscreen, "start in borderless fullscreen");
+    app.add_option("--present-mode", present, "fifo, mailbox or immediate (falls back to fifo)")
+        ->check(CLI::IsMember({"fifo", "mailbox", "immediate"}));
+    app.add_option("--scale", scale, "fit (keep aspect), integer, stretch")
+        ->check(CLI::IsMember({"fit", "integer", "stretch"}));
+    app.add_option("--filter", filter, "nearest or linear")
+        ->check(CLI::IsMember({"nearest", "linear"}));
+    app.add_option("--size", size,
+                   "window size, or the headless image size, as WIDTHxHEIGHT "
+                   "(default: 1280x720 window; headless follows the frame)");
+    app.add_flag("--headless", o.headless,
+                 "render offscreen through the same Vulkan path, no window");
+    app.add_option("--screenshot", o.screenshot, "save the image shown at exit to this PNG file");
+    app.add_option("--exit-after-frames", o.exit_after_frames,
+                   "exit after showing N frames (0: never)");
+    app.add_flag("--stats", o.stats, "print one JSON line of statistics per second");
+    app.add_option("--timeout", o.timeout_s, "fail (exit 3) after this many seconds (0: never)");
+    app.add_flag(
+        "--verify-pattern", o.verify_pattern,
+        "read back every shown frame and check it pixel-exact against the agent's test pattern "
+        "(needs 1:1 scale; the cursor is not drawn; exit 4 on a mismatch)");
+    app.add_flag("--overlay", o.overlay, "show the statistics overlay from the start");
+    app.add_flag("--no-cursor", no_cursor, "do not draw the guest's cursor");
+    app.add_flag("--force-staging", o.renderer.force_staging,
+                 "copy frames through a staging buffer even when the region can be imported");
+    app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    o.config_file = app.get_config_ptr()->as<std::string>();
+    if (!size.empty()) {
+        unsigned w = 0, h = 0;
+        if (std::sscanf(size.c_str(), "%ux%u", &w, &h) != 2 || w == 0 || h == 0 || w > 16384 ||
+            h > 16384) {
+            std::fprintf(stderr, "--size wants WIDTHxHEIGHT (e.g. 1920x1080), got '%s'\n",
+                         size.c_str());
+            return 2;
+        }
+        o.width = w;
+        o.height = h;
+    }
+    o.renderer.present_mode = *parse_present_mode(present);
+    o.renderer.scale = *parse_scale_mode(scale);
+    o.renderer.filter = *parse_filter(filter);
+    o.renderer.draw_cursor =
+        !no_cursor && !o.verify_pattern;  // verification compares the frame alone
+    if (o.headless) {
+        o.renderer.headless_width = o.width;
+        o.renderer.headless_height = o.height;
+    }
+    return o;
+}
+
+}  // namespace porthole::client

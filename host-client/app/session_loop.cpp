@@ -1,0 +1,335 @@
+#include "app/session_loop.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "porthole/protocol/test_pattern.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+#include "render/png_file.hpp"
+
+namespace porthole::client {
+
+namespace {
+constexpr std::uint64_t kSecond = 1'000'000'000;
+
+bool log_allowed(std::uint64_t& last, std::uint64_t now) {
+    if (last != 0 && now - last < kSecond) return false;
+    last = now;
+    return true;
+}
+}  // namespace
+
+SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
+                         SdlWindow* window)
+    : o_(options),
+      session_(region, 0, "porthole 0.1"),
+      renderer_(renderer),
+      window_(window),
+      overlay_(options.overlay) {}
+
+void SessionLoop::follow_session(std::uint64_t now) {
+    auto poll = session_.poll(now);
+    const bool changed = poll.state != link_.state || poll.message != link_.message || !announced_;
+    if (changed) {
+        if (poll.state == protocol::LinkState::connected) {
+            spdlog::info("agent connected: {} (session {:016x})", session_.agent_name(),
+                         session_.agent_session());
+        } else {
+            spdlog::warn("{}{}{}", protocol::to_string(poll.state),
+                         poll.message.empty() ? "" : ": ", poll.message);
+        }
+        announced_ = true;
+    }
+    const bool lost = poll.state != protocol::LinkState::connected &&
+                      link_.state == protocol::LinkState::connected;
+    if (lost) {
+        // Heartbeat stopped (agent gone or VM paused): show the state but keep
+        // the channels; the same session may come back, a new one resets below.
+        renderer_.forget_frame();
+        needs_draw_ = true;
+    }
+    if (poll.new_session) {
+        for (auto* s : subsystems_)
+            s->detach();
+        if (channels_) {
+            frames_torn_ += channels_->frames.stats().torn;
+            frames_skipped_ += channels_->frames.stats().skipped;
+            frames_invalid_ += channels_->frames.stats().invalid;
+        }
+        channels_.reset();
+        renderer_.forget_frame();
+        last_counter_ = UINT64_MAX;
+        needs_draw_ = true;
+    }
+    if (poll.new_session) {
+        auto c = session_.attach_channels();
+        if (!c) {
+            spdlog::error("cannot attach to the agent's channels: {}", c.error().message);
+        } else {
+            channels_.emplace(std::move(*c));
+            for (auto* s : subsystems_)
+                s->attach(*channels_, session_);
+        }
+    }
+    link_ = std::move(poll);
+    if (changed) update_message();
+}
+
+void SessionLoop::update_message() {
+    std::vector<std::string> lines;
+    switch (link_.state) {
+        case protocol::LinkState::connected:
+            break;
+        case protocol::LinkState::waiting:
+            lines = {"WAITING FOR THE GUEST AGENT"};
+            break;
+        case protocol::LinkState::disconnected:
+            lines = {"AGENT DISCONNECTED"};
+            break;
+        case protocol::LinkState::incompatible:
+            lines = {"AGENT PROTOCOL VERSION UNSUPPORTED", link_.message.substr(0, 60)};
+            break;
+        case protocol::LinkState::invalid:
+            lines = {"INVALID REGION", link_.message.substr(0, 60)};
+            break;
+    }
+    renderer_.set_message(lines);
+    needs_draw_ = true;
+}
+
+bool SessionLoop::take_frame() {
+    if (link_.state != protocol::LinkState::connected || !channels_) return false;
+    auto& frames = channels_->frames;
+    auto polled = frames.poll();
+    const auto now = monotonic_ns();
+    if (!polled) {
+        if (log_allowed(last_error_log_ns_, now))
+            spdlog::error("bad frame from the agent: {}", polled.error().message);
+        return false;
+    }
+    if (!*polled) return false;
+    const auto& view = **polled;
+    auto up = renderer_.upload_frame(view, frames);
+    if (!up) {
+        if (log_allowed(last_error_log_ns_, now)) spdlog::error("{}", up.error().message);
+        return false;
+    }
+    if (!*up) return true;  // torn or a whole frame needed: poll again soon
+    new_frame_ = true;
+    needs_draw_ = true;
+    frame_capture_ns_ = view.meta.capture_time_ns;
+    return true;
+}
+
+bool SessionLoop::take_cursor() {
+    if (link_.state != protocol::LinkState::connected || !channels_ || !channels_->cursor)
+        return false;
+    bool any = false;
+    auto shape = channels_->cursor->poll_shape();
+    if (!shape) {
+        if (log_allowed(last_error_log_ns_, monotonic_ns()))
+            spdlog::warn("bad cursor shape: {}", shape.error().message);
+    } else if (*shape) {
+        renderer_.set_cursor_shape(**shape);
+        any = true;
+    }
+    if (auto pos = channels_->cursor->poll_position()) {
+        renderer_.set_cursor_state(*pos);
+        any = true;
+    }
+    if (any && o_.renderer.draw_cursor) needs_draw_ = true;
+    return any;
+}
+
+void SessionLoop::handle_window(bool& quit) {
+    if (!window_) return;
+    for (auto e : window_->poll_events()) {
+        switch (e) {
+            case WindowEvent::quit:
+                quit = true;
+                break;
+            case WindowEvent::resized:
+                renderer_.target_resized();
+                needs_draw_ = true;
+                break;
+            case WindowEvent::exposed:
+                needs_draw_ = true;
+                break;
+            case WindowEvent::toggle_overlay:
+                overlay_ = !overlay_;
+                renderer_.set_overlay(
+                    overlay_ ? overlay_lines(stats_.last(), stats_.totals(), stats_line())
+                             : std::vector<std::string>{});
+                needs_draw_ = true;
+                break;
+            case WindowEvent::toggle_fullscreen:
+                window_->set_fullscreen(!window_->fullscreen());
+                renderer_.target_resized();
+                needs_draw_ = true;
+                break;
+            case WindowEvent::screenshot:
+                screenshot_request_ = fmt::format("porthole-{}.png", std::time(nullptr));
+                needs_draw_ = true;
+                break;
+        }
+    }
+}
+
+void SessionLoop::check_pattern(const ReadbackImage& img) {
+    namespace pattern = protocol::pattern;
+    const auto& r = img.frame_rect;
+    if (r.w == 0) return;  // nothing shown (state message only)
+    if (r.w != img.frame_width || r.h != img.frame_height || r.x < 0 || r.y < 0 ||
+        std::uint64_t{static_cast<std::uint32_t>(r.x)} + r.w > img.width ||
+        std::uint64_t{static_cast<std::uint32_t>(r.y)} + r.h > img.height) {
+        stats_.totals().mismatched++;
+        spdlog::error(
+            "--verify-pattern needs the whole frame on screen at 1:1; the {}x{} frame is drawn at "
+            "{},{} {}x{}",
+            img.frame_width, img.frame_height, r.x, r.y, r.w, r.h);
+        return;
+    }
+    const std::size_t off =
+        static_cast<std::size_t>(r.y) * img.stride + static_cast<std::size_t>(r.x) * 4;
+    const auto pixels = std::span<const std::byte>(img.bgra).subspan(off);
+    const auto fmt = protocol::PixelFormat::bgra8;  // the target holds 8 bits a channel
+    const std::uint64_t n = pattern::read_counter(fmt, pixels, img.stride, r.w, r.h);
+    if (n == UINT64_MAX) {
+        stats_.totals().mismatched++;
+        spdlog::error("frame {}: the shown image carries no valid pattern code ({}x{} at {},{})",
+                      img.frame_serial, r.w, r.h, r.x, r.y);
+        return;
+    }
+    const auto mm = pattern::verify(n, r.w, r.h, fmt, pixels, img.stride);
+    if (mm.count == 0) {
+        stats_.totals().verified++;
+    } else {
+        stats_.totals().mismatched++;
+        spdlog::error("shown frame {} differs from the pattern in {} pixels (first at {},{})", n,
+                      mm.count, mm.first_x, mm.first_y);
+    }
+    if (last_counter_ != UINT64_MAX && n > last_counter_ + 1)
+        stats_.totals().gaps += n - last_counter_ - 1;
+    if (last_counter_ != UINT64_MAX && n == last_counter_) stats_.totals().repeats++;
+    last_counter_ = n;
+}
+
+void SessionLoop::save_screenshot(const ReadbackImage& img, const std::string& path) {
+    if (auto ok = write_png(path, img); !ok) {
+        spdlog::error("{}", ok.error().message);
+    } else {
+        spdlog::info("screenshot saved to {} ({}x{})", path, img.width, img.height);
+    }
+}
+
+StatsLine SessionLoop::stats_line() const {
+    StatsLine s;
+    s.state = std::string(protocol::to_string(link_.state));
+    s.copy_path = std::string(to_string(renderer_.copy_path()));
+    s.present_mode = o_.headless ? "offscreen" : std::string(to_string(renderer_.present_mode()));
+    s.torn = frames_torn_;
+    s.skipped = frames_skipped_;
+    s.invalid = frames_invalid_;
+    if (channels_) {
+        s.torn += channels_->frames.stats().torn;
+        s.skipped += channels_->frames.stats().skipped;
+        s.invalid += channels_->frames.stats().invalid;
+    }
+    s.cpu_bytes = renderer_.cpu_bytes_copied();
+    s.gpu_bytes = renderer_.gpu_bytes_copied();
+    s.verify = o_.verify_pattern;
+    return s;
+}
+
+int SessionLoop::run(const std::atomic<bool>& stop) {
+    AdaptiveWait wait;
+    const std::uint64_t start = monotonic_ns();
+    std::uint64_t next_stats = start + kSecond;
+    int code = 0;
+    bool quit = false;
+    while (!stop.load() && !quit) {
+        const std::uint64_t now = monotonic_ns();
+        follow_session(now);
+        handle_window(quit);
+        bool active = take_frame();
+        active = take_cursor() || active;
+        for (auto* s : subsystems_)
+            active = s->tick(now) || active;
+
+        if (needs_draw_) {
+            const bool want_readback =
+                (o_.verify_pattern && new_frame_) || !screenshot_request_.empty();
+            auto drawn = renderer_.draw(want_readback);
+            if (!drawn) {
+                spdlog::error("{}", drawn.error().message);
+                return 1;
+            }
+            if (drawn->presented) {
+                needs_draw_ = false;
+                stats_.presented();
+                if (new_frame_) {
+                    std::optional<double> latency;
+                    if (auto age = session_.clock().age_ns(frame_capture_ns_, drawn->present_ns)) {
+                        latency = static_cast<double>(*age) / 1e6;
+                    }
+                    stats_.frame_shown(renderer_.frame_serial(), latency);
+                    if (o_.verify_pattern && drawn->readback) check_pattern(*drawn->readback);
+                    new_frame_ = false;
+                }
+                if (!screenshot_request_.empty() && drawn->readback) {
+                    save_screenshot(*drawn->readback, screenshot_request_);
+                    screenshot_request_.clear();
+                }
+                active = true;
+            }  // else minimised or out of date: retry after the usual wait, not in a busy loop
+        }
+
+        if (monotonic_ns() >= next_stats) {
+            const auto w = stats_.roll();
+            const auto line = stats_line();
+            if (o_.stats) {
+                std::printf("%s\n", stats_json(w, stats_.totals(), line).c_str());
+                std::fflush(stdout);
+            }
+            if (overlay_) {
+                renderer_.set_overlay(overlay_lines(w, stats_.totals(), line));
+                needs_draw_ = true;
+            }
+            next_stats += kSecond;
+        }
+        if (o_.exit_after_frames != 0 && stats_.totals().frames >= o_.exit_after_frames) break;
+        if (o_.timeout_s > 0 && static_cast<double>(monotonic_ns() - start) / 1e9 > o_.timeout_s) {
+            spdlog::error("timed out after {} s with {} frames shown", o_.timeout_s,
+                          stats_.totals().frames);
+            code = 3;
+            break;
+        }
+        if (active)
+            wait.activity();
+        else
+            wait.idle();
+    }
+    if (!o_.screenshot.empty()) {
+        if (auto drawn = renderer_.draw(true); drawn && drawn->readback) {
+            save_screenshot(*drawn->readback, o_.screenshot);
+        } else {
+            spdlog::error("could not take the screenshot for {}", o_.screenshot);
+            if (code == 0) code = 1;
+        }
+    }
+    if (o_.stats) {  // the partial last second, so that short runs report too
+        const auto w = stats_.roll();
+        std::printf("%s\n", stats_json(w, stats_.totals(), stats_line()).c_str());
+        std::fflush(stdout);
+    }
+    const auto& t = stats_.totals();
+    spdlog::info("{} frames shown, {} verified, {} mismatched", t.frames, t.verified, t.mismatched);
+    if (code == 0 && t.mismatched != 0) code = 4;
+    return code;
+}
+
+}  // namespace porthole::client

@@ -1,0 +1,59 @@
+#pragma once
+// The client's main loop: follows the agent's session, takes frames and
+// cursor updates into the renderer, reacts to the window, and draws only
+// when something changed. Subsystems (input, audio) plug in through
+// SessionSubsystem.
+
+#include <atomic>
+#include <optional>
+#include <vector>
+
+#include "app/options.hpp"
+#include "app/stats.hpp"
+#include "app/subsystem.hpp"
+#include "display/sdl_window.hpp"
+#include "porthole/protocol/session.hpp"
+#include "render/renderer.hpp"
+
+namespace porthole::client {
+
+class SessionLoop {
+  public:
+    // `window` is null when headless. The region must outlive the loop.
+    SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
+                SdlWindow* window);
+    void add_subsystem(SessionSubsystem& s) { subsystems_.push_back(&s); }
+    // Runs until `stop`, the window closes, or --exit-after-frames / --timeout;
+    // returns the process exit code.
+    int run(const std::atomic<bool>& stop);
+
+  private:
+    void follow_session(std::uint64_t now);
+    bool take_frame();
+    bool take_cursor();
+    void handle_window(bool& quit);
+    void check_pattern(const ReadbackImage& image);
+    void save_screenshot(const ReadbackImage& image, const std::string& path);
+    void update_message();
+    StatsLine stats_line() const;
+
+    const Options& o_;
+    protocol::HostSession session_;
+    Renderer& renderer_;
+    SdlWindow* window_;
+    std::optional<protocol::HostChannels> channels_;
+    std::vector<SessionSubsystem*> subsystems_;
+    FrameStats stats_;
+    protocol::HostPoll link_;
+    bool announced_ = false;
+    bool needs_draw_ = true;
+    bool new_frame_ = false;  // the next draw shows a newly accepted frame
+    std::uint64_t frame_capture_ns_ = 0;
+    bool overlay_ = false;
+    std::string screenshot_request_;
+    std::uint64_t last_counter_ = UINT64_MAX;
+    std::uint64_t last_error_log_ns_ = 0;
+    std::uint64_t frames_torn_ = 0, frames_skipped_ = 0, frames_invalid_ = 0;  // earlier sessions
+};
+
+}  // namespace porthole::client

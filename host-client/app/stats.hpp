@@ -1,0 +1,61 @@
+#pragma once
+// Counters of what the client showed, per one-second window and in total,
+// for --stats (one JSON line a second) and the overlay.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace porthole::client {
+
+struct StatsTotals {
+    std::uint64_t frames = 0;      // guest frames shown
+    std::uint64_t presents = 0;    // images presented (frames, cursor moves, overlay...)
+    std::uint64_t verified = 0;    // shown frames equal to the pattern
+    std::uint64_t mismatched = 0;  // shown frames that differ
+    std::uint64_t repeats = 0;     // pattern counter shown twice in a row
+    std::uint64_t gaps = 0;        // pattern counters never shown
+};
+
+class FrameStats {
+  public:
+    void frame_shown(std::uint64_t serial, std::optional<double> latency_ms);
+    void presented();
+    StatsTotals& totals() { return totals_; }
+    [[nodiscard]] const StatsTotals& totals() const { return totals_; }
+
+    struct Window {
+        std::uint64_t fps = 0;  // presents in the last second
+        std::uint64_t ups = 0;  // guest frames published over the window (serial span)
+        std::uint64_t shown = 0;
+        std::optional<double> latency_ms;  // capture to present, average
+    };
+    // The finished window; starts the next one.
+    Window roll();
+    // The last finished window (for the overlay).
+    [[nodiscard]] const Window& last() const { return last_; }
+
+  private:
+    StatsTotals totals_;
+    std::uint64_t presents_ = 0, shown_ = 0, first_serial_ = 0, last_serial_ = 0;
+    double latency_sum_ = 0;
+    std::uint64_t latency_n_ = 0;
+    Window last_;
+};
+
+struct StatsLine {
+    std::string state;
+    std::string copy_path;
+    std::string present_mode;
+    std::uint64_t torn = 0, skipped = 0, invalid = 0;
+    std::uint64_t cpu_bytes = 0, gpu_bytes = 0;
+    bool verify = false;
+};
+// One JSON object (no newline).
+std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const StatsLine& extra);
+// The overlay's lines.
+std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsTotals& t,
+                                       const StatsLine& extra);
+
+}  // namespace porthole::client

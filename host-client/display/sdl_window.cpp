@@ -1,0 +1,112 @@
+#include "display/sdl_window.hpp"
+
+#include <SDL2/SDL_vulkan.h>
+
+namespace porthole::client {
+
+Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const std::string& title, std::uint32_t width,
+                                                     std::uint32_t height, bool fullscreen) {
+    if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
+        return Error::make(std::string("cannot open the display: ") + SDL_GetError() +
+                           " (is DISPLAY or WAYLAND_DISPLAY set? --headless runs without one)");
+    }
+    std::uint32_t flags = SDL_WINDOW_VULKAN | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
+    if (fullscreen) flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
+    SDL_Window* w = SDL_CreateWindow(title.c_str(), SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+                                     static_cast<int>(width), static_cast<int>(height), flags);
+    if (w == nullptr) {
+        const std::string err = SDL_GetError();
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        return Error::make(
+            "cannot create a Vulkan window: " + err +
+            " (SDL2 needs a Vulkan loader and driver: libvulkan1 and mesa-vulkan-drivers)");
+    }
+    auto win = std::make_unique<SdlWindow>(w);
+    win->fullscreen_ = fullscreen;
+    return win;
+}
+
+SdlWindow::~SdlWindow() {
+    SDL_DestroyWindow(window_);
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+}
+
+std::vector<WindowEvent> SdlWindow::poll_events() {
+    std::vector<WindowEvent> out;
+    SDL_Event e;
+    while (SDL_PollEvent(&e) != 0) {
+        if (e.type == SDL_QUIT) {
+            out.push_back(WindowEvent::quit);
+            continue;
+        }
+        if (e.type == SDL_WINDOWEVENT) {
+            switch (e.window.event) {
+                case SDL_WINDOWEVENT_SIZE_CHANGED:
+                case SDL_WINDOWEVENT_RESIZED:
+                    out.push_back(WindowEvent::resized);
+                    break;
+                case SDL_WINDOWEVENT_EXPOSED:
+                case SDL_WINDOWEVENT_SHOWN:
+                case SDL_WINDOWEVENT_RESTORED:
+                    out.push_back(WindowEvent::exposed);
+                    break;
+                default:
+                    break;
+            }
+            if (sink_) sink_(e);  // focus changes matter to input capture too
+            continue;
+        }
+        if (sink_ && sink_(e)) continue;
+        if (e.type == SDL_KEYDOWN && e.key.repeat == 0) {
+            switch (e.key.keysym.sym) {
+                case SDLK_F12:
+                    out.push_back(WindowEvent::toggle_overlay);
+                    break;
+                case SDLK_F11:
+                    out.push_back(WindowEvent::toggle_fullscreen);
+                    break;
+                case SDLK_F10:
+                    out.push_back(WindowEvent::screenshot);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+    return out;
+}
+
+void SdlWindow::set_fullscreen(bool on) {
+    // Desktop fullscreen is a borderless window covering the display: no mode
+    // switch, and the swapchain is merely resized.
+    if (SDL_SetWindowFullscreen(window_, on ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0) == 0)
+        fullscreen_ = on;
+}
+
+std::vector<std::string> SdlWindow::vulkan_instance_extensions() const {
+    unsigned n = 0;
+    std::vector<std::string> out;
+    if (SDL_Vulkan_GetInstanceExtensions(window_, &n, nullptr) == SDL_FALSE) return out;
+    std::vector<const char*> names(n);
+    if (SDL_Vulkan_GetInstanceExtensions(window_, &n, names.data()) == SDL_FALSE) return out;
+    for (const char* s : names)
+        out.emplace_back(s);
+    return out;
+}
+
+Result<VkSurfaceKHR> SdlWindow::create_vulkan_surface(VkInstance instance) {
+    VkSurfaceKHR surface = VK_NULL_HANDLE;
+    if (SDL_Vulkan_CreateSurface(window_, instance, &surface) == SDL_FALSE) {
+        return Error::make(std::string("cannot create a Vulkan surface for the window: ") +
+                           SDL_GetError());
+    }
+    return surface;
+}
+
+std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
+    int w = 0, h = 0;
+    SDL_Vulkan_GetDrawableSize(window_, &w, &h);
+    return {static_cast<std::uint32_t>(std::max(w, 0)), static_cast<std::uint32_t>(std::max(h, 0))};
+}
+
+}  // namespace porthole::client

@@ -1,0 +1,59 @@
+#pragma once
+// The client's window, through SDL2: a resizable Vulkan-capable window that
+// toggles borderless fullscreen, reports what the display loop acts on, and
+// hands every other SDL event to an optional sink (the input module, later).
+
+#include <SDL2/SDL.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "porthole/util/result.hpp"
+#include "render/surface_provider.hpp"
+
+namespace porthole::client {
+
+enum class WindowEvent {
+    quit,               // window closed
+    resized,            // drawable size changed
+    exposed,            // contents need redrawing
+    toggle_overlay,     // F12
+    toggle_fullscreen,  // F11
+    screenshot,         // F10
+};
+
+class SdlWindow final : public SurfaceProvider {
+  public:
+    // Opens a window of width x height (window units), fullscreen if asked.
+    static Result<std::unique_ptr<SdlWindow>> create(const std::string& title, std::uint32_t width,
+                                                     std::uint32_t height, bool fullscreen);
+    SdlWindow(const SdlWindow&) = delete;
+    SdlWindow& operator=(const SdlWindow&) = delete;
+    ~SdlWindow() override;
+
+    // Drains SDL's queue without blocking. Events the sink returns true for
+    // are consumed; the rest map to WindowEvents where they mean something.
+    std::vector<WindowEvent> poll_events();
+    using EventSink = std::function<bool(const SDL_Event&)>;
+    void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
+
+    // Borderless fullscreen on the window's display, or back to the window.
+    void set_fullscreen(bool on);
+    [[nodiscard]] bool fullscreen() const { return fullscreen_; }
+
+    [[nodiscard]] std::vector<std::string> vulkan_instance_extensions() const override;
+    Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) override;
+    [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> drawable_size() const override;
+
+    // Takes ownership of a window made by create().
+    explicit SdlWindow(SDL_Window* w) : window_(w) {}
+
+  private:
+    SDL_Window* window_;
+    bool fullscreen_ = false;
+    EventSink sink_;
+};
+
+}  // namespace porthole::client

@@ -1,0 +1,37 @@
+#include "render/scaling.hpp"
+
+#include <algorithm>
+
+namespace porthole::client {
+
+namespace {
+PixelRect centred(std::uint32_t w, std::uint32_t h, std::uint32_t tw, std::uint32_t th) {
+    return PixelRect{static_cast<std::int32_t>((std::int64_t{tw} - w) / 2),
+                     static_cast<std::int32_t>((std::int64_t{th} - h) / 2), w, h};
+}
+}  // namespace
+
+PixelRect place_frame(ScaleMode mode, std::uint32_t fw, std::uint32_t fh, std::uint32_t tw,
+                      std::uint32_t th) {
+    if (fw == 0 || fh == 0 || tw == 0 || th == 0) return {};
+    switch (mode) {
+        case ScaleMode::stretch:
+            return PixelRect{0, 0, tw, th};
+        case ScaleMode::integer: {
+            const std::uint32_t k = std::min(tw / fw, th / fh);
+            if (k >= 1) return centred(fw * k, fh * k, tw, th);
+            break;  // smaller than 1x: fit instead
+        }
+        case ScaleMode::fit:
+            break;
+    }
+    // Compare tw/fw with th/fh exactly in integers.
+    if (std::uint64_t{tw} * fh <= std::uint64_t{th} * fw) {
+        const auto h = static_cast<std::uint32_t>((std::uint64_t{fh} * tw + fw / 2) / fw);
+        return centred(tw, std::max(h, 1U), tw, th);
+    }
+    const auto w = static_cast<std::uint32_t>((std::uint64_t{fw} * th + fh / 2) / fh);
+    return centred(std::max(w, 1U), th, tw, th);
+}
+
+}  // namespace porthole::client

@@ -1,0 +1,465 @@
+// The client's display end to end: the pattern agent and `porthole` as two
+// processes over a /dev/shm region, rendering with Mesa's lavapipe, headless
+// and in a window on a private Xvfb. Images come back through --screenshot
+// (read from the swapchain or the offscreen target) and --verify-pattern
+// (every shown frame read back and compared by the client).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "porthole/protocol/test_pattern.hpp"
+#include "process.hpp"
+#include "render/png_file.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using porthole::client::ReadbackImage;
+using porthole::protocol::PixelFormat;
+namespace pattern = porthole::protocol::pattern;
+using Json = nlohmann::json;
+
+struct ClientRun {
+    std::optional<int> code;
+    std::vector<Json> stats;  // one per --stats line
+    std::string log;
+    // The last --stats line (an empty object when there was none).
+    [[nodiscard]] Json last() const { return stats.empty() ? Json::object() : stats.back(); }
+};
+
+class Render : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        shm_ = "/dev/shm/porthole-render-" + std::to_string(getpid()) + "-" + info->name();
+        std::filesystem::create_directories(dir_.file("config/porthole"));
+    }
+    void TearDown() override { std::filesystem::remove(shm_); }
+
+    porthole::test::Process start_agent(std::vector<std::string> args) {
+        args.insert(args.begin(), {PORTHOLE_AGENT, "--shm", shm_, "--log-level", "warn"});
+        const auto n = std::to_string(agents_++);
+        porthole::test::Process p(args, dir_.file("agent" + n + ".out"),
+                                  dir_.file("agent" + n + ".err"));
+        // The agent creates the region; the client refuses to start without it.
+        for (int i = 0; i < 300 && !std::filesystem::exists(shm_); ++i)
+            std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(50ms);
+        return p;
+    }
+
+    porthole::test::Process start_client(std::vector<std::string> args,
+                                         const std::string& display = "") {
+        args.insert(args.begin(), {PORTHOLE_CLIENT, "--shm", shm_, "--stats"});
+        std::vector<std::string> env = {"XDG_CONFIG_HOME=" + dir_.file("config")};
+        if (!display.empty()) env.push_back("DISPLAY=" + display);
+        return porthole::test::Process(args, dir_.file("client.out"), dir_.file("client.err"), env);
+    }
+
+    ClientRun finish_client(porthole::test::Process& p, std::chrono::milliseconds limit) {
+        ClientRun r;
+        r.code = p.wait_exit(limit);
+        collect(r);
+        return r;
+    }
+
+    void collect(ClientRun& r) {
+        r.log = porthole::test::read_text(dir_.file("client.err"));
+        std::istringstream out(porthole::test::read_text(dir_.file("client.out")));
+        for (std::string line; std::getline(out, line);) {
+            if (!line.empty() && line[0] == '{') r.stats.push_back(Json::parse(line));
+        }
+    }
+
+    ClientRun run_client(std::vector<std::string> args, std::chrono::milliseconds limit = 20s,
+                         const std::string& display = "") {
+        auto p = start_client(std::move(args), display);
+        return finish_client(p, limit);
+    }
+
+    ReadbackImage screenshot(const std::string& name) {
+        auto img = porthole::client::read_png(dir_.file(name));
+        EXPECT_TRUE(img.has_value()) << (img ? "" : img.error().message);
+        return img ? *img : ReadbackImage{};
+    }
+
+    porthole::test::TempDir dir_;
+    std::string shm_;
+    int agents_ = 0;
+};
+
+// Pixels of `img` inside rect, one per (kx, ky) block (nearest sampling at
+// integer factors reproduces the frame exactly this way).
+std::vector<std::byte> subsample(const ReadbackImage& img, std::uint32_t x0, std::uint32_t y0,
+                                 std::uint32_t w, std::uint32_t h, std::uint32_t kx,
+                                 std::uint32_t ky) {
+    std::vector<std::byte> out(std::size_t{w} * h * 4);
+    for (std::uint32_t y = 0; y < h; ++y) {
+        for (std::uint32_t x = 0; x < w; ++x) {
+            const std::size_t src =
+                std::size_t{y0 + y * ky} * img.stride + std::size_t{x0 + x * kx} * 4;
+            std::copy_n(img.bgra.begin() + static_cast<std::ptrdiff_t>(src), 4,
+                        out.begin() + static_cast<std::ptrdiff_t>((std::size_t{y} * w + x) * 4));
+        }
+    }
+    return out;
+}
+
+// Expects the frame (w x h, drawn at x0,y0 scaled by kx,ky) to be a whole test
+// pattern frame, and returns its counter.
+std::uint64_t expect_pattern(const ReadbackImage& img, std::uint32_t x0, std::uint32_t y0,
+                             std::uint32_t w, std::uint32_t h, std::uint32_t kx = 1,
+                             std::uint32_t ky = 1) {
+    const auto px = subsample(img, x0, y0, w, h, kx, ky);
+    const auto n = pattern::read_counter(PixelFormat::bgra8, px, w * 4, w, h);
+    EXPECT_NE(n, UINT64_MAX) << "no pattern code at " << x0 << "," << y0;
+    if (n == UINT64_MAX) return n;
+    const auto mm = pattern::verify(n, w, h, PixelFormat::bgra8, px, w * 4);
+    EXPECT_EQ(mm.count, 0U) << "frame " << n << " differs, first at " << mm.first_x << ","
+                            << mm.first_y;
+    return n;
+}
+
+// Counts pixels outside `inside` that are not black.
+std::uint32_t lit_outside(const ReadbackImage& img, std::uint32_t x0, std::uint32_t y0,
+                          std::uint32_t w, std::uint32_t h) {
+    std::uint32_t lit = 0;
+    for (std::uint32_t y = 0; y < img.height; ++y) {
+        for (std::uint32_t x = 0; x < img.width; ++x) {
+            if (x >= x0 && x < x0 + w && y >= y0 && y < y0 + h) continue;
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            if (p[0] != std::byte{0} || p[1] != std::byte{0} || p[2] != std::byte{0}) ++lit;
+        }
+    }
+    return lit;
+}
+
+// ---- in a window (Xvfb) ----
+
+class RenderWindow : public Render {
+  protected:
+    static void SetUpTestSuite() { xvfb_ = std::make_unique<porthole::test::Xvfb>(); }
+    static void TearDownTestSuite() { xvfb_.reset(); }
+    void SetUp() override {
+        Render::SetUp();
+        ASSERT_FALSE(xvfb_->display().empty())
+            << "Xvfb did not start (is the xvfb package installed?)";
+    }
+    static std::unique_ptr<porthole::test::Xvfb> xvfb_;
+};
+std::unique_ptr<porthole::test::Xvfb> RenderWindow::xvfb_;
+
+TEST_F(RenderWindow, ShowsBgra8FramesPixelExactAt1To1) {
+    auto agent = start_agent(
+        {"--width", "640", "--height", "480", "--format", "bgra8", "--fps-limit", "60"});
+    const auto r =
+        run_client({"--size", "800x600", "--scale", "integer", "--no-cursor", "--verify-pattern",
+                    "--exit-after-frames", "40", "--screenshot", dir_.file("shot.png")},
+                   20s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    ASSERT_FALSE(r.stats.empty());
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    EXPECT_GE(r.last()["verified"].get<int>(), 1);
+    const auto img = screenshot("shot.png");
+    ASSERT_EQ(img.width, 800U);
+    ASSERT_EQ(img.height, 600U);
+    expect_pattern(img, 80, 60, 640, 480);
+    EXPECT_EQ(lit_outside(img, 80, 60, 640, 480), 0U);
+}
+
+TEST_F(RenderWindow, ShowsRgb10a2FramesPixelExactAt1To1) {
+    auto agent = start_agent(
+        {"--width", "640", "--height", "480", "--format", "rgb10a2", "--fps-limit", "60"});
+    const auto r = run_client(
+        {"--scale", "fit", "--filter", "nearest", "--size", "640x480", "--no-cursor",
+         "--verify-pattern", "--exit-after-frames", "40", "--screenshot", dir_.file("shot.png")},
+        20s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    const auto img = screenshot("shot.png");
+    ASSERT_EQ(img.width, 640U);
+    expect_pattern(img, 0, 0, 640, 480);
+}
+
+TEST_F(RenderWindow, StaysPixelExactAcrossResolutionChanges) {
+    auto agent = start_agent({"--width", "640", "--height", "480", "--resize-to", "512x384",
+                              "--resize-every", "15", "--fps-limit", "60"});
+    const auto r = run_client({"--size", "800x600", "--scale", "integer", "--no-cursor",
+                               "--verify-pattern", "--exit-after-frames", "70"},
+                              25s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    EXPECT_GE(r.last()["verified"].get<int>(), 60);  // both sizes shown several times over
+}
+
+TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "60"});
+    auto client = start_client({"--size", "800x600", "--scale", "integer", "--no-cursor",
+                                "--verify-pattern", "--screenshot", dir_.file("shot.png")},
+                               xvfb_->display());
+    std::this_thread::sleep_for(1500ms);
+    const std::string resize =
+        "DISPLAY=" + xvfb_->display() +
+        " xdotool search --name '^porthole$' windowsize 1000 700 >/dev/null 2>&1";
+    ASSERT_EQ(std::system(resize.c_str()), 0) << "xdotool could not resize the window";
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(client.running());
+    const auto code = client.terminate();
+    ClientRun r;
+    collect(r);
+    ASSERT_EQ(code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    EXPECT_GE(r.last()["verified"].get<int>(), 60);  // frames kept flowing across the resize
+    const auto img = screenshot("shot.png");
+    ASSERT_EQ(img.width, 1000U);
+    ASSERT_EQ(img.height, 700U);
+    expect_pattern(img, 180, 110, 640, 480);
+    EXPECT_EQ(lit_outside(img, 180, 110, 640, 480), 0U);
+}
+
+// ---- headless ----
+
+class RenderHeadless : public Render {};
+
+TEST_F(RenderHeadless, ImportPathCopiesNoFrameBytesOnTheCpu) {
+    auto agent = start_agent({"--width", "640", "--height", "360", "--fps-limit", "60"});
+    const auto r =
+        run_client({"--headless", "--no-cursor", "--verify-pattern", "--exit-after-frames", "40"});
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["copy_path"], "import");
+    EXPECT_EQ(r.last()["cpu_bytes_copied"], 0);
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    // Partial updates: the GPU copied far less than whole frames (the bar moves).
+    const auto frames = r.last()["frames"].get<std::uint64_t>();
+    EXPECT_LT(r.last()["gpu_bytes_copied"].get<std::uint64_t>(), frames * 640 * 360 * 4 / 2);
+}
+
+TEST_F(RenderHeadless, StagingFallbackCopiesOnlyDamagedRectangles) {
+    auto agent = start_agent(
+        {"--width", "640", "--height", "360", "--format", "rgb10a2", "--fps-limit", "60"});
+    const auto r = run_client({"--headless", "--force-staging", "--no-cursor", "--verify-pattern",
+                               "--exit-after-frames", "40", "--screenshot", dir_.file("shot.png")});
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["copy_path"], "staging");
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    const auto cpu = r.last()["cpu_bytes_copied"].get<std::uint64_t>();
+    const auto frames = r.last()["frames"].get<std::uint64_t>();
+    EXPECT_GT(cpu, std::uint64_t{640} * 360 * 4);  // at least the first whole frame
+    EXPECT_LT(cpu, frames * 640 * 360 * 4 / 2);    // then damaged rectangles only
+    EXPECT_EQ(cpu, r.last()["gpu_bytes_copied"].get<std::uint64_t>());
+    expect_pattern(screenshot("shot.png"), 0, 0, 640, 360);
+}
+
+TEST_F(RenderHeadless, RecoversPixelExactAfterAgentRestart) {
+    auto client =
+        start_client({"--headless", "--no-cursor", "--verify-pattern", "--exit-after-frames", "70",
+                      "--screenshot", dir_.file("shot.png")});
+    {
+        auto first = start_agent(
+            {"--width", "320", "--height", "240", "--fps-limit", "60", "--frames", "40"});
+        ASSERT_EQ(first.wait_exit(10s), 0);
+    }
+    auto second = start_agent(
+        {"--width", "256", "--height", "192", "--format", "rgb10a2", "--fps-limit", "60"});
+    auto r = finish_client(client, 20s);
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    const auto img = screenshot("shot.png");
+    EXPECT_EQ(img.width, 256U);  // the second agent's frames are shown
+    expect_pattern(img, 0, 0, 256, 192);
+}
+
+TEST_F(RenderHeadless, PacedRunShowsEveryFrameExactlyOnce) {
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "20"});
+    const auto r =
+        run_client({"--headless", "--no-cursor", "--verify-pattern", "--exit-after-frames", "70"});
+    ASSERT_EQ(r.code, 0) << r.log;
+    ASSERT_GE(r.stats.size(), 3U);
+    // The first second includes the driver's start-up (shader compilation);
+    // from then on every published frame is shown once, in order.
+    Json base = r.stats[0];
+    Json end = r.last();
+    EXPECT_EQ(end["repeats"], 0);
+    EXPECT_EQ(end["gaps"], base["gaps"]);
+    EXPECT_EQ(end["skipped"], base["skipped"]);
+    EXPECT_EQ(end["mismatched"], 0);
+    EXPECT_EQ(end["verified"], end["frames"]);
+}
+
+struct ScaleCase {
+    const char* mode;
+    const char* size;
+    std::uint32_t tw, th, x0, y0, kx, ky;
+};
+
+TEST_F(RenderHeadless, ScalingModesPlaceAndSampleTheFrame) {
+    auto agent = start_agent({"--width", "320", "--height", "180", "--fps-limit", "60"});
+    const ScaleCase cases[] = {
+        {"fit", "640x480", 640, 480, 0, 60, 2, 2},        // aspect kept: bars top and bottom
+        {"integer", "800x600", 800, 600, 80, 120, 2, 2},  // largest whole factor, centred
+        {"stretch", "960x360", 960, 360, 0, 0, 3, 2},     // fills the target
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.mode);
+        const std::string shot = std::string(c.mode) + ".png";
+        const auto r = run_client({"--headless", "--size", c.size, "--scale", c.mode, "--filter",
+                                   "nearest", "--no-cursor", "--exit-after-frames", "5",
+                                   "--screenshot", dir_.file(shot)});
+        ASSERT_EQ(r.code, 0) << r.log;
+        const auto img = screenshot(shot);
+        ASSERT_EQ(img.width, c.tw);
+        ASSERT_EQ(img.height, c.th);
+        expect_pattern(img, c.x0, c.y0, 320, 180, c.kx, c.ky);
+        EXPECT_EQ(lit_outside(img, c.x0, c.y0, 320 * c.kx, 180 * c.ky), 0U);
+    }
+}
+
+TEST_F(RenderHeadless, DrawsTheGuestCursorOnlyWhereItIs) {
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "60"});
+    const auto r = run_client(
+        {"--headless", "--exit-after-frames", "20", "--screenshot", dir_.file("shot.png")});
+    ASSERT_EQ(r.code, 0) << r.log;
+    const auto img = screenshot("shot.png");
+    ASSERT_EQ(img.width, 320U);
+    const auto n = pattern::read_counter(PixelFormat::bgra8, img.bgra, img.stride, 320, 240);
+    ASSERT_NE(n, UINT64_MAX);
+    // The pattern agent's cursor: a 16x16 white triangle, hotspot 0,0, at the
+    // bar's centre and mid-height. Every differing pixel is white and on its rows.
+    std::uint32_t differing = 0;
+    for (std::uint32_t y = 0; y < 240; ++y) {
+        for (std::uint32_t x = 0; x < 320; ++x) {
+            std::byte want[4];
+            pattern::encode(pattern::pixel(n, x, y, 320, 240), PixelFormat::bgra8, want);
+            const auto* got = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            if (std::equal(got, got + 3, want)) continue;
+            ++differing;
+            EXPECT_TRUE(y >= 120 && y < 136) << "pixel " << x << "," << y << " differs";
+            EXPECT_EQ(got[0], std::byte{255});
+        }
+    }
+    EXPECT_GT(differing, 40U);
+    EXPECT_LE(differing, 136U);  // the triangle's 136 pixels, less where it matches the frame
+}
+
+// What the HDR path shows for a linear value: extended Reinhard on luminance
+// (white point 4), then sRGB encoding (shaders/textured.frag).
+std::array<double, 3> tone_mapped(const pattern::Rgba8& c) {
+    std::array<double, 3> v = {c.r / 255.0, c.g / 255.0, c.b / 255.0};
+    const double l = 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+    const double k = l <= 0 ? 0 : (l * (1 + l / 16) / (1 + l)) / l;
+    for (auto& x : v) {
+        x = std::clamp(x * k, 0.0, 1.0);
+        x = 255 * (x <= 0.0031308 ? x * 12.92 : 1.055 * std::pow(x, 1 / 2.4) - 0.055);
+    }
+    return v;
+}
+
+TEST_F(RenderHeadless, ShowsRgba16fFramesToneMapped) {
+    auto agent = start_agent(
+        {"--width", "320", "--height", "240", "--format", "rgba16f", "--fps-limit", "60"});
+    const auto r = run_client({"--headless", "--no-cursor", "--exit-after-frames", "10",
+                               "--screenshot", dir_.file("shot.png")});
+    ASSERT_EQ(r.code, 0) << r.log;
+    const auto img = screenshot("shot.png");
+    ASSERT_EQ(img.width, 320U);
+    // The shown frame's number is unknown (its code cells are tone-mapped too):
+    // find the frame whose tone-mapped pattern matches every pixel within 2.
+    bool found = false;
+    for (std::uint64_t n = 0; n < 2000 && !found; ++n) {
+        found = true;
+        for (std::uint32_t y = 0; y < 240 && found; ++y) {
+            for (std::uint32_t x = 0; x < 320 && found; ++x) {
+                const auto want = tone_mapped(pattern::pixel(n, x, y, 320, 240));
+                const auto* got = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+                for (int ch = 0; ch < 3; ++ch) {
+                    const double g = std::to_integer<int>(got[2 - ch]);
+                    if (std::abs(g - want[static_cast<std::size_t>(ch)]) > 2.0) found = false;
+                }
+            }
+        }
+    }
+    EXPECT_TRUE(found) << "the shown image is no tone-mapped pattern frame";
+}
+
+TEST_F(RenderHeadless, SurvivesAGarbageRegionAndRecovers) {
+    {
+        std::ofstream f(shm_, std::ios::binary);
+        std::mt19937_64 rng(42);
+        for (int i = 0; i < (32 << 20) / 8; ++i) {
+            const auto v = rng();
+            f.write(reinterpret_cast<const char*>(&v), 8);
+        }
+    }
+    auto client =
+        start_client({"--headless", "--size", "640x360", "--no-cursor", "--verify-pattern",
+                      "--exit-after-frames", "20", "--screenshot", dir_.file("shot.png")});
+    std::this_thread::sleep_for(2500ms);
+    ASSERT_TRUE(client.running()) << "the client gave up on a garbage region";
+    {
+        ClientRun partial;
+        collect(partial);
+        ASSERT_FALSE(partial.stats.empty());
+        EXPECT_EQ(partial.last()["state"], "invalid region");
+    }
+    auto agent = start_agent({"--width", "640", "--height", "360", "--fps-limit", "60"});
+    const auto r = finish_client(client, 20s);
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    EXPECT_GE(r.last()["verified"].get<int>(), 20);
+}
+
+TEST_F(RenderHeadless, ShowsTheWaitingStateWithoutAnAgent) {
+    {
+        std::ofstream f(shm_, std::ios::binary);
+        f.seekp((32 << 20) - 1);
+        f.put('\0');
+    }
+    const auto r = run_client({"--headless", "--size", "640x360", "--timeout", "1.5",
+                               "--screenshot", dir_.file("shot.png")});
+    EXPECT_EQ(r.code, 3);  // --timeout: no frame arrived
+    ASSERT_FALSE(r.stats.empty());
+    EXPECT_EQ(r.last()["state"], "waiting for the guest agent");
+    const auto img = screenshot("shot.png");
+    EXPECT_GT(lit_outside(img, 0, 0, 0, 0), 500U);  // the message is drawn
+}
+
+// ---- options ----
+
+TEST_F(Render, ConfigFileOptionsAreOverriddenByTheCommandLine) {
+    {
+        std::ofstream conf(dir_.file("config/porthole/porthole.conf"));
+        conf << "headless = true\nsize = \"400x300\"\nscale = \"stretch\"\nno-cursor = true\n";
+    }
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "60"});
+    auto r = run_client({"--exit-after-frames", "3", "--screenshot", dir_.file("a.png")});
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(screenshot("a.png").width, 400U);  // from the file
+    r = run_client(
+        {"--size", "500x300", "--exit-after-frames", "3", "--screenshot", dir_.file("b.png")});
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(screenshot("b.png").width, 500U);  // the command line wins
+}
+
+TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
+    const auto r = run_client({"--help"}, 5s);
+    ASSERT_EQ(r.code, 0);
+    const auto help = porthole::test::read_text(dir_.file("client.out"));
+    for (const char* opt : {"--shm", "--config", "--fullscreen", "--present-mode", "--scale",
+                            "--filter", "--headless", "--screenshot", "--exit-after-frames",
+                            "--stats", "--timeout", "--verify-pattern"}) {
+        EXPECT_NE(help.find(opt), std::string::npos) << opt;
+    }
+    EXPECT_NE(help.find("/dev/shm/porthole"), std::string::npos);
+    EXPECT_NE(help.find("fifo"), std::string::npos);
+    EXPECT_NE(help.find("fit"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+// The renderer's pure parts: frame placement, cursor shapes, text.
+#include <gtest/gtest.h>
+
+#include "render/cursor_image.hpp"
+#include "render/scaling.hpp"
+#include "render/text_image.hpp"
+
+namespace {
+
+using namespace porthole::client;
+using porthole::protocol::CursorShape;
+using porthole::protocol::CursorType;
+
+TEST(PlaceFrame, FitKeepsTheAspectRatioAndCentres) {
+    EXPECT_EQ(place_frame(ScaleMode::fit, 1920, 1080, 1280, 1024), (PixelRect{0, 152, 1280, 720}));
+    EXPECT_EQ(place_frame(ScaleMode::fit, 1280, 1024, 1920, 1080), (PixelRect{285, 0, 1350, 1080}));
+    EXPECT_EQ(place_frame(ScaleMode::fit, 640, 480, 640, 480), (PixelRect{0, 0, 640, 480}));
+}
+
+TEST(PlaceFrame, IntegerUsesTheLargestWholeFactor) {
+    EXPECT_EQ(place_frame(ScaleMode::integer, 320, 180, 800, 600), (PixelRect{80, 120, 640, 360}));
+    EXPECT_EQ(place_frame(ScaleMode::integer, 640, 480, 800, 600), (PixelRect{80, 60, 640, 480}));
+}
+
+TEST(PlaceFrame, IntegerFallsBackToFitWhenTheFrameIsLargerThanTheTarget) {
+    EXPECT_EQ(place_frame(ScaleMode::integer, 2560, 1440, 1280, 720), (PixelRect{0, 0, 1280, 720}));
+}
+
+TEST(PlaceFrame, StretchFillsTheTarget) {
+    EXPECT_EQ(place_frame(ScaleMode::stretch, 320, 180, 960, 360), (PixelRect{0, 0, 960, 360}));
+}
+
+TEST(PlaceFrame, EmptyInputsPlaceNothing) {
+    EXPECT_EQ(place_frame(ScaleMode::fit, 0, 0, 800, 600).w, 0U);
+    EXPECT_EQ(place_frame(ScaleMode::fit, 800, 600, 0, 0).w, 0U);
+}
+
+std::uint8_t b(const std::vector<std::byte>& v, std::size_t i) {
+    return std::to_integer<std::uint8_t>(v[i]);
+}
+
+TEST(CursorImage, ColourShapesBlendWithTheirAlpha) {
+    CursorShape s;
+    s.type = CursorType::color;
+    s.width = 2;
+    s.height = 1;
+    s.pitch = 8;
+    s.data = {std::byte{1}, std::byte{2}, std::byte{3}, std::byte{128},
+              std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+    const auto c = convert_cursor(s);
+    EXPECT_EQ(b(c.blend, 0), 1);
+    EXPECT_EQ(b(c.blend, 3), 128);
+    EXPECT_EQ(b(c.blend, 7), 0);
+    EXPECT_FALSE(c.has_invert);
+}
+
+TEST(CursorImage, MaskedShapesReplaceOrXor) {
+    CursorShape s;
+    s.type = CursorType::masked;
+    s.width = 2;
+    s.height = 1;
+    s.pitch = 8;
+    // pixel 0: alpha 0 -> replace with red; pixel 1: alpha 0xFF -> XOR white
+    s.data = {std::byte{0},   std::byte{0},   std::byte{255}, std::byte{0},
+              std::byte{255}, std::byte{255}, std::byte{255}, std::byte{255}};
+    const auto c = convert_cursor(s);
+    EXPECT_EQ(b(c.blend, 2), 255);
+    EXPECT_EQ(b(c.blend, 3), 255);  // opaque replacement
+    EXPECT_EQ(b(c.blend, 7), 0);    // pixel 1 not blended
+    EXPECT_EQ(b(c.invert, 4), 255);
+    EXPECT_TRUE(c.has_invert);
+}
+
+TEST(CursorImage, MonochromeShapesFollowTheAndXorTable) {
+    CursorShape s;
+    s.type = CursorType::monochrome;
+    s.width = 4;
+    s.height = 1;
+    s.pitch = 1;
+    // AND row 0011...., XOR row 0101....: black, white, transparent, invert
+    s.data = {std::byte{0x30}, std::byte{0x50}};
+    const auto c = convert_cursor(s);
+    EXPECT_EQ(b(c.blend, 0 * 4 + 3), 255);
+    EXPECT_EQ(b(c.blend, 0 * 4 + 0), 0);  // black
+    EXPECT_EQ(b(c.blend, 1 * 4 + 3), 255);
+    EXPECT_EQ(b(c.blend, 1 * 4 + 0), 255);  // white
+    EXPECT_EQ(b(c.blend, 2 * 4 + 3), 0);    // transparent
+    EXPECT_EQ(b(c.invert, 2 * 4 + 0), 0);
+    EXPECT_EQ(b(c.blend, 3 * 4 + 3), 0);
+    EXPECT_EQ(b(c.invert, 3 * 4 + 0), 255);  // inverts the screen
+}
+
+TEST(TextImage, SizesTheBoxToTheLongestLine) {
+    const auto t = render_text({"FPS 60", "LATENCY 1.0 MS"}, 2);
+    EXPECT_EQ(t.width, (14U * 6 + 8) * 2);
+    EXPECT_EQ(t.height, (2U * 10 + 8) * 2);
+    std::size_t lit = 0;
+    for (std::size_t i = 0; i < t.bgra.size(); i += 4)
+        lit += t.bgra[i] == std::byte{255} ? 1U : 0U;
+    EXPECT_GT(lit, 100U);
+}
+
+TEST(TextImage, NoLinesGiveNoImage) {
+    EXPECT_EQ(render_text({}).width, 0U);
+}
+
+}  // namespace
