@@ -1,0 +1,113 @@
+// Every command, in table and JSON form, against each fixture machine, compared
+// with the golden output under tests/fixtures/vfio/golden (the fake kernel
+// applies the writes). PORTHOLE_UPDATE_GOLDEN=1 rewrites the golden files.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "porthole/vfio/cli.hpp"
+#include "test_support.hpp"
+
+namespace porthole::vfio {
+namespace {
+
+struct Case {
+    std::string machine;
+    std::string label;
+    std::vector<std::string> args;
+    bool json = false;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.machine << ":";
+    for (const auto& a : c.args)
+        *os << " " << a;
+    if (c.json) *os << " --json";
+}
+
+std::string run_on_fixture(const Case& c) {
+    testing::FixtureCopy copy(c.machine);
+    auto state = std::make_shared<testing::FakeKernelState>();
+    BackendFactory fake = [&](const Roots& roots, bool dry_run) -> std::unique_ptr<Backend> {
+        if (dry_run) return std::make_unique<DryRunBackend>();
+        return std::make_unique<testing::FakeKernel>(roots, state);
+    };
+    std::vector<std::string> args = copy.root_args();
+    if (c.json) args.push_back("--json");
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    std::ostringstream out, err;
+    int code = run_cli(args, out, err, fake);
+    return "exit: " + std::to_string(code) + "\n--- stdout\n" + out.str() + "--- stderr\n" +
+           err.str();
+}
+
+std::vector<Case> cases() {
+    std::vector<Case> base = {
+        {"intel-desktop", "groups", {"groups"}},
+        {"ryzen-2ccd", "groups", {"groups"}},
+        {"iommu-off", "groups", {"groups"}},
+        {"numa-server", "groups", {"groups"}},
+        {"intel-desktop", "doctor", {"doctor"}},
+        {"ryzen-2ccd", "doctor", {"doctor"}},
+        {"iommu-off", "doctor", {"doctor"}},
+        {"numa-server", "doctor", {"doctor"}},
+        {"intel-desktop", "pin-8", {"pin", "--vcpus", "8"}},
+        {"ryzen-2ccd", "pin-12-isolate", {"pin", "--vcpus", "12", "--isolate"}},
+        {"ryzen-2ccd", "pin-undo", {"pin", "--undo-isolation"}},
+        {"numa-server", "pin-8", {"pin", "--vcpus", "8"}},
+        {"iommu-off", "pin-odd", {"pin", "--vcpus", "3"}},
+        {"intel-desktop", "persist", {"persist", "01:00.0", "01:00.1"}},
+        {"ryzen-2ccd", "persist", {"persist", "0b:00.0", "0b:00.1", "05:00.0", "06:00.0"}},
+        {"iommu-off", "persist-apply", {"persist", "02:00.0", "--apply"}},
+        {"numa-server", "persist", {"persist", "af:00.0", "af:00.1"}},
+        {"intel-desktop", "bind", {"bind", "01:00.0", "01:00.1"}},
+        {"intel-desktop", "bind-dry-run", {"--dry-run", "bind", "01:00.0", "--with-functions"}},
+        {"intel-desktop", "bind-refused", {"bind", "01:00.0"}},
+        {"ryzen-2ccd", "bind-no-vfio", {"bind", "0b:00.0", "--with-group"}},
+        {"numa-server", "unbind", {"unbind", "af:00.0", "af:00.1"}},
+        {"intel-desktop", "hugepages-reserve", {"hugepages", "reserve", "2G"}},
+        {"numa-server",
+         "hugepages-reserve-node",
+         {"hugepages", "reserve", "4G", "--page", "1G", "--node", "1"}},
+        {"numa-server", "hugepages-release", {"hugepages", "release", "1G"}},
+        {"intel-desktop",
+         "libvirt-snippets",
+         {"libvirt", "snippets", "--width", "2560", "--height", "1440"}},
+        {"intel-desktop",
+         "libvirt-hooks",
+         {"--dry-run", "libvirt", "hooks", "--vm", "win11", "--bdf", "01:00.0", "--bdf", "01:00.1",
+          "--hugepages", "16G", "--page", "1G", "--isolate-vcpus", "8", "--program",
+          "/usr/local/bin/porthole-vfio"}},
+        {"intel-desktop", "rom", {"rom", "01:00.0"}},
+        {"ryzen-2ccd", "rom", {"rom", "0b:00.0"}},
+    };
+    std::vector<Case> all;
+    for (auto c : base) {
+        all.push_back(c);
+        c.json = true;
+        all.push_back(c);
+    }
+    return all;
+}
+
+class GoldenOutput : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GoldenOutput, MatchesTheRecordedOutput) {
+    const Case& c = GetParam();
+    std::string name = c.machine + "/" + c.label + (c.json ? ".json.txt" : ".txt");
+    std::string diff = testing::compare_golden(name, run_on_fixture(c));
+    EXPECT_TRUE(diff.empty()) << diff;
+}
+
+INSTANTIATE_TEST_SUITE_P(Commands, GoldenOutput, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& param) {
+                             std::string n = param.param.machine + "_" + param.param.label +
+                                             (param.param.json ? "_json" : "_table");
+                             for (char& ch : n) {
+                                 if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                             }
+                             return n;
+                         });
+
+}  // namespace
+}  // namespace porthole::vfio

@@ -1,0 +1,42 @@
+#pragma once
+// Moving devices to vfio-pci and back, the way libvirt does it:
+// driver_override -> unbind -> drivers_probe, each step verified, all devices
+// returned to their previous drivers when any later step fails.
+
+#include <string>
+#include <vector>
+
+#include "porthole/vfio/iommu.hpp"
+
+namespace porthole::vfio {
+
+struct BindOptions {
+    bool with_group = false;      // also bind group-mates still on host drivers
+    bool with_functions = false;  // also bind other functions of the same card (HDMI audio, USB-C)
+};
+
+struct BindReport {
+    std::vector<std::string> bound;    // moved to vfio-pci by this call
+    std::vector<std::string> already;  // were on vfio-pci before
+    std::vector<std::string> notes;    // related functions, framebuffer, console
+};
+
+struct UnbindReport {
+    std::vector<std::string> restored;  // "0000:01:00.0 -> nvidia"
+    std::vector<std::string> skipped;   // not on vfio-pci
+    std::vector<std::string> notes;
+};
+
+// Where bind remembers each device's previous driver, for unbind.
+[[nodiscard]] std::string previous_driver_file(const std::string& bdf);
+
+// Checks every requested device's whole IOMMU group first; writes nothing on refusal.
+[[nodiscard]] Result<BindReport> bind_devices(System& sys, const PciIds& ids,
+                                              const std::vector<std::string>& bdfs,
+                                              const BindOptions& options);
+
+// Returns devices to their native (or remembered) drivers.
+[[nodiscard]] Result<UnbindReport> unbind_devices(System& sys, const PciIds& ids,
+                                                  const std::vector<std::string>& bdfs);
+
+}  // namespace porthole::vfio

@@ -1,0 +1,35 @@
+#pragma once
+// Every passthrough check in one pass, each pass / warn / fail with its fix.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "porthole/vfio/pci.hpp"
+
+namespace porthole::vfio {
+
+enum class Level { Pass, Warn, Fail };
+[[nodiscard]] std::string level_name(Level level);  // "pass", "warn", "fail"
+
+struct Finding {
+    std::string check;  // stable id: "iommu", "gpu-rom 0000:01:00.0", ...
+    Level level = Level::Pass;
+    std::string detail;
+    std::string fix;  // empty on pass
+};
+
+struct DoctorOptions {
+    std::string region_path = "/dev/shm/porthole";
+    uint32_t width = 1920;  // resolution the region must hold
+    uint32_t height = 1080;
+    bool read_roms = true;  // enabling a ROM for reading is a sysfs write
+};
+
+// AMD GPUs whose reset is broken without gnif/vendor-reset (Polaris, Vega, Navi 10/12/14).
+[[nodiscard]] bool needs_vendor_reset(const PciDevice& device);
+
+[[nodiscard]] std::vector<Finding> run_doctor(System& sys, const PciIds& ids,
+                                              const DoctorOptions& options);
+
+}  // namespace porthole::vfio

@@ -1,0 +1,58 @@
+#pragma once
+// libvirt: the qemu hook dispatcher with ready hooks, and domain XML snippets.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "porthole/vfio/system.hpp"
+
+namespace porthole::vfio {
+
+// Bytes of the shared region for a resolution: header and rings plus frame slots,
+// rounded up to a power-of-two MiB as IVSHMEM requires.
+[[nodiscard]] uint64_t region_size_bytes(uint32_t width, uint32_t height);
+
+struct SnippetOptions {
+    uint32_t width = 1920;
+    uint32_t height = 1080;
+    std::string page_size = "1G";          // memoryBacking page size: 2M or 1G
+    std::string vendor_id = "porthole00";  // hyperv vendor_id: at most 12 characters
+    int vcpus = 8;                         // virtio-net queues and iothreads follow it
+    int iothreads = 1;
+    uint32_t pipewire_uid = 1000;  // whose PipeWire runtime dir the audio backend uses
+};
+
+struct Snippet {
+    std::string name;  // "memoryBacking", "features", ...
+    std::string purpose;
+    std::string xml;
+};
+
+[[nodiscard]] Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& options);
+
+struct HookOptions {
+    std::string vm = {};
+    std::vector<std::string> bdfs = {};  // bound on prepare, restored on release
+    std::string hugepages = {};          // e.g. "16G"; empty: no hugepage hook
+    std::string hugepage_size = "1G";
+    int isolate_vcpus = 0;  // >0: isolate the host from this many vCPUs while running
+    int host_cores = 1;
+    std::string program = {};  // absolute path of porthole-vfio
+};
+
+// The dispatcher at /etc/libvirt/hooks/qemu, running qemu.d/<vm>/<phase>/<sub>/* in order.
+[[nodiscard]] std::string hook_dispatcher_script();
+
+struct HookFile {
+    std::string path;  // logical
+    std::string content;
+};
+
+// Every file the install writes (dispatcher first).
+[[nodiscard]] Result<std::vector<HookFile>> hook_files(const HookOptions& options);
+// Writes them (mode 0755) through the system's recorded writes.
+[[nodiscard]] Status install_hooks(System& sys, const HookOptions& options);
+
+}  // namespace porthole::vfio

@@ -1,0 +1,590 @@
+#include "porthole/vfio/cli.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "porthole/vfio/bind.hpp"
+#include "porthole/vfio/doctor.hpp"
+#include "porthole/vfio/hugepages.hpp"
+#include "porthole/vfio/iommu.hpp"
+#include "porthole/vfio/libvirt.hpp"
+#include "porthole/vfio/live_pin.hpp"
+#include "porthole/vfio/persist.hpp"
+#include "porthole/vfio/rom.hpp"
+#include "porthole/vfio/topology.hpp"
+#include "table.hpp"
+
+namespace porthole::vfio {
+
+namespace {
+
+using nlohmann::json;
+
+struct GlobalOptions {
+    std::string sysfs_root = "/sys";
+    std::string proc_root = "/proc";
+    std::string root = "/";
+    std::string pci_ids;
+    bool json = false;
+    bool dry_run = false;
+};
+
+// What a command produced: JSON for scripts, text for people, and an exit code.
+struct Output {
+    json data = json::object();
+    std::string text;
+    int code = 0;
+};
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+    std::string out;
+    for (const auto& s : v)
+        out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+json actions_json(const System& sys) {
+    json a = json::array();
+    for (const auto& act : sys.journal())
+        a.push_back(describe(act));
+    return a;
+}
+
+std::string actions_text(const System& sys) {
+    if (sys.journal().empty()) return {};
+    std::string t = sys.dry_run() ? "\nPlanned writes (dry run, nothing was changed):\n"
+                                  : "\nWrites performed:\n";
+    for (const auto& act : sys.journal())
+        t += "  " + describe(act) + "\n";
+    return t;
+}
+
+json device_json(const PciDevice& d) {
+    return json{{"bdf", d.bdf},
+                {"class", fmt::format("0x{:06x}", d.class_code)},
+                {"class_name", d.class_name()},
+                {"vendor", fmt::format("{:04x}", d.vendor)},
+                {"device", fmt::format("{:04x}", d.device)},
+                {"vendor_name", d.vendor_name},
+                {"device_name", d.device_name},
+                {"driver", d.driver},
+                {"driver_override", d.driver_override},
+                {"reset_methods", d.reset_methods},
+                {"boot_vga", d.boot_vga}};
+}
+
+Result<Output> cmd_groups(System& sys, const PciIds& ids) {
+    Output o;
+    HostInfo host = read_host_info(sys);
+    if (!host.iommu_enabled()) {
+        std::string msg = iommu_off_message(host);
+        o.data = {{"iommu", false},
+                  {"cpu_vendor", vendor_name(host.vendor)},
+                  {"kernel_flags", iommu_kernel_flags(host.vendor)},
+                  {"message", msg},
+                  {"groups", json::array()}};
+        o.text = msg + "\n";
+        return o;
+    }
+    auto groups = read_iommu_groups(sys, ids);
+    json jg = json::array();
+    for (const auto& g : groups) {
+        json devs = json::array();
+        std::vector<std::vector<std::string>> rows{
+            {"BDF", "CLASS", "IDS", "DRIVER", "RESET", "NAME"}};
+        for (const auto& d : g.devices) {
+            devs.push_back(device_json(d));
+            rows.push_back({d.bdf, d.class_name(), d.ids(), d.driver.empty() ? "-" : d.driver,
+                            d.reset_methods.empty() ? "none" : join(d.reset_methods, ","),
+                            d.display_name() + (d.boot_vga ? " (boot VGA)" : "")});
+        }
+        jg.push_back({{"group", g.number},
+                      {"verdict", verdict_name(g.verdict)},
+                      {"reasons", g.reasons},
+                      {"devices", devs}});
+        o.text += fmt::format("IOMMU group {}: {}\n", g.number, verdict_name(g.verdict));
+        o.text += render_table(rows, "  ");
+        for (const auto& r : g.reasons)
+            o.text += "  - " + r + "\n";
+        o.text += "\n";
+    }
+    if (host.acs_override) {
+        o.text += "Note: pcie_acs_override is in use: these groups are weaker than they look.\n";
+    }
+    o.data = {{"iommu", true},
+              {"cpu_vendor", vendor_name(host.vendor)},
+              {"acs_override", host.acs_override},
+              {"groups", jg}};
+    return o;
+}
+
+Result<Output> cmd_bind(System& sys, const PciIds& ids, const std::vector<std::string>& bdfs,
+                        const BindOptions& options) {
+    auto r = bind_devices(sys, ids, bdfs, options);
+    if (!r) return r.error();
+    Output o;
+    o.data = {{"bound", r->bound}, {"already", r->already}, {"notes", r->notes}};
+    for (const auto& b : r->bound) {
+        o.text += fmt::format("{} {} to vfio-pci\n", b, sys.dry_run() ? "would move" : "moved");
+    }
+    for (const auto& b : r->already)
+        o.text += b + " was already on vfio-pci\n";
+    for (const auto& n : r->notes)
+        o.text += "note: " + n + "\n";
+    return o;
+}
+
+Result<Output> cmd_unbind(System& sys, const PciIds& ids, const std::vector<std::string>& bdfs) {
+    auto r = unbind_devices(sys, ids, bdfs);
+    if (!r) return r.error();
+    Output o;
+    o.data = {{"restored", r->restored}, {"skipped", r->skipped}, {"notes", r->notes}};
+    for (const auto& s : r->restored)
+        o.text += "restored " + s + "\n";
+    for (const auto& s : r->skipped)
+        o.text += "skipped: " + s + "\n";
+    for (const auto& n : r->notes)
+        o.text += "note: " + n + "\n";
+    return o;
+}
+
+Result<Output> cmd_persist(System& sys, const PciIds& ids, const std::vector<std::string>& bdfs,
+                           bool apply) {
+    auto plan = plan_persist(sys, ids, bdfs);
+    if (!plan) return plan.error();
+    Output o;
+    json files = json::array();
+    for (const auto& f : plan->files) {
+        files.push_back({{"path", f.path},
+                         {"mode", fmt::format("{:04o}", f.mode)},
+                         {"purpose", f.purpose},
+                         {"content", f.content}});
+    }
+    json commands = json::array();
+    for (const auto& c : plan->commands)
+        commands.push_back(join(c, " "));
+    o.data = {{"kernel_cmdline_add", plan->cmdline_add},
+              {"bootloader", plan->bootloader},
+              {"initramfs", plan->initramfs},
+              {"method", plan->uses_ids ? "vfio-pci.ids" : "driver_override"},
+              {"files", files},
+              {"commands", commands},
+              {"notes", plan->notes},
+              {"applied", apply}};
+    o.text += fmt::format("Kernel command line: add {}\n",
+                          plan->cmdline_add.empty() ? "nothing (already set)"
+                                                    : "`" + join(plan->cmdline_add, " ") + "`");
+    o.text += fmt::format("Boot loader: {}; initramfs: {}\n", plan->bootloader,
+                          plan->initramfs.empty() ? "none found" : join(plan->initramfs, ", "));
+    for (const auto& f : plan->files) {
+        o.text +=
+            fmt::format("\n--- {} ({}, mode {:04o})\n{}", f.path, f.purpose, f.mode, f.content);
+    }
+    if (!plan->commands.empty()) {
+        o.text += "\nThen run:\n";
+        for (const auto& c : plan->commands)
+            o.text += "  " + join(c, " ") + "\n";
+    }
+    for (const auto& n : plan->notes)
+        o.text += "note: " + n + "\n";
+    if (apply) {
+        if (auto s = apply_persist(sys, *plan); !s) return s.error();
+    } else {
+        o.text += "\n(nothing written: add --apply to write these files and run the commands)\n";
+    }
+    return o;
+}
+
+struct PinArgs {
+    int vcpus = 0;
+    int host_cores = 1;
+    int iothreads = 1;
+    std::string qmp;
+    int qemu_pid = 0;
+    bool isolate = false;
+    bool undo = false;
+};
+
+Result<Output> cmd_pin(System& sys, const PinArgs& a) {
+    auto topo = read_topology(sys);
+    if (!topo) return topo.error();
+    Output o;
+    if (a.undo) {
+        if (auto s = undo_isolation(sys, topo->all_cpus()); !s) return s.error();
+        o.data = {{"undo_isolation", true}, {"all_cpus", format_cpu_list(topo->all_cpus())}};
+        o.text = "host may use every CPU again: " + format_cpu_list(topo->all_cpus()) + "\n";
+        return o;
+    }
+    auto plan = plan_pinning(*topo, {a.vcpus, a.host_cores, a.iothreads});
+    if (!plan) return plan.error();
+    std::string xml = pin_plan_xml(*plan);
+    json cores = json::array();
+    for (const auto& c : topo->cores) {
+        cores.push_back({{"threads", c.threads},
+                         {"package", c.package},
+                         {"node", c.node},
+                         {"l3", c.l3},
+                         {"type", c.type == CoreType::Performance  ? "P"
+                                  : c.type == CoreType::Efficiency ? "E"
+                                                                   : ""}});
+    }
+    o.data = {{"topology",
+               {{"vendor", vendor_name(topo->vendor)},
+                {"cores", cores},
+                {"threads_per_core", topo->threads_per_core()},
+                {"l3_domains", topo->l3_domains.size()},
+                {"numa_nodes", topo->nodes},
+                {"hybrid", topo->hybrid}}},
+              {"vcpu_to_cpu", plan->vcpu_to_cpu},
+              {"guest_cpus", format_cpu_list(plan->guest_cpus)},
+              {"host_cpus", format_cpu_list(plan->host_cpus)},
+              {"numa_node", plan->numa_node ? json(*plan->numa_node) : json(nullptr)},
+              {"notes", plan->notes},
+              {"xml", xml}};
+    o.text += fmt::format("{} CPU: {} cores x {} threads, {} L3 domain(s), {} NUMA node(s){}\n",
+                          vendor_name(topo->vendor), topo->cores.size(), topo->threads_per_core(),
+                          topo->l3_domains.size(), topo->nodes, topo->hybrid ? ", hybrid P/E" : "");
+    o.text += fmt::format("guest CPUs: {}   host CPUs (emulator, iothreads): {}\n",
+                          format_cpu_list(plan->guest_cpus), format_cpu_list(plan->host_cpus));
+    for (const auto& n : plan->notes)
+        o.text += "note: " + n + "\n";
+    o.text += "\n" + xml;
+    if (!a.qmp.empty()) {
+        auto threads = query_vm_threads(a.qmp);
+        if (!threads) return threads.error();
+        std::optional<int> pid;
+        if (a.qemu_pid > 0) pid = a.qemu_pid;
+        if (auto s = apply_pin_live(sys, *plan, *threads, pid); !s) return s.error();
+        o.text += fmt::format("\npinned {} vCPU and {} iothread(s) of the running VM{}\n",
+                              threads->vcpus.size(), threads->iothreads.size(),
+                              pid ? ", emulator threads to the host CPUs" : "");
+        o.data["live_pinned"] = threads->vcpus.size();
+    }
+    if (a.isolate) {
+        if (auto s = isolate_host(sys, plan->host_cpus); !s) return s.error();
+        o.text += "\nhost tasks confined to CPUs " + format_cpu_list(plan->host_cpus) +
+                  " (undo: porthole-vfio pin --undo-isolation)\n";
+        o.data["isolated"] = true;
+    }
+    return o;
+}
+
+struct HugepageArgs {
+    std::string size;
+    std::string page = "2M";
+    std::optional<int> node;
+};
+
+Result<Output> cmd_hugepages(System& sys, const HugepageArgs& a, bool reserve) {
+    HugepageRequest req;
+    auto page = parse_page_size(a.page);
+    if (!page) return page.error();
+    req.page_kib = *page;
+    req.node = a.node;
+    if (!a.size.empty()) {
+        auto bytes = parse_size(a.size);
+        if (!bytes) return bytes.error();
+        req.bytes = *bytes;
+    } else if (reserve) {
+        return Error::make("give the size to reserve, e.g. `hugepages reserve 16G`");
+    }
+    auto r = reserve ? reserve_hugepages(sys, req) : release_hugepages(sys, req);
+    if (!r) return r.error();
+    Output o;
+    o.data = {{"path", nr_hugepages_path(req.page_kib, req.node)},
+              {"page_kib", req.page_kib},
+              {"pages_before", r->pages_before},
+              {"pages_after", r->pages_after},
+              {"attempts", r->attempts_used}};
+    o.text = fmt::format("{} KiB pages{}: {} -> {}{}\n", req.page_kib,
+                         req.node ? fmt::format(" on node {}", *req.node) : "", r->pages_before,
+                         r->pages_after, sys.dry_run() ? " (dry run)" : "");
+    return o;
+}
+
+Result<Output> cmd_snippets(const SnippetOptions& options) {
+    auto snippets = libvirt_snippets(options);
+    if (!snippets) return snippets.error();
+    Output o;
+    json arr = json::array();
+    for (const auto& s : *snippets) {
+        arr.push_back({{"name", s.name}, {"purpose", s.purpose}, {"xml", s.xml}});
+        o.text += "<!-- " + s.name + ": " + s.purpose + " -->\n" + s.xml + "\n";
+    }
+    o.data = {{"snippets", arr},
+              {"region_bytes", region_size_bytes(options.width, options.height)}};
+    return o;
+}
+
+Result<Output> cmd_hooks(System& sys, const HookOptions& options) {
+    auto files = hook_files(options);
+    if (!files) return files.error();
+    if (auto s = install_hooks(sys, options); !s) return s.error();
+    Output o;
+    json arr = json::array();
+    for (const auto& f : *files) {
+        arr.push_back({{"path", f.path}, {"content", f.content}});
+        o.text += fmt::format("{} {}\n", sys.dry_run() ? "would install" : "installed", f.path);
+    }
+    o.data = {{"files", arr}};
+    o.text += "libvirt reads hooks at start: restart libvirtd once after the first install\n";
+    return o;
+}
+
+Result<Output> cmd_rom(System& sys, const std::string& bdf_text, const std::string& file) {
+    std::vector<uint8_t> bytes;
+    std::string source;
+    if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream content;
+        if (!in || !(content << in.rdbuf())) return Error::make("cannot read ROM file " + file);
+        const std::string text = content.str();
+        bytes.assign(text.begin(), text.end());
+        source = file;
+    } else {
+        auto bdf = normalize_bdf(bdf_text);
+        if (!bdf) return bdf.error();
+        auto data = read_device_rom(sys, *bdf);
+        if (!data) return data.error();
+        bytes = std::move(*data);
+        source = *bdf;
+    }
+    auto info = parse_option_rom(bytes);
+    if (!info) return info.error();
+    Output o;
+    json imgs = json::array();
+    std::vector<std::vector<std::string>> rows{{"OFFSET", "LENGTH", "IDS", "CODE TYPE"}};
+    for (const auto& i : info->images) {
+        imgs.push_back({{"offset", i.offset},
+                        {"length", i.length},
+                        {"vendor", fmt::format("{:04x}", i.vendor)},
+                        {"device", fmt::format("{:04x}", i.device)},
+                        {"code_type", i.code_type},
+                        {"code_type_name", i.code_type_name()},
+                        {"last", i.last}});
+        rows.push_back({fmt::format("{:#07x}", i.offset), std::to_string(i.length),
+                        fmt::format("{:04x}:{:04x}", i.vendor, i.device), i.code_type_name()});
+    }
+    o.data = {{"source", source},
+              {"size", bytes.size()},
+              {"images", imgs},
+              {"uefi", info->has_uefi()},
+              {"problems", info->problems}};
+    o.text = fmt::format("Option ROM of {} ({} bytes, {} image(s))\n", source, bytes.size(),
+                         info->images.size());
+    o.text += render_table(rows, "  ");
+    for (const auto& p : info->problems)
+        o.text += "  problem: " + p + "\n";
+    o.text += info->has_uefi() ? "UEFI image present: OVMF can use this GPU's GOP driver\n"
+                               : "No UEFI image: OVMF shows no boot screen on this GPU; give the "
+                                 "VM a ROM file with a UEFI image\n";
+    return o;
+}
+
+Result<Output> cmd_doctor(System& sys, const PciIds& ids, const DoctorOptions& options) {
+    auto findings = run_doctor(sys, ids, options);
+    Output o;
+    json arr = json::array();
+    int fails = 0, warns = 0;
+    for (const auto& f : findings) {
+        arr.push_back({{"check", f.check},
+                       {"level", level_name(f.level)},
+                       {"detail", f.detail},
+                       {"fix", f.fix}});
+        o.text += fmt::format("[{}] {}: {}\n", level_name(f.level), f.check, f.detail);
+        if (!f.fix.empty()) o.text += "       fix: " + f.fix + "\n";
+        fails += f.level == Level::Fail;
+        warns += f.level == Level::Warn;
+    }
+    o.text += fmt::format("\n{} checks: {} failed, {} warnings\n", findings.size(), fails, warns);
+    o.data = {{"findings", arr}, {"failed", fails}, {"warnings", warns}};
+    o.code = fails > 0 ? 1 : 0;
+    return o;
+}
+
+std::string self_path() {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? "/usr/local/bin/porthole-vfio" : p.string();
+}
+
+}  // namespace
+
+BackendFactory default_backend_factory() {
+    return [](const Roots&, bool dry_run) -> std::unique_ptr<Backend> {
+        if (dry_run) return std::make_unique<DryRunBackend>();
+        return std::make_unique<RealBackend>();
+    };
+}
+
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+            const BackendFactory& make_backend) {
+    CLI::App app{
+        "porthole-vfio: IOMMU groups, vfio-pci binding, CPU pinning, huge pages, "
+        "libvirt and a doctor for GPU passthrough"};
+    app.require_subcommand(1);
+    app.fallthrough();
+    GlobalOptions g;
+    app.add_option("--sysfs-root", g.sysfs_root, "where /sys is (fixture trees)");
+    app.add_option("--proc-root", g.proc_root, "where /proc is");
+    app.add_option("--root", g.root, "where / is for config files (/etc, /run, /dev/shm)");
+    app.add_option("--pci-ids", g.pci_ids, "pci.ids file (path under --root)");
+    app.add_flag("--json", g.json, "machine-readable output");
+    app.add_flag("--dry-run", g.dry_run, "print the writes in order; change nothing");
+
+    auto* groups = app.add_subcommand("groups", "IOMMU groups and whether each can be passed");
+
+    std::vector<std::string> bdfs;
+    BindOptions bind_options;
+    auto* bind = app.add_subcommand("bind", "move devices to vfio-pci (whole group checked)");
+    bind->add_option("bdf", bdfs, "PCI addresses")->required();
+    bind->add_flag("--with-group", bind_options.with_group, "also bind group-mates");
+    bind->add_flag("--with-functions", bind_options.with_functions,
+                   "also bind the card's other functions (HDMI audio, USB-C)");
+    auto* unbind = app.add_subcommand("unbind", "return devices to their host drivers");
+    unbind->add_option("bdf", bdfs, "PCI addresses")->required();
+
+    bool apply = false;
+    auto* persist = app.add_subcommand("persist", "boot configuration for vfio-pci");
+    persist->add_option("bdf", bdfs, "devices to give vfio-pci at boot");
+    persist->add_flag("--apply", apply, "write the files and run the commands");
+
+    PinArgs pin_args;
+    auto* pin = app.add_subcommand("pin", "CPU pinning plan, live pinning, host isolation");
+    pin->add_option("--vcpus", pin_args.vcpus, "guest vCPUs");
+    pin->add_option("--host-cores", pin_args.host_cores,
+                    "whole cores kept for the host (from core 0)");
+    pin->add_option("--iothreads", pin_args.iothreads, "iothreads (pinned with the emulator)");
+    pin->add_option("--qmp", pin_args.qmp, "QMP socket of a running VM: pin its vCPU threads now");
+    pin->add_option("--qemu-pid", pin_args.qemu_pid,
+                    "with --qmp: also pin QEMU's other (emulator) threads to the host CPUs");
+    pin->add_flag("--isolate", pin_args.isolate, "confine host slices to the host CPUs");
+    pin->add_flag("--undo-isolation", pin_args.undo, "give the host every CPU back");
+
+    HugepageArgs hp_args;
+    auto* hugepages = app.add_subcommand("hugepages", "reserve or release huge pages");
+    hugepages->require_subcommand(1);
+    auto* reserve = hugepages->add_subcommand("reserve", "grow the pool by SIZE");
+    auto* release =
+        hugepages->add_subcommand("release", "shrink the pool by SIZE (all if omitted)");
+    for (auto* sub : {reserve, release}) {
+        sub->add_option("size", hp_args.size, "e.g. 16G");
+        sub->add_option("--page", hp_args.page, "2M or 1G");
+        sub->add_option("--node", hp_args.node, "NUMA node");
+    }
+
+    SnippetOptions snip;
+    HookOptions hook;
+    hook.program = self_path();
+    auto* libvirt = app.add_subcommand("libvirt", "libvirt XML snippets and hooks");
+    libvirt->require_subcommand(1);
+    auto* snippets = libvirt->add_subcommand("snippets", "print domain XML snippets");
+    snippets->add_option("--width", snip.width, "guest resolution width");
+    snippets->add_option("--height", snip.height, "guest resolution height");
+    snippets->add_option("--page", snip.page_size, "huge page size: 2M or 1G");
+    snippets->add_option("--vendor-id", snip.vendor_id, "hyperv vendor_id (<= 12 chars)");
+    snippets->add_option("--vcpus", snip.vcpus, "vCPUs (queues)");
+    snippets->add_option("--iothreads", snip.iothreads, "iothreads");
+    snippets->add_option("--uid", snip.pipewire_uid, "uid whose PipeWire gets the audio");
+    auto* hooks = libvirt->add_subcommand("hooks", "install the hook dispatcher and VM hooks");
+    hooks->add_option("--vm", hook.vm, "libvirt domain name")->required();
+    hooks->add_option("--bdf", hook.bdfs, "devices to bind on prepare, restore on release");
+    hooks->add_option("--hugepages", hook.hugepages, "guest RAM to reserve, e.g. 16G");
+    hooks->add_option("--page", hook.hugepage_size, "huge page size: 2M or 1G");
+    hooks->add_option("--isolate-vcpus", hook.isolate_vcpus, "isolate the host from N vCPUs");
+    hooks->add_option("--host-cores", hook.host_cores, "cores kept for the host");
+    hooks->add_option("--program", hook.program, "porthole-vfio path the hooks call");
+
+    std::string rom_bdf, rom_file;
+    auto* rom = app.add_subcommand("rom", "list a GPU option ROM's images (UEFI or not)");
+    rom->add_option("bdf", rom_bdf, "GPU address");
+    rom->add_option("--file", rom_file, "a dumped ROM file instead");
+
+    DoctorOptions doc;
+    bool no_rom = false;
+    auto* doctor = app.add_subcommand("doctor", "every check, pass / warn / fail with the fix");
+    doctor->add_option("--region", doc.region_path, "the shared region file");
+    doctor->add_option("--width", doc.width, "resolution the region must hold");
+    doctor->add_option("--height", doc.height, "resolution the region must hold");
+    doctor->add_flag("--no-rom", no_rom, "skip reading GPU option ROMs");
+
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    try {
+        app.parse(reversed);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e, out, err) == 0 ? 0 : 2;
+    }
+
+    Roots roots{g.sysfs_root, g.proc_root, g.root};
+    System sys(roots, make_backend(roots, g.dry_run));
+    PciIds ids = PciIds::load(sys, g.pci_ids);
+
+    Result<Output> result = Error::make("no command");
+    if (groups->parsed()) {
+        result = cmd_groups(sys, ids);
+    } else if (bind->parsed()) {
+        result = cmd_bind(sys, ids, bdfs, bind_options);
+    } else if (unbind->parsed()) {
+        result = cmd_unbind(sys, ids, bdfs);
+    } else if (persist->parsed()) {
+        result = cmd_persist(sys, ids, bdfs, apply);
+    } else if (pin->parsed()) {
+        if (!pin_args.undo && pin_args.vcpus <= 0) {
+            result = Error::make("give --vcpus N (or --undo-isolation)");
+        } else {
+            result = cmd_pin(sys, pin_args);
+        }
+    } else if (reserve->parsed() || release->parsed()) {
+        result = cmd_hugepages(sys, hp_args, reserve->parsed());
+    } else if (snippets->parsed()) {
+        result = cmd_snippets(snip);
+    } else if (hooks->parsed()) {
+        result = cmd_hooks(sys, hook);
+    } else if (rom->parsed()) {
+        if (rom_bdf.empty() == rom_file.empty()) {
+            result = Error::make("give either a BDF or --file");
+        } else {
+            result = cmd_rom(sys, rom_bdf, rom_file);
+        }
+    } else if (doctor->parsed()) {
+        doc.read_roms = !no_rom;
+        result = cmd_doctor(sys, ids, doc);
+    }
+
+    const bool show_actions = !doctor->parsed() && !rom->parsed();
+    if (!result) {
+        std::string msg = result.error().message;
+        if (g.json) {
+            json j = {{"ok", false}, {"error", msg}};
+            if (show_actions) j["actions"] = actions_json(sys);
+            out << j.dump(2) << "\n";
+        } else {
+            err << "error: " << msg << "\n";
+            if (show_actions) err << actions_text(sys);
+        }
+        return 2;
+    }
+    if (g.json) {
+        json j = result->data;
+        j["ok"] = true;
+        if (show_actions) {
+            j["dry_run"] = g.dry_run;
+            j["actions"] = actions_json(sys);
+        }
+        out << j.dump(2) << "\n";
+    } else {
+        out << result->text;
+        if (show_actions) out << actions_text(sys);
+    }
+    return result->code;
+}
+
+}  // namespace porthole::vfio

@@ -1,0 +1,187 @@
+#include "porthole/vfio/libvirt.hpp"
+
+#include <fmt/format.h>
+
+#include "porthole/protocol/layout.hpp"
+#include "porthole/vfio/hugepages.hpp"
+#include "porthole/vfio/pci.hpp"
+
+namespace porthole::vfio {
+
+uint64_t region_size_bytes(uint32_t width, uint32_t height) {
+    return protocol::recommended_region_size(width, height, protocol::PixelFormat::bgra8);
+}
+
+Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& o) {
+    if (o.width == 0 || o.height == 0 || o.width > 16384 || o.height > 16384) {
+        return Error::make(
+            fmt::format("resolution {}x{} is out of range (1..16384 per side)", o.width, o.height));
+    }
+    if (o.vendor_id.empty() || o.vendor_id.size() > 12) {
+        return Error::make("hyperv vendor_id must be 1 to 12 characters");
+    }
+    auto page_kib = parse_page_size(o.page_size);
+    if (!page_kib) return page_kib.error();
+    if (o.vcpus < 1) return Error::make("--vcpus must be at least 1");
+
+    std::vector<Snippet> s;
+    s.push_back({"memoryBacking", "guest RAM from the huge page pool (reserve it first)",
+                 fmt::format("<memoryBacking>\n  <hugepages>\n    <page size='{}' unit='KiB'/>\n"
+                             "  </hugepages>\n  <locked/>\n</memoryBacking>\n",
+                             *page_kib)});
+    s.push_back(
+        {"features",
+         "Hyper-V enlightenments for Windows; vendor_id and kvm hidden keep older NVIDIA "
+         "drivers from refusing a VM (error 43); the in-kernel IOAPIC cuts interrupt latency",
+         fmt::format("<features>\n"
+                     "  <acpi/>\n  <apic/>\n"
+                     "  <hyperv mode='custom'>\n"
+                     "    <relaxed state='on'/>\n    <vapic state='on'/>\n"
+                     "    <spinlocks state='on' retries='8191'/>\n"
+                     "    <vpindex state='on'/>\n    <runtime state='on'/>\n"
+                     "    <synic state='on'/>\n    <stimer state='on'/>\n"
+                     "    <reset state='on'/>\n"
+                     "    <vendor_id state='on' value='{}'/>\n"
+                     "    <frequencies state='on'/>\n    <tlbflush state='on'/>\n"
+                     "    <ipi state='on'/>\n"
+                     "  </hyperv>\n"
+                     "  <kvm>\n    <hidden state='on'/>\n  </kvm>\n"
+                     "  <vmport state='off'/>\n"
+                     "  <ioapic driver='kvm'/>\n"
+                     "</features>\n"
+                     "<clock offset='localtime'>\n"
+                     "  <timer name='hypervclock' present='yes'/>\n"
+                     "  <timer name='tsc' present='yes' mode='native'/>\n"
+                     "</clock>\n",
+                     o.vendor_id)});
+    s.push_back({"disk",
+                 "virtio-blk on its own iothread, or virtio-scsi with the controller on one",
+                 fmt::format("<iothreads>{}</iothreads>\n"
+                             "<disk type='block' device='disk'>\n"
+                             "  <driver name='qemu' type='raw' cache='none' io='native' "
+                             "discard='unmap' iothread='1' queues='{}'/>\n"
+                             "  <source dev='/dev/disk/by-id/REPLACE-ME'/>\n"
+                             "  <target dev='vda' bus='virtio'/>\n"
+                             "</disk>\n"
+                             "<controller type='scsi' index='0' model='virtio-scsi'>\n"
+                             "  <driver iothread='1' queues='{}'/>\n"
+                             "</controller>\n",
+                             o.iothreads, o.vcpus, o.vcpus)});
+    s.push_back({"interface", "virtio-net with one queue per vCPU (vhost in the kernel)",
+                 fmt::format("<interface type='network'>\n"
+                             "  <source network='default'/>\n"
+                             "  <model type='virtio'/>\n"
+                             "  <driver name='vhost' queues='{}'/>\n"
+                             "</interface>\n",
+                             o.vcpus)});
+    s.push_back({"audio", "guest audio straight into the host's PipeWire (libvirt 9.0+)",
+                 fmt::format("<sound model='ich9'>\n  <audio id='1'/>\n</sound>\n"
+                             "<audio id='1' type='pipewire' runtimeDir='/run/user/{}'>\n"
+                             "  <input mixingEngine='no'/>\n"
+                             "  <output mixingEngine='no'/>\n"
+                             "</audio>\n",
+                             o.pipewire_uid)});
+    uint64_t bytes = region_size_bytes(o.width, o.height);
+    s.push_back({"shmem",
+                 fmt::format("the porthole region for {}x{} frames ({} MiB, a power of two as "
+                             "IVSHMEM requires); QEMU backs it with /dev/shm/porthole",
+                             o.width, o.height, bytes / (1024 * 1024)),
+                 fmt::format("<shmem name='porthole'>\n"
+                             "  <model type='ivshmem-plain'/>\n"
+                             "  <size unit='M'>{}</size>\n"
+                             "</shmem>\n",
+                             bytes / (1024 * 1024))});
+    return s;
+}
+
+std::string hook_dispatcher_script() {
+    return R"SH(#!/bin/bash
+# libvirt qemu hook dispatcher, installed by porthole-vfio.
+# libvirt calls: qemu <vm> <phase> <sub-phase> <extra>; this runs every executable in
+# /etc/libvirt/hooks/qemu.d/<vm>/<phase>/<sub-phase>/ in name order, stopping at the
+# first failure so that a failed bind stops the VM from starting.
+set -e
+GUEST_NAME="$1"
+HOOK_NAME="$2"
+STATE_NAME="$3"
+BASEDIR="$(dirname "$0")"
+HOOKPATH="$BASEDIR/qemu.d/$GUEST_NAME/$HOOK_NAME/$STATE_NAME"
+if [ -f "$HOOKPATH" ] && [ -x "$HOOKPATH" ]; then
+    "$HOOKPATH" "$@"
+elif [ -d "$HOOKPATH" ]; then
+    while read -r file; do
+        [ -n "$file" ] && "$file" "$@"
+    done <<< "$(find -L "$HOOKPATH" -maxdepth 1 -type f -executable | sort)"
+fi
+)SH";
+}
+
+Result<std::vector<HookFile>> hook_files(const HookOptions& o) {
+    if (o.vm.empty() || o.vm.find('/') != std::string::npos) {
+        return Error::make("--vm must name the libvirt domain (as in `virsh list --all`)");
+    }
+    if (o.program.empty() || o.program.front() != '/') {
+        return Error::make("the porthole-vfio path in hooks must be absolute");
+    }
+    std::vector<std::string> bdfs;
+    for (const auto& b : o.bdfs) {
+        auto n = normalize_bdf(b);
+        if (!n) return n.error();
+        bdfs.push_back(*n);
+    }
+    std::string devices;
+    for (const auto& b : bdfs)
+        devices += " " + b;
+    const std::string base = "/etc/libvirt/hooks/qemu.d/" + o.vm;
+    auto script = [&](const std::string& what, const std::string& command) {
+        return fmt::format("#!/bin/sh\n# {} (porthole-vfio hook for {})\nset -e\nexec {}\n", what,
+                           o.vm, command);
+    };
+    std::vector<HookFile> files;
+    files.push_back({"/etc/libvirt/hooks/qemu", hook_dispatcher_script()});
+    if (!bdfs.empty()) {
+        files.push_back(
+            {base + "/prepare/begin/10-porthole-bind.sh",
+             script("give the passed devices to vfio-pci", o.program + " bind" + devices)});
+    }
+    if (!o.hugepages.empty()) {
+        if (auto s = parse_size(o.hugepages); !s) return s.error();
+        if (auto p = parse_page_size(o.hugepage_size); !p) return p.error();
+        files.push_back({base + "/prepare/begin/20-porthole-hugepages.sh",
+                         script("reserve the guest's RAM as huge pages",
+                                fmt::format("{} hugepages reserve {} --page {}", o.program,
+                                            o.hugepages, o.hugepage_size))});
+    }
+    if (o.isolate_vcpus > 0) {
+        files.push_back({base + "/started/begin/30-porthole-isolate.sh",
+                         script("keep host tasks off the guest's CPUs",
+                                fmt::format("{} pin --vcpus {} --host-cores {} --isolate",
+                                            o.program, o.isolate_vcpus, o.host_cores))});
+        files.push_back(
+            {base + "/release/end/10-porthole-isolate.sh",
+             script("give the host all CPUs back", o.program + " pin --undo-isolation")});
+    }
+    if (!o.hugepages.empty()) {
+        files.push_back({base + "/release/end/20-porthole-hugepages.sh",
+                         script("return the huge pages",
+                                fmt::format("{} hugepages release {} --page {}", o.program,
+                                            o.hugepages, o.hugepage_size))});
+    }
+    if (!bdfs.empty()) {
+        files.push_back(
+            {base + "/release/end/30-porthole-unbind.sh",
+             script("return the devices to their host drivers", o.program + " unbind" + devices)});
+    }
+    return files;
+}
+
+Status install_hooks(System& sys, const HookOptions& options) {
+    auto files = hook_files(options);
+    if (!files) return files.error();
+    for (const auto& f : *files) {
+        if (auto s = sys.write_file(f.path, f.content, 0755); !s) return s;
+    }
+    return {};
+}
+
+}  // namespace porthole::vfio
