@@ -170,11 +170,14 @@ static_assert(sorted_unique(), "the keymap must be sorted by evdev code for bina
 
 }  // namespace
 
-std::span<const KeyMapping> key_mappings() { return kMap; }
+std::span<const KeyMapping> key_mappings() {
+    return kMap;
+}
 
 std::optional<KeyMapping> map_evdev_key(std::uint16_t evdev_code) {
-    const auto it = std::lower_bound(kMap.begin(), kMap.end(), evdev_code,
-                                     [](const KeyMapping& m, std::uint16_t c) { return m.evdev < c; });
+    const auto it =
+        std::lower_bound(kMap.begin(), kMap.end(), evdev_code,
+                         [](const KeyMapping& m, std::uint16_t c) { return m.evdev < c; });
     if (it == kMap.end() || it->evdev != evdev_code) return std::nullopt;
     return *it;
 }

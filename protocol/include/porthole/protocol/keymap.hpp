@@ -27,7 +27,9 @@ std::span<const KeyMapping> key_mappings();
 std::optional<KeyMapping> map_evdev_key(std::uint16_t evdev_code);
 
 // Whether a set-1 code carries the E0 prefix (SendInput's KEYEVENTF_EXTENDEDKEY).
-constexpr bool set1_is_extended(std::uint16_t set1) { return (set1 >> 8) == 0xE0; }
+constexpr bool set1_is_extended(std::uint16_t set1) {
+    return (set1 >> 8) == 0xE0;
+}
 // The scancode byte SendInput takes (wScan) for a set-1 code.
 constexpr std::uint8_t set1_low_byte(std::uint16_t set1) {
     return static_cast<std::uint8_t>(set1 & 0xFF);

@@ -1,0 +1,35 @@
+#pragma once
+// Injecting the host's input in the guest: one small interface, a backend
+// per OS (uinput on Linux, SendInput on Windows) and "none" for capture-only
+// agents. The agent pops events from the region's input ring and hands them
+// over a batch at a time (each batch ends with SYN_REPORT).
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "porthole/protocol/region.hpp"
+#include "porthole/util/result.hpp"
+
+namespace porthole::agent {
+
+struct InjectorStats {
+    std::uint64_t events = 0;    // events injected
+    std::uint64_t unmapped = 0;  // events with no equivalent on this OS (counted, never silent)
+    std::uint64_t failed = 0;    // events the OS refused
+};
+
+class InputInjector {
+  public:
+    virtual ~InputInjector() = default;
+    [[nodiscard]] virtual std::string_view name() const = 0;
+    // Injects validated events (protocol::is_valid_input_event holds for each).
+    virtual Status inject(std::span<const protocol::InputEvent> events) = 0;
+    [[nodiscard]] virtual InjectorStats stats() const = 0;
+};
+
+// "uinput" (Linux), "sendinput" (Windows) or "none"; an error names what this build offers.
+Result<std::unique_ptr<InputInjector>> make_injector(std::string_view kind);
+
+}  // namespace porthole::agent

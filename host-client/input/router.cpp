@@ -1,0 +1,174 @@
+#include "input/router.hpp"
+
+#include <linux/input-event-codes.h>
+
+#include <algorithm>
+
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+
+namespace porthole::client::input {
+
+namespace ev = protocol::ev;
+
+const char* to_string(Owner o) {
+    return o == Owner::host ? "host" : "guest";
+}
+
+InputRouter::InputRouter(Hotkey hotkey, BatchFn emit, Owner initial)
+    : hotkey_(std::move(hotkey)), emit_(std::move(emit)), owner_(initial) {}
+
+InputRouter::Device& InputRouter::device(DeviceId id) {
+    for (auto& d : devices_) {
+        if (d.id == id) return d;
+    }
+    return devices_.emplace_back(Device{id, {}, {}});
+}
+
+bool InputRouter::any_key_held() const {
+    return std::any_of(devices_.begin(), devices_.end(),
+                       [](const Device& d) { return d.held.any(); });
+}
+
+bool InputRouter::hotkey_complete() const {
+    KeySet held;
+    for (const auto& d : devices_)
+        held |= d.held;
+    return std::all_of(hotkey_.groups.begin(), hotkey_.groups.end(), [&](const auto& g) {
+        return std::any_of(g.begin(), g.end(), [&](std::uint16_t c) { return held.test(c); });
+    });
+}
+
+void InputRouter::feed(DeviceId dev, const protocol::InputEvent& e) {
+    Device& d = device(dev);
+    if (e.type == ev::syn) {
+        if (e.code == ev::syn_report) flush(d);
+        maybe_switch();
+        return;
+    }
+    bool trigger = false;
+    if (e.type == ev::key && e.code < kKeyCount) {
+        if (e.value == 1) {
+            d.held.set(e.code);
+            if (hotkey_uses(hotkey_, e.code) && hotkey_complete()) trigger = true;
+        } else if (e.value == 0) {
+            d.held.reset(e.code);
+        }
+    }
+    if (trigger) {
+        // The trigger key itself never reaches the guest (its release is
+        // dropped too, as the guest never saw it pressed).
+        swallowed_.set(e.code);
+        const Owner target = other(owner_);
+        pending_ = pending_ ? std::nullopt : std::optional<Owner>(target);
+    } else if (owner_ == Owner::guest) {
+        route_to_guest(d, e);
+    }
+    if (e.type == ev::key && e.value == 0) swallowed_.reset(e.code);
+    // A release may complete a deferred switch; wait for the batch's end so
+    // the release travels in it.
+}
+
+void InputRouter::route_to_guest(Device& d, const protocol::InputEvent& e) {
+    switch (e.type) {
+        case ev::key: {
+            if (e.code >= kKeyCount || swallowed_.test(e.code)) return;
+            if (e.value == 1) {
+                if (guest_pressed_.test(e.code)) return;  // already down (second keyboard)
+                guest_pressed_.set(e.code);
+                if (e.code == KEY_NUMLOCK) guest_leds_ ^= kLedNum;
+                if (e.code == KEY_CAPSLOCK) guest_leds_ ^= kLedCaps;
+                if (e.code == KEY_SCROLLLOCK) guest_leds_ ^= kLedScroll;
+            } else {
+                if (!guest_pressed_.test(e.code)) return;  // never seen pressed
+                // Another device still holds the same key: keep it down.
+                if (e.value == 0) {
+                    const bool elsewhere =
+                        std::any_of(devices_.begin(), devices_.end(),
+                                    [&](const Device& o) { return o.held.test(e.code); });
+                    if (elsewhere) return;
+                    guest_pressed_.reset(e.code);
+                }
+            }
+            d.batch.push_back(e);
+            return;
+        }
+        case ev::rel:
+        case ev::abs:
+            if (protocol::is_valid_input_event(e)) d.batch.push_back(e);
+            return;
+        default:
+            return;  // EV_MSC, EV_LED, ...: the guest has no use for them
+    }
+}
+
+void InputRouter::flush(Device& d) {
+    if (d.batch.empty()) return;
+    protocol::InputEvent syn{};
+    syn.time_ns = d.batch.back().time_ns;
+    syn.type = ev::syn;
+    syn.code = ev::syn_report;
+    d.batch.push_back(syn);
+    if (emit_) emit_(d.batch);
+    d.batch.clear();
+}
+
+void InputRouter::flush_all() {
+    for (auto& d : devices_)
+        flush(d);
+}
+
+void InputRouter::release_guest_keys(const KeySet& keys) {
+    std::vector<protocol::InputEvent> batch;
+    const std::uint64_t now = monotonic_ns();
+    for (std::size_t c = 0; c < kKeyCount; ++c) {
+        if (!keys.test(c) || !guest_pressed_.test(c)) continue;
+        guest_pressed_.reset(c);
+        batch.push_back({now, ev::key, static_cast<std::uint16_t>(c), 0, 0});
+    }
+    if (batch.empty()) return;
+    batch.push_back({now, ev::syn, ev::syn_report, 0, 0});
+    if (emit_) emit_(batch);
+}
+
+void InputRouter::maybe_switch() {
+    if (!pending_ || any_key_held()) return;
+    const Owner target = *pending_;
+    pending_.reset();
+    if (target == owner_) return;
+    flush_all();
+    if (owner_ == Owner::guest) release_guest_keys(KeySet{}.set());
+    owner_ = target;
+    ++switches_;
+    if (owner_fn_) owner_fn_(owner_);
+}
+
+void InputRouter::request_switch(Owner target) {
+    pending_ = target == owner_ ? std::nullopt : std::optional<Owner>(target);
+    maybe_switch();
+}
+
+void InputRouter::force_host() {
+    flush_all();
+    release_guest_keys(KeySet{}.set());
+    pending_.reset();
+    if (owner_ == Owner::host) return;
+    owner_ = Owner::host;
+    ++switches_;
+    if (owner_fn_) owner_fn_(owner_);
+}
+
+void InputRouter::device_gone(DeviceId dev) {
+    const auto it = std::find_if(devices_.begin(), devices_.end(),
+                                 [dev](const Device& d) { return d.id == dev; });
+    if (it == devices_.end()) return;
+    flush(*it);
+    KeySet gone = it->held;
+    devices_.erase(it);
+    for (const auto& d : devices_)
+        gone &= ~d.held;  // still held elsewhere
+    release_guest_keys(gone);
+    maybe_switch();
+}
+
+}  // namespace porthole::client::input

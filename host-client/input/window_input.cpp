@@ -1,0 +1,384 @@
+#include "input/window_input.hpp"
+
+#include <linux/input-event-codes.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+
+namespace porthole::client::input {
+
+namespace ev = protocol::ev;
+
+const char* to_string(WindowAction a) {
+    switch (a) {
+        case WindowAction::capture_on:
+            return "capture on";
+        case WindowAction::capture_off:
+            return "capture off";
+        case WindowAction::toggle_fullscreen:
+            return "fullscreen";
+        case WindowAction::toggle_overlay:
+            return "overlay";
+        case WindowAction::screenshot:
+            return "screenshot";
+        case WindowAction::release_input:
+            return "release input";
+        case WindowAction::send_ctrl_alt_del:
+            return "Ctrl+Alt+Del";
+    }
+    return "?";
+}
+
+std::uint16_t sdl_to_evdev(SDL_Scancode s) {
+    // SDL scancodes are USB HID usages; evdev keeps the AT order.
+    static constexpr std::array<std::uint16_t, 26> letters{
+        KEY_A, KEY_B, KEY_C, KEY_D, KEY_E, KEY_F, KEY_G, KEY_H, KEY_I, KEY_J, KEY_K, KEY_L, KEY_M,
+        KEY_N, KEY_O, KEY_P, KEY_Q, KEY_R, KEY_S, KEY_T, KEY_U, KEY_V, KEY_W, KEY_X, KEY_Y, KEY_Z};
+    static constexpr std::array<std::uint16_t, 10> keypad{
+        KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4, KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8, KEY_KP9, KEY_KP0};
+    const int c = static_cast<int>(s);
+    if (s >= SDL_SCANCODE_A && s <= SDL_SCANCODE_Z)
+        return letters[static_cast<std::size_t>(c - SDL_SCANCODE_A)];
+    if (s >= SDL_SCANCODE_1 && s <= SDL_SCANCODE_0)
+        return static_cast<std::uint16_t>(KEY_1 + (c - SDL_SCANCODE_1));
+    if (s >= SDL_SCANCODE_F1 && s <= SDL_SCANCODE_F10)
+        return static_cast<std::uint16_t>(KEY_F1 + (c - SDL_SCANCODE_F1));
+    if (s >= SDL_SCANCODE_KP_1 && s <= SDL_SCANCODE_KP_0)
+        return keypad[static_cast<std::size_t>(c - SDL_SCANCODE_KP_1)];
+    if (s >= SDL_SCANCODE_F13 && s <= SDL_SCANCODE_F24)
+        return static_cast<std::uint16_t>(KEY_F13 + (c - SDL_SCANCODE_F13));
+    switch (s) {
+        case SDL_SCANCODE_RETURN:
+            return KEY_ENTER;
+        case SDL_SCANCODE_ESCAPE:
+            return KEY_ESC;
+        case SDL_SCANCODE_BACKSPACE:
+            return KEY_BACKSPACE;
+        case SDL_SCANCODE_TAB:
+            return KEY_TAB;
+        case SDL_SCANCODE_SPACE:
+            return KEY_SPACE;
+        case SDL_SCANCODE_MINUS:
+            return KEY_MINUS;
+        case SDL_SCANCODE_EQUALS:
+            return KEY_EQUAL;
+        case SDL_SCANCODE_LEFTBRACKET:
+            return KEY_LEFTBRACE;
+        case SDL_SCANCODE_RIGHTBRACKET:
+            return KEY_RIGHTBRACE;
+        case SDL_SCANCODE_BACKSLASH:
+            return KEY_BACKSLASH;
+        case SDL_SCANCODE_NONUSHASH:
+            return KEY_BACKSLASH;
+        case SDL_SCANCODE_SEMICOLON:
+            return KEY_SEMICOLON;
+        case SDL_SCANCODE_APOSTROPHE:
+            return KEY_APOSTROPHE;
+        case SDL_SCANCODE_GRAVE:
+            return KEY_GRAVE;
+        case SDL_SCANCODE_COMMA:
+            return KEY_COMMA;
+        case SDL_SCANCODE_PERIOD:
+            return KEY_DOT;
+        case SDL_SCANCODE_SLASH:
+            return KEY_SLASH;
+        case SDL_SCANCODE_CAPSLOCK:
+            return KEY_CAPSLOCK;
+        case SDL_SCANCODE_F11:
+            return KEY_F11;
+        case SDL_SCANCODE_F12:
+            return KEY_F12;
+        case SDL_SCANCODE_PRINTSCREEN:
+            return KEY_SYSRQ;
+        case SDL_SCANCODE_SCROLLLOCK:
+            return KEY_SCROLLLOCK;
+        case SDL_SCANCODE_PAUSE:
+            return KEY_PAUSE;
+        case SDL_SCANCODE_INSERT:
+            return KEY_INSERT;
+        case SDL_SCANCODE_HOME:
+            return KEY_HOME;
+        case SDL_SCANCODE_PAGEUP:
+            return KEY_PAGEUP;
+        case SDL_SCANCODE_DELETE:
+            return KEY_DELETE;
+        case SDL_SCANCODE_END:
+            return KEY_END;
+        case SDL_SCANCODE_PAGEDOWN:
+            return KEY_PAGEDOWN;
+        case SDL_SCANCODE_RIGHT:
+            return KEY_RIGHT;
+        case SDL_SCANCODE_LEFT:
+            return KEY_LEFT;
+        case SDL_SCANCODE_DOWN:
+            return KEY_DOWN;
+        case SDL_SCANCODE_UP:
+            return KEY_UP;
+        case SDL_SCANCODE_NUMLOCKCLEAR:
+            return KEY_NUMLOCK;
+        case SDL_SCANCODE_KP_DIVIDE:
+            return KEY_KPSLASH;
+        case SDL_SCANCODE_KP_MULTIPLY:
+            return KEY_KPASTERISK;
+        case SDL_SCANCODE_KP_MINUS:
+            return KEY_KPMINUS;
+        case SDL_SCANCODE_KP_PLUS:
+            return KEY_KPPLUS;
+        case SDL_SCANCODE_KP_ENTER:
+            return KEY_KPENTER;
+        case SDL_SCANCODE_KP_PERIOD:
+            return KEY_KPDOT;
+        case SDL_SCANCODE_KP_EQUALS:
+            return KEY_KPEQUAL;
+        case SDL_SCANCODE_KP_COMMA:
+            return KEY_KPCOMMA;
+        case SDL_SCANCODE_NONUSBACKSLASH:
+            return KEY_102ND;
+        case SDL_SCANCODE_APPLICATION:
+            return KEY_COMPOSE;
+        case SDL_SCANCODE_POWER:
+            return KEY_POWER;
+        case SDL_SCANCODE_MUTE:
+            return KEY_MUTE;
+        case SDL_SCANCODE_VOLUMEUP:
+            return KEY_VOLUMEUP;
+        case SDL_SCANCODE_VOLUMEDOWN:
+            return KEY_VOLUMEDOWN;
+        case SDL_SCANCODE_INTERNATIONAL1:
+            return KEY_RO;
+        case SDL_SCANCODE_INTERNATIONAL3:
+            return KEY_YEN;
+        case SDL_SCANCODE_LANG1:
+            return KEY_HANGEUL;
+        case SDL_SCANCODE_LANG2:
+            return KEY_HANJA;
+        case SDL_SCANCODE_LCTRL:
+            return KEY_LEFTCTRL;
+        case SDL_SCANCODE_LSHIFT:
+            return KEY_LEFTSHIFT;
+        case SDL_SCANCODE_LALT:
+            return KEY_LEFTALT;
+        case SDL_SCANCODE_LGUI:
+            return KEY_LEFTMETA;
+        case SDL_SCANCODE_RCTRL:
+            return KEY_RIGHTCTRL;
+        case SDL_SCANCODE_RSHIFT:
+            return KEY_RIGHTSHIFT;
+        case SDL_SCANCODE_RALT:
+            return KEY_RIGHTALT;
+        case SDL_SCANCODE_RGUI:
+            return KEY_RIGHTMETA;
+        default:
+            return 0;
+    }
+}
+
+namespace {
+
+std::uint16_t sdl_button(std::uint8_t b) {
+    switch (b) {
+        case SDL_BUTTON_LEFT:
+            return BTN_LEFT;
+        case SDL_BUTTON_MIDDLE:
+            return BTN_MIDDLE;
+        case SDL_BUTTON_RIGHT:
+            return BTN_RIGHT;
+        case SDL_BUTTON_X1:
+            return BTN_SIDE;
+        case SDL_BUTTON_X2:
+            return BTN_EXTRA;
+        default:
+            return 0;
+    }
+}
+
+}  // namespace
+
+WindowInput::WindowInput(WindowInputConfig config, BatchFn emit, SDL_Window* window)
+    : config_(std::move(config)), emit_(std::move(emit)), window_(window) {}
+
+bool WindowInput::relative() const {
+    switch (config_.mouse) {
+        case MouseMode::absolute:
+            return false;
+        case MouseMode::relative:
+            return captured_;
+        case MouseMode::automatic:
+            return captured_ && !guest_cursor_visible_;
+    }
+    return false;
+}
+
+void WindowInput::set_guest_cursor_visible(bool visible) {
+    guest_cursor_visible_ = visible;
+    apply_capture();
+}
+
+void WindowInput::set_mouse_mode(MouseMode m) {
+    config_.mouse = m;
+    apply_capture();
+}
+
+void WindowInput::set_captured(bool on) {
+    if (captured_ == on) return;
+    captured_ = on;
+    apply_capture();
+}
+
+void WindowInput::apply_capture() {
+    if (!window_) return;
+    SDL_SetWindowKeyboardGrab(window_, captured_ ? SDL_TRUE : SDL_FALSE);
+    SDL_SetRelativeMouseMode(relative() ? SDL_TRUE : SDL_FALSE);
+    SDL_ShowCursor(captured_ && relative() ? SDL_DISABLE : SDL_ENABLE);
+}
+
+void WindowInput::push(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    batch_.push_back({monotonic_ns(), type, code, value, 0});
+}
+
+void WindowInput::flush() {
+    if (batch_.empty()) return;
+    push(ev::syn, ev::syn_report, 0);
+    if (emit_) emit_(batch_);
+    batch_.clear();
+}
+
+void WindowInput::emit_key(std::uint16_t code, std::int32_t value) {
+    if (code == 0 || code >= kKeyCount) return;
+    if (value == 1) {
+        if (held_.test(code)) value = 2;  // SDL lost a release: treat as repeat
+        held_.set(code);
+    } else if (!held_.test(code)) {
+        return;  // the guest never saw it pressed
+    } else if (value == 0) {
+        held_.reset(code);
+    }
+    push(ev::key, code, value);
+}
+
+void WindowInput::release_all() {
+    for (std::size_t c = 0; c < kKeyCount; ++c) {
+        if (held_.test(c)) push(ev::key, static_cast<std::uint16_t>(c), 0);
+    }
+    held_.reset();
+    flush();
+}
+
+void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& actions) {
+    const SDL_Scancode s = k.keysym.scancode;
+    const bool down = k.state == SDL_PRESSED;
+    if (s == config_.capture_key) {
+        if (down && !k.repeat) {
+            capture_key_down_ = true;
+            binding_used_ = false;
+        } else if (!down) {
+            capture_key_down_ = false;
+            if (!binding_used_) {
+                set_captured(!captured_);
+                actions.push_back(captured_ ? WindowAction::capture_on : WindowAction::capture_off);
+            }
+        }
+        return;  // never reaches the guest
+    }
+    if (capture_key_down_ && down) {
+        const auto it = std::find_if(config_.bindings.begin(), config_.bindings.end(),
+                                     [s](const KeyBinding& b) { return b.key == s; });
+        if (it != config_.bindings.end()) {
+            if (!k.repeat) {
+                binding_used_ = true;
+                swallowed_.push_back(s);
+                actions.push_back(it->action);
+                if (it->action == WindowAction::release_input) {
+                    set_captured(false);
+                    release_all();
+                } else if (it->action == WindowAction::send_ctrl_alt_del) {
+                    for (int c : {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE})
+                        emit_key(static_cast<std::uint16_t>(c), 1);
+                    flush();
+                    for (int c : {KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL})
+                        emit_key(static_cast<std::uint16_t>(c), 0);
+                    flush();
+                }
+            }
+            return;
+        }
+    }
+    if (!down) {
+        const auto sw = std::find(swallowed_.begin(), swallowed_.end(), s);
+        if (sw != swallowed_.end()) {
+            swallowed_.erase(sw);
+            return;
+        }
+    }
+    emit_key(sdl_to_evdev(s), down ? (k.repeat ? 2 : 1) : 0);
+    flush();
+}
+
+std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
+    std::vector<WindowAction> actions;
+    switch (e.type) {
+        case SDL_KEYDOWN:
+        case SDL_KEYUP:
+            if (focused_) key(e.key, actions);
+            break;
+        case SDL_MOUSEMOTION:
+            if (!focused_) break;
+            if (relative()) {
+                if (e.motion.xrel) push(ev::rel, REL_X, e.motion.xrel);
+                if (e.motion.yrel) push(ev::rel, REL_Y, e.motion.yrel);
+            } else {
+                const auto scale = [](int v, int origin, int size) {
+                    const double t = std::clamp(
+                        (v - origin) / static_cast<double>(std::max(size - 1, 1)), 0.0, 1.0);
+                    return static_cast<std::int32_t>(std::lround(t * ev::abs_max));
+                };
+                push(ev::abs, ev::abs_x, scale(e.motion.x, view_.x, view_.w));
+                push(ev::abs, ev::abs_y, scale(e.motion.y, view_.y, view_.h));
+            }
+            flush();
+            break;
+        case SDL_MOUSEBUTTONDOWN:
+        case SDL_MOUSEBUTTONUP:
+            if (!focused_) break;
+            emit_key(sdl_button(e.button.button), e.type == SDL_MOUSEBUTTONDOWN ? 1 : 0);
+            flush();
+            break;
+        case SDL_MOUSEWHEEL: {
+            if (!focused_) break;
+            const float flip = e.wheel.direction == SDL_MOUSEWHEEL_FLIPPED ? -1.0F : 1.0F;
+            const auto hi_y =
+                static_cast<std::int32_t>(std::lround(e.wheel.preciseY * flip * 120.0F));
+            const auto hi_x =
+                static_cast<std::int32_t>(std::lround(e.wheel.preciseX * flip * 120.0F));
+            if (e.wheel.y) push(ev::rel, REL_WHEEL, e.wheel.y * static_cast<int>(flip));
+            if (hi_y) push(ev::rel, REL_WHEEL_HI_RES, hi_y);
+            if (e.wheel.x) push(ev::rel, REL_HWHEEL, e.wheel.x * static_cast<int>(flip));
+            if (hi_x) push(ev::rel, REL_HWHEEL_HI_RES, hi_x);
+            flush();
+            break;
+        }
+        case SDL_WINDOWEVENT:
+            if (e.window.event == SDL_WINDOWEVENT_FOCUS_LOST) {
+                focused_ = false;
+                capture_key_down_ = false;
+                swallowed_.clear();
+                release_all();
+                if (captured_) {
+                    set_captured(false);
+                    actions.push_back(WindowAction::capture_off);
+                }
+            } else if (e.window.event == SDL_WINDOWEVENT_FOCUS_GAINED) {
+                focused_ = true;
+            }
+            break;
+        default:
+            break;
+    }
+    return actions;
+}
+
+}  // namespace porthole::client::input

@@ -1,0 +1,226 @@
+#include "qmp/client.hpp"
+
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "porthole/util/adaptive_wait.hpp"
+#include "qmp/translate.hpp"
+
+namespace porthole::client::qmp {
+
+Result<std::string> parse_qmp_address(std::string_view spec) {
+    if (spec.starts_with("unix:")) spec.remove_prefix(5);
+    if (spec.empty() || spec.find(',') != std::string_view::npos) {
+        return Error::make(
+            "bad QMP address '" + std::string(spec) +
+            "': give unix:/path/to/socket (QEMU: -qmp unix:/path,server=on,wait=off)");
+    }
+    return std::string(spec);
+}
+
+struct QmpClient::Impl {
+    enum class Phase { disconnected, greeting, capabilities, ready };
+    struct InFlight {
+        std::uint64_t id;
+        std::uint64_t queued_ns;
+    };
+
+    explicit Impl(QmpConfig c)
+        : config(std::move(c)), socket(io), timer(io), guard(io.get_executor()) {}
+
+    QmpConfig config;
+    asio::io_context io;
+    asio::local::stream_protocol::socket socket;
+    asio::steady_timer timer;
+    asio::executor_work_guard<asio::io_context::executor_type> guard;
+    asio::streambuf in;
+    std::thread thread;
+    Phase phase = Phase::disconnected;
+    std::chrono::milliseconds backoff{0};
+    std::deque<std::string> out;  // lines waiting for the socket
+    bool writing = false;
+    std::deque<InFlight> in_flight;
+    std::uint64_t next_id = 1;
+    std::function<void(std::uint64_t, bool)> reply_fn;
+
+    mutable std::mutex mutex;  // guards stats
+    mutable std::condition_variable cv;
+    QmpStats stats;
+
+    void connect() {
+        phase = Phase::greeting;
+        socket.async_connect(asio::local::stream_protocol::endpoint(config.socket_path),
+                             [this](const asio::error_code& ec) {
+                                 if (ec)
+                                     return fail("cannot connect to QMP socket " +
+                                                 config.socket_path + ": " + ec.message() +
+                                                 " (is QEMU running with -qmp?)");
+                                 read_line();
+                             });
+    }
+
+    void fail(const std::string& why) {
+        asio::error_code ignored;
+        socket.close(ignored);
+        in.consume(in.size());
+        out.clear();
+        writing = false;
+        const bool was_up = phase == Phase::ready;
+        phase = Phase::disconnected;
+        {
+            std::lock_guard lock(mutex);
+            stats.connected = false;
+            stats.last_error = why;
+            stats.dropped += in_flight.size();
+        }
+        in_flight.clear();
+        backoff = was_up ? config.reconnect_min
+                         : std::clamp(backoff * 2, config.reconnect_min, config.reconnect_max);
+        timer.expires_after(backoff);
+        timer.async_wait([this](const asio::error_code& ec) {
+            if (!ec) connect();
+        });
+    }
+
+    void read_line() {
+        asio::async_read_until(socket, in, '\n', [this](const asio::error_code& ec, std::size_t n) {
+            if (ec)
+                return fail("QMP connection to " + config.socket_path + " lost: " + ec.message());
+            std::string line(asio::buffers_begin(in.data()),
+                             asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(n));
+            in.consume(n);
+            if (!handle(line)) return;
+            read_line();
+        });
+    }
+
+    // False when the connection was dropped.
+    bool handle(const std::string& line) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+            fail("QMP sent something that is not JSON: " + line.substr(0, 80));
+            return false;
+        }
+        if (j.contains("event")) return true;  // asynchronous event: not ours
+        switch (phase) {
+            case Phase::greeting:
+                if (!j.contains("QMP")) {
+                    fail("no QMP greeting on " + config.socket_path);
+                    return false;
+                }
+                phase = Phase::capabilities;
+                write(R"({"execute":"qmp_capabilities","id":0})"
+                      "\n");
+                return true;
+            case Phase::capabilities:
+                if (!j.contains("return")) {
+                    fail("QMP refused qmp_capabilities: " + j.dump());
+                    return false;
+                }
+                phase = Phase::ready;
+                backoff = std::chrono::milliseconds{0};
+                {
+                    std::lock_guard lock(mutex);
+                    stats.connected = true;
+                    stats.connects++;
+                }
+                cv.notify_all();
+                return true;
+            case Phase::ready: {
+                const std::uint64_t id = j.value("id", std::uint64_t{0});
+                // Replies come in order; anything without a matching id is a protocol error.
+                if (in_flight.empty() || in_flight.front().id != id) {
+                    fail("QMP reply with unexpected id " + std::to_string(id));
+                    return false;
+                }
+                const InFlight f = in_flight.front();
+                in_flight.pop_front();
+                const bool ok = j.contains("return");
+                {
+                    std::lock_guard lock(mutex);
+                    (ok ? stats.accepted : stats.rejected)++;
+                    if (!ok)
+                        stats.last_error =
+                            "QEMU rejected input: " + j.value("error", nlohmann::json{}).dump();
+                }
+                if (reply_fn) reply_fn(f.queued_ns, ok);
+                return true;
+            }
+            case Phase::disconnected:
+                return false;
+        }
+        return false;
+    }
+
+    void write(std::string line) {
+        out.push_back(std::move(line));
+        if (!writing) write_next();
+    }
+
+    void write_next() {
+        if (out.empty()) {
+            writing = false;
+            return;
+        }
+        writing = true;
+        asio::async_write(
+            socket, asio::buffer(out.front()), [this](const asio::error_code& ec, std::size_t) {
+                if (ec)
+                    return fail("QMP write to " + config.socket_path + " failed: " + ec.message());
+                out.pop_front();
+                write_next();
+            });
+    }
+
+    void send_batch(std::vector<protocol::InputEvent> batch, std::uint64_t queued_ns) {
+        auto t = to_qmp_events(batch);
+        std::lock_guard lock(mutex);
+        stats.unmapped += t.unmapped;
+        if (t.events.empty()) return;
+        if (phase != Phase::ready || in_flight.size() >= config.max_in_flight) {
+            stats.dropped++;
+            return;
+        }
+        const std::uint64_t id = next_id++;
+        in_flight.push_back({id, queued_ns});
+        stats.batches_sent++;
+        write(input_send_event_command(t.events, id));
+    }
+};
+
+QmpClient::QmpClient(QmpConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+QmpClient::~QmpClient() {
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void QmpClient::start() {
+    asio::post(impl_->io, [this] { impl_->connect(); });
+    impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+void QmpClient::send(std::span<const protocol::InputEvent> batch) {
+    asio::post(impl_->io, [this, b = std::vector(batch.begin(), batch.end()),
+                           t = monotonic_ns()]() mutable { impl_->send_batch(std::move(b), t); });
+}
+
+void QmpClient::on_reply(std::function<void(std::uint64_t, bool)> f) {
+    asio::post(impl_->io, [this, f = std::move(f)]() mutable { impl_->reply_fn = std::move(f); });
+}
+
+QmpStats QmpClient::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->stats;
+}
+
+bool QmpClient::wait_connected(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(impl_->mutex);
+    return impl_->cv.wait_for(lock, timeout, [this] { return impl_->stats.connected; });
+}
+
+}  // namespace porthole::client::qmp

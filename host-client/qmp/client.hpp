@@ -1,0 +1,66 @@
+#pragma once
+// A QMP connection that sends input batches to QEMU. Asio drives the UNIX
+// socket on the client's own thread: connect, greeting, qmp_capabilities,
+// then one input-send-event per batch; asynchronous events are skipped,
+// every reply is checked against its command id, and a lost connection
+// (QEMU restarted) is retried with backoff. Batches given while no QEMU is
+// connected are dropped and counted: stale input must not replay later.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "porthole/protocol/region.hpp"
+#include "porthole/util/result.hpp"
+
+namespace porthole::client::qmp {
+
+struct QmpConfig {
+    std::string socket_path;  // QEMU's -qmp unix:PATH,server=on,wait=off
+    std::chrono::milliseconds reconnect_min{50};
+    std::chrono::milliseconds reconnect_max{2000};
+    std::size_t max_in_flight = 256;  // commands sent without a reply yet
+};
+
+struct QmpStats {
+    bool connected = false;
+    std::uint64_t batches_sent = 0;
+    std::uint64_t accepted = 0;  // replies with "return"
+    std::uint64_t rejected = 0;  // replies with "error"
+    std::uint64_t dropped = 0;   // batches not sent (no connection, too many in flight)
+    std::uint64_t unmapped = 0;  // events QEMU has no name for
+    std::uint64_t connects = 0;
+    std::string last_error;
+};
+
+// Accepts "unix:/path" or a bare path.
+Result<std::string> parse_qmp_address(std::string_view spec);
+
+class QmpClient {
+  public:
+    explicit QmpClient(QmpConfig config);
+    ~QmpClient();  // stops the thread, closes the socket
+    QmpClient(const QmpClient&) = delete;
+    QmpClient& operator=(const QmpClient&) = delete;
+
+    // Starts the I/O thread; connection attempts begin at once.
+    void start();
+    // Queues one batch (any thread); sent as one input-send-event.
+    void send(std::span<const protocol::InputEvent> batch);
+    // Called on the I/O thread for each reply: the time send() took the batch, and success.
+    void on_reply(std::function<void(std::uint64_t queued_ns, bool ok)> f);
+    [[nodiscard]] QmpStats stats() const;
+    // Waits until the handshake completed (tests, start-up).
+    bool wait_connected(std::chrono::milliseconds timeout) const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace porthole::client::qmp

@@ -1,0 +1,102 @@
+#include "qmp/translate.hpp"
+
+#include <linux/input-event-codes.h>
+
+#include <cstdlib>
+
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/keymap.hpp"
+
+namespace porthole::client::qmp {
+namespace {
+
+namespace ev = protocol::ev;
+using nlohmann::json;
+
+const char* button_name(std::uint16_t code) {
+    switch (code) {
+        case BTN_LEFT:
+            return "left";
+        case BTN_RIGHT:
+            return "right";
+        case BTN_MIDDLE:
+            return "middle";
+        case BTN_SIDE:
+            return "side";
+        case BTN_EXTRA:
+            return "extra";
+        default:
+            return nullptr;
+    }
+}
+
+json button(const char* name, bool down) {
+    return {{"type", "btn"}, {"data", {{"down", down}, {"button", name}}}};
+}
+
+}  // namespace
+
+Translation to_qmp_events(std::span<const protocol::InputEvent> batch) {
+    Translation t;
+    for (const auto& e : batch) {
+        switch (e.type) {
+            case ev::key: {
+                const bool down = e.value != 0;
+                if (const char* b = button_name(e.code)) {
+                    if (e.value == 2) break;  // buttons do not repeat
+                    t.events.push_back(button(b, down));
+                    break;
+                }
+                const auto m = protocol::map_evdev_key(e.code);
+                if (!m || m->qcode.empty()) {
+                    ++t.unmapped;
+                    break;
+                }
+                t.events.push_back(
+                    {{"type", "key"},
+                     {"data",
+                      {{"down", down},
+                       {"key", {{"type", "qcode"}, {"data", std::string(m->qcode)}}}}}});
+                break;
+            }
+            case ev::rel:
+                if (e.code == REL_X || e.code == REL_Y) {
+                    t.events.push_back(
+                        {{"type", "rel"},
+                         {"data", {{"axis", e.code == REL_X ? "x" : "y"}, {"value", e.value}}}});
+                } else if (e.code == REL_WHEEL || e.code == REL_HWHEEL) {
+                    // evdev: wheel +1 is away from the user (up), hwheel +1 is right.
+                    const char* name = e.code == REL_WHEEL
+                                           ? (e.value > 0 ? "wheel-up" : "wheel-down")
+                                           : (e.value > 0 ? "wheel-right" : "wheel-left");
+                    for (int i = 0; i < std::abs(e.value) && i < 16; ++i) {
+                        t.events.push_back(button(name, true));
+                        t.events.push_back(button(name, false));
+                    }
+                } else if (e.code != REL_WHEEL_HI_RES && e.code != REL_HWHEEL_HI_RES) {
+                    ++t.unmapped;
+                }
+                break;
+            case ev::abs:
+                if (e.code == ev::abs_x || e.code == ev::abs_y) {
+                    t.events.push_back(
+                        {{"type", "abs"},
+                         {"data",
+                          {{"axis", e.code == ev::abs_x ? "x" : "y"}, {"value", e.value}}}});
+                } else {
+                    ++t.unmapped;
+                }
+                break;
+            default:
+                break;  // SYN_REPORT: the batch itself is the frame
+        }
+    }
+    return t;
+}
+
+std::string input_send_event_command(const nlohmann::json& events, std::uint64_t id) {
+    json cmd = {{"execute", "input-send-event"}, {"arguments", {{"events", events}}}, {"id", id}};
+    return cmd.dump() + "\n";
+}
+
+}  // namespace porthole::client::qmp

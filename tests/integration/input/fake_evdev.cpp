@@ -1,0 +1,173 @@
+#include "fake_evdev.hpp"
+
+#include <linux/input.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace porthole::test {
+namespace {
+
+std::string bits(std::size_t bytes, std::initializer_list<int> codes, std::vector<int> more = {}) {
+    std::vector<unsigned char> b(bytes, 0);
+    auto set = [&](int c) {
+        b[static_cast<std::size_t>(c / 8)] |= static_cast<unsigned char>(1U << (c % 8));
+    };
+    for (int c : codes)
+        set(c);
+    for (int c : more)
+        set(c);
+    std::string hex;
+    char buf[3];
+    for (auto v : b) {
+        std::snprintf(buf, sizeof buf, "%02x", v);
+        hex += buf;
+    }
+    return hex;
+}
+
+std::string text(const std::string& s, std::size_t len) {
+    std::vector<unsigned char> b(len, 0);
+    for (std::size_t i = 0; i < s.size() && i < len - 1; ++i)
+        b[i] = static_cast<unsigned char>(s[i]);
+    std::string hex;
+    char buf[3];
+    for (auto v : b) {
+        std::snprintf(buf, sizeof buf, "%02x", v);
+        hex += buf;
+    }
+    return hex;
+}
+
+// The ioctl answers libevdev 1.13 asks for at libevdev_new_from_fd and on resync.
+std::string ioctl_record(const FakeDeviceSpec& s, const std::string& node) {
+    std::vector<int> keys;
+    if (s.keyboard) {
+        for (int k = 1; k <= KEY_MICMUTE; ++k)
+            keys.push_back(k);
+    } else {
+        for (int k = BTN_LEFT; k <= BTN_TASK; ++k)
+            keys.push_back(k);
+    }
+    const std::string zero8 = "0000000000000000";
+    std::string r = "@DEV " + node + "\n";
+    r += "EVIOCGBIT(0) 8 " +
+         (s.keyboard ? bits(8, {EV_SYN, EV_KEY, EV_MSC, EV_LED, EV_REP})
+                     : bits(8, {EV_SYN, EV_KEY, EV_REL})) +
+         "\n";
+    r += "EVIOCGBIT(1) 96 " + bits(96, {}, keys) + "\n";
+    r += "EVIOCGBIT(2) 8 " +
+         (s.keyboard ? zero8
+                     : bits(8, {REL_X, REL_Y, REL_HWHEEL, REL_WHEEL, REL_WHEEL_HI_RES,
+                                REL_HWHEEL_HI_RES})) +
+         "\n";
+    r += "EVIOCGBIT(3) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(4) 8 " + (s.keyboard ? bits(8, {MSC_SCAN}) : zero8) + "\n";
+    r += "EVIOCGBIT(5) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(17) 8 " + (s.keyboard ? bits(8, {LED_NUML, LED_CAPSL, LED_SCROLLL}) : zero8) +
+         "\n";
+    r += "EVIOCGBIT(18) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(21) 16 " + bits(16, {}) + "\n";
+    r += "EVIOCGKEY(0) 96 " + bits(96, {}) + "\n";  // nothing held: what a resync reads back
+    r += "EVIOCGLED(0) 8 " + zero8 + "\n";
+    r += "EVIOCGSW(0) 8 " + zero8 + "\n";
+    r += "EVIOCGPROP(0) 8 " + zero8 + "\n";
+    r += "EVIOCGNAME(0) 255 " + text(s.name, 255) + "\n";
+    r += "EVIOCGPHYS(0) 255 " + text("usb-porthole-test/input0", 255) + "\n";
+    r += "EVIOCGUNIQ(0) 255 " + text("", 255) + "\n";
+    r += "EVIOCGID 0 0300d1049a020101\n";
+    r += "EVIOCGVERSION 0 01000100\n";
+    if (s.keyboard) r += "EVIOCGREP 0 fa00000021000000\n";
+    return r;
+}
+
+}  // namespace
+
+FakeEvdevBed::FakeEvdevBed() : bed_(umockdev_testbed_new()) {
+    char tmpl[] = "/tmp/porthole-evdev-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+}
+
+FakeEvdevBed::~FakeEvdevBed() {
+    g_object_unref(bed_);
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    [[maybe_unused]] const int rc = std::system(cmd.c_str());
+}
+
+std::string FakeEvdevBed::add(const FakeDeviceSpec& s) {
+    const std::string n = std::to_string(s.number);
+    const std::string node = "/dev/input/event" + n;
+    const std::string desc =
+        "P: /devices/virtual/input/input" + n + "/event" + n + "\nN: input/event" + n +
+        "\nE: DEVNAME=" + node +
+        "\nE: ID_INPUT=1\nE: " + (s.keyboard ? "ID_INPUT_KEYBOARD=1" : "ID_INPUT_MOUSE=1") +
+        "\nE: MAJOR=13\nE: MINOR=" + std::to_string(64 + s.number) +
+        "\nE: SUBSYSTEM=input\nA: dev=13:" + std::to_string(64 + s.number) + "\n";
+    GError* err = nullptr;
+    if (!umockdev_testbed_add_from_string(bed_, desc.c_str(), &err)) {
+        throw std::runtime_error(std::string("umockdev add: ") + err->message);
+    }
+    const std::string file = dir_ + "/event" + n + ".ioctl";
+    std::ofstream(file) << ioctl_record(s, node);
+    if (!umockdev_testbed_load_ioctl(bed_, node.c_str(), file.c_str(), &err)) {
+        throw std::runtime_error(std::string("umockdev load_ioctl: ") + err->message);
+    }
+    if (!s.by_id.empty()) {
+        // A relative link, as udev makes them (umockdev's own S: links are absolute).
+        gchar* root = umockdev_testbed_get_root_dir(bed_);
+        const std::filesystem::path dir = std::filesystem::path(root) / "dev/input/by-id";
+        g_free(root);
+        std::filesystem::create_directories(dir);
+        std::filesystem::remove(dir / s.by_id);
+        std::filesystem::create_symlink("../event" + n, dir / s.by_id);
+    }
+    return node;
+}
+
+void FakeEvdevBed::remove(const FakeDeviceSpec& s) {
+    const std::string n = std::to_string(s.number);
+    const std::string node = "/dev/input/event" + n;
+    GError* err = nullptr;
+    umockdev_testbed_detach_ioctl(bed_, node.c_str(), &err);
+    if (err) g_error_free(err);
+    umockdev_testbed_remove_device(bed_,
+                                   ("/sys/devices/virtual/input/input" + n + "/event" + n).c_str());
+}
+
+void FakeEvdevBed::emit(const FakeDeviceSpec& s, std::uint16_t type, std::uint16_t code,
+                        std::int32_t value) {
+    const std::string node = "/dev/input/event" + std::to_string(s.number);
+    const int fd = umockdev_testbed_get_dev_fd(bed_, node.c_str());
+    if (fd < 0) throw std::runtime_error("no umockdev fd for " + node);
+    input_event e{};
+    e.type = type;
+    e.code = code;
+    e.value = value;
+    if (::write(fd, &e, sizeof e) != static_cast<ssize_t>(sizeof e))
+        throw std::runtime_error("write to fake device");
+}
+
+}  // namespace porthole::test
+
+namespace porthole::test {
+
+std::vector<input_event> FakeEvdevBed::written(const FakeDeviceSpec& s) {
+    const std::string node = "/dev/input/event" + std::to_string(s.number);
+    const int fd = umockdev_testbed_get_dev_fd(bed_, node.c_str());
+    std::vector<input_event> out;
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        input_event e{};
+        if (::read(fd, &e, sizeof e) != static_cast<ssize_t>(sizeof e)) break;
+        out.push_back(e);
+    }
+    return out;
+}
+
+}  // namespace porthole::test

@@ -1,0 +1,187 @@
+// Window mode under a private Xvfb: a real SDL window, real X input events
+// synthesised with xdotool (XTEST), fed through WindowInput.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/input-event-codes.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <SDL.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "input/window_input.hpp"
+
+namespace porthole::client::input {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::InputEvent;
+
+// Xvfb on a free display number, killed by pid at the end.
+class Xvfb {
+  public:
+    Xvfb() {
+        for (int n = 97; n < 120 && pid_ <= 0; ++n) {
+            // snprintf: GCC 12 warns falsely (-Wrestrict) on short string appends here.
+            char sock[64], lock[64], disp[16];
+            std::snprintf(sock, sizeof sock, "/tmp/.X11-unix/X%d", n);
+            std::snprintf(lock, sizeof lock, "/tmp/.X%d-lock", n);
+            std::snprintf(disp, sizeof disp, ":%d", n);
+            if (std::filesystem::exists(sock) || std::filesystem::exists(lock)) continue;
+            display_ = disp;
+            pid_ = ::fork();
+            if (pid_ == 0) {
+                ::setsid();
+                const int null = ::open("/dev/null", O_WRONLY);
+                ::dup2(null, 1);
+                ::dup2(null, 2);
+                ::execlp("Xvfb", "Xvfb", display_.c_str(), "-screen", "0", "1024x768x24",
+                         "-nolisten", "tcp", "-noreset", static_cast<char*>(nullptr));
+                ::_exit(127);
+            }
+            for (int i = 0; i < 200 && !std::filesystem::exists(sock); ++i) {
+                std::this_thread::sleep_for(10ms);
+            }
+        }
+    }
+    ~Xvfb() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    [[nodiscard]] const std::string& display() const { return display_; }
+
+  private:
+    pid_t pid_ = -1;
+    std::string display_;
+};
+
+class WindowModeUnderX : public testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        xvfb_ = new Xvfb;  // NOLINT: lives for the suite, deleted in TearDownTestSuite
+        ::setenv("DISPLAY", xvfb_->display().c_str(), 1);
+        ::setenv("SDL_VIDEODRIVER", "x11", 1);
+    }
+    static void TearDownTestSuite() {
+        delete xvfb_;  // NOLINT
+        xvfb_ = nullptr;
+    }
+
+    void SetUp() override {
+        ASSERT_EQ(SDL_Init(SDL_INIT_VIDEO), 0) << SDL_GetError();
+        window_ = SDL_CreateWindow("porthole-input-test", 0, 0, 640, 480, SDL_WINDOW_SHOWN);
+        other_ = SDL_CreateWindow("porthole-other", 700, 0, 200, 200, SDL_WINDOW_SHOWN);
+        ASSERT_TRUE(window_ && other_) << SDL_GetError();
+        in_ = std::make_unique<WindowInput>(
+            WindowInputConfig{},
+            [this](std::span<const InputEvent> b) {
+                events_.insert(events_.end(), b.begin(), b.end());
+            },
+            window_);
+        in_->set_view({0, 0, 640, 480});
+        xdo("windowfocus --sync $(xdotool search --name '^porthole-input-test$' | head -1)");
+        pump_until([&] { return SDL_GetKeyboardFocus() == window_; });
+    }
+    void TearDown() override {
+        in_.reset();
+        if (other_) SDL_DestroyWindow(other_);
+        if (window_) SDL_DestroyWindow(window_);
+        SDL_Quit();
+    }
+
+    static void xdo(const std::string& args) {
+        const std::string cmd =
+            "DISPLAY=" + xvfb_->display() + " sh -c \"xdotool " + args + "\" >/dev/null 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+    // Feeds SDL's events to WindowInput until `done` holds or 3 s pass.
+    bool pump_until(const std::function<bool()>& done) {
+        const auto end = std::chrono::steady_clock::now() + 3s;
+        while (std::chrono::steady_clock::now() < end) {
+            SDL_Event e;
+            while (SDL_PollEvent(&e)) {
+                if (e.type == SDL_WINDOWEVENT && e.window.windowID != SDL_GetWindowID(window_))
+                    continue;
+                for (auto a : in_->handle(e))
+                    actions_.push_back(a);
+            }
+            if (done()) return true;
+            std::this_thread::sleep_for(5ms);
+        }
+        return done();
+    }
+    bool saw(std::uint16_t type, std::uint16_t code, std::int32_t value) const {
+        for (const auto& e : events_)
+            if (e.type == type && e.code == code && e.value == value) return true;
+        return false;
+    }
+    bool did(WindowAction a) const {
+        return std::find(actions_.begin(), actions_.end(), a) != actions_.end();
+    }
+
+    static inline Xvfb* xvfb_ = nullptr;
+    SDL_Window* window_ = nullptr;
+    SDL_Window* other_ = nullptr;
+    std::unique_ptr<WindowInput> in_;
+    std::vector<InputEvent> events_;
+    std::vector<WindowAction> actions_;
+};
+
+TEST_F(WindowModeUnderX, TypedKeysReachTheGuestAsEvdevCodes) {
+    xdo("key --delay 20 a Shift_R+b");
+    ASSERT_TRUE(
+        pump_until([&] { return saw(EV_KEY, KEY_B, 0) && saw(EV_KEY, KEY_RIGHTSHIFT, 0); }));
+    EXPECT_TRUE(saw(EV_KEY, KEY_A, 1));
+    EXPECT_TRUE(saw(EV_KEY, KEY_RIGHTSHIFT, 1));
+}
+
+TEST_F(WindowModeUnderX, ScrollLockTogglesCaptureWithAKeyboardGrab) {
+    xdo("key Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::capture_on); }));
+    EXPECT_TRUE(in_->captured());
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_TRUE);
+    in_->set_guest_cursor_visible(false);  // a game hid its cursor: relative mouse
+    EXPECT_EQ(SDL_GetRelativeMouseMode(), SDL_TRUE);
+    xdo("key Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::capture_off); }));
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_FALSE);
+    EXPECT_EQ(SDL_GetRelativeMouseMode(), SDL_FALSE);
+    for (const auto& e : events_)
+        EXPECT_NE(e.code, KEY_SCROLLLOCK) << "the capture key never reaches the guest";
+}
+
+TEST_F(WindowModeUnderX, KeybindingsFireOnCaptureKeyPlusKey) {
+    xdo("keydown Scroll_Lock key --delay 20 f o p keyup Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::screenshot); }));
+    EXPECT_TRUE(did(WindowAction::toggle_fullscreen));
+    EXPECT_TRUE(did(WindowAction::toggle_overlay));
+    EXPECT_FALSE(did(WindowAction::capture_on));
+    for (const auto& e : events_)
+        EXPECT_NE(e.type, EV_KEY) << "binding keys stay on the host: " << e.code;
+}
+
+TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
+    xdo("mousemove --sync 320 240 keydown Control_L mousedown 1");
+    ASSERT_TRUE(
+        pump_until([&] { return saw(EV_KEY, BTN_LEFT, 1) && saw(EV_KEY, KEY_LEFTCTRL, 1); }));
+    EXPECT_TRUE(saw(EV_ABS, ABS_X, 16384) || saw(EV_ABS, ABS_X, 16409))
+        << "pointer at the window's centre";
+    xdo("windowfocus --sync $(xdotool search --name '^porthole-other$' | head -1)");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_LEFTCTRL, 0); }));
+    EXPECT_TRUE(saw(EV_KEY, BTN_LEFT, 0));
+    EXPECT_TRUE(in_->guest_held().none());
+    xdo("mouseup 1 keyup Control_L");
+}
+
+}  // namespace
+}  // namespace porthole::client::input

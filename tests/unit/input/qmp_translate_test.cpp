@@ -1,0 +1,66 @@
+#include "qmp/client.hpp"
+#include "qmp/translate.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/input-event-codes.h>
+
+namespace porthole::client::qmp {
+namespace {
+
+using nlohmann::json;
+using protocol::InputEvent;
+
+TEST(QmpTranslate, KeysBecomeQcodesWithDirection) {
+    const InputEvent b[] = {
+        {0, EV_KEY, KEY_A, 1, 0}, {0, EV_KEY, KEY_RIGHTALT, 0, 0}, {0, EV_SYN, SYN_REPORT, 0, 0}};
+    const auto t = to_qmp_events(b);
+    ASSERT_EQ(t.events.size(), 2U);
+    EXPECT_EQ(
+        t.events[0],
+        json::parse(R"({"type":"key","data":{"down":true,"key":{"type":"qcode","data":"a"}}})"));
+    EXPECT_EQ(t.events[1]["data"]["key"]["data"], "alt_r");
+    EXPECT_EQ(t.events[1]["data"]["down"], false);
+}
+
+TEST(QmpTranslate, ButtonsAxesAndWheel) {
+    const InputEvent b[] = {{0, EV_REL, REL_X, -4, 0},
+                            {0, EV_ABS, ABS_Y, 32767, 0},
+                            {0, EV_KEY, BTN_RIGHT, 1, 0},
+                            {0, EV_REL, REL_WHEEL, -2, 0},
+                            {0, EV_REL, REL_WHEEL_HI_RES, -240, 0},
+                            {0, EV_REL, REL_HWHEEL, 1, 0}};
+    const auto t = to_qmp_events(b);
+    ASSERT_EQ(t.events.size(), 9U);
+    EXPECT_EQ(t.events[0], json::parse(R"({"type":"rel","data":{"axis":"x","value":-4}})"));
+    EXPECT_EQ(t.events[1], json::parse(R"({"type":"abs","data":{"axis":"y","value":32767}})"));
+    EXPECT_EQ(t.events[2], json::parse(R"({"type":"btn","data":{"down":true,"button":"right"}})"));
+    EXPECT_EQ(t.events[3]["data"]["button"], "wheel-down");
+    EXPECT_EQ(t.events[4]["data"]["down"], false);
+    EXPECT_EQ(t.events[6]["data"]["button"], "wheel-down");
+    EXPECT_EQ(t.events[7]["data"]["button"], "wheel-right");
+    EXPECT_EQ(t.unmapped, 0U) << "hi-res wheel is carried by REL_WHEEL, not lost";
+}
+
+TEST(QmpTranslate, KeysQemuCannotNameAreCounted) {
+    const InputEvent b[] = {{0, EV_KEY, KEY_F13, 1, 0}};
+    const auto t = to_qmp_events(b);
+    EXPECT_TRUE(t.events.empty());
+    EXPECT_EQ(t.unmapped, 1U);
+}
+
+TEST(QmpTranslate, CommandCarriesIdAndEndsWithNewline) {
+    const auto cmd = input_send_event_command(json::array(), 42);
+    ASSERT_EQ(cmd.back(), '\n');
+    const auto j = json::parse(cmd);
+    EXPECT_EQ(j["execute"], "input-send-event");
+    EXPECT_EQ(j["id"], 42);
+}
+
+TEST(QmpAddress, AcceptsUnixPrefixAndRejectsOptions) {
+    EXPECT_EQ(*parse_qmp_address("unix:/run/q.sock"), "/run/q.sock");
+    EXPECT_EQ(*parse_qmp_address("/run/q.sock"), "/run/q.sock");
+    EXPECT_FALSE(parse_qmp_address("unix:/q,server=on"));
+}
+
+}  // namespace
+}  // namespace porthole::client::qmp

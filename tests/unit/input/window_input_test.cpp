@@ -1,0 +1,186 @@
+#include "input/window_input.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/input-event-codes.h>
+
+#include <vector>
+
+namespace porthole::client::input {
+namespace {
+
+using protocol::InputEvent;
+
+struct Rig {
+    std::vector<std::vector<InputEvent>> batches;
+    WindowInput in{WindowInputConfig{}, [this](std::span<const InputEvent> b) {
+                       batches.emplace_back(b.begin(), b.end());
+                   }};
+
+    std::vector<WindowAction> key(SDL_Scancode s, bool down, bool repeat = false) {
+        SDL_Event e{};
+        e.type = down ? SDL_KEYDOWN : SDL_KEYUP;
+        e.key.state = down ? SDL_PRESSED : SDL_RELEASED;
+        e.key.repeat = repeat ? 1 : 0;
+        e.key.keysym.scancode = s;
+        return in.handle(e);
+    }
+    std::vector<WindowAction> tap(SDL_Scancode s) {
+        auto a = key(s, true);
+        auto b = key(s, false);
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+    }
+    std::vector<WindowAction> window(SDL_WindowEventID id) {
+        SDL_Event e{};
+        e.type = SDL_WINDOWEVENT;
+        e.window.event = static_cast<Uint8>(id);
+        return in.handle(e);
+    }
+    void motion(int x, int y, int xrel, int yrel) {
+        SDL_Event e{};
+        e.type = SDL_MOUSEMOTION;
+        e.motion.x = x;
+        e.motion.y = y;
+        e.motion.xrel = xrel;
+        e.motion.yrel = yrel;
+        in.handle(e);
+    }
+    void button(std::uint8_t b, bool down) {
+        SDL_Event e{};
+        e.type = down ? SDL_MOUSEBUTTONDOWN : SDL_MOUSEBUTTONUP;
+        e.button.button = b;
+        in.handle(e);
+    }
+    bool saw(std::uint16_t type, std::uint16_t code, std::int32_t value) const {
+        for (const auto& b : batches)
+            for (const auto& e : b)
+                if (e.type == type && e.code == code && e.value == value) return true;
+        return false;
+    }
+};
+
+TEST(WindowInput, KeysReachTheGuestAsEvdevCodesOneBatchPerEvent) {
+    Rig r;
+    r.key(SDL_SCANCODE_A, true);
+    r.key(SDL_SCANCODE_A, true, true);
+    r.key(SDL_SCANCODE_A, false);
+    ASSERT_EQ(r.batches.size(), 3U);
+    EXPECT_EQ(r.batches[0][0].code, KEY_A);
+    EXPECT_EQ(r.batches[1][0].value, 2);
+    EXPECT_EQ(r.batches[2][0].value, 0);
+    EXPECT_EQ(r.batches[2][1].type, EV_SYN);
+}
+
+TEST(WindowInput, CaptureKeyTogglesCaptureAndNeverReachesTheGuest) {
+    Rig r;
+    EXPECT_EQ(r.tap(SDL_SCANCODE_SCROLLLOCK), std::vector{WindowAction::capture_on});
+    EXPECT_TRUE(r.in.captured());
+    EXPECT_EQ(r.tap(SDL_SCANCODE_SCROLLLOCK), std::vector{WindowAction::capture_off});
+    EXPECT_FALSE(r.in.captured());
+    EXPECT_TRUE(r.batches.empty());
+}
+
+TEST(WindowInput, CaptureKeyPlusKeyIsAKeybindingNotAToggle) {
+    Rig r;
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(r.tap(SDL_SCANCODE_F), std::vector{WindowAction::toggle_fullscreen});
+    EXPECT_EQ(r.tap(SDL_SCANCODE_O), std::vector{WindowAction::toggle_overlay});
+    EXPECT_EQ(r.tap(SDL_SCANCODE_P), std::vector{WindowAction::screenshot});
+    EXPECT_TRUE(r.key(SDL_SCANCODE_SCROLLLOCK, false).empty());
+    EXPECT_FALSE(r.in.captured());
+    EXPECT_TRUE(r.batches.empty()) << "binding keys stay on the host";
+}
+
+TEST(WindowInput, CtrlAltDelBindingSendsTheWholeChordAndReleasesIt) {
+    Rig r;
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(r.tap(SDL_SCANCODE_DELETE), std::vector{WindowAction::send_ctrl_alt_del});
+    r.key(SDL_SCANCODE_SCROLLLOCK, false);
+    ASSERT_EQ(r.batches.size(), 2U);
+    EXPECT_EQ(r.batches[0].size(), 4U);
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_DELETE, 1));
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_LEFTCTRL, 0));
+    EXPECT_TRUE(r.in.guest_held().none());
+}
+
+TEST(WindowInput, ReleaseInputBindingEndsCaptureAndReleasesHeldKeys) {
+    Rig r;
+    r.tap(SDL_SCANCODE_SCROLLLOCK);
+    r.key(SDL_SCANCODE_W, true);
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(r.tap(SDL_SCANCODE_R), std::vector{WindowAction::release_input});
+    EXPECT_FALSE(r.in.captured());
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_W, 0));
+}
+
+TEST(WindowInput, FocusLossReleasesEveryKeyAndButtonAndEndsCapture) {
+    Rig r;
+    r.tap(SDL_SCANCODE_SCROLLLOCK);
+    r.key(SDL_SCANCODE_LALT, true);
+    r.button(SDL_BUTTON_RIGHT, true);
+    EXPECT_EQ(r.window(SDL_WINDOWEVENT_FOCUS_LOST), std::vector{WindowAction::capture_off});
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_LEFTALT, 0));
+    EXPECT_TRUE(r.saw(EV_KEY, BTN_RIGHT, 0));
+    EXPECT_TRUE(r.in.guest_held().none());
+    const auto n = r.batches.size();
+    r.key(SDL_SCANCODE_LALT, false);  // arrives after focus returns elsewhere: nothing to send
+    r.window(SDL_WINDOWEVENT_FOCUS_GAINED);
+    r.key(SDL_SCANCODE_LALT, false);
+    EXPECT_EQ(r.batches.size(), n);
+}
+
+TEST(WindowInput, AbsoluteMouseMapsTheGuestViewOntoTheProtocolRange) {
+    Rig r;
+    r.in.set_view({100, 0, 801, 601});  // letterboxed: 100 px bars left and right
+    r.motion(100, 0, 0, 0);
+    r.motion(900, 600, 0, 0);
+    r.motion(50, 300, 0, 0);  // on the bar: clamped to the edge
+    ASSERT_EQ(r.batches.size(), 3U);
+    EXPECT_EQ(r.batches[0][0].value, 0);
+    EXPECT_EQ(r.batches[1][0].value, 32767);
+    EXPECT_EQ(r.batches[1][1].value, 32767);
+    EXPECT_EQ(r.batches[2][0].value, 0);
+    EXPECT_EQ(r.batches[2][0].type, EV_ABS);
+}
+
+TEST(WindowInput, HiddenGuestCursorMakesCapturedMouseRelative) {
+    Rig r;
+    r.tap(SDL_SCANCODE_SCROLLLOCK);
+    EXPECT_FALSE(r.in.relative()) << "visible guest cursor: absolute";
+    r.in.set_guest_cursor_visible(false);
+    EXPECT_TRUE(r.in.relative());
+    r.motion(5, 5, 3, -2);
+    EXPECT_TRUE(r.saw(EV_REL, REL_X, 3));
+    EXPECT_TRUE(r.saw(EV_REL, REL_Y, -2));
+    r.in.set_mouse_mode(MouseMode::absolute);  // the user's override wins
+    EXPECT_FALSE(r.in.relative());
+}
+
+TEST(WindowInput, WheelKeepsHighResolution) {
+    Rig r;
+    SDL_Event e{};
+    e.type = SDL_MOUSEWHEEL;
+    e.wheel.y = 0;
+    e.wheel.preciseY = 0.25F;
+    e.wheel.direction = SDL_MOUSEWHEEL_NORMAL;
+    r.in.handle(e);
+    EXPECT_TRUE(r.saw(EV_REL, REL_WHEEL_HI_RES, 30));
+    EXPECT_FALSE(r.saw(EV_REL, REL_WHEEL, 0));
+}
+
+TEST(WindowInput, ScancodeTableCoversTheKeyboard) {
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_Q), KEY_Q);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_0), KEY_0);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_KP_0), KEY_KP0);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_F12), KEY_F12);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_F13), KEY_F13);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_RGUI), KEY_RIGHTMETA);
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_PRINTSCREEN), KEY_SYSRQ);
+    int mapped = 0;
+    for (int s = SDL_SCANCODE_A; s <= SDL_SCANCODE_RGUI; ++s)
+        mapped += sdl_to_evdev(static_cast<SDL_Scancode>(s)) != 0;
+    EXPECT_GE(mapped, 120);
+}
+
+}  // namespace
+}  // namespace porthole::client::input
