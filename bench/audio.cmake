@@ -1,0 +1,6 @@
+# Audio playout benchmark (bench/audio.cpp): added latency (median, p99) and
+# CPU per second of 48 kHz stereo audio of the latency-controlled playout,
+# against a direct ring-to-stream copy measured in the same run.
+add_executable(porthole-bench-audio ${CMAKE_CURRENT_LIST_DIR}/audio.cpp)
+target_link_libraries(porthole-bench-audio PRIVATE porthole_client_audio porthole_agent_audio porthole_protocol
+  fmt::fmt porthole_warnings)

@@ -1,0 +1,183 @@
+// Audio playout benchmark: the client's PlayoutEngine (latency controller +
+// speexdsp resampler) against a direct ring-to-stream copy (AudioReader::read
+// + float conversion, no control), both fed by the same simulated guest
+// (10 ms writes, WASAPI's period, or 2 ms for the 5 ms target) and drained by
+// the same simulated output (one quantum per cycle), measured in the same run.
+//
+//   latency   per output cycle: frames between the guest's newest write and
+//             the speaker (ring + engine + this cycle + output delay), in ms
+//   added     playout median/p99 minus direct-copy median/p99
+//   cpu       thread CPU time of the consumer per second of audio
+//   underruns after the first second
+//
+// The direct copy has the least latency a ring allows but no defence against
+// drift (with a faster guest it builds delay without bound, with a slower one
+// it underruns): the clock rows show that.
+//
+// Usage: porthole-bench-audio [--quick]
+
+#include <time.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "audio/pcm_source.hpp"
+#include "audio/playout.hpp"
+#include "audio/tone.hpp"
+#include "porthole/protocol/audio_ring.hpp"
+#include "porthole/protocol/region.hpp"
+
+namespace {
+
+using namespace porthole;
+
+double thread_cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Scenario {
+    double target_ms;
+    std::uint32_t quantum;
+    std::uint32_t chunk;
+    double clock_scale;  // guest clock relative to the host's
+};
+
+struct Outcome {
+    double median_ms = 0, p99_ms = 0;
+    double cpu_us_per_s = 0;
+    std::uint64_t underruns = 0;
+    double final_ms = 0;  // latency at the end (drift builds up here)
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+// Runs `seconds` of host time; controlled = PlayoutEngine, else direct copy.
+Outcome run(const Scenario& sc, bool controlled, double seconds) {
+    constexpr std::uint32_t kRate = 48000;
+    const protocol::AudioFormat fmt{kRate, 2, protocol::SampleFormat::f32};
+    std::vector<std::byte> channel(protocol::kPageSize + 512 * 1024);
+    auto writer = *protocol::AudioWriter::create(channel);
+    (void)writer.set_format(fmt);
+    // One period of the tone, rendered once: the guest's cost is not measured.
+    agent::audio::ToneGenerator tone(fmt);
+    std::vector<std::byte> period(std::size_t{kRate} * fmt.frame_bytes());
+    tone.render(0, period);
+
+    auto reader = *protocol::AudioReader::attach(channel);
+    client::audio::PlayoutEngine engine({sc.target_ms});
+    std::uint64_t consumed = 0;  // direct copy: frames taken from the ring
+    if (controlled)
+        engine.set_source(client::audio::make_region_source(reader));
+    else
+        (void)reader.format();
+    std::vector<float> out(std::size_t{sc.quantum} * 2);
+    std::vector<std::byte> raw(std::size_t{sc.quantum} * fmt.frame_bytes());
+
+    const double delay_ms = sc.quantum * 1000.0 / kRate;
+    const double cycle_s = static_cast<double>(sc.quantum) / kRate;
+    double next_write = 0;
+    std::uint64_t written = 0, fills = 0;
+    bool direct_started = false;
+    double cpu = 0;
+    Outcome o;
+    std::vector<double> lat;
+    std::uint64_t underruns_at_1s = 0;
+    while (static_cast<double>(fills) * cycle_s < seconds) {
+        const double t = static_cast<double>(fills) * cycle_s;
+        if (next_write <= t) {
+            const std::size_t at = (written % kRate) * fmt.frame_bytes();
+            const std::size_t n = std::min<std::size_t>(sc.chunk, kRate - written % kRate);
+            (void)writer.write(std::span(period).subspan(at, n * fmt.frame_bytes()), 0);
+            written += n;
+            next_write += static_cast<double>(n) / (kRate * sc.clock_scale);
+            continue;
+        }
+        ++fills;
+        const double c0 = thread_cpu_s();
+        double latency_ms = 0;
+        if (controlled) {
+            (void)engine.poll_format();
+            engine.fill(out, {kRate, 2}, delay_ms);
+            cpu += thread_cpu_s() - c0;
+            o.underruns = engine.counters().underruns;
+            latency_ms = engine.counters().latency_ms;
+        } else {
+            // Starts once a quantum is there, then copies whatever is ready.
+            if (!direct_started && reader.available() >= sc.quantum) direct_started = true;
+            std::size_t got = 0;
+            if (direct_started) {
+                const std::uint64_t before = reader.write_position() - reader.available();
+                auto r = reader.read(raw);
+                got = r ? r->frames : 0;
+                client::audio::to_float(fmt.sample, std::span(raw).first(got * fmt.frame_bytes()),
+                                        std::span(out).first(got * 2));
+                consumed = before + got;
+            }
+            std::fill(out.begin() + static_cast<std::ptrdiff_t>(got * 2), out.end(), 0.0F);
+            cpu += thread_cpu_s() - c0;
+            if (direct_started && got < sc.quantum) ++o.underruns;
+            // Before this cycle's copy: ring backlog + this cycle + output delay.
+            latency_ms =
+                static_cast<double>(writer.position() - consumed + got) * 1000.0 / kRate + delay_ms;
+        }
+        if (t < 1.0)
+            underruns_at_1s = o.underruns;
+        else
+            lat.push_back(latency_ms);
+    }
+    o.underruns -= underruns_at_1s;
+    o.median_ms = percentile(lat, 0.5);
+    o.p99_ms = percentile(lat, 0.99);
+    o.final_ms = lat.empty() ? 0 : lat.back();
+    o.cpu_us_per_s = cpu / seconds * 1e6;
+    return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+    const double seconds = quick ? 10 : 60;
+    const Scenario scenarios[] = {
+        {20, 256, 480, 1.0}, {20, 256, 480, 1.005}, {20, 256, 480, 0.995},
+        {5, 32, 96, 1.0},    {5, 32, 96, 1.005},    {5, 32, 96, 0.995},
+    };
+    fmt::print("audio playout, 48 kHz stereo f32, {} s of simulated audio per row\n", seconds);
+    fmt::print(
+        "(latency: guest's newest write -> speaker, sampled every output cycle after the first "
+        "second)\n\n");
+    fmt::print("{:>6} {:>5} {:>6} {:>7} | {:>23} | {:>23} | {:>14} | {:>10} | {:>12}\n", "target",
+               "quant", "write", "clock", "playout med/p99 ms", "direct med/p99 ms",
+               "added med/p99", "cpu us/s", "underruns");
+    for (const auto& sc : scenarios) {
+        const Outcome p = run(sc, true, seconds);
+        const Outcome d = run(sc, false, seconds);
+        fmt::print(
+            "{:>6.0f} {:>5} {:>6} {:>7.3f} | {:>10.2f} / {:>10.2f} | {:>10.2f} / {:>10.2f} | "
+            "{:>6.2f}/{:>7.2f} | "
+            "{:>4.0f}/{:<5.0f} | {:>4}/{:<7}\n",
+            sc.target_ms, sc.quantum, sc.chunk, sc.clock_scale, p.median_ms, p.p99_ms, d.median_ms,
+            d.p99_ms, p.median_ms - d.median_ms, p.p99_ms - d.p99_ms, p.cpu_us_per_s,
+            d.cpu_us_per_s, p.underruns, d.underruns);
+        if (sc.clock_scale != 1.0) {
+            fmt::print("{:>29} playout ends at {:.2f} ms, direct copy at {:.2f} ms\n", "",
+                       p.final_ms, d.final_ms);
+        }
+    }
+    fmt::print(
+        "\ncpu: playout / direct copy (us of one core per second of audio); underruns: "
+        "playout/direct\n");
+    return 0;
+}

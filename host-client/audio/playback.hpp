@@ -1,0 +1,67 @@
+#pragma once
+// The client's audio output: a PipeWire playback stream on its own thread
+// loop, fed by a PlayoutEngine. It shows up as "Porthole" (media role Game)
+// in pavucontrol and Helvum. The source is handed over at any time from any
+// thread (a new agent session's AudioReader, or a Scream ring); the stream
+// follows the source's rate and channel count.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "audio/pcm_source.hpp"
+#include "audio/playout.hpp"
+#include "porthole/util/result.hpp"
+
+namespace porthole::client::audio {
+
+struct PlaybackOptions {
+    double latency_ms = 20.0;    // --audio-latency: target buffered between guest and speakers
+    bool follow_volume = false;  // --audio-follow-volume
+    std::string app_name = "Porthole";
+    std::string node_name = "porthole";
+    std::string target;  // sink to play to ("" = default)
+    int quality = 4;     // resampler quality 0..10
+};
+
+// A consistent snapshot for --stats and the overlay.
+struct PlaybackStats {
+    std::uint64_t underruns = 0;
+    std::uint64_t overruns = 0;
+    std::uint64_t resets = 0;
+    std::uint64_t frames_out = 0;
+    double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
+    double output_delay_ms = 0;  // PipeWire's part of it
+    double ratio = 1.0;
+    bool playing = false;
+    std::uint32_t rate = 0;
+    std::uint16_t channels = 0;
+    std::string error;  // last source error (invalid data), "" if none
+};
+
+class AudioPlayback {
+  public:
+    // Connects to PipeWire (XDG_RUNTIME_DIR's daemon) and starts the loop.
+    static Result<std::unique_ptr<AudioPlayback>> create(const PlaybackOptions& options);
+    ~AudioPlayback();
+    AudioPlayback(const AudioPlayback&) = delete;
+    AudioPlayback& operator=(const AudioPlayback&) = delete;
+
+    // Hands over a new source (nullptr: play silence). Thread-safe; the old
+    // source is destroyed before this returns, so the caller may then unmap
+    // the region it read from.
+    void set_source(std::unique_ptr<PcmSource> source);
+    // Convenience for a new agent session.
+    void set_reader(protocol::AudioReader reader) {
+        set_source(make_region_source(std::move(reader)));
+    }
+    [[nodiscard]] PlaybackStats stats() const;
+
+    struct Impl;
+
+  private:
+    explicit AudioPlayback(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace porthole::client::audio

@@ -1,0 +1,81 @@
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "audio/pcm_source.hpp"
+
+namespace porthole::client::audio {
+namespace {
+
+class RegionSource final : public PcmSource {
+  public:
+    explicit RegionSource(protocol::AudioReader reader) : reader_(std::move(reader)) {}
+
+    Result<std::optional<PcmFormat>> format() override {
+        auto f = reader_.format();
+        if (!f) return f.error();
+        if (!*f) return std::optional<PcmFormat>{};
+        sample_ = (*f)->sample;
+        frame_bytes_ = (*f)->frame_bytes();
+        channels_ = (*f)->channels;
+        return std::optional<PcmFormat>{PcmFormat{(*f)->rate, (*f)->channels}};
+    }
+    std::uint64_t available() override { return frame_bytes_ == 0 ? 0 : reader_.available(); }
+    Result<PcmRead> read(std::span<float> out) override {
+        if (frame_bytes_ == 0) return PcmRead{0, 0, true};
+        const std::size_t frames = out.size() / channels_;
+        scratch_.resize(frames * frame_bytes_);
+        auto r = reader_.read(scratch_);
+        if (!r) return r.error();
+        PcmRead res{r->frames, r->lost_frames, r->format_changed};
+        to_float(sample_, std::span(scratch_).first(r->frames * frame_bytes_),
+                 out.first(r->frames * channels_));
+        return res;
+    }
+    void skip_to_latest(std::uint64_t keep_frames) override { reader_.skip_to_latest(keep_frames); }
+    float volume() const override { return reader_.volume(); }
+    bool muted() const override { return reader_.muted(); }
+
+  private:
+    protocol::AudioReader reader_;
+    protocol::SampleFormat sample_ = protocol::SampleFormat::f32;
+    std::uint32_t frame_bytes_ = 0;
+    std::uint16_t channels_ = 1;
+    std::vector<std::byte> scratch_;
+};
+
+}  // namespace
+
+void to_float(protocol::SampleFormat format, std::span<const std::byte> in, std::span<float> out) {
+    const std::size_t n = std::min(out.size(), in.size() / bytes_per_sample(format));
+    switch (format) {
+        case protocol::SampleFormat::f32:
+            std::memcpy(out.data(), in.data(), n * 4);
+            // A guest could write NaN or huge values: keep the speakers safe.
+            for (std::size_t i = 0; i < n; ++i) {
+                const float v = out[i];
+                out[i] = v == v ? std::clamp(v, -1.0F, 1.0F) : 0.0F;
+            }
+            break;
+        case protocol::SampleFormat::s16:
+            for (std::size_t i = 0; i < n; ++i) {
+                std::int16_t v = 0;
+                std::memcpy(&v, in.data() + i * 2, 2);
+                out[i] = static_cast<float>(v) * (1.0F / 32768.0F);
+            }
+            break;
+        case protocol::SampleFormat::s32:
+            for (std::size_t i = 0; i < n; ++i) {
+                std::int32_t v = 0;
+                std::memcpy(&v, in.data() + i * 4, 4);
+                out[i] = static_cast<float>(static_cast<double>(v) * (1.0 / 2147483648.0));
+            }
+            break;
+    }
+}
+
+std::unique_ptr<PcmSource> make_region_source(protocol::AudioReader reader) {
+    return std::make_unique<RegionSource>(std::move(reader));
+}
+
+}  // namespace porthole::client::audio
