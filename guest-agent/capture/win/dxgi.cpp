@@ -1,0 +1,353 @@
+#include "capture/win/dxgi.hpp"
+
+#include <dxgi1_5.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+
+#include "capture/win/cursor_shape.hpp"
+#include "capture/win/damage.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+
+namespace porthole::agent::win {
+
+using protocol::DamageList;
+using protocol::Rect;
+
+namespace {
+
+// Formats we ask DuplicateOutput1 for, preferred first: HDR desktops come as
+// FP16, 10-bit ones as R10G10B10A2, everything else as BGRA.
+constexpr DXGI_FORMAT kFormats[] = {DXGI_FORMAT_R16G16B16A16_FLOAT, DXGI_FORMAT_R10G10B10A2_UNORM,
+                                    DXGI_FORMAT_B8G8R8A8_UNORM};
+
+std::string narrow(const wchar_t* w) {
+    std::string s;
+    for (; *w != 0; ++w)
+        s.push_back(*w < 128 ? static_cast<char>(*w) : '?');
+    return s;
+}
+
+// The capture thread must sit on the input desktop to duplicate it (the
+// secure desktop of UAC and the login screen is a different one).
+void attach_to_input_desktop() {
+    HDESK desk = OpenInputDesktop(0, FALSE, GENERIC_ALL);
+    if (desk == nullptr) return;
+    SetThreadDesktop(desk);
+    CloseDesktop(desk);
+}
+
+// DuplicateOutput1 fails unless the thread is per-monitor-v2 DPI aware; the
+// call exists from Windows 10 1607 on, so it is looked up rather than linked.
+void make_thread_dpi_aware() {
+    using SetContext = void*(WINAPI*)(void*);
+    HMODULE user32 = GetModuleHandleW(L"user32.dll");
+    if (user32 == nullptr) return;
+    FARPROC proc = GetProcAddress(user32, "SetThreadDpiAwarenessContext");
+    if (proc == nullptr) return;
+    const auto set = reinterpret_cast<SetContext>(reinterpret_cast<void (*)()>(proc));
+    set(reinterpret_cast<void*>(std::intptr_t{-4}));  // DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& /*options*/) {
+    std::unique_ptr<DxgiSource> s(new DxgiSource());
+    if (auto ok = s->init(); !ok) return ok.error();
+    return s;
+}
+
+DxgiSource::~DxgiSource() {
+    release_frame();
+}
+
+Status DxgiSource::init() {
+    duplication_.reset();
+    staging_.reset();
+    context_.reset();
+    device_.reset();
+    attach_to_input_desktop();
+    make_thread_dpi_aware();
+
+    ComPtr<IDXGIFactory1> factory;
+    HRESULT hr =
+        CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
+    if (FAILED(hr)) return Error::make("CreateDXGIFactory1 failed: " + hresult_message(hr));
+
+    // The first output attached to the desktop, on whichever adapter drives it.
+    ComPtr<IDXGIAdapter1> adapter;
+    ComPtr<IDXGIOutput> output;
+    DXGI_OUTPUT_DESC out_desc{};
+    for (UINT a = 0; !output && factory->EnumAdapters1(a, adapter.out()) != DXGI_ERROR_NOT_FOUND;
+         ++a) {
+        for (UINT o = 0;; ++o) {
+            ComPtr<IDXGIOutput> candidate;
+            if (adapter->EnumOutputs(o, candidate.out()) == DXGI_ERROR_NOT_FOUND) break;
+            if (SUCCEEDED(candidate->GetDesc(&out_desc)) && out_desc.AttachedToDesktop) {
+                output = candidate;
+                break;
+            }
+        }
+    }
+    if (!output) {
+        return Error::make(
+            "no display output is attached to the desktop (headless VM without a "
+            "display adapter, or a remote session): DXGI duplication needs one");
+    }
+    output_name_ = narrow(out_desc.DeviceName);
+
+    hr = D3D11CreateDevice(adapter.get(), D3D_DRIVER_TYPE_UNKNOWN, nullptr, 0, nullptr, 0,
+                           D3D11_SDK_VERSION, device_.out(), nullptr, context_.out());
+    if (FAILED(hr)) return Error::make("D3D11CreateDevice failed: " + hresult_message(hr));
+
+    // DuplicateOutput1 (Windows 10 1703+) gives HDR and 10-bit formats; fall
+    // back to DuplicateOutput, which always converts to BGRA.
+    if (auto output5 = output.as<IDXGIOutput5>()) {
+        hr = output5->DuplicateOutput1(device_.get(), 0, static_cast<UINT>(std::size(kFormats)),
+                                       kFormats, duplication_.out());
+    }
+    if (!duplication_) {
+        auto output1 = output.as<IDXGIOutput1>();
+        if (!output1)
+            return Error::make("DXGI 1.2 is not available (Windows 8 or later is needed)");
+        hr = output1->DuplicateOutput(device_.get(), duplication_.out());
+    }
+    if (FAILED(hr) || !duplication_) {
+        std::string why = hresult_message(hr);
+        if (hr == DXGI_ERROR_NOT_CURRENTLY_AVAILABLE)
+            why += ": too many applications duplicate this output already";
+        else if (hr == DXGI_ERROR_UNSUPPORTED)
+            why +=
+                ": the display driver does not support duplication (e.g. the basic display "
+                "driver in some VMs)";
+        else if (hr == E_ACCESSDENIED)
+            why +=
+                ": no access to the desktop (secure desktop, or not running in the console "
+                "session)";
+        return Error::make("cannot duplicate output " + output_name_ + ": " + why,
+                           static_cast<int>(hr));
+    }
+    DXGI_OUTDUPL_DESC desc{};
+    duplication_->GetDesc(&desc);
+    rotation_ = rotation_from_dxgi(desc.Rotation);
+    need_full_ = true;
+    return {};
+}
+
+void DxgiSource::release_frame() {
+    if (mapped_) {
+        context_->Unmap(staging_.get(), 0);
+        mapped_ = false;
+    }
+    if (frame_held_) {
+        if (duplication_) duplication_->ReleaseFrame();
+        frame_held_ = false;
+    }
+}
+
+void DxgiSource::drop_duplication(std::string why) {
+    release_frame();
+    duplication_.reset();
+    need_full_ = true;
+    last_error_ = std::move(why);
+}
+
+Status DxgiSource::ensure_staging(const D3D11_TEXTURE2D_DESC& desc) {
+    if (staging_ && staging_desc_.Width == desc.Width && staging_desc_.Height == desc.Height &&
+        staging_desc_.Format == desc.Format) {
+        return {};
+    }
+    const auto format = pixel_format_from_dxgi(desc.Format);
+    if (!format) {
+        return Error::make("desktop format " + std::to_string(desc.Format) +
+                           " is not one Porthole carries (BGRA8, R10G10B10A2, RGBA16F)");
+    }
+    D3D11_TEXTURE2D_DESC s{};
+    s.Width = desc.Width;
+    s.Height = desc.Height;
+    s.MipLevels = 1;
+    s.ArraySize = 1;
+    s.Format = desc.Format;
+    s.SampleDesc.Count = 1;
+    s.Usage = D3D11_USAGE_STAGING;
+    s.CPUAccessFlags = D3D11_CPU_ACCESS_READ;
+    staging_.reset();
+    const HRESULT hr = device_->CreateTexture2D(&s, nullptr, staging_.out());
+    if (FAILED(hr)) {
+        return Error::make("cannot create a " + std::to_string(s.Width) + "x" +
+                           std::to_string(s.Height) + " staging texture: " + hresult_message(hr));
+    }
+    staging_desc_ = s;
+    format_ = *format;
+    need_full_ = true;
+    return {};
+}
+
+Status DxgiSource::read_metadata(std::uint32_t total_bytes) {
+    // Move rects first, as the documentation orders them; both calls report
+    // the size they need if our buffers are short.
+    moves_.resize(
+        std::max<std::size_t>(moves_.size(), total_bytes / sizeof(DXGI_OUTDUPL_MOVE_RECT) + 1));
+    UINT used = 0;
+    HRESULT hr = duplication_->GetFrameMoveRects(
+        static_cast<UINT>(moves_.size() * sizeof(DXGI_OUTDUPL_MOVE_RECT)), moves_.data(), &used);
+    if (hr == DXGI_ERROR_MORE_DATA) {
+        moves_.resize(used / sizeof(DXGI_OUTDUPL_MOVE_RECT) + 1);
+        hr = duplication_->GetFrameMoveRects(
+            static_cast<UINT>(moves_.size() * sizeof(DXGI_OUTDUPL_MOVE_RECT)), moves_.data(),
+            &used);
+    }
+    if (FAILED(hr))
+        return Error::make("GetFrameMoveRects failed: " + hresult_message(hr),
+                           static_cast<int>(hr));
+    moves_.resize(used / sizeof(DXGI_OUTDUPL_MOVE_RECT));
+
+    dirty_.resize(std::max<std::size_t>(dirty_.size(), total_bytes / sizeof(RECT) + 1));
+    hr = duplication_->GetFrameDirtyRects(static_cast<UINT>(dirty_.size() * sizeof(RECT)),
+                                          dirty_.data(), &used);
+    if (hr == DXGI_ERROR_MORE_DATA) {
+        dirty_.resize(used / sizeof(RECT) + 1);
+        hr = duplication_->GetFrameDirtyRects(static_cast<UINT>(dirty_.size() * sizeof(RECT)),
+                                              dirty_.data(), &used);
+    }
+    if (FAILED(hr))
+        return Error::make("GetFrameDirtyRects failed: " + hresult_message(hr),
+                           static_cast<int>(hr));
+    dirty_.resize(used / sizeof(RECT));
+    return {};
+}
+
+void DxgiSource::update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info) {
+    if (info.PointerShapeBufferSize != 0) {
+        shape_buffer_.resize(info.PointerShapeBufferSize);
+        UINT used = 0;
+        DXGI_OUTDUPL_POINTER_SHAPE_INFO shape{};
+        const HRESULT hr = duplication_->GetFramePointerShape(
+            static_cast<UINT>(shape_buffer_.size()), shape_buffer_.data(), &used, &shape);
+        if (SUCCEEDED(hr)) {
+            auto converted = convert_pointer_shape(shape, std::span(shape_buffer_).first(used));
+            if (converted) {
+                hotspot_x_ = converted->hotspot_x;
+                hotspot_y_ = converted->hotspot_y;
+                pending_shape_ = std::move(*converted);
+                cursor_changed_ = true;
+            } else {
+                last_error_ = "pointer shape skipped: " + converted.error().message;
+            }
+        }
+    }
+    // LastMouseUpdateTime is 0 when neither position nor visibility changed.
+    if (info.LastMouseUpdateTime.QuadPart != 0) {
+        cursor_visible_ = info.PointerPosition.Visible != FALSE;
+        shape_origin_x_ = info.PointerPosition.Position.x;
+        shape_origin_y_ = info.PointerPosition.Position.y;
+        cursor_changed_ = true;
+    }
+}
+
+CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) {
+    // The previous frame's image was valid until now.
+    release_frame();
+    if (!duplication_) {
+        if (auto ok = init(); !ok) {
+            last_error_ = ok.error().message;
+            // Retry at the caller's pace rather than spinning (secure desktop, mode change).
+            std::this_thread::sleep_for(timeout);
+            return CaptureStatus::reinit;
+        }
+    }
+
+    DXGI_OUTDUPL_FRAME_INFO info{};
+    ComPtr<IDXGIResource> resource;
+    const auto ms = static_cast<UINT>(std::clamp<std::int64_t>(timeout.count(), 0, INFINITE - 1));
+    HRESULT hr = duplication_->AcquireNextFrame(ms, &info, resource.out());
+    if (hr == DXGI_ERROR_WAIT_TIMEOUT) return CaptureStatus::timeout;
+    if (hr == DXGI_ERROR_ACCESS_LOST || hr == DXGI_ERROR_INVALID_CALL) {
+        // Desktop switch (UAC, lock screen), mode or rotation change, or a full-screen app.
+        drop_duplication("desktop duplication lost (" + hresult_message(hr) + "); re-creating it");
+        return CaptureStatus::reinit;
+    }
+    if (FAILED(hr)) {
+        drop_duplication("AcquireNextFrame failed: " + hresult_message(hr));
+        return CaptureStatus::error;
+    }
+    frame_held_ = true;
+    update_cursor(info);
+    // A pointer-only update carries no new image.
+    if (info.LastPresentTime.QuadPart == 0 && !need_full_) return CaptureStatus::timeout;
+
+    auto texture = resource.as<ID3D11Texture2D>();
+    if (!texture) {
+        drop_duplication("the duplicated frame is not a D3D11 texture");
+        return CaptureStatus::reinit;
+    }
+    D3D11_TEXTURE2D_DESC desc{};
+    texture->GetDesc(&desc);
+    if (auto ok = ensure_staging(desc); !ok) {
+        last_error_ = ok.error().message;
+        release_frame();
+        return CaptureStatus::error;
+    }
+    const Size tex{desc.Width, desc.Height};
+    DamageList texture_damage;  // in the texture's own orientation
+    if (need_full_) {
+        texture_damage.set_full(tex.width, tex.height);
+        context_->CopyResource(staging_.get(), texture.get());
+    } else {
+        if (auto ok = read_metadata(info.TotalMetadataBufferSize); !ok) {
+            drop_duplication(ok.error().message);
+            return CaptureStatus::reinit;
+        }
+        texture_damage = damage_from_dxgi(dirty_, moves_, tex, Rotation::identity);
+        if (texture_damage.empty()) return CaptureStatus::timeout;
+        for (const Rect& r : texture_damage.rects()) {
+            const D3D11_BOX box{r.x, r.y, 0, r.x + r.w, r.y + r.h, 1};
+            context_->CopySubresourceRegion(staging_.get(), 0, r.x, r.y, 0, texture.get(), 0, &box);
+        }
+    }
+
+    D3D11_MAPPED_SUBRESOURCE map{};
+    hr = context_->Map(staging_.get(), 0, D3D11_MAP_READ, 0, &map);
+    if (FAILED(hr)) {
+        drop_duplication("cannot map the staging texture: " + hresult_message(hr));
+        return CaptureStatus::reinit;
+    }
+    mapped_ = true;
+    const std::uint32_t bpp = protocol::bytes_per_pixel(format_);
+    const ConstImageView src{static_cast<const std::byte*>(map.pData), tex.width, tex.height,
+                             map.RowPitch, bpp};
+    if (rotation_ == Rotation::identity) {
+        out.image = protocol::FrameSource{tex.width, tex.height, map.RowPitch, format_, src.pixels};
+        out.damage = texture_damage;
+    } else {
+        const Size desk = rotated_size(tex, rotation_);
+        const std::uint32_t stride = desk.width * bpp;
+        if (need_full_ || rotated_.size() != std::size_t{stride} * desk.height)
+            rotated_.assign(std::size_t{stride} * desk.height, std::byte{0});
+        const ImageView dst{rotated_.data(), desk.width, desk.height, stride, bpp};
+        out.damage.clear();
+        for (const Rect& r : texture_damage.rects()) {
+            copy_rect_rotated(src, dst, r, rotation_);
+            out.damage.add(rotate_rect(r, tex, rotation_));
+        }
+        out.image =
+            protocol::FrameSource{desk.width, desk.height, stride, format_, rotated_.data()};
+    }
+    out.capture_time_ns = monotonic_ns();
+    need_full_ = false;
+    return CaptureStatus::ok;
+}
+
+std::optional<CursorUpdate> DxgiSource::cursor() {
+    if (!cursor_changed_) return std::nullopt;
+    cursor_changed_ = false;
+    CursorUpdate u;
+    u.visible = cursor_visible_;
+    u.x = hotspot_coordinate(shape_origin_x_, hotspot_x_);
+    u.y = hotspot_coordinate(shape_origin_y_, hotspot_y_);
+    u.shape.swap(pending_shape_);
+    return u;
+}
+
+}  // namespace porthole::agent::win

@@ -1,0 +1,71 @@
+#pragma once
+// Desktop capture with DXGI Desktop Duplication (Windows 8+, D3D11): the
+// damaged rectangles of each desktop frame are copied into a CPU-readable
+// staging texture that always holds the whole desktop; the agent then copies
+// the same rectangles into the region.
+
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <d3d11.h>
+#include <dxgi1_2.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "capture/source.hpp"
+#include "capture/win/formats.hpp"
+#include "capture/win/win_handles.hpp"
+
+namespace porthole::agent::win {
+
+class DxgiSource final : public CaptureSource {
+  public:
+    // Creates the D3D11 device and the duplication of the first desktop
+    // output; the error says why duplication is unavailable.
+    static Result<std::unique_ptr<DxgiSource>> create(const CaptureOptions& options);
+    ~DxgiSource() override;
+    DxgiSource(const DxgiSource&) = delete;
+    DxgiSource& operator=(const DxgiSource&) = delete;
+
+    [[nodiscard]] std::string_view name() const override { return "dxgi"; }
+    // Blocks in AcquireNextFrame up to `timeout`; the image stays mapped until the next call.
+    CaptureStatus next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) override;
+    std::optional<CursorUpdate> cursor() override;
+    [[nodiscard]] std::string last_error() const override { return last_error_; }
+
+  private:
+    DxgiSource() = default;
+    Status init();         // device, output and duplication
+    void release_frame();  // unmaps the staging texture and releases the desktop frame
+    void drop_duplication(std::string why);
+    Status ensure_staging(const D3D11_TEXTURE2D_DESC& desc);
+    Status read_metadata(std::uint32_t total_bytes);
+    void update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info);
+
+    ComPtr<ID3D11Device> device_;
+    ComPtr<ID3D11DeviceContext> context_;
+    ComPtr<IDXGIOutputDuplication> duplication_;
+    ComPtr<ID3D11Texture2D> staging_;
+    D3D11_TEXTURE2D_DESC staging_desc_{};
+    Rotation rotation_ = Rotation::identity;
+    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;
+    bool frame_held_ = false;
+    bool mapped_ = false;
+    bool need_full_ = true;
+    std::vector<std::byte> rotated_;  // the turned desktop when the display is rotated
+    std::vector<RECT> dirty_;
+    std::vector<DXGI_OUTDUPL_MOVE_RECT> moves_;
+    std::vector<std::byte> shape_buffer_;
+    std::optional<CursorShapeUpdate> pending_shape_;  // not yet handed out by cursor()
+    bool cursor_changed_ = false;
+    bool cursor_visible_ = false;
+    LONG shape_origin_x_ = 0, shape_origin_y_ = 0;  // DXGI: top-left of the shape
+    std::int32_t hotspot_x_ = 0, hotspot_y_ = 0;
+    std::string last_error_;
+    std::string output_name_;
+};
+
+}  // namespace porthole::agent::win
