@@ -12,10 +12,16 @@
 #include <string>
 #include <thread>
 
+#include "app/input_pump.hpp"
+#include "audio/source.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
+#include "input/injector.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
+#ifdef _WIN32
+#include "win/service.hpp"
+#endif
 
 namespace {
 
@@ -37,7 +43,11 @@ struct Options {
     std::string device = "auto";
     std::string shm;
     std::uint32_t shm_size_mib = 32;
+#ifdef _WIN32
+    std::string capture = "auto";  // DXGI, else GDI with the reason logged
+#else
     std::string capture = "pattern";
+#endif
     std::uint32_t width = 1280, height = 720;
     std::string format = "bgra8";
     double fps_limit = 60;
@@ -45,6 +55,14 @@ struct Options {
     std::uint32_t slots = protocol::kMinFrameSlots;
     std::string resize_to;
     std::uint64_t resize_every = 0;
+    std::string display;
+#ifdef _WIN32
+    std::string input = "sendinput";
+    std::string audio = "wasapi";
+#else
+    std::string input = "uinput";
+    std::string audio = "none";
+#endif
     std::string log_level = "info";
 };
 
@@ -84,10 +102,22 @@ int run(const Options& o) {
     }
     spdlog::info("region: {}", region->description());
 
+    // Input: a missing /dev/uinput (or no permission) leaves capture working.
+    std::unique_ptr<agent::InputInjector> injector;
+    if (o.input != "none") {
+        if (auto inj = agent::make_injector(o.input)) {
+            injector = std::move(*inj);
+        } else {
+            spdlog::warn("input injection off: {}", inj.error().message);
+        }
+    }
+    std::uint64_t caps = protocol::cap::frames | protocol::cap::cursor;
+    if (injector) caps |= protocol::cap::input_inject;
+    if (o.audio != "none") caps |= protocol::cap::audio_out;
+
     protocol::LayoutParams params;
     params.frame_slots = o.slots;
-    auto session = protocol::AgentSession::create(region->bytes(), params,
-                                                  protocol::cap::frames | protocol::cap::cursor,
+    auto session = protocol::AgentSession::create(region->bytes(), params, caps,
                                                   "porthole-agent 0.1", now_ns());
     if (!session) {
         spdlog::error("cannot lay out the region: {}", session.error().message);
@@ -101,6 +131,7 @@ int run(const Options& o) {
     copts.height = o.height;
     copts.format = *format;
     copts.rate_hz = o.fps_limit;
+    copts.display = o.display;
     auto capture = agent::make_capture(o.capture, copts);
     if (!capture) {
         spdlog::error("{}", capture.error().message);
@@ -120,8 +151,24 @@ int run(const Options& o) {
     });
 
     auto& ch = session->channels();
+    std::optional<agent::InputPump> input_pump;
+    if (injector) {
+        input_pump.emplace(ch.input, *injector);
+        spdlog::info("input: {}", injector->name());
+    }
+    std::unique_ptr<agent::audio::AudioSource> audio;
+    if (o.audio != "none") {
+        auto a = agent::audio::start_audio_source(o.audio, ch.audio);
+        if (!a) {
+            spdlog::warn("audio off: {}", a.error().message);
+        } else {
+            audio = std::move(*a);
+            spdlog::info("audio: {}", audio->name());
+        }
+    }
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
+    int exit_code = 0;
     auto next_tick = Clock::now();
     auto next_stats = Clock::now() + std::chrono::seconds(1);
     std::uint64_t stats_frames = 0;
@@ -133,7 +180,8 @@ int run(const Options& o) {
             auto serial = ch.frames.publish(frame.image, frame.damage, frame.capture_time_ns);
             if (!serial) {
                 spdlog::error("{}", serial.error().message);
-                return 1;
+                exit_code = 1;
+                break;
             }
             ++published;
             ++stats_frames;
@@ -145,7 +193,8 @@ int run(const Options& o) {
             }
         } else if (status == agent::CaptureStatus::error) {
             spdlog::error("capture failed: {}", source.last_error());
-            return 1;
+            exit_code = 1;
+            break;
         }
         if (auto c = source.cursor()) {
             if (c->shape) {
@@ -176,16 +225,28 @@ int run(const Options& o) {
         }
         if (o.frames != 0 && published >= o.frames) break;
     }
+    // Stop the users of the channels before the session is withdrawn.
+    audio.reset();
+    input_pump.reset();
     heartbeat.request_stop();
     heartbeat.join();
     session->close();
     spdlog::info("published {} frames; bye", published);
-    return 0;
+    return exit_code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef _WIN32
+    // install | uninstall | service: the Windows service verbs (win/service.hpp).
+    if (auto cmd = agent::service::parse_command(argc, argv); !cmd) {
+        spdlog::error("{}", cmd.error().message);
+        return 2;
+    } else if (cmd->action != agent::service::Action::none) {
+        return agent::service::execute(*cmd);
+    }
+#endif
     Options o;
     CLI::App app{"porthole-agent: captures the guest's desktop into the Porthole shared region"};
     app.option_defaults()->always_capture_default();
@@ -207,6 +268,11 @@ int main(int argc, char** argv) {
     app.add_option("--slots", o.slots, "frame slots in the region (3..16)");
     app.add_option("--resize-to", o.resize_to, "pattern: alternate with this WIDTHxHEIGHT (tests)");
     app.add_option("--resize-every", o.resize_every, "pattern: switch size every N frames (tests)");
+    std::string audios = "none";
+    for (auto a : agent::audio::available_audio_sources()) audios += "|" + std::string(a);
+    app.add_option("--input", o.input, "inject the host's input with: uinput (Linux), sendinput (Windows), none");
+    app.add_option("--audio", o.audio, "audio source: " + audios);
+    app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
     CLI11_PARSE(app, argc, argv);
 

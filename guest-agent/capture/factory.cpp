@@ -2,6 +2,12 @@
 
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
+#ifdef PORTHOLE_HAVE_X11
+#include "capture/x11.hpp"
+#endif
+#ifdef _WIN32
+#include "capture/win/factory_win.hpp"
+#endif
 
 namespace porthole::agent {
 
@@ -21,6 +27,16 @@ Result<std::unique_ptr<CaptureSource>> make_capture(std::string_view name,
                                                     const CaptureOptions& options) {
     if (name == "pattern")
         return std::unique_ptr<CaptureSource>(std::make_unique<PatternSource>(options));
+#ifdef _WIN32
+    if (name == "dxgi" || name == "gdi" || name == "auto") return win::make_windows_capture(name, options);
+#endif
+#ifdef PORTHOLE_HAVE_X11
+    if (name == "x11") {
+        auto s = X11Source::open(options);
+        if (!s) return s.error();
+        return std::unique_ptr<CaptureSource>(std::move(*s));
+    }
+#endif
     std::string list;
     for (auto n : available_captures())
         list += (list.empty() ? "" : ", ") + std::string(n);
