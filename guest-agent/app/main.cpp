@@ -269,8 +269,10 @@ int main(int argc, char** argv) {
     app.add_option("--resize-to", o.resize_to, "pattern: alternate with this WIDTHxHEIGHT (tests)");
     app.add_option("--resize-every", o.resize_every, "pattern: switch size every N frames (tests)");
     std::string audios = "none";
-    for (auto a : agent::audio::available_audio_sources()) audios += "|" + std::string(a);
-    app.add_option("--input", o.input, "inject the host's input with: uinput (Linux), sendinput (Windows), none");
+    for (auto a : agent::audio::available_audio_sources())
+        audios += "|" + std::string(a);
+    app.add_option("--input", o.input,
+                   "inject the host's input with: uinput (Linux), sendinput (Windows), none");
     app.add_option("--audio", o.audio, "audio source: " + audios);
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");

@@ -28,7 +28,8 @@ Result<std::unique_ptr<CaptureSource>> make_capture(std::string_view name,
     if (name == "pattern")
         return std::unique_ptr<CaptureSource>(std::make_unique<PatternSource>(options));
 #ifdef _WIN32
-    if (name == "dxgi" || name == "gdi" || name == "auto") return win::make_windows_capture(name, options);
+    if (name == "dxgi" || name == "gdi" || name == "auto")
+        return win::make_windows_capture(name, options);
 #endif
 #ifdef PORTHOLE_HAVE_X11
     if (name == "x11") {

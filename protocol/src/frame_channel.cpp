@@ -28,7 +28,8 @@ void copy_bytes(std::byte* dst, const std::byte* src, std::size_t n) {
         return;
     }
     std::size_t i = 0;
-    for (; i + 64 <= n; i += 64) copy_racy(dst + i, src + i, 64);
+    for (; i + 64 <= n; i += 64)
+        copy_racy(dst + i, src + i, 64);
     copy_racy(dst + i, src + i, n - i);
 }
 

@@ -164,9 +164,7 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     if (!clip_out) return clip_out.error();
     auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
     if (!clip_in) return clip_in.error();
-    s.channels_.emplace(AgentChannels{*frames, *cursor, *input,
-                                      *audio, *clip_out,
-                                      *clip_in});
+    s.channels_.emplace(AgentChannels{*frames, *cursor, *input, *audio, *clip_out, *clip_in});
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;
@@ -183,7 +181,8 @@ namespace {
 // A region smaller than its header page is a caller's bug (ivshmem's openers
 // refuse such regions with a message), not something the guest can cause.
 std::span<std::byte> checked_region(std::span<std::byte> region) {
-    if (region.size() < kPageSize) throw std::invalid_argument("region smaller than its header page");
+    if (region.size() < kPageSize)
+        throw std::invalid_argument("region smaller than its header page");
     return region;
 }
 }  // namespace
@@ -288,7 +287,8 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
         out.state = state_ = LinkState::disconnected;
         // A stable message (no running count): callers log it once per change.
         out.message = "no heartbeat from the agent for over " +
-                      std::to_string(timeout_ns_ / 1'000'000) + " ms (guest paused, agent stopped?)";
+                      std::to_string(timeout_ns_ / 1'000'000) +
+                      " ms (guest paused, agent stopped?)";
         return out;
     }
     out.state = state_ = LinkState::connected;

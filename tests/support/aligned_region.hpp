@@ -14,7 +14,8 @@ namespace porthole::testing {
 class AlignedRegion {
   public:
     explicit AlignedRegion(std::size_t size)
-        : size_(size), mem_(static_cast<std::byte*>(::operator new(round(size), std::align_val_t{4096}))) {
+        : size_(size),
+          mem_(static_cast<std::byte*>(::operator new (round(size), std::align_val_t{4096}))) {
         std::memset(mem_.get(), 0, round(size));
     }
     [[nodiscard]] std::span<std::byte> bytes() const { return {mem_.get(), size_}; }
@@ -25,8 +26,8 @@ class AlignedRegion {
     static std::size_t round(std::size_t n) { return (n + 4095) / 4096 * 4096; }
     struct Free {
         void operator()(std::byte* p) const {
-            ::operator delete(p, std::align_val_t{4096});  // MinGW has no std::aligned_alloc
-        }  // NOLINT(cppcoreguidelines-no-malloc)
+            ::operator delete (p, std::align_val_t{4096});  // MinGW has no std::aligned_alloc
+        }                                                   // NOLINT(cppcoreguidelines-no-malloc)
     };
     std::size_t size_;
     std::unique_ptr<std::byte, Free> mem_;

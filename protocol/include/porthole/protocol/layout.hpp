@@ -13,8 +13,8 @@ namespace porthole::protocol {
 
 struct LayoutParams {
     std::uint32_t frame_slots = kMinFrameSlots;
-    std::uint32_t input_capacity = 4096;         // events, power of two
-    std::uint64_t audio_bytes = std::uint64_t{512} * 1024;      // PCM ring: 1.3 s of 48 kHz stereo f32
+    std::uint32_t input_capacity = 4096;                    // events, power of two
+    std::uint64_t audio_bytes = std::uint64_t{512} * 1024;  // PCM ring: 1.3 s of 48 kHz stereo f32
     std::uint64_t clipboard_bytes = std::uint64_t{256} * 1024;  // each direction
 };
 
