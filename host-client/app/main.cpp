@@ -45,8 +45,21 @@ int run(const porthole::client::Options& o) {
         spdlog::error("{}", renderer.error().message);
         return 1;
     }
+    // Input before audio: a wrong input option is an error, missing audio only a warning.
+    auto input = client::InputSubsystem::create(o, window.get());
+    if (!input) {
+        spdlog::error("{}", input.error().message);
+        return 1;
+    }
+    auto audio = client::AudioSubsystem::create(o);
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
-    return loop.run(g_stop);
+    loop.set_input(**input);
+    if (audio) loop.set_audio(*audio);
+    const int code = loop.run(g_stop);
+    // The audio source and the input writer read the region: gone before its mapping.
+    audio.reset();
+    input->reset();
+    return code;
 }
 
 }  // namespace

@@ -57,6 +57,33 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.add_flag("--no-cursor", no_cursor, "do not draw the guest's cursor");
     app.add_flag("--force-staging", o.renderer.force_staging,
                  "copy frames through a staging buffer even when the region can be imported");
+    app.add_option("--input", o.input,
+                   "input front end: window (SDL window events), evdev (grab keyboards and mice "
+                   "under /dev/input), none (default: window, or none with --headless)")
+        ->check(CLI::IsMember({"window", "evdev", "none"}));
+    app.add_option("--evdev-device", o.evdev_devices,
+                   "evdev device to read (repeatable; default: every keyboard and mouse)");
+    app.add_option("--hotkey", o.hotkey,
+                   "evdev: owner-switch hotkey (default ctrl-ctrl); window: the capture key "
+                   "(default scrolllock). Presets ctrl-ctrl, alt-alt, shift-shift, meta-meta, "
+                   "scrolllock, ctrl-scrolllock, or KEY_A+KEY_B");
+    app.add_option("--input-to", o.input_to,
+                   "deliver input to the agent (region input ring) or to QEMU over QMP")
+        ->check(CLI::IsMember({"agent", "qmp"}));
+    app.add_option("--qmp", o.qmp, "QEMU's QMP socket for --input-to qmp (unix:/path)");
+    app.add_option("--audio", o.audio,
+                   "play the guest's audio: auto (when the agent announces audio), on, off")
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+    app.add_option("--audio-latency", o.audio_latency_ms,
+                   "audio latency target in ms between guest and speakers")
+        ->check(CLI::Range(5.0, 200.0));
+    app.add_option("--audio-source", o.audio_source,
+                   "region (the agent's audio channel) or scream (a Scream IVSHMEM ring)")
+        ->check(CLI::IsMember({"region", "scream"}));
+    app.add_option("--scream-shm", o.scream_shm,
+                   "Scream's IVSHMEM region file for --audio-source scream");
+    app.add_flag("--audio-follow-volume", o.audio_follow_volume,
+                 "apply the guest's volume and mute to the stream");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     try {
@@ -75,6 +102,24 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         }
         o.width = w;
         o.height = h;
+    }
+    if (o.input.empty()) o.input = o.headless ? "none" : "window";
+    if (o.input == "window" && o.headless) {
+        std::fprintf(stderr,
+                     "--input window needs a window: drop --headless or use --input evdev\n");
+        return 2;
+    }
+    if (o.hotkey.empty()) o.hotkey = o.input == "evdev" ? "ctrl-ctrl" : "scrolllock";
+    if (o.input_to == "qmp" && o.qmp.empty()) {
+        std::fprintf(stderr,
+                     "--input-to qmp needs --qmp unix:/path/to/socket (QEMU's -qmp "
+                     "unix:PATH,server=on,wait=off)\n");
+        return 2;
+    }
+    if (o.audio_source == "scream" && o.scream_shm.empty() && o.audio != "off") {
+        std::fprintf(stderr,
+                     "--audio-source scream needs --scream-shm PATH (Scream's IVSHMEM file)\n");
+        return 2;
     }
     o.renderer.present_mode = *parse_present_mode(present);
     o.renderer.scale = *parse_scale_mode(scale);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "render/renderer.hpp"
 
@@ -25,6 +26,20 @@ struct Options {
     std::string log_level = "info";
     std::uint32_t width = 0, height = 0;  // --size; 0: window 1280x720, headless follows the frame
     RendererConfig renderer;
+
+    // Input: front end, owner-switch hotkey and where events go.
+    std::string input;  // window, evdev or none ("" until parsed: window, or none when headless)
+    std::vector<std::string> evdev_devices;  // empty: every keyboard and mouse
+    std::string hotkey;              // "" until parsed: ctrl-ctrl (evdev), scrolllock (window)
+    std::string input_to = "agent";  // agent (region input ring) or qmp
+    std::string qmp;                 // QEMU's QMP socket (unix:/path) for --input-to qmp
+
+    // Audio: auto plays when the agent announces audio.
+    std::string audio = "auto";  // auto, on or off
+    double audio_latency_ms = 20;
+    std::string audio_source = "region";  // region or scream
+    std::string scream_shm;
+    bool audio_follow_volume = false;
 };
 
 // The options, or the exit code when parsing ends the program (--help, errors).

@@ -122,6 +122,11 @@ bool SessionLoop::take_frame() {
     new_frame_ = true;
     needs_draw_ = true;
     frame_capture_ns_ = view.meta.capture_time_ns;
+    if (view.meta.width != frame_w_ || view.meta.height != frame_h_) {
+        frame_w_ = view.meta.width;
+        frame_h_ = view.meta.height;
+        update_input_view();
+    }
     return true;
 }
 
@@ -139,6 +144,7 @@ bool SessionLoop::take_cursor() {
     }
     if (auto pos = channels_->cursor->poll_position()) {
         renderer_.set_cursor_state(*pos);
+        if (input_ != nullptr) input_->set_guest_cursor_visible(pos->visible);
         any = true;
     }
     if (any && o_.renderer.draw_cursor) needs_draw_ = true;
@@ -147,13 +153,40 @@ bool SessionLoop::take_cursor() {
 
 void SessionLoop::handle_window(bool& quit) {
     if (!window_) return;
-    for (auto e : window_->poll_events()) {
+    for (auto e : window_->poll_events())
+        window_event(e, quit);
+    if (input_ == nullptr) return;
+    for (auto a : input_->take_actions()) {
+        switch (a) {
+            case input::WindowAction::toggle_fullscreen:
+                window_event(WindowEvent::toggle_fullscreen, quit);
+                break;
+            case input::WindowAction::toggle_overlay:
+                window_event(WindowEvent::toggle_overlay, quit);
+                break;
+            case input::WindowAction::screenshot:
+                window_event(WindowEvent::screenshot, quit);
+                break;
+            default:
+                spdlog::info("input: {}", input::to_string(a));
+                break;
+        }
+    }
+}
+
+void SessionLoop::update_input_view() {
+    if (input_ != nullptr) input_->update_view(o_.renderer.scale, frame_w_, frame_h_);
+}
+
+void SessionLoop::window_event(WindowEvent e, bool& quit) {
+    {
         switch (e) {
             case WindowEvent::quit:
                 quit = true;
                 break;
             case WindowEvent::resized:
                 renderer_.target_resized();
+                update_input_view();
                 needs_draw_ = true;
                 break;
             case WindowEvent::exposed:
@@ -169,6 +202,7 @@ void SessionLoop::handle_window(bool& quit) {
             case WindowEvent::toggle_fullscreen:
                 window_->set_fullscreen(!window_->fullscreen());
                 renderer_.target_resized();
+                update_input_view();
                 needs_draw_ = true;
                 break;
             case WindowEvent::screenshot:
@@ -242,6 +276,11 @@ StatsLine SessionLoop::stats_line() const {
     s.cpu_bytes = renderer_.cpu_bytes_copied();
     s.gpu_bytes = renderer_.gpu_bytes_copied();
     s.verify = o_.verify_pattern;
+    if (audio_ != nullptr) {
+        const auto a = audio_->stats();
+        s.audio = AudioLine{a.underruns, a.overruns, a.latency_ms, a.ratio, a.playing};
+    }
+    if (input_ != nullptr) s.input = input_->stats();
     return s;
 }
 

@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "app/audio_subsystem.hpp"
+#include "app/input_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/stats.hpp"
 #include "app/subsystem.hpp"
@@ -23,6 +25,15 @@ class SessionLoop {
     SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
                 SdlWindow* window);
     void add_subsystem(SessionSubsystem& s) { subsystems_.push_back(&s); }
+    // The audio and input subsystems also feed --stats, the overlay and window actions.
+    void set_audio(AudioSubsystem& a) {
+        audio_ = &a;
+        add_subsystem(a);
+    }
+    void set_input(InputSubsystem& i) {
+        input_ = &i;
+        add_subsystem(i);
+    }
     // Runs until `stop`, the window closes, or --exit-after-frames / --timeout;
     // returns the process exit code.
     int run(const std::atomic<bool>& stop);
@@ -32,6 +43,8 @@ class SessionLoop {
     bool take_frame();
     bool take_cursor();
     void handle_window(bool& quit);
+    void window_event(WindowEvent e, bool& quit);
+    void update_input_view();
     void check_pattern(const ReadbackImage& image);
     void save_screenshot(const ReadbackImage& image, const std::string& path);
     void update_message();
@@ -43,12 +56,15 @@ class SessionLoop {
     SdlWindow* window_;
     std::optional<protocol::HostChannels> channels_;
     std::vector<SessionSubsystem*> subsystems_;
+    AudioSubsystem* audio_ = nullptr;
+    InputSubsystem* input_ = nullptr;
     FrameStats stats_;
     protocol::HostPoll link_;
     bool announced_ = false;
     bool needs_draw_ = true;
     bool new_frame_ = false;  // the next draw shows a newly accepted frame
     std::uint64_t frame_capture_ns_ = 0;
+    std::uint32_t frame_w_ = 0, frame_h_ = 0;  // the last accepted frame's size
     bool overlay_ = false;
     std::string screenshot_request_;
     std::uint64_t last_counter_ = UINT64_MAX;

@@ -56,18 +56,54 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
         j["repeats"] = t.repeats;
         j["gaps"] = t.gaps;
     }
+    if (e.audio) {
+        j["audio"] = {{"underruns", e.audio->underruns},
+                      {"overruns", e.audio->overruns},
+                      {"latency_ms", e.audio->latency_ms},
+                      {"ratio", e.audio->ratio},
+                      {"playing", e.audio->playing}};
+    } else {
+        j["audio"] = nullptr;
+    }
+    if (e.input) {
+        auto& in = j["input"];
+        in = {{"mode", e.input->mode},
+              {"owner", e.input->owner},
+              {"events", e.input->events},
+              {"overflow", e.input->overflow}};
+        if (e.input->qmp) {
+            in["qmp"] = {{"connected", e.input->qmp_connected},
+                         {"sent", e.input->qmp_sent},
+                         {"accepted", e.input->qmp_accepted},
+                         {"rejected", e.input->qmp_rejected},
+                         {"dropped", e.input->qmp_dropped}};
+        }
+    }
     return j.dump();
 }
 
 std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsTotals& t,
                                        const StatsLine& e) {
     (void)t;
-    return {
+    std::vector<std::string> lines{
         fmt::format("FPS {:>4}  UPS {:>4}", w.fps, w.ups),
         w.latency_ms ? fmt::format("LATENCY {:.1f} MS", *w.latency_ms) : std::string("LATENCY -"),
         fmt::format("COPY {}  PRESENT {}", e.copy_path, e.present_mode),
         fmt::format("DROPPED {}", e.skipped + e.torn),
     };
+    if (e.audio) {
+        lines.push_back(fmt::format("AUDIO {:.1f} MS  UNDER {}  OVER {}", e.audio->latency_ms,
+                                    e.audio->underruns, e.audio->overruns));
+    } else {
+        lines.emplace_back("AUDIO OFF");
+    }
+    if (e.input && e.input->mode != "none") {
+        std::string upper = e.input->owner == "guest" ? "GUEST" : "HOST";
+        lines.push_back(fmt::format("INPUT {} {}  EVENTS {}  LOST {}",
+                                    e.input->mode == "evdev" ? "EVDEV" : "WINDOW", upper,
+                                    e.input->events, e.input->overflow));
+    }
+    return lines;
 }
 
 }  // namespace porthole::client

@@ -44,6 +44,25 @@ class FrameStats {
     Window last_;
 };
 
+// The audio playback's part of a stats line.
+struct AudioLine {
+    std::uint64_t underruns = 0, overruns = 0;
+    double latency_ms = 0;
+    double ratio = 1.0;  // guest frames played per output frame (clock drift correction)
+    bool playing = false;
+};
+
+// The input's part of a stats line.
+struct InputStats {
+    std::string mode;            // window, evdev, none
+    std::string owner;           // host or guest (window: captured = guest)
+    std::uint64_t events = 0;    // events handed to the sink
+    std::uint64_t overflow = 0;  // region: events not written (ring full, no agent)
+    bool qmp = false;            // QMP delivery: the counters below mean something
+    bool qmp_connected = false;
+    std::uint64_t qmp_sent = 0, qmp_accepted = 0, qmp_rejected = 0, qmp_dropped = 0;
+};
+
 struct StatsLine {
     std::string state;
     std::string copy_path;
@@ -51,6 +70,8 @@ struct StatsLine {
     std::uint64_t torn = 0, skipped = 0, invalid = 0;
     std::uint64_t cpu_bytes = 0, gpu_bytes = 0;
     bool verify = false;
+    std::optional<AudioLine> audio;  // none: audio off
+    std::optional<InputStats> input;
 };
 // One JSON object (no newline).
 std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const StatsLine& extra);

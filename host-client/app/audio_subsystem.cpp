@@ -1,0 +1,63 @@
+#include "app/audio_subsystem.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "audio/scream_ring.hpp"
+#include "porthole/protocol/region.hpp"
+
+namespace porthole::client {
+
+std::unique_ptr<AudioSubsystem> AudioSubsystem::create(const Options& o) {
+    if (o.audio == "off") return nullptr;
+    audio::PlaybackOptions po;
+    po.latency_ms = o.audio_latency_ms;
+    po.follow_volume = o.audio_follow_volume;
+    auto playback = audio::AudioPlayback::create(po);
+    if (!playback) {
+        spdlog::warn("audio off: {} (the picture goes on; --audio off silences this)",
+                     playback.error().message);
+        return nullptr;
+    }
+    std::unique_ptr<AudioSubsystem> s(new AudioSubsystem(o, std::move(*playback)));
+    if (o.audio_source == "scream") {
+        auto map = ivshmem::open_host_region(o.scream_shm);
+        if (!map) {
+            spdlog::warn("audio off: Scream region: {}", map.error().message);
+            return nullptr;
+        }
+        s->scream_.emplace(std::move(*map));
+        s->playback_->set_source(audio::make_scream_source(s->scream_->bytes()));
+        spdlog::info("audio: Scream ring {} at {} ms", o.scream_shm, o.audio_latency_ms);
+    }
+    return s;
+}
+
+AudioSubsystem::~AudioSubsystem() {
+    // The source reads the region or the Scream mapping: drop it before either goes.
+    playback_->set_source(nullptr);
+}
+
+void AudioSubsystem::attach(protocol::HostChannels& channels,
+                            const protocol::HostSession& session) {
+    if (o_.audio_source != "region") return;
+    const bool announced = (session.agent_capabilities() & protocol::cap::audio_out) != 0;
+    if (!channels.audio || (!announced && o_.audio != "on")) {
+        if (o_.audio == "on") spdlog::warn("audio: the agent offers no audio channel");
+        return;
+    }
+    playback_->set_reader(std::move(*channels.audio));
+    channels.audio.reset();
+    from_region_ = true;
+    spdlog::info("audio: playing the agent's audio at {} ms", o_.audio_latency_ms);
+}
+
+void AudioSubsystem::detach() {
+    if (from_region_) playback_->set_source(nullptr);
+    from_region_ = false;
+}
+
+bool AudioSubsystem::tick(std::uint64_t /*now_ns*/) {
+    return false;  // PipeWire's thread pulls the source itself
+}
+
+}  // namespace porthole::client

@@ -1,0 +1,39 @@
+#pragma once
+// The client's audio: an AudioPlayback fed by each agent session's audio
+// channel (or by a Scream ring). Playback failing (no PipeWire) leaves the
+// client running without sound.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "app/options.hpp"
+#include "app/subsystem.hpp"
+#include "audio/playback.hpp"
+#include "porthole/ivshmem/mapping.hpp"
+
+namespace porthole::client {
+
+class AudioSubsystem final : public SessionSubsystem {
+  public:
+    // Null when audio is off by option; a warning (and null) when playback cannot start.
+    static std::unique_ptr<AudioSubsystem> create(const Options& o);
+    ~AudioSubsystem() override;
+    AudioSubsystem(const AudioSubsystem&) = delete;
+    AudioSubsystem& operator=(const AudioSubsystem&) = delete;
+
+    void attach(protocol::HostChannels& channels, const protocol::HostSession& session) override;
+    void detach() override;
+    bool tick(std::uint64_t now_ns) override;
+    [[nodiscard]] audio::PlaybackStats stats() const { return playback_->stats(); }
+
+  private:
+    AudioSubsystem(const Options& o, std::unique_ptr<audio::AudioPlayback> playback)
+        : o_(o), playback_(std::move(playback)) {}
+    const Options& o_;
+    std::unique_ptr<audio::AudioPlayback> playback_;
+    std::optional<ivshmem::Mapping> scream_;
+    bool from_region_ = false;
+};
+
+}  // namespace porthole::client

@@ -1,0 +1,181 @@
+#include "app/input_subsystem.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "input/hotkey.hpp"
+#include "render/scaling.hpp"
+
+namespace porthole::client {
+
+namespace {
+
+// The SDL scancode of a one-key hotkey (window mode's capture key).
+Result<SDL_Scancode> capture_key(const std::string& spec) {
+    auto h = input::parse_hotkey(spec);
+    if (!h) return Error{h.error()};
+    if (h->groups.size() != 1 || h->groups[0].empty())
+        return Error{"--hotkey '" + spec +
+                     "': window mode takes a single capture key (e.g. scrolllock, KEY_PAUSE)"};
+    for (int s = 0; s < SDL_NUM_SCANCODES; ++s) {
+        const auto sc = static_cast<SDL_Scancode>(s);
+        if (input::sdl_to_evdev(sc) == h->groups[0][0]) return sc;
+    }
+    return Error{"--hotkey '" + spec + "': no SDL key for it"};
+}
+
+// The SDL_Window behind the client's only window (SdlWindow does not expose it).
+SDL_Window* first_sdl_window() {
+    for (Uint32 id = 1; id < 64; ++id)
+        if (SDL_Window* w = SDL_GetWindowFromID(id)) return w;
+    return nullptr;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
+                                                               SdlWindow* window) {
+    std::unique_ptr<InputSubsystem> s(new InputSubsystem());
+    s->mode_ = o.input;
+    if (o.input == "none") return s;
+
+    if (o.input_to == "qmp") {
+        auto path = qmp::parse_qmp_address(o.qmp);
+        if (!path) return Error{"--qmp: " + path.error().message};
+        qmp::QmpConfig qc;
+        qc.socket_path = *path;
+        s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
+        s->sink_ = s->qmp_sink_.get();
+        spdlog::info("input: to QEMU over QMP at {}", *path);
+    } else {
+        s->sink_ = &s->region_sink_;
+    }
+
+    auto* self = s.get();
+    if (o.input == "evdev") {
+        auto hotkey = input::parse_hotkey(o.hotkey);
+        if (!hotkey) return Error{"--hotkey: " + hotkey.error().message};
+        input::EvdevConfig ec;
+        ec.devices = o.evdev_devices;
+        ec.hotkey = *hotkey;
+        auto ev = input::EvdevInput::create(std::move(ec), *self);
+        if (!ev) return Error{"evdev input: " + ev.error().message};
+        s->evdev_ = std::move(*ev);
+        s->evdev_->on_owner_change([self](input::Owner owner) {
+            self->owner_.store(owner == input::Owner::guest ? 1 : 0);
+            spdlog::info("input: {} owns the keyboard and mouse", input::to_string(owner));
+        });
+        std::size_t open = 0;
+        for (const auto& d : s->evdev_->devices()) {
+            if (d.open) {
+                ++open;
+                spdlog::info("input: {} ({})", d.path, d.name);
+            } else {
+                spdlog::warn("input: {} not open yet: {}", d.path, d.last_error);
+            }
+        }
+        if (open == 0) spdlog::warn("input: no keyboard or mouse open yet (hot-plug is watched)");
+        spdlog::info("input: evdev, {} switches between host and guest", o.hotkey);
+        s->evdev_thread_ = std::thread([self] {
+            while (!self->stop_.load()) {
+                if (auto st = self->evdev_->poll(std::chrono::milliseconds(200)); !st)
+                    spdlog::warn("input: {}", st.error().message);
+            }
+        });
+        return s;
+    }
+
+    // window mode
+    if (window == nullptr) return Error{"--input window needs a window (not --headless)"};
+    auto key = capture_key(o.hotkey);
+    if (!key) return Error{key.error()};
+    input::WindowInputConfig wc;
+    wc.capture_key = *key;
+    s->sdl_window_ = first_sdl_window();
+    s->window_input_ = std::make_unique<input::WindowInput>(
+        wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);
+    window->set_event_sink([self](const SDL_Event& e) {
+        auto acts = self->window_input_->handle(e);
+        self->owner_.store(self->window_input_->captured() ? 1 : 0);
+        const bool keyish = e.type == SDL_KEYDOWN || e.type == SDL_KEYUP ||
+                            e.type == SDL_MOUSEMOTION || e.type == SDL_MOUSEBUTTONDOWN ||
+                            e.type == SDL_MOUSEBUTTONUP || e.type == SDL_MOUSEWHEEL;
+        const bool consumed = !acts.empty() || (keyish && self->window_input_->captured());
+        self->actions_.insert(self->actions_.end(), acts.begin(), acts.end());
+        return consumed;
+    });
+    spdlog::info("input: window, {} toggles capture", o.hotkey);
+    return s;
+}
+
+InputSubsystem::~InputSubsystem() {
+    stop_.store(true);
+    if (evdev_) evdev_->wake();
+    if (evdev_thread_.joinable()) evdev_thread_.join();
+}
+
+void InputSubsystem::deliver(std::span<const protocol::InputEvent> batch) {
+    if (sink_ == nullptr) return;
+    sink_->deliver(batch);
+    events_.fetch_add(batch.size());
+}
+
+void InputSubsystem::attach(protocol::HostChannels& channels,
+                            const protocol::HostSession& session) {
+    if (sink_ != &region_sink_) return;
+    if ((session.agent_capabilities() & protocol::cap::input_inject) == 0 || !channels.input) {
+        spdlog::info("input: the agent cannot inject input");
+        return;
+    }
+    region_sink_.attach(std::move(channels.input));
+    channels.input.reset();
+}
+
+void InputSubsystem::detach() {
+    if (sink_ == &region_sink_) region_sink_.attach(std::nullopt);
+}
+
+bool InputSubsystem::tick(std::uint64_t /*now_ns*/) {
+    return false;  // evdev runs on its thread; window events come through the window's sink
+}
+
+std::vector<input::WindowAction> InputSubsystem::take_actions() {
+    std::vector<input::WindowAction> out;
+    out.swap(actions_);
+    return out;
+}
+
+void InputSubsystem::set_guest_cursor_visible(bool visible) {
+    if (window_input_) window_input_->set_guest_cursor_visible(visible);
+}
+
+void InputSubsystem::update_view(ScaleMode scale, std::uint32_t frame_w, std::uint32_t frame_h) {
+    if (!window_input_ || sdl_window_ == nullptr || frame_w == 0 || frame_h == 0) return;
+    int ww = 0, wh = 0;
+    SDL_GetWindowSize(sdl_window_, &ww, &wh);
+    if (ww <= 0 || wh <= 0) return;
+    const auto r = place_frame(scale, frame_w, frame_h, static_cast<std::uint32_t>(ww),
+                               static_cast<std::uint32_t>(wh));
+    window_input_->set_view({r.x, r.y, static_cast<int>(r.w), static_cast<int>(r.h)});
+}
+
+InputStats InputSubsystem::stats() const {
+    InputStats st;
+    st.mode = mode_;
+    st.owner = owner_.load() == 1 ? "guest" : "host";
+    st.events = events_.load();
+    st.overflow = region_sink_.overflow();
+    if (qmp_sink_) {
+        const auto q = qmp_sink_->client().stats();
+        st.qmp = true;
+        st.qmp_connected = q.connected;
+        st.qmp_sent = q.batches_sent;
+        st.qmp_accepted = q.accepted;
+        st.qmp_rejected = q.rejected;
+        st.qmp_dropped = q.dropped;
+    }
+    return st;
+}
+
+}  // namespace porthole::client

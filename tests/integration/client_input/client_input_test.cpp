@@ -1,0 +1,320 @@
+// The porthole program's input end to end, evdev mode: a keyboard faked with
+// umockdev, porthole --headless --input evdev reading it in a child process,
+// and this test acting as the guest: it lays out the region (AgentSession)
+// and reads the input ring the client writes. The test program re-runs
+// itself under umockdev-wrapper so that it and porthole see the fake device.
+#include <gtest/gtest.h>
+#include <linux/input.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_evdev.hpp"
+#include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/session.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+#include "process.hpp"
+#include "qemu_process.hpp"
+
+#ifndef PORTHOLE_CLIENT_BIN
+#error "PORTHOLE_CLIENT_BIN must name the porthole program"
+#endif
+
+namespace porthole::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The guest side of a region file: a session with an input ring, kept alive
+// (heartbeat) while the test reads what the client writes.
+class TestGuest {
+  public:
+    explicit TestGuest(const std::string& path) {
+        auto map = ivshmem::create_region_file(path, std::size_t{16} << 20);
+        EXPECT_TRUE(map) << map.error().message;
+        if (!map) return;
+        map_.emplace(std::move(*map));
+        auto s = protocol::AgentSession::create(map_->bytes(), protocol::LayoutParams{},
+                                                protocol::cap::frames | protocol::cap::input_inject,
+                                                "client-input-test", monotonic_ns());
+        EXPECT_TRUE(s) << s.error().message;
+        if (s) session_.emplace(std::move(*s));
+    }
+    // Heartbeat and read for `d`; returns the events that arrived.
+    std::vector<protocol::InputEvent> pump(std::chrono::milliseconds d) {
+        std::vector<protocol::InputEvent> got;
+        const auto end = std::chrono::steady_clock::now() + d;
+        while (std::chrono::steady_clock::now() < end) {
+            session_->tick(monotonic_ns());
+            protocol::InputEvent buf[64];
+            const std::size_t n = session_->channels().input.pop(buf);
+            got.insert(got.end(), buf, buf + n);
+            std::this_thread::sleep_for(5ms);
+        }
+        return got;
+    }
+    // Waits (heartbeating) until the client attached to the session.
+    bool wait_client(std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            pump(20ms);
+            if (session_->client_session() != 0) return true;
+        }
+        return false;
+    }
+    [[nodiscard]] bool ok() const { return session_.has_value(); }
+    [[nodiscard]] std::uint64_t rejected() { return session_->channels().input.rejected(); }
+
+  private:
+    std::optional<ivshmem::Mapping> map_;
+    std::optional<protocol::AgentSession> session_;
+};
+
+bool wait_for_text(const std::string& path, const std::string& text,
+                   std::chrono::milliseconds limit, TestGuest& guest) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (read_text(path).find(text) != std::string::npos) return true;
+        guest.pump(20ms);
+    }
+    return false;
+}
+
+struct Key {
+    std::uint16_t code;
+    std::int32_t value;
+    bool operator==(const Key&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Key& k) {
+    return os << "{" << k.code << "," << k.value << "}";
+}
+
+std::vector<Key> keys_of(const std::vector<protocol::InputEvent>& events) {
+    std::vector<Key> out;
+    for (const auto& e : events)
+        if (e.type == EV_KEY) out.push_back({e.code, e.value});
+    return out;
+}
+
+std::optional<nlohmann::json> last_stats(const std::string& path) {
+    std::optional<nlohmann::json> last;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded()) last = j;
+    }
+    return last;
+}
+
+class ClientInput : public ::testing::Test {
+  protected:
+    void press(std::uint16_t code) { key(code, 1); }
+    void release(std::uint16_t code) { key(code, 0); }
+    void key(std::uint16_t code, std::int32_t value) {
+        bed_.emit(kbd_, EV_MSC, MSC_SCAN, code);
+        bed_.emit(kbd_, EV_KEY, code, value);
+        bed_.syn(kbd_);
+        std::this_thread::sleep_for(10ms);
+    }
+    void type(std::uint16_t code) {
+        press(code);
+        release(code);
+    }
+
+    FakeEvdevBed bed_;
+    FakeDeviceSpec kbd_{"Porthole Test Keyboard", 20, true, "usb-porthole-kbd-event-kbd"};
+    TempDir dir_;
+};
+
+TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwitchingBack) {
+    const std::string dev = bed_.add(kbd_);
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
+                    "64x64", "--input", "evdev", "--input-to", "agent", "--stats"},
+                   out, err);
+    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
+    ASSERT_NE(read_text(err).find(dev), std::string::npos)
+        << "porthole did not open " << dev << ":\n"
+        << read_text(err);
+
+    // Typed while the host owns input: nothing reaches the guest.
+    type(KEY_Q);
+    EXPECT_TRUE(keys_of(guest.pump(200ms)).empty());
+
+    // ctrl-ctrl hands input to the guest once both are released.
+    press(KEY_LEFTCTRL);
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    type(KEY_A);
+    type(KEY_B);
+    type(KEY_C);
+    // Switch back while D is held: the guest must see D released, and the
+    // keys after the switch must not arrive.
+    press(KEY_D);
+    press(KEY_LEFTCTRL);
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    release(KEY_D);
+    type(KEY_Z);
+    const auto events = guest.pump(500ms);
+    const std::vector<Key> want{{KEY_A, 1},        {KEY_A, 0}, {KEY_B, 1}, {KEY_B, 0},
+                                {KEY_C, 1},        {KEY_C, 0}, {KEY_D, 1}, {KEY_LEFTCTRL, 1},
+                                {KEY_LEFTCTRL, 0}, {KEY_D, 0}};
+    EXPECT_EQ(keys_of(events), want) << read_text(err);
+    // Every batch ends with SYN_REPORT.
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().type, EV_SYN);
+    EXPECT_EQ(guest.rejected(), 0U);
+
+    // The guest holds nothing now (no stuck keys).
+    std::vector<bool> held(KEY_CNT, false);
+    for (const auto& k : keys_of(events))
+        held[k.code] = k.value != 0;
+    for (std::size_t c = 0; c < held.size(); ++c)
+        EXPECT_FALSE(held[c]) << "key " << c << " left held in the guest";
+
+    guest.pump(1200ms);  // one more --stats line
+    EXPECT_TRUE(client.terminate().has_value());
+    // --stats reports the input: host owns it again, 10 key events plus syncs, none lost.
+    const auto last = last_stats(out);
+    ASSERT_TRUE(last) << read_text(out);
+    const auto& input = (*last)["input"];
+    EXPECT_EQ(input["mode"], "evdev");
+    EXPECT_EQ(input["owner"], "host");
+    EXPECT_GE(input["events"].get<std::uint64_t>(), want.size());
+    EXPECT_EQ(input["overflow"].get<std::uint64_t>(), 0U);
+}
+
+TEST_F(ClientInput, QmpDeliveryQemuAcceptsTheEvdevKeys) {
+    const std::string dev = bed_.add(kbd_);
+    const std::string sock = dir_.file("qmp.sock");
+    // QEMU must not run under the umockdev preload this test carries.
+    std::string preload = std::getenv("LD_PRELOAD");
+    ::unsetenv("LD_PRELOAD");
+    QemuProcess qemu(sock);
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    ASSERT_TRUE(qemu.listening()) << read_text(sock + ".log");
+
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client(
+        {PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size", "64x64",
+         "--input", "evdev", "--input-to", "qmp", "--qmp", "unix:" + sock, "--stats"},
+        out, err);
+    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
+    guest.pump(300ms);  // the QMP handshake
+
+    press(KEY_LEFTCTRL);
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    type(KEY_H);
+    type(KEY_I);
+    // Input goes to QEMU, not to the region's ring.
+    EXPECT_TRUE(keys_of(guest.pump(1500ms)).empty());
+    EXPECT_TRUE(client.terminate().has_value());
+
+    const auto last = last_stats(out);
+    ASSERT_TRUE(last) << read_text(out) << read_text(err);
+    const auto& q = (*last)["input"]["qmp"];
+    ASSERT_TRUE(q.is_object()) << last->dump();
+    EXPECT_TRUE(q["connected"].get<bool>()) << last->dump() << "\n" << read_text(err);
+    // Four batches (H and I, pressed and released), each one input-send-event QEMU accepted.
+    EXPECT_EQ(q["sent"].get<std::uint64_t>(), 4U) << last->dump();
+    EXPECT_EQ(q["accepted"].get<std::uint64_t>(), 4U) << last->dump();
+    EXPECT_EQ(q["rejected"].get<std::uint64_t>(), 0U) << last->dump();
+    EXPECT_EQ(q["dropped"].get<std::uint64_t>(), 0U) << last->dump();
+}
+
+// Runs `cmd` with the umockdev preload left out (QEMU, Xvfb, xdotool and a
+// windowed porthole need the real /dev and /sys).
+template <typename F>
+auto without_preload(F&& f) {
+    const char* p = std::getenv("LD_PRELOAD");
+    const std::string preload = p != nullptr ? p : "";
+    ::unsetenv("LD_PRELOAD");
+    auto r = f();
+    ::setenv("LD_PRELOAD", preload.c_str(), 1);
+    return r;
+}
+
+TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
+    TempDir dir;
+    auto xvfb = without_preload([] { return std::make_unique<Xvfb>(); });
+    ASSERT_FALSE(xvfb->display().empty()) << "Xvfb did not start";
+    TestGuest guest(dir.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir.file("porthole.out"), err = dir.file("porthole.err");
+    auto client = without_preload([&] {
+        return std::make_unique<Process>(
+            std::vector<std::string>{PORTHOLE_CLIENT_BIN, "--shm", dir.file("region"), "--size",
+                                     "320x240", "--input", "window", "--stats"},
+            out, err, std::vector<std::string>{"DISPLAY=" + xvfb->display()});
+    });
+    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: window", 5s, guest)) << read_text(err);
+    const auto xdo = [&](const std::string& args) {
+        const std::string cmd = "env -u LD_PRELOAD DISPLAY=" + xvfb->display() +
+                                " sh -c \"xdotool " + args + "\" >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    // The window may take a moment to map.
+    bool focused = false;
+    for (int i = 0; i < 50 && !focused; ++i) {
+        focused = xdo("search --sync --name '^porthole$' windowfocus --sync") == 0;
+        if (!focused) guest.pump(100ms);
+    }
+    ASSERT_TRUE(focused) << read_text(err);
+    guest.pump(300ms);
+
+    ASSERT_EQ(xdo("key Scroll_Lock"), 0);
+    guest.pump(300ms);
+    ASSERT_EQ(xdo("key a b"), 0);
+    const auto events = guest.pump(800ms);
+    const std::vector<Key> want{{KEY_A, 1}, {KEY_A, 0}, {KEY_B, 1}, {KEY_B, 0}};
+    EXPECT_EQ(keys_of(events), want) << read_text(err);  // ScrollLock itself never reaches it
+    guest.pump(1200ms);                                  // a --stats line with the capture on
+    const auto captured = last_stats(out);
+    ASSERT_TRUE(captured) << read_text(out) << read_text(err);
+    EXPECT_EQ((*captured)["input"]["mode"], "window");
+    EXPECT_EQ((*captured)["input"]["owner"], "guest") << captured->dump();
+
+    ASSERT_EQ(xdo("key Scroll_Lock"), 0);  // capture off again
+    guest.pump(1200ms);
+    EXPECT_TRUE(client->terminate().has_value());
+    const auto released = last_stats(out);
+    ASSERT_TRUE(released);
+    EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
+}
+
+}  // namespace
+}  // namespace porthole::test
+
+int main(int argc, char** argv) {
+    // The preload library must be in place before the program starts; porthole inherits it.
+    const char* preload = std::getenv("LD_PRELOAD");
+    if (!preload || !std::strstr(preload, "umockdev-preload")) {
+        std::vector<char*> args{const_cast<char*>("umockdev-wrapper")};
+        for (int i = 0; i < argc; ++i)
+            args.push_back(argv[i]);
+        args.push_back(nullptr);
+        ::execvp("umockdev-wrapper", args.data());
+        std::perror("umockdev-wrapper (package umockdev)");
+        return 1;
+    }
+    testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
