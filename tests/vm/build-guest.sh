@@ -31,7 +31,11 @@ cp /bin/busybox "$root/bin/busybox"
 for app in sh mount insmod poweroff reboot sleep cat echo ls grep sed awk; do
   ln -s busybox "$root/bin/$app"
 done
-for m in drivers/input/evdev.ko drivers/input/misc/uinput.ko drivers/virtio/virtio_input.ko; do
+# virtio_input and what it needs, for QEMU's virtio tablet and mouse (QMP tests).
+for m in drivers/input/evdev.ko drivers/input/misc/uinput.ko drivers/virtio/virtio.ko \
+    drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_legacy_dev.ko \
+    drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko \
+    drivers/virtio/virtio_input.ko; do
   f=$(ls "$kdir"/lib/modules/*/kernel/$m 2>/dev/null | head -n1 || true)
   [ -n "$f" ] && cp "$f" "$root/lib/modules/"
 done

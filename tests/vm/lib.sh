@@ -12,12 +12,16 @@ vm_setup() {  # GUESTDIR WORKDIR
   VM_PID=""
   VM_ACCEL=$(vm_accel)
   trap vm_cleanup EXIT
+  trap 'exit 143' TERM INT HUP  # so that the EXIT trap runs when ctest stops the test
 }
 
 vm_cleanup() {
+  local rc=$?
   vm_stop
   for p in ${VM_EXTRA_PIDS:-}; do kill -9 "$p" 2>/dev/null || true; done
   rm -f "$VM_REGION"
+  # The logs stay for a failed test (its output names them).
+  if [ "$rc" -eq 0 ]; then rm -rf "$VM_WORK"; else echo "logs: $VM_WORK"; fi
 }
 
 # KVM when it really works (a guest boots to /init quickly), else TCG. The
@@ -44,7 +48,9 @@ vm_start() {  # SCENARIO [REGION_MIB] [extra qemu args...]
   [ "$scenario" = reboot ] && reboot=""
   truncate -s "${mib}M" "$VM_REGION"
   : >"$VM_CONSOLE"
-  qemu-system-x86_64 -accel "$VM_ACCEL" -machine q35 -cpu "$cpu" -m 256 -smp 1 \
+  # Bounded even if this script is killed outright (ctest's timeout): QEMU
+  # never outlives VM_MAX_SECONDS. timeout passes vm_stop's TERM on to QEMU.
+  timeout -k 5 "${VM_MAX_SECONDS:-240}" qemu-system-x86_64 -accel "$VM_ACCEL" -machine q35 -cpu "$cpu" -m 256 -smp 1 \
     -nographic -nodefaults -serial "file:$VM_CONSOLE" $reboot \
     -kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.gz" \
     -append "console=ttyS0 quiet porthole_test=$scenario" \

@@ -1,0 +1,158 @@
+// vm-input-send: the host side of the VM input tests. Sends a fixed script of
+// key, relative, button, wheel and absolute events either through the region
+// (attaching as the host, writing the agent's input ring) or through QEMU's
+// QMP socket (input-send-event), and prints each non-SYN event it sent as
+//   SENT <type> <code> <value>
+// so that the test can compare with what the guest's probe read.
+// usage: vm-input-send region REGION_FILE | qmp QMP_SOCKET
+#include <fmt/format.h>
+#include <linux/input-event-codes.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/session.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+#include "qmp/sink.hpp"
+
+namespace {
+
+using porthole::monotonic_ns;
+using porthole::protocol::InputEvent;
+using Batch = std::vector<InputEvent>;
+using namespace std::chrono_literals;
+
+InputEvent ev(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    return InputEvent{monotonic_ns(), type, code, value, 0};
+}
+
+Batch batch(std::initializer_list<InputEvent> events) {
+    Batch b(events);
+    b.push_back(ev(EV_SYN, SYN_REPORT, 0));
+    return b;
+}
+
+// Each batch ends in SYN_REPORT; presses are released quickly (well under the
+// kernel's 250 ms autorepeat delay).
+struct Step {
+    Batch events;
+    std::chrono::milliseconds pause_after;
+};
+
+std::vector<Step> script() {
+    return {
+        {batch({ev(EV_KEY, KEY_A, 1)}), 40ms},
+        {batch({ev(EV_KEY, KEY_A, 0)}), 200ms},
+        {batch({ev(EV_KEY, KEY_LEFTSHIFT, 1)}), 40ms},
+        {batch({ev(EV_KEY, KEY_B, 1)}), 40ms},
+        {batch({ev(EV_KEY, KEY_B, 0)}), 40ms},
+        {batch({ev(EV_KEY, KEY_LEFTSHIFT, 0)}), 200ms},
+        {batch({ev(EV_REL, REL_X, 5), ev(EV_REL, REL_Y, -3)}), 200ms},
+        {batch({ev(EV_KEY, BTN_LEFT, 1)}), 40ms},
+        {batch({ev(EV_KEY, BTN_LEFT, 0)}), 200ms},
+        {batch({ev(EV_REL, REL_WHEEL, 1)}), 200ms},
+        {batch({ev(EV_ABS, ABS_X, 16384), ev(EV_ABS, ABS_Y, 8192)}), 200ms},
+        {batch({ev(EV_KEY, BTN_RIGHT, 1)}), 40ms},
+        {batch({ev(EV_KEY, BTN_RIGHT, 0)}), 200ms},
+    };
+}
+
+void report_sent(const Batch& b) {
+    for (const auto& e : b)
+        if (e.type != EV_SYN) fmt::print("SENT {} {} {}\n", e.type, e.code, e.value);
+    std::fflush(stdout);
+}
+
+int send_region(const std::string& path) {
+    auto map = porthole::ivshmem::open_host_region(path);
+    if (!map) {
+        spdlog::error("{}", map.error().message);
+        return 1;
+    }
+    porthole::protocol::HostSession session(map->bytes(), 0, "vm-input-send");
+    std::optional<porthole::protocol::HostChannels> channels;
+    const auto deadline = monotonic_ns() + 60'000'000'000ULL;
+    while (!channels) {
+        auto p = session.poll(monotonic_ns());
+        if (p.state == porthole::protocol::LinkState::connected && p.new_session) {
+            auto c = session.attach_channels();
+            if (!c) {
+                spdlog::error("cannot attach the agent's channels: {}", c.error().message);
+                return 1;
+            }
+            channels.emplace(std::move(*c));
+        }
+        if (monotonic_ns() > deadline) {
+            spdlog::error("no agent session in {} after 60 s", path);
+            return 1;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    if (!channels->input) {
+        spdlog::error("the agent offers no input channel");
+        return 1;
+    }
+    for (const auto& step : script()) {
+        if (!channels->input->push(step.events)) {
+            spdlog::error("the input ring is full (the agent does not take events)");
+            return 1;
+        }
+        report_sent(step.events);
+        // Keep the host's side of the link alive while pausing.
+        const auto until = monotonic_ns() + static_cast<std::uint64_t>(
+                                                std::chrono::nanoseconds(step.pause_after).count());
+        while (monotonic_ns() < until) {
+            session.poll(monotonic_ns());
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+    return 0;
+}
+
+int send_qmp(const std::string& socket) {
+    porthole::client::qmp::QmpInputSink sink(porthole::client::qmp::QmpConfig{socket});
+    if (!sink.client().wait_connected(30s)) {
+        spdlog::error("no QMP connection to {} within 30 s: {}", socket,
+                      sink.client().stats().last_error);
+        return 1;
+    }
+    for (const auto& step : script()) {
+        sink.deliver(step.events);
+        report_sent(step.events);
+        std::this_thread::sleep_for(step.pause_after);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto s = sink.client().stats();
+        if (s.accepted + s.rejected >= s.batches_sent) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    const auto s = sink.client().stats();
+    if (s.rejected != 0 || s.dropped != 0 || s.accepted != script().size()) {
+        spdlog::error("QMP: {} batches accepted, {} rejected, {} dropped of {} (last error: {})",
+                      s.accepted, s.rejected, s.dropped, script().size(), s.last_error);
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 3) {
+        std::fprintf(stderr, "usage: vm-input-send region REGION_FILE | qmp QMP_SOCKET\n");
+        return 2;
+    }
+    const std::string mode = argv[1];
+    if (mode == "region") return send_region(argv[2]);
+    if (mode == "qmp") return send_qmp(argv[2]);
+    std::fprintf(stderr, "vm-input-send: unknown mode %s\n", argv[1]);
+    return 2;
+}
