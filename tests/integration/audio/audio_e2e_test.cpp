@@ -21,6 +21,7 @@
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/adaptive_wait.hpp"
+#include "tone_match.hpp"
 
 #ifndef PORTHOLE_AUDIO_PRODUCER
 #error "PORTHOLE_AUDIO_PRODUCER must name the producer binary"
@@ -30,59 +31,6 @@ namespace porthole::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A tone channel's period as a table, for fast fractional lookups.
-std::vector<double> tone_table(const agent::audio::ToneGenerator& tone, std::uint32_t ch) {
-    std::vector<double> table(tone.period_frames() + 1);
-    for (std::size_t k = 0; k < table.size(); ++k)
-        table[k] = tone.sample(k, ch);
-    return table;
-}
-
-// Normalized correlation of `got` (one channel of a capture) with the tone
-// played from frame `off` at `ratio` tone frames per captured frame.
-double correlation_at(const std::vector<float>& got, const std::vector<double>& table, double ratio,
-                      std::uint64_t off) {
-    const auto period = static_cast<double>(table.size() - 1);
-    double dot = 0, e1 = 0, e2 = 0;
-    for (std::size_t i = 0; i < got.size(); i += 4) {
-        const double pos =
-            std::fmod(static_cast<double>(off) + static_cast<double>(i) * ratio, period);
-        const auto k = static_cast<std::uint64_t>(pos);
-        const double frac = pos - static_cast<double>(k);
-        const double b = (1 - frac) * table[k] + frac * table[k + 1];
-        const double a = got[i];
-        dot += a * b;
-        e1 += a * a;
-        e2 += b * b;
-    }
-    return dot / std::sqrt(e1 * e2 + 1e-12);
-}
-
-struct Match {
-    double correlation = -1;
-    double ratio = 1;
-    std::uint64_t offset = 0;
-};
-
-// The best match of `got` against the tone's channel `ch` over every offset
-// and playback ratios around `ratio` (+-2%). The private daemon's null sink
-// runs on a timer a few percent slower than real time (more under CPU
-// load), so the controller plays the tone that much faster: `ratio` is what
-// the playback reported last, the range covers its wander.
-// A 100 ms window keeps the sweep's offset/speed ambiguity out.
-Match best_match(const std::vector<float>& got, const agent::audio::ToneGenerator& tone,
-                 std::uint32_t ch, double ratio) {
-    const auto table = tone_table(tone, ch);
-    Match best;
-    for (double r = ratio - 0.02; r <= ratio + 0.0201; r += 0.0025) {
-        for (std::uint64_t off = 0; off < tone.period_frames(); off += 2) {
-            const double c = correlation_at(got, table, r, off);
-            if (c > best.correlation) best = {c, r, off};
-        }
-    }
-    return best;
-}
 
 struct StatsLog {
     std::mutex mutex;
@@ -224,11 +172,12 @@ TEST_F(PipeWireAudio, ClientPlaysTheAgentsToneAtTheTargetLatency) {
         left.push_back((*samples)[2 * (at + i)]);
         right.push_back((*samples)[2 * (at + i) + 1]);
     }
-    const Match l = best_match(left, tone, 0, last.ratio);
+    const Match l = best_match(left, tone_table(tone, 0), last.ratio);
     EXPECT_GT(l.correlation, 0.9);
     // The right channel matches its own sweep at the same place and speed
     // (swapped channels would be a quarter period off and fail).
-    EXPECT_GT(correlation_at(right, tone_table(tone, 1), l.ratio, l.offset), 0.9);
+    EXPECT_GT(correlation_at(right, tone_table(tone, 1), l.ratio, static_cast<double>(l.offset)),
+              0.9);
 }
 
 TEST_F(PipeWireAudio, DriftingGuestClockNeverUnderrunsAndHoldsTheTarget) {
@@ -315,7 +264,7 @@ TEST_F(PipeWireAudio, ScreamRingPlaysCorrectly) {
     for (std::size_t i = 0; i < 4800; ++i)
         left.push_back((*samples)[2 * (at + i)]);
     agent::audio::ToneGenerator tone({48000, 2, protocol::SampleFormat::f32});
-    EXPECT_GT(best_match(left, tone, 0, stats.ratio).correlation,
+    EXPECT_GT(best_match(left, tone_table(tone, 0), stats.ratio).correlation,
               0.95);  // s16 in the ring: still the same signal
 }
 
@@ -361,7 +310,7 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceCapturesTheDefaultSink) {
     (*playback)->set_source(nullptr);
     capture->reset();
     agent::audio::ToneGenerator gen({48000, 2, protocol::SampleFormat::f32});
-    EXPECT_GT(best_match(left, gen, 0, ratio).correlation, 0.95);
+    EXPECT_GT(best_match(left, tone_table(gen, 0), ratio).correlation, 0.95);
 }
 
 }  // namespace

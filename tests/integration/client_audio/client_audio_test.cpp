@@ -17,6 +17,7 @@
 
 #include "audio/tone.hpp"
 #include "pipewire_daemon.hpp"
+#include "tone_match.hpp"
 
 #ifndef PORTHOLE_AGENT_BIN
 #error "PORTHOLE_AGENT_BIN and PORTHOLE_CLIENT_BIN must name the programs"
@@ -26,54 +27,6 @@ namespace porthole::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::vector<double> tone_table(const agent::audio::ToneGenerator& tone, std::uint32_t ch) {
-    std::vector<double> table(tone.period_frames() + 1);
-    for (std::size_t k = 0; k < table.size(); ++k)
-        table[k] = tone.sample(k, ch);
-    return table;
-}
-
-// Normalized correlation of `got` with the tone from frame `off` at `ratio`
-// tone frames per captured frame (linear interpolation of the table).
-double correlation_at(const std::vector<float>& got, const std::vector<double>& table, double ratio,
-                      std::uint64_t off) {
-    const auto period = static_cast<double>(table.size() - 1);
-    double dot = 0, e1 = 0, e2 = 0;
-    for (std::size_t i = 0; i < got.size(); i += 4) {
-        const double pos =
-            std::fmod(static_cast<double>(off) + static_cast<double>(i) * ratio, period);
-        const auto k = static_cast<std::uint64_t>(pos);
-        const double frac = pos - static_cast<double>(k);
-        const double b = (1 - frac) * table[k] + frac * table[k + 1];
-        const double a = got[i];
-        dot += a * b;
-        e1 += a * a;
-        e2 += b * b;
-    }
-    return dot / std::sqrt(e1 * e2 + 1e-12);
-}
-
-struct Match {
-    double correlation = -1;
-    double ratio = 1;
-    std::uint64_t offset = 0;
-};
-
-// The best match over every offset and playback ratios within 2% of `ratio`
-// (what porthole reported: the null sink's timer runs a few percent off real
-// time and the client follows it).
-Match best_match(const std::vector<float>& got, const std::vector<double>& table,
-                 std::uint64_t period, double ratio) {
-    Match best;
-    for (double r = ratio - 0.02; r <= ratio + 0.0201; r += 0.0025) {
-        for (std::uint64_t off = 0; off < period; off += 2) {
-            const double c = correlation_at(got, table, r, off);
-            if (c > best.correlation) best = {c, r, off};
-        }
-    }
-    return best;
-}
 
 std::vector<nlohmann::json> stats_lines(const std::string& path) {
     std::vector<nlohmann::json> out;
@@ -166,11 +119,12 @@ TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
     }
     const auto table0 = tone_table(tone, 0);
     const double ratio = lines[lines.size() - 2]["audio"]["ratio"].get<double>();
-    const Match l = best_match(left, table0, tone.period_frames(), ratio);
+    const Match l = best_match(left, table0, ratio);
     EXPECT_GT(l.correlation, 0.9) << "ratio " << ratio;
     // The right channel matches its own sweep at the same place and speed
     // (swapped channels would be a quarter period off and fail).
-    EXPECT_GT(correlation_at(right, tone_table(tone, 1), l.ratio, l.offset), 0.9);
+    EXPECT_GT(correlation_at(right, tone_table(tone, 1), l.ratio, static_cast<double>(l.offset)),
+              0.9);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 
 #include "audio/tone.hpp"
 #include "pipewire_daemon.hpp"
+#include "tone_match.hpp"
 
 namespace {
 
@@ -32,32 +33,6 @@ std::string slurp(const std::string& path) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-std::vector<double> tone_table(const porthole::agent::audio::ToneGenerator& tone,
-                               std::uint32_t ch) {
-    std::vector<double> table(tone.period_frames() + 1);
-    for (std::size_t k = 0; k < table.size(); ++k)
-        table[k] = tone.sample(k, ch);
-    return table;
-}
-
-// Normalized correlation of `got` with the tone table from frame `off`,
-// `ratio` tone frames per captured frame (linear interpolation).
-double correlation(const std::vector<float>& got, const std::vector<double>& table, double ratio,
-                   double off) {
-    const auto period = static_cast<double>(table.size() - 1);
-    double dot = 0, e1 = 0, e2 = 0;
-    for (std::size_t i = 0; i < got.size(); i += 4) {
-        const double pos = std::fmod(off + static_cast<double>(i) * ratio, period);
-        const auto k = static_cast<std::size_t>(pos);
-        const double frac = pos - static_cast<double>(k);
-        const double b = (1 - frac) * table[k] + frac * table[k + 1];
-        dot += got[i] * b;
-        e1 += static_cast<double>(got[i]) * got[i];
-        e2 += b * b;
-    }
-    return dot / std::sqrt(e1 * e2 + 1e-12);
 }
 
 int fail(const std::string& why, const std::string& log) {
@@ -116,7 +91,7 @@ int run(int argc, char** argv) {
         return fail(fmt::format("capture too short: {} frames, {} channels", frames, channels),
                     log);
     porthole::agent::audio::ToneGenerator tone({48000, 2, porthole::protocol::SampleFormat::f32});
-    const auto t0 = tone_table(tone, 0), t1 = tone_table(tone, 1);
+    const auto t0 = porthole::test::tone_table(tone, 0), t1 = porthole::test::tone_table(tone, 1);
     const std::size_t at = frames - 48000 * 2;  // inside the steady part, before the end
     std::vector<float> left, right;
     for (std::size_t i = 0; i < 4800; ++i) {
@@ -126,7 +101,9 @@ int run(int argc, char** argv) {
     double best = -1, best_r = 1, best_off = 0;
     for (double r = ratio - 0.03; r <= ratio + 0.0301; r += 0.0025)
         for (std::uint64_t off = 0; off < tone.period_frames(); off += 2)
-            if (const double c = correlation(left, t0, r, static_cast<double>(off)); c > best)
+            if (const double c =
+                    porthole::test::correlation_at(left, t0, r, static_cast<double>(off));
+                c > best)
                 best = c, best_r = r, best_off = static_cast<double>(off);
     // Refine around the coarse match; the right channel must match its own
     // sweep near the same place and speed (swapped channels would be a
@@ -135,7 +112,9 @@ int run(int argc, char** argv) {
         double c_best = -1, r_best = best_r, o_best = best_off;
         for (double r = best_r - 0.003; r <= best_r + 0.00301; r += 0.0002)
             for (double off = best_off - 24; off <= best_off + 24; off += 0.5)
-                if (const double c = correlation(got, table, r, std::max(off, 0.0)); c > c_best)
+                if (const double c =
+                        porthole::test::correlation_at(got, table, r, std::max(off, 0.0));
+                    c > c_best)
                     c_best = c, r_best = r, o_best = off;
         return std::tuple{c_best, r_best, o_best};
     };
