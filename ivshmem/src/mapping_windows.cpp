@@ -137,30 +137,6 @@ Result<std::string> device_path(unsigned index) {
 
 }  // namespace
 
-Mapping::Mapping(void* addr, std::size_t size, std::string description, void* os_handle)
-    : addr_(addr), size_(size), os_handle_(os_handle), description_(std::move(description)) {}
-
-Mapping::Mapping(Mapping&& o) noexcept
-    : addr_(std::exchange(o.addr_, nullptr)),
-      size_(std::exchange(o.size_, 0)),
-      os_handle_(std::exchange(o.os_handle_, nullptr)),
-      description_(std::move(o.description_)) {}
-
-Mapping& Mapping::operator=(Mapping&& o) noexcept {
-    if (this != &o) {
-        reset();
-        addr_ = std::exchange(o.addr_, nullptr);
-        size_ = std::exchange(o.size_, 0);
-        os_handle_ = std::exchange(o.os_handle_, nullptr);
-        description_ = std::move(o.description_);
-    }
-    return *this;
-}
-
-Mapping::~Mapping() {
-    reset();
-}
-
 void Mapping::reset() {
     if (os_handle_ != nullptr) {
         // The driver owns the view; it unmaps on release (and on close anyway).

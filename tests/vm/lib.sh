@@ -78,6 +78,30 @@ vm_wait_console() {  # PATTERN SECONDS
   return 1
 }
 
+# The client, started before the VM, verifying FRAMES pattern frames; then the
+# VM with SCENARIO. Returns once the client has exited with every frame
+# pixel-exact (fails the test otherwise). Logs: $VM_WORK/client.{json,log}.
+vm_run_verifying_client() {  # CLIENT SCENARIO FRAMES TIMEOUT_S
+  local client=$1 scenario=$2 frames=$3 timeout_s=$4 client_pid
+  truncate -s 32M "$VM_REGION"
+  "$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames "$frames" \
+    --timeout "$timeout_s" --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
+  client_pid=$!
+  VM_EXTRA_PIDS="${VM_EXTRA_PIDS:-} $client_pid"
+  vm_start "$scenario" 32
+  vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
+  if ! wait "$client_pid"; then
+    cat "$VM_WORK/client.log"; vm_fail "client failed"
+  fi
+  tail -n1 "$VM_WORK/client.json"
+  grep -q '"mismatched":0' "$VM_WORK/client.json" || vm_fail "frames differ from the pattern"
+}
+
+# Distinct agent sessions the client connected to.
+vm_client_sessions() {
+  grep -o 'agent connected: .*(session [0-9a-f]*)' "$VM_WORK/client.log" | sort -u | wc -l
+}
+
 vm_fail() {
   echo "FAIL: $*"
   echo "---- guest console (last lines) ----"; tail -n 30 "$VM_CONSOLE" 2>/dev/null

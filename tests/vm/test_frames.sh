@@ -10,18 +10,7 @@ source "$here/lib.sh"
 vm_setup "$1" "$(mktemp -d)"
 client=$2
 
-truncate -s 32M "$VM_REGION"
-"$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames 60 \
-  --timeout 200 --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
-client_pid=$!
-VM_EXTRA_PIDS=$client_pid
-vm_start frames 32
-vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
-if ! wait "$client_pid"; then
-  cat "$VM_WORK/client.log"; vm_fail "client failed"
-fi
-tail -n1 "$VM_WORK/client.json"
-grep -q '"mismatched":0' "$VM_WORK/client.json" || vm_fail "frames differ from the pattern"
+vm_run_verifying_client "$client" frames 60 200
 grep -q 'IVSHMEM 0000:' "$VM_CONSOLE" || vm_fail "agent did not map the PCI BAR"
 echo "guest ($VM_ACCEL): $(grep -m1 'region:' "$VM_CONSOLE" | sed 's/.*region: //')"
 echo "PASS: 60 frames verified pixel-exact through ivshmem-plain"

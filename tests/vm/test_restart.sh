@@ -9,19 +9,8 @@ source "$here/lib.sh"
 vm_setup "$1" "$(mktemp -d)"
 client=$2
 
-truncate -s 32M "$VM_REGION"
 # 100 frames can only be reached in the third session (45 + 45 + 10).
-"$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames 100 \
-  --timeout 100 --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
-client_pid=$!
-VM_EXTRA_PIDS=$client_pid
-vm_start restart 32
-vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
-if ! wait "$client_pid"; then
-  cat "$VM_WORK/client.log"; vm_fail "client failed"
-fi
-tail -n1 "$VM_WORK/client.json"
-grep -q '"mismatched":0' "$VM_WORK/client.json" || vm_fail "frames differ from the pattern"
-sessions=$(grep -o 'agent connected: .*(session [0-9a-f]*)' "$VM_WORK/client.log" | sort -u | wc -l)
+vm_run_verifying_client "$client" restart 100 100
+sessions=$(vm_client_sessions)
 [ "$sessions" -ge 3 ] || { cat "$VM_WORK/client.log"; vm_fail "client saw $sessions agent sessions, want 3"; }
 echo "PASS: $sessions agent sessions followed, 100 frames verified pixel-exact ($VM_ACCEL)"
