@@ -14,6 +14,12 @@
 // drift (with a faster guest it builds delay without bound, with a slower one
 // it underruns): the clock rows show that.
 //
+// A second table stalls the output for a while (the client not scheduled)
+// while the guest writes on, and compares the engine with the same engine
+// configured as a pitch-only controller (+-5% ratio, no trims: the design
+// before trims): how long until the latency is back within 1 ms of the
+// target, how far the pitch bends on the way (cents), and trims made.
+//
 // Usage: porthole-bench-audio [--quick]
 
 #include <time.h>
@@ -47,14 +53,18 @@ struct Scenario {
     double target_ms;
     std::uint32_t quantum;
     std::uint32_t chunk;
-    double clock_scale;  // guest clock relative to the host's
+    double clock_scale;   // guest clock relative to the host's
+    double stall_ms = 0;  // the output misses this long from t = 2 s
 };
 
 struct Outcome {
     double median_ms = 0, p99_ms = 0;
     double cpu_us_per_s = 0;
     std::uint64_t underruns = 0;
-    double final_ms = 0;  // latency at the end (drift builds up here)
+    double final_ms = 0;      // latency at the end (drift builds up here)
+    double max_cents = 0;     // largest pitch bend after the first second
+    double recovered_s = -1;  // after the stall: back within 1 ms of the target for good
+    std::uint64_t trims = 0;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -64,7 +74,8 @@ double percentile(std::vector<double> v, double p) {
 }
 
 // Runs `seconds` of host time; controlled = PlayoutEngine, else direct copy.
-Outcome run(const Scenario& sc, bool controlled, double seconds) {
+Outcome run(const Scenario& sc, bool controlled, double seconds,
+            client::audio::PlayoutConfig config = {}) {
     constexpr std::uint32_t kRate = 48000;
     const protocol::AudioFormat fmt{kRate, 2, protocol::SampleFormat::f32};
     std::vector<std::byte> channel(protocol::kPageSize + 512 * 1024);
@@ -76,7 +87,8 @@ Outcome run(const Scenario& sc, bool controlled, double seconds) {
     tone.render(0, period);
 
     auto reader = *protocol::AudioReader::attach(channel);
-    client::audio::PlayoutEngine engine({sc.target_ms});
+    config.target_ms = sc.target_ms;
+    client::audio::PlayoutEngine engine(config);
     std::uint64_t consumed = 0;  // direct copy: frames taken from the ring
     if (controlled)
         engine.set_source(client::audio::make_region_source(reader));
@@ -94,6 +106,7 @@ Outcome run(const Scenario& sc, bool controlled, double seconds) {
     Outcome o;
     std::vector<double> lat;
     std::uint64_t underruns_at_1s = 0;
+    double last_off_target = 2.0;  // the stall starts at 2 s
     while (static_cast<double>(fills) * cycle_s < seconds) {
         const double t = static_cast<double>(fills) * cycle_s;
         if (next_write <= t) {
@@ -105,6 +118,7 @@ Outcome run(const Scenario& sc, bool controlled, double seconds) {
             continue;
         }
         ++fills;
+        if (t >= 2.0 && t < 2.0 + sc.stall_ms / 1000.0) continue;  // the sink plays on without us
         const double c0 = thread_cpu_s();
         double latency_ms = 0;
         if (controlled) {
@@ -113,6 +127,11 @@ Outcome run(const Scenario& sc, bool controlled, double seconds) {
             cpu += thread_cpu_s() - c0;
             o.underruns = engine.counters().underruns;
             latency_ms = engine.counters().latency_ms;
+            o.trims = engine.counters().trims;
+            if (t >= 1.0)
+                o.max_cents =
+                    std::max(o.max_cents, std::abs(1200.0 * std::log2(engine.counters().ratio)));
+            if (t >= 2.0 && std::abs(latency_ms - sc.target_ms) > 1.0) last_off_target = t;
         } else {
             // Starts once a quantum is there, then copies whatever is ready.
             if (!direct_started && reader.available() >= sc.quantum) direct_started = true;
@@ -142,6 +161,7 @@ Outcome run(const Scenario& sc, bool controlled, double seconds) {
     o.p99_ms = percentile(lat, 0.99);
     o.final_ms = lat.empty() ? 0 : lat.back();
     o.cpu_us_per_s = cpu / seconds * 1e6;
+    o.recovered_s = last_off_target - 2.0;
     return o;
 }
 
@@ -179,5 +199,23 @@ int main(int argc, char** argv) {
     fmt::print(
         "\ncpu: playout / direct copy (us of one core per second of audio); underruns: "
         "playout/direct\n");
+
+    fmt::print("\noutput stalled at 2 s, guest writing on (20 ms target, 10 ms writes), {} s\n",
+               quick ? 10 : 20);
+    fmt::print("{:>8} | {:>26} | {:>26}\n", "stall", "playout: back in / bend / trims",
+               "pitch-only: back in / bend");
+    client::audio::PlayoutConfig pitch_only;
+    pitch_only.max_deviation = 0.05;
+    pitch_only.trim_margin_ms = 1e9;
+    for (double stall : {15.0, 40.0, 100.0}) {
+        const Scenario sc{20, 256, 480, 1.0, stall};
+        const Outcome p = run(sc, true, quick ? 10 : 20);
+        const Outcome q = run(sc, true, quick ? 10 : 20, pitch_only);
+        fmt::print("{:>5.0f} ms | {:>7.2f} s {:>6.1f} c {:>5} | {:>7.2f} s {:>6.1f} c\n", stall,
+                   p.recovered_s, p.max_cents, p.trims, q.recovered_s, q.max_cents);
+    }
+    fmt::print(
+        "(back in: until the smoothed latency stays within 1 ms of the target; bend: "
+        "largest ratio away from 1, in cents)\n");
     return 0;
 }

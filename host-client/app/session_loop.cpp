@@ -278,7 +278,7 @@ StatsLine SessionLoop::stats_line() const {
     s.verify = o_.verify_pattern;
     if (audio_ != nullptr) {
         const auto a = audio_->stats();
-        s.audio = AudioLine{a.underruns, a.overruns, a.latency_ms, a.ratio, a.playing};
+        s.audio = AudioLine{a.underruns, a.overruns, a.trims, a.latency_ms, a.ratio, a.playing};
     }
     if (input_ != nullptr) s.input = input_->stats();
     return s;

@@ -57,11 +57,9 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
         j["gaps"] = t.gaps;
     }
     if (e.audio) {
-        j["audio"] = {{"underruns", e.audio->underruns},
-                      {"overruns", e.audio->overruns},
-                      {"latency_ms", e.audio->latency_ms},
-                      {"ratio", e.audio->ratio},
-                      {"playing", e.audio->playing}};
+        j["audio"] = {{"underruns", e.audio->underruns}, {"overruns", e.audio->overruns},
+                      {"trims", e.audio->trims},         {"latency_ms", e.audio->latency_ms},
+                      {"ratio", e.audio->ratio},         {"playing", e.audio->playing}};
     } else {
         j["audio"] = nullptr;
     }
@@ -92,8 +90,9 @@ std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsT
         fmt::format("DROPPED {}", e.skipped + e.torn),
     };
     if (e.audio) {
-        lines.push_back(fmt::format("AUDIO {:.1f} MS  UNDER {}  OVER {}", e.audio->latency_ms,
-                                    e.audio->underruns, e.audio->overruns));
+        lines.push_back(fmt::format("AUDIO {:.1f} MS  UNDER {}  OVER {}  TRIM {}",
+                                    e.audio->latency_ms, e.audio->underruns, e.audio->overruns,
+                                    e.audio->trims));
     } else {
         lines.emplace_back("AUDIO OFF");
     }

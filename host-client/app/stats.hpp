@@ -47,6 +47,7 @@ class FrameStats {
 // The audio playback's part of a stats line.
 struct AudioLine {
     std::uint64_t underruns = 0, overruns = 0;
+    std::uint64_t trims = 0;  // excess latency cut out (host stalls)
     double latency_ms = 0;
     double ratio = 1.0;  // guest frames played per output frame (clock drift correction)
     bool playing = false;

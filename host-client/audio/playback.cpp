@@ -110,7 +110,7 @@ Status AudioPlayback::Impl::connect(const PcmFormat& f) {
     if (stream == nullptr) {
         return Error::make(
             "cannot create a PipeWire playback stream: is PipeWire running for this user "
-            "(XDG_RUNTIME_DIR)? Use --audio none to run without sound");
+            "(XDG_RUNTIME_DIR)? Use --audio off to run without sound");
     }
     std::array<std::uint8_t, 1024> pod_buf{};
     spa_pod_builder b{};
@@ -219,6 +219,7 @@ PlaybackStats AudioPlayback::stats() const {
     s.underruns = c.underruns;
     s.overruns = c.overruns;
     s.resets = c.resets;
+    s.trims = c.trims;
     s.frames_out = c.frames_out;
     s.latency_ms = c.latency_ms;
     s.output_delay_ms = impl_->output_delay_ms;

@@ -29,6 +29,7 @@ struct PlaybackStats {
     std::uint64_t underruns = 0;
     std::uint64_t overruns = 0;
     std::uint64_t resets = 0;
+    std::uint64_t trims = 0;  // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;
     double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
     double output_delay_ms = 0;  // PipeWire's part of it

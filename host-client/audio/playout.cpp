@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <string>
 
 namespace porthole::client::audio {
@@ -95,6 +96,57 @@ void PlayoutEngine::set_ratio(double r, bool force) {
     resampler_num_ = num;
 }
 
+bool PlayoutEngine::trim(std::uint64_t frames) {
+    const std::size_t ch = format_->channels;
+    // The last `fade` frames before the cut and the first `fade` after it are
+    // overlapped: the cut removes skip + fade frames in all.
+    auto fade = static_cast<std::uint64_t>(config_.trim_fade_ms * format_->rate / 1000.0);
+    const std::uint64_t avail = source_->available();  // skip + 2 x fade are read
+    fade = std::min(fade, avail / 2);
+    frames = std::min(frames, avail - fade);
+    fade = std::min(fade, frames);
+    if (fade == 0) return true;
+    const std::uint64_t skip = frames - fade;
+    // Reads exactly n frames into `into`; false: the source failed or jumped.
+    auto read_exact = [&](std::vector<float>& into, std::uint64_t n) {
+        into.resize(n * ch);
+        auto r = source_->read(into);
+        if (!r) {
+            error_ = r.error().message;
+            restart(State::buffering);
+            return false;
+        }
+        if (r->lost_frames > 0 || r->format_changed || r->frames != n) {
+            if (r->lost_frames > 0) ++counters_.overruns;
+            restart(State::buffering);
+            return false;
+        }
+        return true;
+    };
+    if (!read_exact(trim_a_, fade)) return false;
+    for (std::uint64_t left = skip; left > 0;) {
+        const std::uint64_t n = std::min(left, fade);
+        if (!read_exact(trim_b_, n)) return false;
+        left -= n;
+    }
+    if (!read_exact(trim_b_, fade)) return false;
+    // Raised-cosine weights summing to one: never louder than either side.
+    for (std::uint64_t i = 0; i < fade; ++i) {
+        const double x = (static_cast<double>(i) + 0.5) / static_cast<double>(fade);
+        const auto w = static_cast<float>(0.5 - 0.5 * std::cos(std::numbers::pi * x));
+        for (std::size_t c = 0; c < ch; ++c) {
+            float& a = trim_a_[i * ch + c];
+            a += w * (trim_b_[i * ch + c] - a);
+        }
+    }
+    fifo_.insert(fifo_.end(), trim_a_.begin(), trim_a_.end());
+    const double cut_ms = static_cast<double>(frames) * 1000.0 / format_->rate;
+    prefiltered_ms_ -= cut_ms;
+    smoothed_ms_ -= cut_ms;
+    ++counters_.trims;
+    return true;
+}
+
 bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     const double rate = f.rate;
     // The resampler starts empty (skip_zeros): it swallows its half filter
@@ -174,8 +226,11 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     const double latency =
         static_cast<double>(source_->available() + engine_frames()) * 1000.0 / rate +
         output_delay_ms;
-    const double limit = config_.target_ms + std::max(3.0 * config_.target_ms, 60.0);
-    if (latency > limit) {  // a jump forward (VM resumed, writer burst): start over at the target
+    // Up to this far above the target a trim takes the excess out smoothly
+    // (a desktop stall); beyond it is a jump (VM resumed, writer burst) not
+    // worth hearing late for the trim's settling: start over at the target.
+    const double limit = config_.target_ms + std::max(3.0 * config_.target_ms, 150.0);
+    if (latency > limit) {
         ++counters_.overruns;
         restart(State::buffering);
         silence(0);
@@ -189,12 +244,37 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     const double a = dt / (config_.smoothing_s + dt);
     prefiltered_ms_ += a * (latency - prefiltered_ms_);
     smoothed_ms_ += a * (prefiltered_ms_ - smoothed_ms_);
+    // A step above the target (the host stalled while the guest wrote on):
+    // once the two averages agree on it, cut it out in one trim. Only what
+    // the source holds beyond this cycle can go: latency in PipeWire's own
+    // queue is not ours to cut.
+    const double margin = std::max(config_.trim_margin_ms, config_.target_ms / 4.0);
+    const double spare =
+        std::max(static_cast<double>(source_->available()) - static_cast<double>(frames), 0.0);
+    const bool trimmable =
+        smoothed_ms_ > config_.target_ms + margin && spare * 1000.0 / rate > margin;
+    if (trimmable && std::abs(prefiltered_ms_ - smoothed_ms_) < 1.0) {
+        const double excess = (prefiltered_ms_ - config_.target_ms) * rate / 1000.0;
+        if (!trim(static_cast<std::uint64_t>(std::min(excess, spare)))) {
+            silence(0);
+            return;
+        }
+    }
     counters_.latency_ms = smoothed_ms_;
     const double err = (smoothed_ms_ - config_.target_ms) / 1000.0;
     const double imax = config_.ki > 0 ? config_.max_deviation / config_.ki : 0.0;
-    integral_ = std::clamp(integral_ + err * dt, -imax, imax);
-    const double ratio = std::clamp(1.0 + config_.kp * err + config_.ki * integral_,
-                                    1.0 - config_.max_deviation, 1.0 + config_.max_deviation);
+    const double unclamped = 1.0 + config_.kp * err + config_.ki * integral_;
+    // The integral learns the clock drift: not from excursions the trims
+    // handle, nor while the ratio is pinned at its clamp (wind-up would swing
+    // the latency the other way afterwards).
+    const bool pinned =
+        std::abs(unclamped - 1.0) >= config_.max_deviation && (unclamped > 1.0) == (err > 0);
+    if (!trimmable && !pinned) integral_ = std::clamp(integral_ + err * dt, -imax, imax);
+    // A trim is coming: play at the drift estimate alone rather than speed
+    // up for the few hundred ms until it.
+    const double p = trimmable ? 0.0 : config_.kp * err;
+    const double ratio = std::clamp(1.0 + p + config_.ki * integral_, 1.0 - config_.max_deviation,
+                                    1.0 + config_.max_deviation);
     set_ratio(ratio);
 
     std::size_t produced = 0;

@@ -3,10 +3,15 @@
 // stream's buffers, keeping the audio buffered between the guest's writer
 // and the speakers at a target. Latency here = frames the source holds +
 // frames inside this engine + the output's own delay, in ms. A PI controller
-// on that (smoothed) latency sets a resampling ratio within +-2%, applied
+// on that (smoothed) latency sets a resampling ratio within +-1%, applied
 // with speexdsp's resampler, whose ratio can change every buffer without a
-// reset or a click. A jump (guest paused, VM resumed, format change, lost
-// frames, latency far off) resets: silence, re-buffer to the target, fade in.
+// reset or a click: that follows clock drift, inaudibly. A step in latency
+// (the host stalled while the guest kept writing) is not left to the
+// controller, whose catch-up would be a pitch swing lasting most of a
+// second: once the latency has settled more than a margin above the target,
+// the excess is cut out of the source with a short crossfade (a "trim").
+// A jump (guest paused, VM resumed, format change, lost frames, latency far
+// off) resets: silence, re-buffer to the target, fade in.
 //
 // Why speexdsp: installed everywhere PipeWire is (Debian's libspeexdsp), its
 // fractional-ratio API changes the ratio in place keeping filter state, it
@@ -34,16 +39,21 @@ struct PlayoutConfig {
     double kp = 4.0;             // proportional gain (ratio per second of error)
     double ki = 4.0;             // integral gain (ratio per second^2 of error): critically damped
     double smoothing_s = 0.04;   // time constant of each of the two latency averages
-    // Resampling ratio clamp: 1 +- this. Real sound cards drift < 0.1%, but
-    // a VM's or a timer-driven sink's clock can be off by a few percent.
-    double max_deviation = 0.05;
+    // Resampling ratio clamp: 1 +- this (17 cents). Sound cards drift by
+    // < 0.01%; a timer-driven sink on a loaded machine lags more, and what
+    // the ratio cannot follow the trims take out.
+    double max_deviation = 0.01;
     double fade_ms = 3.0;  // fade-in after a (re)start
+    // Trim when the settled latency exceeds the target by max(this, target / 4).
+    double trim_margin_ms = 5.0;
+    double trim_fade_ms = 5.0;  // crossfade length of a trim
 };
 
 struct PlayoutCounters {
     std::uint64_t underruns = 0;   // the source ran dry while playing
     std::uint64_t overruns = 0;    // frames lost (reader too far behind) or latency dropped
     std::uint64_t resets = 0;      // re-buffer to the target (after a jump)
+    std::uint64_t trims = 0;       // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;  // output frames produced, silence included
     double latency_ms = 0;         // smoothed current latency
     double ratio = 1.0;            // current input/output ratio
@@ -79,6 +89,7 @@ class PlayoutEngine {
     bool start_if_ready(const PcmFormat& f, double output_delay_ms);
     std::uint64_t engine_frames() const;
     void set_ratio(double r, bool force = false);
+    bool trim(std::uint64_t frames);
     void apply_gain(std::span<float> out, std::size_t channels);
 
     PlayoutConfig config_;
@@ -89,6 +100,7 @@ class PlayoutEngine {
     std::uint32_t resampler_num_ = 0;
     std::uint64_t frames_since_rate_ = 0;  // output frames since the ratio was last applied
     std::vector<float> fifo_;              // source frames not yet resampled
+    std::vector<float> trim_a_, trim_b_;   // a trim's two crossfaded pieces
     std::size_t fifo_pos_ = 0;             // samples of fifo_ already consumed
     double integral_ = 0;
     double smoothed_ms_ = 0;

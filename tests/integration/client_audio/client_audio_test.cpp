@@ -4,6 +4,7 @@
 // be the tone, and porthole's --stats must report the latency target held.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -46,46 +47,60 @@ std::string read_file(const std::string& path) {
     return s.str();
 }
 
-TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
+// The agent playing its tone into a region, porthole playing the region into
+// a private PipeWire, pw-record capturing the sink.
+struct PlayingClient {
+    PipeWireDaemon daemon;
+    Child agent, recorder, client;
+    std::string wav, client_log;
+};
+
+Result<PlayingClient> start_playing() {
     auto daemon = PipeWireDaemon::start();
-    ASSERT_TRUE(daemon) << daemon.error().message;
+    if (!daemon) return daemon.error();
     const std::string dir = daemon->dir();
     const std::string region = dir + "/region";
-
     auto agent = Child::spawn(
         {PORTHOLE_AGENT_BIN, "--shm", region, "--shm-size", "32", "--capture", "pattern", "--width",
          "320", "--height", "240", "--fps-limit", "10", "--input", "none", "--audio", "tone"},
         dir + "/agent.log");
-    ASSERT_TRUE(agent) << agent.error().message;
+    if (!agent) return agent.error();
     // porthole waits for the region file to hold a session; give the agent a moment to create it.
     for (int i = 0; i < 100 && !std::filesystem::exists(region); ++i)
         std::this_thread::sleep_for(20ms);
-    ASSERT_TRUE(std::filesystem::exists(region)) << read_file(dir + "/agent.log");
-
+    if (!std::filesystem::exists(region))
+        return Error::make("the agent made no region: " + read_file(dir + "/agent.log"));
     const std::string wav = dir + "/capture.wav";
     auto recorder = Child::spawn(
         {"pw-record", "--target", PipeWireDaemon::kSink, "-P", "{ stream.capture.sink=true }",
          "--rate", "48000", "--channels", "2", "--format", "f32", wav},
         wav + ".log");
-    ASSERT_TRUE(recorder) << recorder.error().message;
+    if (!recorder) return recorder.error();
     const std::string client_log = dir + "/porthole.log";
     auto client = Child::spawn(
         {PORTHOLE_CLIENT_BIN, "--shm", region, "--headless", "--audio-latency", "20", "--stats"},
         client_log);
-    ASSERT_TRUE(client) << client.error().message;
+    if (!client) return client.error();
+    return PlayingClient{
+        std::move(*daemon), std::move(*agent), std::move(*recorder), std::move(*client), wav,
+        client_log};
+}
 
+TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
+    auto run = start_playing();
+    ASSERT_TRUE(run) << run.error().message;
+    auto& [daemon, agent, recorder, client, wav, client_log] = *run;
     std::this_thread::sleep_for(8s);
-    EXPECT_TRUE(client->running()) << read_file(client_log);
-    client->stop(SIGTERM);
-    recorder->stop(SIGINT);
-    agent->stop();
+    EXPECT_TRUE(client.running()) << read_file(client_log);
+    client.stop(SIGTERM);
+    recorder.stop(SIGINT);
+    agent.stop();
 
     // --stats: the audio fields, latency near the target, no underrun once started.
     const auto lines = stats_lines(client_log);
     ASSERT_GE(lines.size(), 6U) << read_file(client_log);
     std::uint64_t underruns_at_4s = 0;
-    double sum = 0;
-    int n = 0;
+    std::vector<double> latencies;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto& a = lines[i]["audio"];
         ASSERT_TRUE(a.is_object()) << lines[i].dump() << "\n" << read_file(client_log);
@@ -95,15 +110,22 @@ TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
         }
         if (i + 1 == lines.size()) break;  // the partial last second, taken while stopping
         EXPECT_TRUE(a["playing"].get<bool>()) << lines[i].dump();
-        sum += a["latency_ms"].get<double>();
-        ++n;
+        latencies.push_back(a["latency_ms"].get<double>());
     }
-    ASSERT_GT(n, 1);
-    RecordProperty("latency_ms", std::to_string(sum / n));
-    EXPECT_NEAR(sum / n, 20.0, 3.0) << read_file(client_log);
-    EXPECT_EQ(lines[lines.size() - 2]["audio"]["underruns"].get<std::uint64_t>(), underruns_at_4s);
+    ASSERT_GE(latencies.size(), 2U);
+    // Each line is a snapshot: the median, so that one taken in the few
+    // hundred ms between a host stall and its trim does not decide.
+    std::sort(latencies.begin(), latencies.end());
+    const double median = latencies[latencies.size() / 2];
+    RecordProperty("latency_ms", std::to_string(median));
+    EXPECT_NEAR(median, 20.0, 2.0) << read_file(client_log);
+    const auto& last = lines[lines.size() - 2]["audio"];
+    EXPECT_EQ(last["underruns"].get<std::uint64_t>(), underruns_at_4s);
+    EXPECT_LE(std::abs(last["ratio"].get<double>() - 1.0), 0.0101);
 
-    // What reached the sink is the tone on both channels.
+    // What reached the sink is the tone on both channels: ten 20 ms windows
+    // over the last 2.5 s. A stall of the recorder or of the client on this
+    // shared machine leaves a cut in the capture; one window may hold it.
     std::uint16_t channels = 0;
     auto samples = read_wav_f32(wav, channels);
     ASSERT_TRUE(samples) << samples.error().message;
@@ -111,20 +133,52 @@ TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
     const std::size_t frames = samples->size() / 2;
     ASSERT_GT(frames, 48000U * 5) << "the capture is too short";
     agent::audio::ToneGenerator tone({48000, 2, protocol::SampleFormat::f32});
-    const std::size_t at = frames - 48000 * 2;  // 100 ms inside the steady part
-    std::vector<float> left, right;
-    for (std::size_t i = 0; i < 4800; ++i) {
-        left.push_back((*samples)[2 * (at + i)]);
-        right.push_back((*samples)[2 * (at + i) + 1]);
+    const auto windows = match_windows(*samples, tone, frames - 48000 * 5 / 2, 10, 9600);
+    ASSERT_EQ(windows.size(), 10U);
+    EXPECT_GE(matching(windows, 0.9), 9U)
+        << describe(windows, 0.9) << "; trims " << last["trims"].get<std::uint64_t>();
+}
+
+// The client stopped for 60 ms (SIGSTOP: a desktop under load, a debugger)
+// while the guest writes on: on resuming it holds 60 ms too much. porthole
+// cuts the excess out in one crossfaded trim, keeps playing the tone, and is
+// back at the target within a second, without a pitch swing.
+TEST(ClientAudio, StalledClientTrimsTheExcessAndReturnsToTheTarget) {
+    auto run = start_playing();
+    ASSERT_TRUE(run) << run.error().message;
+    auto& [daemon, agent, recorder, client, wav, client_log] = *run;
+    std::this_thread::sleep_for(4s);
+    ::kill(client.pid(), SIGSTOP);
+    std::this_thread::sleep_for(60ms);
+    ::kill(client.pid(), SIGCONT);
+    std::this_thread::sleep_for(4500ms);
+    EXPECT_TRUE(client.running()) << read_file(client_log);
+    client.stop(SIGTERM);
+    recorder.stop(SIGINT);
+    agent.stop();
+
+    const auto lines = stats_lines(client_log);
+    ASSERT_GE(lines.size(), 8U) << read_file(client_log);
+    const auto& last = lines[lines.size() - 2]["audio"];
+    ASSERT_TRUE(last.is_object()) << read_file(client_log);
+    EXPECT_GE(last["trims"].get<std::uint64_t>(), 1U) << read_file(client_log);
+    EXPECT_EQ(last["overruns"].get<std::uint64_t>(), 0U) << "a restart, not a trim";
+    // The two seconds before the end: back at the target, at an unbent pitch.
+    for (std::size_t i = lines.size() - 3; i < lines.size() - 1; ++i) {
+        const auto& a = lines[i]["audio"];
+        EXPECT_NEAR(a["latency_ms"].get<double>(), 20.0, 2.0) << lines[i].dump();
+        EXPECT_LE(std::abs(a["ratio"].get<double>() - 1.0), 0.005) << lines[i].dump();
     }
-    const auto table0 = tone_table(tone, 0);
-    const double ratio = lines[lines.size() - 2]["audio"]["ratio"].get<double>();
-    const Match l = best_match(left, table0, ratio);
-    EXPECT_GT(l.correlation, 0.9) << "ratio " << ratio;
-    // The right channel matches its own sweep at the same place and speed
-    // (swapped channels would be a quarter period off and fail).
-    EXPECT_GT(correlation_at(right, tone_table(tone, 1), l.ratio, static_cast<double>(l.offset)),
-              0.9);
+    std::uint16_t channels = 0;
+    auto samples = read_wav_f32(wav, channels);
+    ASSERT_TRUE(samples) << samples.error().message;
+    ASSERT_EQ(channels, 2);
+    const std::size_t frames = samples->size() / 2;
+    ASSERT_GT(frames, 48000U * 6) << "the capture is too short";
+    agent::audio::ToneGenerator tone({48000, 2, protocol::SampleFormat::f32});
+    const auto windows = match_windows(*samples, tone, frames - 48000 * 5 / 2, 10, 9600);
+    ASSERT_EQ(windows.size(), 10U);
+    EXPECT_GE(matching(windows, 0.9), 9U) << describe(windows, 0.9);
 }
 
 }  // namespace

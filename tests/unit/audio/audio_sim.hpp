@@ -30,6 +30,9 @@ struct AudioSimConfig {
     std::function<double(double)> clock_scale = [](double) { return 1.0; };
     // Guest writes nothing while this says so (VM paused).
     std::function<bool(double)> paused = [](double) { return false; };
+    // The host's output misses its cycles while this says so (client not
+    // scheduled): the sink plays on without it, the guest keeps writing.
+    std::function<bool(double)> output_stalled = [](double) { return false; };
 };
 
 // Counts what the engine consumes, so the test knows the true backlog.
@@ -108,6 +111,7 @@ class AudioSim {
             }
             t_ = next_fill;
             ++fills_;
+            if (c_.output_stalled(t_)) continue;
             (void)engine_.poll_format();
             engine_.fill(out_, {c_.rate, c_.channels}, c_.output_delay_ms);
             Cycle cy;

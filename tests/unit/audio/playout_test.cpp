@@ -141,6 +141,78 @@ TEST(PlayoutEngine, WriterBurstIsDroppedBackToTheTarget) {
     EXPECT_LE(peak, 0.5F * 1.05F);
 }
 
+struct StallRun {
+    double max_ratio_deviation = 0;  // after the start
+    double pitched_s = 0;            // time spent beyond 0.5%
+    float max_step = 0;              // largest sample-to-sample change, left channel
+    float peak = 0;
+    double late_err_ms = 0;  // worst 1-s average error from 5 s on
+    std::uint64_t underruns_after_start = 0;
+};
+
+StallRun run_with_stall(double stall_ms) {
+    AudioSimConfig c;
+    c.output_stalled = [=](double t) { return t >= 3.0 && t < 3.0 + stall_ms / 1000.0; };
+    AudioSim sim(c);
+    StallRun r;
+    std::uint64_t underruns_at_start = 0;
+    float prev = 0;
+    Window w;
+    double next_close = 6.0;
+    sim.run(9.0, [&](const AudioSim::Cycle& cy) {
+        if (cy.t < 1.0) {
+            underruns_at_start = sim.counters().underruns;
+            prev = cy.out[cy.out.size() - 2];
+            return;
+        }
+        const double dev = std::abs(sim.counters().ratio - 1);
+        r.max_ratio_deviation = std::max(r.max_ratio_deviation, dev);
+        if (dev > 0.005) r.pitched_s += 256.0 / 48000.0;
+        for (std::size_t i = 0; i < cy.out.size(); i += 2) {
+            r.max_step = std::max(r.max_step, std::abs(cy.out[i] - prev));
+            prev = cy.out[i];
+            r.peak = std::max(r.peak, std::abs(cy.out[i]));
+        }
+        if (cy.t >= 5.0) w.add(cy.true_latency_ms);
+        if (cy.t >= next_close) {
+            r.late_err_ms = std::max(r.late_err_ms, std::abs(w.sum / std::max(w.n, 1) - 20.0));
+            w.close();
+            next_close += 1.0;
+        }
+    });
+    r.underruns_after_start = sim.counters().underruns - underruns_at_start;
+    return r;
+}
+
+// The host misses 15 ms of output cycles (a scheduling stall on a busy
+// desktop): the guest's audio piles up by as much. It must come back to the
+// target as a short crossfaded cut, not as a pitch swing or a click.
+TEST(PlayoutEngine, HostStallIsTrimmedWithoutAPitchSwingOrClick) {
+    const StallRun calm = run_with_stall(0);
+    const StallRun r = run_with_stall(15);
+    EXPECT_LE(r.max_ratio_deviation, 0.0101);  // never beyond the 1% clamp (17 cents)
+    EXPECT_EQ(r.underruns_after_start, 0U);
+    EXPECT_LT(r.late_err_ms, 1.0);
+    EXPECT_LE(r.peak, 0.5F * 1.05F);
+    // The stall itself leaves a gap in the sink, not in what we write; what
+    // we write steps no more than the tone itself does (a bare cut would
+    // step by up to the full swing, 1.0).
+    EXPECT_LE(r.max_step, calm.max_step * 1.25F) << "calm run: " << calm.max_step;
+    EXPECT_LT(r.pitched_s, 0.1);  // beyond 0.5% (9 cents) only until the step is seen
+}
+
+TEST(PlayoutEngine, HostStallTrimsOnceAndCounts) {
+    for (double stall_ms : {12.0, 40.0, 120.0}) {
+        AudioSimConfig c;
+        c.output_stalled = [=](double t) { return t >= 3.0 && t < 3.0 + stall_ms / 1000.0; };
+        AudioSim sim(c);
+        sim.run(6.0, [](const AudioSim::Cycle&) {});
+        EXPECT_EQ(sim.counters().trims, 1U) << stall_ms << " ms stall";
+        EXPECT_EQ(sim.counters().resets, 0U) << stall_ms << " ms stall";
+        EXPECT_NEAR(sim.counters().latency_ms, 20.0, 1.0) << stall_ms << " ms stall";
+    }
+}
+
 TEST(PlayoutEngine, PlaysTheSentSignal) {
     // No drift: after the start, output frame k is a copy of some source frame
     // (the ratio hovers near 1): find the offset, compare sample by sample.
