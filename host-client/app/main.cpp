@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <memory>
+#include <thread>
 
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
@@ -23,7 +25,16 @@ extern "C" void on_signal(int) {
 
 int run(const porthole::client::Options& o) {
     using namespace porthole;
+    // QEMU creates the region file when the VM starts: a client started
+    // first waits for it (a wrong path or missing permissions still fail).
     auto region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+    for (bool said = false; !region && ivshmem::region_not_there_yet(region.error());) {
+        if (!said) spdlog::info("waiting for {} ({})", o.shm, region.error().message);
+        said = true;
+        if (g_stop.load()) return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+    }
     if (!region) {
         spdlog::error("{}", region.error().message);
         return 1;

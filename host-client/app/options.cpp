@@ -31,7 +31,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.set_config("--config", default_config_path(),
                    "config file with the same option names (TOML: scale = \"integer\")");
     app.add_option("--shm", o.shm,
-                   "region file or device (QEMU's memory-backend-file, /dev/kvmfr0)");
+                   "region file or device (QEMU's memory-backend-file, /dev/kvmfr0); "
+                   "waits for it to appear when the VM is not started yet");
     app.add_flag("--fullscreen", o.fullscreen, "start in borderless fullscreen");
     app.add_option("--present-mode", present, "fifo, mailbox or immediate (falls back to fifo)")
         ->check(CLI::IsMember({"fifo", "mailbox", "immediate"}));

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "porthole/ivshmem/mapping.hpp"
@@ -30,6 +31,12 @@ std::string owner_of(const struct stat& st) {
            (gr ? gr->gr_name : std::to_string(st.st_gid)) + " mode " + mode;
 }
 
+bool parent_exists(const std::string& path) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    return parent.empty() || std::filesystem::is_directory(parent, ec);
+}
+
 Error access_error(const std::string& path, int err) {
     struct stat st {};
     std::string msg = "cannot open " + path + ": " + std::strerror(err);
@@ -39,6 +46,12 @@ Error access_error(const std::string& path, int err) {
                (gr ? std::string(gr->gr_name) : std::to_string(st.st_gid)) +
                "' and make the file group-writable (for libvirt, set the <shmem> or kvmfr "
                "device's permissions, e.g. a udev rule with MODE=\"0660\")";
+    } else if (err == ENOENT && !parent_exists(path)) {
+        // QEMU creates the file, never its directory: this will not fix itself.
+        return Error::make("cannot open " + path + ": directory " +
+                               std::filesystem::path(path).parent_path().string() +
+                               " does not exist; pass --shm with the right path",
+                           ENOTDIR);
     } else if (err == ENOENT) {
         msg +=
             ". Start the VM first (QEMU creates it with -object memory-backend-file,"
@@ -75,8 +88,10 @@ Result<Mapping> open_host_region(const std::string& path, std::size_t min_size) 
     } else {
         return Error::make(path + " is neither a regular file nor a character device");
     }
-    if (size == 0)
-        return Error::make(path + " is empty: is the VM running with it as its IVSHMEM backend?");
+    if (size == 0) {
+        return Error::make(path + " is empty: is the VM running with it as its IVSHMEM backend?",
+                           ENODATA);
+    }
     if (size < min_size) {
         return Error::make(
             path + " holds " + mib(size) + " but at least " + mib(min_size) +

@@ -46,7 +46,7 @@ vm_start() {  # SCENARIO [REGION_MIB] [extra qemu args...]
   local cpu=max reboot=-no-reboot
   [ "$VM_ACCEL" = kvm ] && cpu=host
   [ "$scenario" = reboot ] && reboot=""
-  truncate -s "${mib}M" "$VM_REGION"
+  # QEMU creates the region file (and sizes it) if it is not there yet.
   : >"$VM_CONSOLE"
   # Bounded even if this script is killed outright (ctest's timeout): QEMU
   # never outlives VM_MAX_SECONDS. timeout passes vm_stop's TERM on to QEMU.
@@ -78,16 +78,19 @@ vm_wait_console() {  # PATTERN SECONDS
   return 1
 }
 
-# The client, started before the VM, verifying FRAMES pattern frames; then the
-# VM with SCENARIO. Returns once the client has exited with every frame
+# The client, started before the VM (so before QEMU creates the region file:
+# it waits for it), verifying FRAMES pattern frames; then the VM with SCENARIO. Returns once the client has exited with every frame
 # pixel-exact (fails the test otherwise). Logs: $VM_WORK/client.{json,log}.
 vm_run_verifying_client() {  # CLIENT SCENARIO FRAMES TIMEOUT_S
   local client=$1 scenario=$2 frames=$3 timeout_s=$4 client_pid
-  truncate -s 32M "$VM_REGION"
+  rm -f "$VM_REGION"
   "$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames "$frames" \
     --timeout "$timeout_s" --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
   client_pid=$!
   VM_EXTRA_PIDS="${VM_EXTRA_PIDS:-} $client_pid"
+  sleep 0.5
+  grep -q "waiting for $VM_REGION" "$VM_WORK/client.log" ||
+    { cat "$VM_WORK/client.log"; vm_fail "the client did not wait for the region file"; }
   vm_start "$scenario" 32
   vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
   if ! wait "$client_pid"; then

@@ -49,7 +49,7 @@ class Render : public ::testing::Test {
         const auto n = std::to_string(agents_++);
         porthole::test::Process p(args, dir_.file("agent" + n + ".out"),
                                   dir_.file("agent" + n + ".err"));
-        // The agent creates the region; the client refuses to start without it.
+        // The agent creates the region; a client started first waits for it.
         for (int i = 0; i < 300 && !std::filesystem::exists(shm_); ++i)
             std::this_thread::sleep_for(10ms);
         std::this_thread::sleep_for(50ms);
@@ -75,7 +75,25 @@ class Render : public ::testing::Test {
         r.log = porthole::test::read_text(dir_.file("client.err"));
         std::istringstream out(porthole::test::read_text(dir_.file("client.out")));
         for (std::string line; std::getline(out, line);) {
-            if (!line.empty() && line[0] == '{') r.stats.push_back(Json::parse(line));
+            if (line.empty() || line[0] != '{') continue;
+            // A running client may be mid-line: an unfinished line is not a line yet.
+            auto j = Json::parse(line, nullptr, false);
+            if (!j.is_discarded()) r.stats.push_back(std::move(j));
+        }
+    }
+
+    // Waits until the running client's --stats report at least `frames`
+    // verified frames; returns the count last seen.
+    std::uint64_t wait_verified(std::uint64_t frames, std::chrono::milliseconds limit) {
+        std::uint64_t seen = 0;
+        const auto end = std::chrono::steady_clock::now() + limit;
+        for (;;) {
+            ClientRun r;
+            collect(r);
+            if (!r.stats.empty() && r.last().contains("verified"))
+                seen = r.last()["verified"].get<std::uint64_t>();
+            if (seen >= frames || std::chrono::steady_clock::now() >= end) return seen;
+            std::this_thread::sleep_for(100ms);
         }
     }
 
@@ -205,19 +223,25 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     auto client = start_client({"--size", "800x600", "--scale", "integer", "--no-cursor",
                                 "--verify-pattern", "--screenshot", dir_.file("shot.png")},
                                xvfb_->display());
-    std::this_thread::sleep_for(1500ms);
+    // Frames flow before the resize and keep flowing after it; counted, not
+    // timed (a sanitizer build renders several times slower).
+    const std::uint64_t before = wait_verified(20, 20s);
+    ASSERT_GE(before, 20U) << porthole::test::read_text(dir_.file("client.err"));
     const std::string resize =
         "DISPLAY=" + xvfb_->display() +
         " xdotool search --name '^porthole$' windowsize 1000 700 >/dev/null 2>&1";
     ASSERT_EQ(std::system(resize.c_str()), 0) << "xdotool could not resize the window";
-    std::this_thread::sleep_for(1500ms);
+    std::this_thread::sleep_for(300ms);
+    const std::uint64_t resized = wait_verified(0, 0ms);  // the count now
+    EXPECT_GE(wait_verified(resized + 30, 20s), resized + 30) << "frames stopped after the resize";
+    // One more --stats line, whose screenshot-to-be has the new size.
+    std::this_thread::sleep_for(1200ms);
     ASSERT_TRUE(client.running());
     const auto code = client.terminate();
     ClientRun r;
     collect(r);
     ASSERT_EQ(code, 0) << r.log;
     EXPECT_EQ(r.last()["mismatched"], 0);
-    EXPECT_GE(r.last()["verified"].get<int>(), 60);  // frames kept flowing across the resize
     const auto img = screenshot("shot.png");
     ASSERT_EQ(img.width, 1000U);
     ASSERT_EQ(img.height, 700U);
@@ -275,6 +299,41 @@ TEST_F(RenderHeadless, RecoversPixelExactAfterAgentRestart) {
     const auto img = screenshot("shot.png");
     EXPECT_EQ(img.width, 256U);  // the second agent's frames are shown
     expect_pattern(img, 0, 0, 256, 192);
+}
+
+// The user starts porthole before the VM: QEMU has not created the region
+// file yet. The client says what it waits for, then shows the frames.
+TEST_F(RenderHeadless, ClientStartedBeforeTheRegionExistsWaitsForIt) {
+    ASSERT_FALSE(std::filesystem::exists(shm_));
+    auto client = start_client({"--headless", "--no-cursor", "--verify-pattern",
+                                "--exit-after-frames", "20", "--log-level", "info"});
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(client.running()) << porthole::test::read_text(dir_.file("client.err"));
+    EXPECT_NE(porthole::test::read_text(dir_.file("client.err")).find("waiting for " + shm_),
+              std::string::npos)
+        << porthole::test::read_text(dir_.file("client.err"));
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "60"});
+    (void)agent;
+    auto r = finish_client(client, 30s);
+    ASSERT_EQ(r.code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    EXPECT_GE(r.last()["verified"].get<int>(), 20);
+}
+
+// A region in a directory that does not exist will never appear (QEMU
+// creates the file, not the directory): an error at once, not a wait.
+TEST_F(RenderHeadless, RegionInAMissingDirectoryIsAnErrorNotAWait) {
+    const std::string missing = dir_.file("no-such-dir") + "/region";
+    porthole::test::Process client({PORTHOLE_CLIENT, "--shm", missing, "--headless"},
+                                   dir_.file("client.out"), dir_.file("client.err"));
+    const auto code = client.wait_exit(10s);
+    ASSERT_TRUE(code.has_value()) << "still waiting: "
+                                  << porthole::test::read_text(dir_.file("client.err"));
+    EXPECT_EQ(*code, 1);
+    EXPECT_NE(porthole::test::read_text(dir_.file("client.err"))
+                  .find(dir_.file("no-such-dir") + " does not exist"),
+              std::string::npos)
+        << porthole::test::read_text(dir_.file("client.err"));
 }
 
 TEST_F(RenderHeadless, PacedRunShowsEveryFrameExactlyOnce) {

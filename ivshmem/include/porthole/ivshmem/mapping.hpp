@@ -3,6 +3,7 @@
 // device, the Linux guest's IVSHMEM PCI BAR2, the Windows guest's IVSHMEM
 // driver. Each opener returns a Mapping that unmaps when destroyed.
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -50,6 +51,13 @@ class Mapping {
 // a character device such as /dev/kvmfr0. The file must exist and hold at
 // least min_size bytes; errors say what is missing and how to fix access.
 Result<Mapping> open_host_region(const std::string& path, std::size_t min_size = 0);
+
+// True for the errors of a region that is not there yet but will be: a file
+// QEMU has not created (ENOENT) or has created and not sized yet (ENODATA).
+// A client started before its VM waits on these; the others need a fix.
+[[nodiscard]] inline bool region_not_there_yet(const Error& e) {
+    return e.code == ENOENT || e.code == ENODATA;
+}
 
 // Test and Linux-agent-on-host use: opens path, creating it or growing it to
 // `size` bytes when needed (a /dev/shm file standing in for a VM's region).
