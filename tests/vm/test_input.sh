@@ -4,27 +4,39 @@
 #           agent's input ring; the agent injects with uinput.
 #   qmp:    vm-input-send uses the client's QMP sink (input-send-event) on
 #           QEMU's PS/2 keyboard, virtio tablet and virtio mouse.
-# In both, porthole-input-probe in the guest prints every evdev event it reads
+#   evdev-agent, evdev-qmp: porthole itself, --input evdev on a keyboard and
+#           a mouse faked with umockdev (vm-evdev-client types on them after
+#           the ctrl-ctrl hotkey), delivering to the agent or to QEMU.
+# In all, porthole-input-probe in the guest prints every evdev event it reads
 # on the serial console; the key/rel/abs events must equal the sent ones.
 # usage: test_input.sh GUESTDIR region|qmp SENDER
+#        test_input.sh GUESTDIR evdev-agent|evdev-qmp SENDER PORTHOLE
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 vm_setup "$1" "$(mktemp -d)"
-mode=$2 sender=$3
+mode=$2 sender=$3 porthole=${4:-}
 
-if [ "$mode" = region ]; then
-  vm_start input 32
-  vm_wait_console 'PROBE-DEV .* Porthole tablet' 90 || vm_fail "probe did not see the agent's uinput devices"
-  target=$VM_REGION
-else
-  vm_start probe-input 32 -device virtio-tablet-pci -device virtio-mouse-pci
-  vm_wait_console 'PROBE-READY' 90 || vm_fail "probe did not start ($VM_ACCEL)"
-  grep -q 'PROBE-DEV .*AT Translated Set 2 keyboard' "$VM_CONSOLE" || vm_fail "no PS/2 keyboard in the guest"
-  grep -q 'PROBE-DEV .*Tablet' "$VM_CONSOLE" || vm_fail "no virtio tablet in the guest"
-  target=$VM_QMP
-fi
-timeout 60 "$sender" "$mode" "$target" >"$VM_WORK/sent.txt" 2>"$VM_WORK/sender.log" ||
+case "$mode" in
+  region | evdev-agent)
+    vm_start input 32
+    vm_wait_console 'PROBE-DEV .* Porthole tablet' 90 || vm_fail "probe did not see the agent's uinput devices"
+    ;;
+  qmp | evdev-qmp)
+    vm_start probe-input 32 -device virtio-tablet-pci -device virtio-mouse-pci
+    vm_wait_console 'PROBE-READY' 90 || vm_fail "probe did not start ($VM_ACCEL)"
+    grep -q 'PROBE-DEV .*AT Translated Set 2 keyboard' "$VM_CONSOLE" || vm_fail "no PS/2 keyboard in the guest"
+    grep -q 'PROBE-DEV .*Tablet' "$VM_CONSOLE" || vm_fail "no virtio tablet in the guest"
+    ;;
+  *) vm_fail "unknown mode $mode" ;;
+esac
+case "$mode" in
+  region) send=("$sender" region "$VM_REGION") ;;
+  qmp) send=("$sender" qmp "$VM_QMP") ;;
+  evdev-agent) send=("$sender" agent "$VM_REGION" "$porthole") ;;
+  evdev-qmp) send=("$sender" qmp "$VM_REGION" "$porthole" "$VM_QMP") ;;
+esac
+timeout 90 "${send[@]}" >"$VM_WORK/sent.txt" 2>"$VM_WORK/sender.log" ||
   { cat "$VM_WORK/sender.log"; vm_fail "sender failed"; }
 awk '/^SENT/{print $2, $3, $4}' "$VM_WORK/sent.txt" >"$VM_WORK/want.txt"
 n=$(wc -l <"$VM_WORK/want.txt")
