@@ -35,7 +35,9 @@ CaptureStatus PatternSource::next_frame(std::chrono::milliseconds timeout, Captu
     if (options_.rate_hz > 0) {
         const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             std::chrono::duration<double>(1.0 / options_.rate_hz));
-        next_due_ = std::max(next_due_ + period, std::chrono::steady_clock::now() - period);
+        // On schedule; after a stall, at least half a period from now rather
+        // than two frames back to back (a reader would miss one of them).
+        next_due_ = std::max(next_due_ + period, std::chrono::steady_clock::now() + period / 2);
     }
     const std::uint32_t w = options_.width, h = options_.height;
     protocol::DamageList d = fresh_ ? pattern::damage(0, w, h) : pattern::damage(n_, w, h);

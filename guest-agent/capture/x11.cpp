@@ -365,6 +365,10 @@ struct X11Source::Impl {
         const bool on_screen =
             XQueryPointer(dpy.get(), root, &root_ret, &child, &rx, &ry, &wx, &wy, &mask) != 0;
         if (connection_lost) return std::nullopt;
+        // Events the server sent before its reply (a cursor change) were queued while
+        // XQueryPointer waited: take them now, so this call reports all that came before it.
+        drain_events();
+        if (connection_lost) return std::nullopt;
         CursorUpdate u;
         u.x = rx;
         u.y = ry;
