@@ -36,7 +36,10 @@ using porthole::testing::AlignedRegion;
 
 constexpr std::uint32_t kWidth = 256;
 constexpr std::uint32_t kHeight = 128;
+// At least kRunFor, then until every counter the test checks has moved; at most kRunAtMost
+// (a loaded machine or a sanitizer build may need longer to get there).
 constexpr auto kRunFor = std::chrono::seconds(3);
+constexpr auto kRunAtMost = std::chrono::seconds(30);
 // CPU time of one host round: far above any honest round (a few frame
 // copies), far below a hang. CPU time, so that a loaded machine preempting
 // the test does not count.
@@ -143,10 +146,11 @@ class HostileGuest {
             }
             // Keep the heartbeat alive so the host stays connected and reads channels.
             store(heartbeat_word, ++heartbeat);
-            writes_++;
+            writes_.store(writes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         }
     }
-    [[nodiscard]] std::uint64_t writes() const { return writes_; }
+    // Any thread, while run() goes on.
+    [[nodiscard]] std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
 
   private:
     static std::uint64_t interesting(std::mt19937_64& rng, std::uint64_t current) {
@@ -174,7 +178,7 @@ class HostileGuest {
 
     const ValidRegion& valid_;
     std::uint64_t* region_;
-    std::uint64_t writes_ = 0;
+    std::atomic<std::uint64_t> writes_{0};
 };
 
 struct HostCounters {
@@ -260,8 +264,15 @@ TEST(HostileWriter, HostSurvivesAGuestRewritingEveryStructureWhileItReads) {
     std::atomic<bool> stop{false};
     std::thread attacker([&] { guest.run(stop); });
 
-    const auto end = std::chrono::steady_clock::now() + kRunFor;
-    while (std::chrono::steady_clock::now() < end) {
+    // What the assertions below need to have happened.
+    const auto covered = [&] {
+        return guest.writes() > 1'000U && c.iterations > 1'000U && c.connected > 0 &&
+               c.rejected > 0 && c.attaches > 1 && c.frames_accepted > 0 && c.frame_errors > 0;
+    };
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= start + kRunAtMost || (now >= start + kRunFor && covered())) break;
         const std::uint64_t t0 = thread_cpu_ns();
         host_round(host, channels, copy, c);
         c.max_round_cpu_ns = std::max(c.max_round_cpu_ns, thread_cpu_ns() - t0);

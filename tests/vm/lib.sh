@@ -88,11 +88,16 @@ vm_run_verifying_client() {  # CLIENT SCENARIO FRAMES TIMEOUT_S
     --timeout "$timeout_s" --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
   client_pid=$!
   VM_EXTRA_PIDS="${VM_EXTRA_PIDS:-} $client_pid"
-  sleep 0.5
+  local i
+  for ((i = 0; i < 150; i++)); do
+    grep -q "waiting for $VM_REGION" "$VM_WORK/client.log" && break
+    kill -0 "$client_pid" 2>/dev/null || { cat "$VM_WORK/client.log"; vm_fail "the client exited"; }
+    sleep 0.1
+  done
   grep -q "waiting for $VM_REGION" "$VM_WORK/client.log" ||
     { cat "$VM_WORK/client.log"; vm_fail "the client did not wait for the region file"; }
   vm_start "$scenario" 32
-  vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
+  vm_wait_console PORTHOLE-GUEST-UP 120 || vm_fail "guest did not boot ($VM_ACCEL)"
   if ! wait "$client_pid"; then
     cat "$VM_WORK/client.log"; vm_fail "client failed"
   fi

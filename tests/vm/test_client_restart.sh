@@ -10,7 +10,7 @@ vm_setup "$1" "$(mktemp -d)"
 client=$2
 
 vm_start frames 32
-vm_wait_console PORTHOLE-GUEST-UP 60 || vm_fail "guest did not boot ($VM_ACCEL)"
+vm_wait_console PORTHOLE-GUEST-UP 120 || vm_fail "guest did not boot ($VM_ACCEL)"
 run_client() {  # N FRAMES
   "$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames "$2" \
     --timeout 90 --log-level info >"$VM_WORK/client$1.json" 2>"$VM_WORK/client$1.log"

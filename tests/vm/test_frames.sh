@@ -10,7 +10,7 @@ source "$here/lib.sh"
 vm_setup "$1" "$(mktemp -d)"
 client=$2
 
-vm_run_verifying_client "$client" frames 60 200
+vm_run_verifying_client "$client" frames 60 170
 grep -q 'IVSHMEM 0000:' "$VM_CONSOLE" || vm_fail "agent did not map the PCI BAR"
 echo "guest ($VM_ACCEL): $(grep -m1 'region:' "$VM_CONSOLE" | sed 's/.*region: //')"
 echo "PASS: 60 frames verified pixel-exact through ivshmem-plain"

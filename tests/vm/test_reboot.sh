@@ -11,7 +11,7 @@ vm_setup "$1" "$(mktemp -d)"
 client=$2
 
 # 80 frames can only be reached after the reboot (60 in the first boot).
-vm_run_verifying_client "$client" reboot 80 120
+vm_run_verifying_client "$client" reboot 80 170
 grep -q PORTHOLE-REBOOTING "$VM_CONSOLE" || vm_fail "the guest did not reboot"
 boots=$(grep -c PORTHOLE-GUEST-UP "$VM_CONSOLE")
 [ "$boots" -ge 2 ] || vm_fail "guest booted $boots times, want 2"

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -102,6 +103,21 @@ std::vector<Key> keys_of(const std::vector<protocol::InputEvent>& events) {
     return out;
 }
 
+// Heartbeats and reads until `keys` key events arrived or `limit` passed, then
+// 300 ms more to catch stray extra events; returns all the events.
+std::vector<protocol::InputEvent> pump_until_keys(TestGuest& guest, std::size_t keys,
+                                                  std::chrono::milliseconds limit) {
+    std::vector<protocol::InputEvent> got;
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (keys_of(got).size() < keys && std::chrono::steady_clock::now() < end) {
+        const auto more = guest.pump(20ms);
+        got.insert(got.end(), more.begin(), more.end());
+    }
+    const auto more = guest.pump(300ms);
+    got.insert(got.end(), more.begin(), more.end());
+    return got;
+}
+
 std::optional<nlohmann::json> last_stats(const std::string& path) {
     std::optional<nlohmann::json> last;
     std::ifstream in(path);
@@ -110,6 +126,18 @@ std::optional<nlohmann::json> last_stats(const std::string& path) {
         if (!j.is_discarded()) last = j;
     }
     return last;
+}
+
+// Waits (heartbeating) until the last --stats line satisfies `ok`; that line, or the last one.
+std::optional<nlohmann::json> wait_for_stats(const std::string& path,
+                                             const std::function<bool(const nlohmann::json&)>& ok,
+                                             std::chrono::milliseconds limit, TestGuest& guest) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        auto last = last_stats(path);
+        if ((last && ok(*last)) || std::chrono::steady_clock::now() >= end) return last;
+        guest.pump(50ms);
+    }
 }
 
 class ClientInput : public ::testing::Test {
@@ -140,7 +168,7 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
                     "64x64", "--input", "evdev", "--input-to", "agent", "--stats"},
                    out, err);
-    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
     ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
     ASSERT_NE(read_text(err).find(dev), std::string::npos)
         << "porthole did not open " << dev << ":\n"
@@ -167,10 +195,10 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     release(KEY_LEFTCTRL);
     release(KEY_D);
     type(KEY_Z);
-    const auto events = guest.pump(500ms);
     const std::vector<Key> want{{KEY_A, 1},        {KEY_A, 0}, {KEY_B, 1}, {KEY_B, 0},
                                 {KEY_C, 1},        {KEY_C, 0}, {KEY_D, 1}, {KEY_LEFTCTRL, 1},
                                 {KEY_LEFTCTRL, 0}, {KEY_D, 0}};
+    const auto events = pump_until_keys(guest, want.size(), 15s);
     EXPECT_EQ(keys_of(events), want) << read_text(err);
     // Every batch ends with SYN_REPORT.
     ASSERT_FALSE(events.empty());
@@ -213,9 +241,15 @@ TEST_F(ClientInput, QmpDeliveryQemuAcceptsTheEvdevKeys) {
         {PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size", "64x64",
          "--input", "evdev", "--input-to", "qmp", "--qmp", "unix:" + sock, "--stats"},
         out, err);
-    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
     ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
-    guest.pump(300ms);  // the QMP handshake
+    // Batches sent before the QMP handshake would be dropped: wait until --stats says connected.
+    const auto handshake = wait_for_stats(
+        out,
+        [](const nlohmann::json& j) { return j.value("/input/qmp/connected"_json_pointer, false); },
+        30s, guest);
+    ASSERT_TRUE(handshake && handshake->value("/input/qmp/connected"_json_pointer, false))
+        << read_text(out) << read_text(err);
 
     press(KEY_LEFTCTRL);
     press(KEY_RIGHTCTRL);
@@ -225,6 +259,13 @@ TEST_F(ClientInput, QmpDeliveryQemuAcceptsTheEvdevKeys) {
     type(KEY_I);
     // Input goes to QEMU, not to the region's ring.
     EXPECT_TRUE(keys_of(guest.pump(1500ms)).empty());
+    // QEMU's replies may take a while under load: wait for them before stopping porthole.
+    wait_for_stats(
+        out,
+        [](const nlohmann::json& j) {
+            return j.value("/input/qmp/accepted"_json_pointer, std::uint64_t{0}) >= 4;
+        },
+        30s, guest);
     EXPECT_TRUE(client.terminate().has_value());
 
     const auto last = last_stats(out);
@@ -264,7 +305,7 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
                                      "320x240", "--input", "window", "--stats"},
             out, err, std::vector<std::string>{"DISPLAY=" + xvfb->display()});
     });
-    ASSERT_TRUE(guest.wait_client(10s)) << read_text(err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
     ASSERT_TRUE(wait_for_text(err, "input: window", 5s, guest)) << read_text(err);
     const auto xdo = [&](const std::string& args) {
         const std::string cmd = "env -u LD_PRELOAD DISPLAY=" + xvfb->display() +
@@ -283,17 +324,23 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     ASSERT_EQ(xdo("key Scroll_Lock"), 0);
     guest.pump(300ms);
     ASSERT_EQ(xdo("key a b"), 0);
-    const auto events = guest.pump(800ms);
     const std::vector<Key> want{{KEY_A, 1}, {KEY_A, 0}, {KEY_B, 1}, {KEY_B, 0}};
+    const auto events = pump_until_keys(guest, want.size(), 15s);
     EXPECT_EQ(keys_of(events), want) << read_text(err);  // ScrollLock itself never reaches it
-    guest.pump(1200ms);                                  // a --stats line with the capture on
-    const auto captured = last_stats(out);
+    // A --stats line with the capture on.
+    const auto captured = wait_for_stats(
+        out,
+        [](const nlohmann::json& j) { return j.value("/input/owner"_json_pointer, "") == "guest"; },
+        10s, guest);
     ASSERT_TRUE(captured) << read_text(out) << read_text(err);
     EXPECT_EQ((*captured)["input"]["mode"], "window");
     EXPECT_EQ((*captured)["input"]["owner"], "guest") << captured->dump();
 
     ASSERT_EQ(xdo("key Scroll_Lock"), 0);  // capture off again
-    guest.pump(1200ms);
+    wait_for_stats(
+        out,
+        [](const nlohmann::json& j) { return j.value("/input/owner"_json_pointer, "") == "host"; },
+        10s, guest);
     EXPECT_TRUE(client->terminate().has_value());
     const auto released = last_stats(out);
     ASSERT_TRUE(released);

@@ -51,8 +51,8 @@ class QemuProcess {
             ::execvp(argv[0], argv.data());
             ::_exit(127);
         }
-        // The socket appears once QEMU listens.
-        for (int i = 0; i < 200 && !std::filesystem::exists(socket_); ++i) {
+        // The socket appears once QEMU listens (up to 30 s: a loaded machine, TCG start-up).
+        for (int i = 0; i < 1200 && !std::filesystem::exists(socket_); ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(25));
         }
     }

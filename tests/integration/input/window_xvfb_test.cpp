@@ -3,16 +3,17 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/input-event-codes.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <SDL.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,32 +26,48 @@ namespace {
 using namespace std::chrono_literals;
 using protocol::InputEvent;
 
-// Xvfb on a free display number, killed by pid at the end.
+// Xvfb on a display number it picks itself (-displayfd: two tests starting
+// together cannot take the same one), killed by pid at the end. display() is
+// empty when the server did not report a display within 30 s.
 class Xvfb {
   public:
     Xvfb() {
-        for (int n = 97; n < 120 && pid_ <= 0; ++n) {
-            // snprintf: GCC 12 warns falsely (-Wrestrict) on short string appends here.
-            char sock[64], lock[64], disp[16];
-            std::snprintf(sock, sizeof sock, "/tmp/.X11-unix/X%d", n);
-            std::snprintf(lock, sizeof lock, "/tmp/.X%d-lock", n);
-            std::snprintf(disp, sizeof disp, ":%d", n);
-            if (std::filesystem::exists(sock) || std::filesystem::exists(lock)) continue;
-            display_ = disp;
-            pid_ = ::fork();
-            if (pid_ == 0) {
-                ::setsid();
-                const int null = ::open("/dev/null", O_WRONLY);
-                ::dup2(null, 1);
-                ::dup2(null, 2);
-                ::execlp("Xvfb", "Xvfb", display_.c_str(), "-screen", "0", "1024x768x24",
-                         "-nolisten", "tcp", "-noreset", static_cast<char*>(nullptr));
-                ::_exit(127);
-            }
-            for (int i = 0; i < 200 && !std::filesystem::exists(sock); ++i) {
-                std::this_thread::sleep_for(10ms);
-            }
+        int fds[2];
+        if (::pipe(fds) != 0) return;
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::setsid();
+            ::close(fds[0]);
+            const std::string fd = std::to_string(fds[1]);
+            const int null = ::open("/dev/null", O_WRONLY);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+            ::execlp("Xvfb", "Xvfb", "-displayfd", fd.c_str(), "-screen", "0", "1024x768x24",
+                     "-nolisten", "tcp", "-noreset", static_cast<char*>(nullptr));
+            ::_exit(127);
         }
+        ::close(fds[1]);
+        // The number and a newline arrive once the server accepts clients; EOF if it exited.
+        std::string number;
+        const auto end = std::chrono::steady_clock::now() + 30s;
+        while (number.find('\n') == std::string::npos) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                end - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            pollfd p{fds[0], POLLIN, 0};
+            const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+            if (rc < 0 && errno != EINTR) break;
+            if (rc <= 0) continue;  // interrupted, or the time is up (checked above)
+            char buf[32];
+            const ssize_t n = ::read(fds[0], buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            number.append(buf, static_cast<std::size_t>(n));
+        }
+        ::close(fds[0]);
+        // append, not ":" + number: GCC 12 warns falsely (-Wrestrict) on the latter.
+        if (const auto nl = number.find('\n'); nl != std::string::npos && nl > 0)
+            display_.append(":").append(number, 0, nl);
     }
     ~Xvfb() {
         if (pid_ > 0) {
@@ -78,9 +95,10 @@ class WindowModeUnderX : public testing::Test {
     }
 
     void SetUp() override {
+        ASSERT_FALSE(xvfb_->display().empty()) << "Xvfb did not report a display within 30 s";
         ASSERT_EQ(SDL_Init(SDL_INIT_VIDEO), 0) << SDL_GetError();
-        window_ = SDL_CreateWindow("porthole-input-test", 0, 0, 640, 480, SDL_WINDOW_SHOWN);
-        other_ = SDL_CreateWindow("porthole-other", 700, 0, 200, 200, SDL_WINDOW_SHOWN);
+        window_ = SDL_CreateWindow(title_.c_str(), 0, 0, 640, 480, SDL_WINDOW_SHOWN);
+        other_ = SDL_CreateWindow(other_title_.c_str(), 700, 0, 200, 200, SDL_WINDOW_SHOWN);
         ASSERT_TRUE(window_ && other_) << SDL_GetError();
         in_ = std::make_unique<WindowInput>(
             WindowInputConfig{},
@@ -89,8 +107,9 @@ class WindowModeUnderX : public testing::Test {
             },
             window_);
         in_->set_view({0, 0, 640, 480});
-        xdo("windowfocus --sync $(xdotool search --name '^porthole-input-test$' | head -1)");
-        pump_until([&] { return SDL_GetKeyboardFocus() == window_; });
+        xdo("windowfocus --sync $(xdotool search --name '^" + title_ + "$' | head -1)");
+        ASSERT_TRUE(pump_until([&] { return SDL_GetKeyboardFocus() == window_; }))
+            << "the test window never got the keyboard focus";
     }
     void TearDown() override {
         in_.reset();
@@ -104,9 +123,9 @@ class WindowModeUnderX : public testing::Test {
             "DISPLAY=" + xvfb_->display() + " sh -c \"xdotool " + args + "\" >/dev/null 2>&1";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     }
-    // Feeds SDL's events to WindowInput until `done` holds or 3 s pass.
+    // Feeds SDL's events to WindowInput until `done` holds or 10 s pass.
     bool pump_until(const std::function<bool()>& done) {
-        const auto end = std::chrono::steady_clock::now() + 3s;
+        const auto end = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < end) {
             SDL_Event e;
             while (SDL_PollEvent(&e)) {
@@ -130,6 +149,9 @@ class WindowModeUnderX : public testing::Test {
     }
 
     static inline Xvfb* xvfb_ = nullptr;
+    // Unique names, so that xdotool's searches find only this process's windows.
+    const std::string title_ = "porthole-input-test-" + std::to_string(::getpid());
+    const std::string other_title_ = "porthole-other-" + std::to_string(::getpid());
     SDL_Window* window_ = nullptr;
     SDL_Window* other_ = nullptr;
     std::unique_ptr<WindowInput> in_;
@@ -176,7 +198,7 @@ TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
         pump_until([&] { return saw(EV_KEY, BTN_LEFT, 1) && saw(EV_KEY, KEY_LEFTCTRL, 1); }));
     EXPECT_TRUE(saw(EV_ABS, ABS_X, 16384) || saw(EV_ABS, ABS_X, 16409))
         << "pointer at the window's centre";
-    xdo("windowfocus --sync $(xdotool search --name '^porthole-other$' | head -1)");
+    xdo("windowfocus --sync $(xdotool search --name '^" + other_title_ + "$' | head -1)");
     ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_LEFTCTRL, 0); }));
     EXPECT_TRUE(saw(EV_KEY, BTN_LEFT, 0));
     EXPECT_TRUE(in_->guest_held().none());

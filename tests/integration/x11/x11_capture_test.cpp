@@ -123,7 +123,7 @@ TEST_F(X11Capture, FirstFrameIsTheWholeScreenWithFullDamage) {
     auto src = open_source();
     ASSERT_TRUE(src);
     CapturedFrame f;
-    ASSERT_EQ(src->next_frame(1s, f), CaptureStatus::ok) << src->last_error();
+    ASSERT_EQ(src->next_frame(10s, f), CaptureStatus::ok) << src->last_error();
     EXPECT_EQ(f.image.width, kWidth);
     EXPECT_EQ(f.image.height, kHeight);
     EXPECT_EQ(f.image.format, protocol::PixelFormat::bgra8);
@@ -228,14 +228,15 @@ TEST_F(X11Capture, WaitsForDamageWithoutBurningCpu) {
     const double cpu_ms = static_cast<double>(c1.tv_sec - c0.tv_sec) * 1e3 +
                           static_cast<double>(c1.tv_nsec - c0.tv_nsec) / 1e6;
     EXPECT_GE(wall, 390ms);
-    EXPECT_LT(cpu_ms, 20.0) << "the wait must sleep in poll(), not spin";
+    // A spinning wait burns ~400 ms; the bound leaves room for a loaded machine and sanitizers.
+    EXPECT_LT(cpu_ms, 100.0) << "the wait must sleep in poll(), not spin";
 
-    // And a change wakes it well before the timeout.
+    // And a change wakes it well before the timeout (ok, not timeout, means the damage woke it).
     painter_->fill(Rect{5, 5, 8, 8}, 0xFFFFFF);
     painter_->sync();
     const auto t1 = std::chrono::steady_clock::now();
-    ASSERT_EQ(src->next_frame(5s, f), CaptureStatus::ok) << src->last_error();
-    EXPECT_LT(std::chrono::steady_clock::now() - t1, 1s);
+    ASSERT_EQ(src->next_frame(10s, f), CaptureStatus::ok) << src->last_error();
+    EXPECT_LT(std::chrono::steady_clock::now() - t1, 5s);
     EXPECT_EQ(f.damage.bounds(), (Rect{5, 5, 8, 8}));
 }
 
@@ -277,7 +278,7 @@ TEST_F(X11Capture, ReportsPointerPositionAndCursorShape) {
     painter_->set_font_cursor(XC_watch);
     painter_->sync();
     std::optional<CursorShapeUpdate> next;
-    for (int i = 0; i < 50 && !next; ++i) {
+    for (int i = 0; i < 1000 && !next; ++i) {  // up to 10 s
         if (auto u = src->cursor(); u && u->shape) {
             next = u->shape;
         } else {
@@ -312,7 +313,7 @@ TEST(X11CaptureResize, ScreenSizeChangeGivesAFullFrameOfTheNewSize) {
         model.fill(Rect{0, 0, w, h}, 0x0000FF);
         model.fill(Rect{w - 10, h - 10, 10, 10}, 0x00FF00);
         CapturedFrame f;
-        ASSERT_EQ((*src)->next_frame(1s, f), CaptureStatus::ok) << (*src)->last_error();
+        ASSERT_EQ((*src)->next_frame(10s, f), CaptureStatus::ok) << (*src)->last_error();
         EXPECT_EQ(f.image.width, w);
         EXPECT_EQ(f.image.height, h);
         EXPECT_EQ(f.image.stride, w * 4);
@@ -341,10 +342,10 @@ TEST(X11CaptureSetup, LosingTheXServerIsAnErrorNotAnExit) {
     auto src = X11Source::open(o);
     ASSERT_TRUE(src) << src.error().message;
     CapturedFrame f;
-    ASSERT_EQ((*src)->next_frame(1s, f), CaptureStatus::ok);
+    ASSERT_EQ((*src)->next_frame(10s, f), CaptureStatus::ok);
     server->stop();
     // Xlib's default would exit() this process here.
-    EXPECT_EQ((*src)->next_frame(1s, f), CaptureStatus::error);
+    EXPECT_EQ((*src)->next_frame(10s, f), CaptureStatus::error);
     EXPECT_NE((*src)->last_error().find("X server"), std::string::npos) << (*src)->last_error();
     EXPECT_EQ((*src)->next_frame(10ms, f), CaptureStatus::error) << "and stays an error";
     EXPECT_FALSE((*src)->cursor());

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,22 @@ bool wait_for(const std::string& path, const std::string& text, std::chrono::sec
     return false;
 }
 
+// Waits until porthole's last --stats line (JSON, one a second) says QMP is connected.
+bool wait_qmp_connected(const std::string& stats_path, std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        std::ifstream in(stats_path);
+        bool connected = false;
+        for (std::string line; std::getline(in, line);) {
+            const auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_object()) connected = j.value("/input/qmp/connected"_json_pointer, false);
+        }
+        if (connected) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
 int run(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (!((mode == "agent" && argc == 4) || (mode == "qmp" && argc == 5))) {
@@ -107,7 +125,16 @@ int run(int argc, char** argv) {
                      read_text(err).c_str());
         return 1;
     }
-    std::this_thread::sleep_for(500ms);  // the QMP handshake; the devices opened and grabbed
+    if (mode == "qmp") {
+        // Batches sent before the QMP handshake would be dropped.
+        if (!wait_qmp_connected(out, 30s)) {
+            std::fprintf(stderr, "porthole did not connect to QMP within 30 s:\n%s\n%s\n",
+                         read_text(err).c_str(), read_text(out).c_str());
+            return 1;
+        }
+    } else {
+        std::this_thread::sleep_for(500ms);  // the devices opened and grabbed
+    }
 
     Sender s{bed, kbd, mouse, mode == "qmp"};
     s.key(KEY_X, 1);  // the host's: never seen by the guest
