@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
     using us = std::chrono::microseconds;
     const std::array<AdaptiveWait::Config, 3> configs{{
         AdaptiveWait::Config{},  // the defaults
-        {us(200), us(50), us(250)},
+        {us(200), us(50), us(500)},
         {us(200), us(20), us(100)},
     }};
     Rig rig = Rig::make(resolutions[0]);
@@ -321,7 +321,7 @@ int main(int argc, char** argv) {
     all.set_full(1920, 1080);
     (void)rig.writer.publish(rig.frame(), all, monotonic_ns());
     for (const auto& c : configs) {
-        const NoticeResult n = measure_notice(rig, quick ? 100 : 300, c);
+        const NoticeResult n = measure_notice(rig, quick ? 100 : 2000, c);
         fmt::print("{:<28} {:>8} {:>10.1f} {:>10.1f} {:>10.1f} {:>7} {:>15.2f}\n",
                    fmt::format("{}/{}/{}{}", c.spin_for.count(), c.min_sleep.count(),
                                c.max_sleep.count(), &c == &configs[0] ? " (default)" : ""),

@@ -15,7 +15,10 @@ class AdaptiveWait {
     struct Config {
         std::chrono::microseconds spin_for{200};  // busy-poll this long after activity
         std::chrono::microseconds min_sleep{50};
-        std::chrono::microseconds max_sleep{500};  // bounds the idle notice latency
+        // Bounds the idle notice latency. On a quiet 2-core machine 250 us
+        // gave notice p99 0.40 ms at 4.1% of a core idle (500 us: 0.66 ms,
+        // 2.4%) and input p99 0.33 ms (500 us: 1.1 ms, over the 1 ms target).
+        std::chrono::microseconds max_sleep{250};
     };
     AdaptiveWait() = default;
     explicit AdaptiveWait(Config c) : config_(c) {}
