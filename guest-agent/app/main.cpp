@@ -56,6 +56,7 @@ struct Options {
     std::string resize_to;
     std::uint64_t resize_every = 0;
     std::string display;
+    std::string pattern_cursor = "color";
 #ifdef _WIN32
     std::string input = "sendinput";
     std::string audio = "wasapi";
@@ -132,6 +133,10 @@ int run(const Options& o) {
     copts.format = *format;
     copts.rate_hz = o.fps_limit;
     copts.display = o.display;
+    if (o.pattern_cursor == "masked")
+        copts.pattern_cursor = protocol::CursorType::masked;
+    else if (o.pattern_cursor == "monochrome")
+        copts.pattern_cursor = protocol::CursorType::monochrome;
     auto capture = agent::make_capture(o.capture, copts);
     if (!capture) {
         spdlog::error("{}", capture.error().message);
@@ -274,6 +279,10 @@ int main(int argc, char** argv) {
     app.add_option("--input", o.input,
                    "inject the host's input with: uinput (Linux), sendinput (Windows), none");
     app.add_option("--audio", o.audio, "audio source: " + audios);
+    app.add_option("--pattern-cursor", o.pattern_cursor,
+                   "pattern: the cursor's shape type: color, masked, monochrome")
+        ->check(CLI::IsMember({"color", "masked", "monochrome"}))
+        ->capture_default_str();
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
     CLI11_PARSE(app, argc, argv);

@@ -9,6 +9,11 @@
 
 namespace porthole::agent {
 
+// The pattern source's cursor: a 16x16 triangle at hotspot 0,0 in the given
+// shape type, each type's effects in known rows (tests check the host's
+// drawing of every type against it).
+CursorShapeUpdate pattern_cursor_shape(protocol::CursorType type);
+
 class PatternSource final : public CaptureSource {
   public:
     explicit PatternSource(const CaptureOptions& options);

@@ -48,6 +48,7 @@ struct CaptureOptions {
     protocol::PixelFormat format = protocol::PixelFormat::bgra8;
     double rate_hz = 60.0;  // pattern source frame rate
     std::string display;    // x11: display name ("" = $DISPLAY)
+    protocol::CursorType pattern_cursor = protocol::CursorType::color;  // pattern: shape type
 };
 
 class CaptureSource {
