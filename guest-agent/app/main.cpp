@@ -57,6 +57,8 @@ struct Options {
     std::uint64_t resize_every = 0;
     std::string display;
     std::string pattern_cursor = "color";
+    float tone_volume = 1.0F;
+    bool tone_mute = false;
 #ifdef _WIN32
     std::string input = "sendinput";
     std::string audio = "wasapi";
@@ -163,7 +165,10 @@ int run(const Options& o) {
     }
     std::unique_ptr<agent::audio::AudioSource> audio;
     if (o.audio != "none") {
-        auto a = agent::audio::start_audio_source(o.audio, ch.audio);
+        agent::audio::AudioSourceOptions aopts;
+        aopts.tone_volume = o.tone_volume;
+        aopts.tone_muted = o.tone_mute;
+        auto a = agent::audio::start_audio_source(o.audio, ch.audio, aopts);
         if (!a) {
             spdlog::warn("audio off: {}", a.error().message);
         } else {
@@ -283,6 +288,11 @@ int main(int argc, char** argv) {
                    "pattern: the cursor's shape type: color, masked, monochrome")
         ->check(CLI::IsMember({"color", "masked", "monochrome"}))
         ->capture_default_str();
+    app.add_option("--tone-volume", o.tone_volume,
+                   "tone: the guest volume it reports to the host, 0..1")
+        ->check(CLI::Range(0.0F, 1.0F))
+        ->capture_default_str();
+    app.add_flag("--tone-mute", o.tone_mute, "tone: report the guest muted");
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
     CLI11_PARSE(app, argc, argv);

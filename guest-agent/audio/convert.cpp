@@ -1,6 +1,7 @@
 #include "audio/convert.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -132,6 +133,11 @@ bool convert_frames(const CaptureFormat& in, std::span<const std::byte> src, std
         }
     }
     return true;
+}
+
+float db_to_gain(float db) {
+    if (!(db > -150.0F)) return 0.0F;
+    return std::min(1.0F, std::pow(10.0F, db / 20.0F));
 }
 
 }  // namespace porthole::agent::audio

@@ -52,4 +52,8 @@ protocol::AudioFormat protocol_format_for(const CaptureFormat& in);
 bool convert_frames(const CaptureFormat& in, std::span<const std::byte> src, std::size_t frames,
                     std::span<std::byte> dst);
 
+// An endpoint attenuation in dB (IAudioEndpointVolume::GetMasterVolumeLevel)
+// as a linear gain in 0..1: -6.02 dB is 0.5; -inf, NaN or below -150 dB is 0.
+float db_to_gain(float db);
+
 }  // namespace porthole::agent::audio

@@ -1,8 +1,20 @@
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "audio/backends.hpp"
 
 namespace porthole::agent::audio {
+
+void VolumeReporter::report(float gain, bool muted) {
+    gain = std::isfinite(gain) ? std::clamp(gain, 0.0F, 1.0F) : 1.0F;
+    if (sent_ && gain == gain_ && muted == muted_) return;
+    writer_.set_volume(gain, muted);
+    sent_ = true;
+    gain_ = gain;
+    muted_ = muted;
+    stats_.volume_changes.fetch_add(1);
+}
 
 std::vector<std::string_view> available_audio_sources() {
     std::vector<std::string_view> v{"tone"};

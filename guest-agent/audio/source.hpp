@@ -22,6 +22,8 @@ struct AudioSourceOptions {
     std::uint32_t chunk_ms = 5;           // tone: frames written per wake-up
     double clock_scale = 1.0;             // tone: >1 runs the guest clock fast (drift tests)
     std::string pipewire_target;          // pipewire: sink to capture ("" = default sink)
+    float tone_volume = 1.0F;             // tone: the guest volume it reports (0..1)
+    bool tone_muted = false;              // tone: reports the guest muted
 };
 
 // Counters a source keeps for logs and tests; read from any thread.
@@ -29,7 +31,26 @@ struct AudioSourceStats {
     std::atomic<std::uint64_t> frames{0};          // captured frames written
     std::atomic<std::uint64_t> silence_frames{0};  // silence written to keep the clock going
     std::atomic<std::uint64_t> format_changes{0};
-    std::atomic<std::uint64_t> restarts{0};  // device lost / default device changed
+    std::atomic<std::uint64_t> restarts{0};        // device lost / default device changed
+    std::atomic<std::uint64_t> volume_changes{0};  // guest volume or mute reported anew
+};
+
+// Reports the guest's output volume and mute in the channel (the host applies
+// them with --audio-follow-volume): loopback and monitor capture take the mix
+// before the device's volume, so the samples alone do not carry it. Called
+// from the source's own thread; writes only when something changed.
+class VolumeReporter {
+  public:
+    VolumeReporter(protocol::AudioWriter& writer, AudioSourceStats& stats)
+        : writer_(writer), stats_(stats) {}
+    void report(float gain, bool muted);
+
+  private:
+    protocol::AudioWriter& writer_;
+    AudioSourceStats& stats_;
+    bool sent_ = false;
+    float gain_ = 1.0F;
+    bool muted_ = false;
 };
 
 class AudioSource {

@@ -20,7 +20,9 @@ class ToneSource final : public AudioSource {
         : writer_(writer),
           tone_(o.tone_format),
           chunk_ms_(std::max<std::uint32_t>(o.chunk_ms, 1)),
-          scale_(o.clock_scale) {
+          scale_(o.clock_scale),
+          volume_(o.tone_volume),
+          muted_(o.tone_muted) {
         thread_ = std::thread([this] { run(); });
     }
     ~ToneSource() override {
@@ -44,6 +46,7 @@ class ToneSource final : public AudioSource {
             return;
         }
         stats_.format_changes.fetch_add(1);
+        VolumeReporter(writer_, stats_).report(volume_, muted_);
         const std::uint64_t start = monotonic_ns();
         std::uint64_t written = 0;
         std::vector<std::byte> buf;
@@ -74,6 +77,8 @@ class ToneSource final : public AudioSource {
     ToneGenerator tone_;
     std::uint32_t chunk_ms_;
     double scale_;
+    float volume_;
+    bool muted_;
     AudioSourceStats stats_;
     mutable std::mutex mutex_;
     std::string error_;
@@ -88,6 +93,9 @@ Result<std::unique_ptr<AudioSource>> start_tone_source(protocol::AudioWriter& wr
     if (auto ok = protocol::validate_audio_format(options.tone_format); !ok) return ok.error();
     if (options.clock_scale < 0.5 || options.clock_scale > 2.0) {
         return Error::make("tone clock scale must be within 0.5..2");
+    }
+    if (!(options.tone_volume >= 0.0F && options.tone_volume <= 1.0F)) {
+        return Error::make("tone volume must be within 0..1");
     }
     return std::unique_ptr<AudioSource>(std::make_unique<ToneSource>(writer, options));
 }

@@ -4,12 +4,15 @@
 // (IMMNotificationClient) and format changes (the stream is invalidated and
 // reopened). While nothing plays WASAPI delivers nothing: StreamClock fills
 // the silence so the host's position keeps going. Sample conversion lives in
-// convert.cpp (tested on Linux and under Wine).
+// convert.cpp (tested on Linux and under Wine). The endpoint's master volume
+// and mute are polled every 100 ms and reported in the channel, for hosts
+// that follow them (loopback captures the mix before the endpoint volume).
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
 #include <audioclient.h>
 #include <avrt.h>
+#include <endpointvolume.h>
 #include <ksmedia.h>
 #include <mmdeviceapi.h>
 #include <windows.h>
@@ -178,6 +181,7 @@ class WasapiSource final : public AudioSource {
         ComPtr<IMMDevice> device;
         ComPtr<IAudioClient> client;
         ComPtr<IAudioCaptureClient> capture;
+        ComPtr<IAudioEndpointVolume> volume;  // empty if the device has none
         CaptureFormat format;
     };
 
@@ -250,6 +254,11 @@ class WasapiSource final : public AudioSource {
             stats_.format_changes.fetch_add(1);
         }
         clock_.on_frames(0, monotonic_ns());
+        // Without a volume control the host just keeps full level.
+        if (FAILED(s.device->Activate(__uuidof(IAudioEndpointVolume), CLSCTX_ALL, nullptr,
+                                      s.volume.put_void())))
+            s.volume.reset();
+        report_volume(s);
         hr = s.client->Start();
         if (FAILED(hr)) return Error::make(hr_text("starting the capture stream", hr));
         return {};
@@ -257,14 +266,32 @@ class WasapiSource final : public AudioSource {
 
     void capture(Stream& s) {
         const HANDLE waits[3] = {stop_.get(), device_changed_.get(), data_ready_.get()};
+        ULONGLONG next_volume = GetTickCount64() + 100;
         for (;;) {
             const DWORD w = WaitForMultipleObjects(3, waits, FALSE, 10);
             if (w == WAIT_OBJECT_0 || w == WAIT_OBJECT_0 + 1)
                 break;             // stop, or a new default device
             if (!drain(s)) break;  // device invalidated (unplugged, format changed)
             fill_silence();
+            if (GetTickCount64() >= next_volume) {
+                report_volume(s);
+                next_volume = GetTickCount64() + 100;
+            }
         }
         s.client->Stop();
+    }
+
+    // The endpoint's attenuation in dB, as the linear gain the host applies
+    // (the scalar level is the slider's audio-tapered position, not a gain).
+    void report_volume(Stream& s) {
+        float db = 0.0F;
+        BOOL mute = FALSE;
+        if (s.volume && SUCCEEDED(s.volume->GetMasterVolumeLevel(&db)) &&
+            SUCCEEDED(s.volume->GetMute(&mute))) {
+            volume_.report(db_to_gain(db), mute != FALSE);
+        } else {
+            volume_.report(1.0F, false);
+        }
     }
 
     bool drain(Stream& s) {
@@ -329,6 +356,7 @@ class WasapiSource final : public AudioSource {
     Handle data_ready_;
     DeviceWatcher watcher_;
     AudioSourceStats stats_;
+    VolumeReporter volume_{writer_, stats_};
     StreamClock clock_{48000};
     protocol::AudioFormat current_{};
     bool has_format_ = false;

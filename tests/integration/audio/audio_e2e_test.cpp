@@ -4,6 +4,8 @@
 // captures what reaches the sink, and the capture must be the sent signal.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -317,6 +319,101 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceCapturesTheDefaultSink) {
     const auto windows = match_windows(frames, gen, 0, 4, 1200);
     ASSERT_EQ(windows.size(), 4U);
     EXPECT_GE(matching(windows, 0.9), 3U) << describe(windows, 0.9);
+}
+
+}  // namespace
+}  // namespace porthole::test
+
+namespace porthole::test {
+namespace {
+
+// Runs a shell command, returns what it printed (empty if it failed).
+std::string run_command(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[4096];
+    for (std::size_t n = 0; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+        out.append(buf, n);
+    return ::pclose(p) == 0 ? out : std::string{};
+}
+
+// Waits for the channel to report `gain` and `muted`; false after 5 s.
+bool wait_volume(const protocol::AudioReader& reader, float gain, bool muted) {
+    for (int i = 0; i < 250; ++i) {
+        if (std::abs(reader.volume() - gain) < 1e-3F && reader.muted() == muted) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+// RMS of the newest 4800 frames of the channel.
+double newest_rms(protocol::AudioReader& reader) {
+    if (auto f = reader.format(); !f || !*f) return -1;
+    reader.skip_to_latest(4800);
+    std::vector<float> frames(4800 * 2);
+    auto r = reader.read(std::as_writable_bytes(std::span(frames)));
+    if (!r || r->frames != 4800) return -1;
+    double sum = 0;
+    for (float v : frames)
+        sum += double{v} * v;
+    return std::sqrt(sum / static_cast<double>(frames.size()));
+}
+
+TEST_F(PipeWireAudio, AgentPipeWireSourceReportsTheSinksVolumeAndMute) {
+    // A Linux guest's sink turned down and muted (what wpctl or the desktop's
+    // volume applet does: the sink node's Props): the agent reports both in
+    // the channel; the monitor's samples stay as they were mixed.
+    std::vector<std::byte> played(protocol::kPageSize + 512 * 1024),
+        captured(protocol::kPageSize + 512 * 1024);
+    auto tone_writer = protocol::AudioWriter::create(played);
+    auto capture_writer = protocol::AudioWriter::create(captured);
+    ASSERT_TRUE(tone_writer && capture_writer);
+    agent::audio::AudioSourceOptions o;
+    auto tone = agent::audio::start_audio_source("tone", *tone_writer, o);
+    ASSERT_TRUE(tone) << tone.error().message;
+    auto playback = client::audio::AudioPlayback::create({});
+    ASSERT_TRUE(playback) << playback.error().message;
+    (*playback)->set_source(
+        client::audio::make_region_source(*protocol::AudioReader::attach(played)));
+    auto capture = agent::audio::start_audio_source("pipewire", *capture_writer, o);
+    ASSERT_TRUE(capture) << capture.error().message;
+    auto reader = protocol::AudioReader::attach(captured);
+    ASSERT_TRUE(reader);
+    for (int i = 0; i < 250 && (*capture)->stats().volume_changes.load() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_GE((*capture)->stats().volume_changes.load(), 1U)
+        << "the agent never read the sink's volume";
+    EXPECT_TRUE(wait_volume(*reader, 1.0F, false));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const double full = newest_rms(*reader);
+
+    std::string node;
+    const auto dump = nlohmann::json::parse(run_command("pw-dump"), nullptr, false);
+    for (const auto& obj : dump.is_array() ? dump : nlohmann::json::array()) {
+        if (obj.value("type", "") == "PipeWire:Interface:Node" &&
+            obj["info"]["props"].value("node.name", "") == PipeWireDaemon::kSink)
+            node = std::to_string(obj["id"].get<std::uint32_t>());
+    }
+    ASSERT_FALSE(node.empty()) << "no node " << PipeWireDaemon::kSink << " in pw-dump";
+    ASSERT_FALSE(run_command("pw-cli set-param " + node +
+                             " Props '{ channelVolumes: [ 0.5, 0.5 ], mute: true }' && echo ok")
+                     .empty());
+    EXPECT_TRUE(wait_volume(*reader, 0.5F, true))
+        << "channel says " << reader->volume() << (reader->muted() ? " muted" : "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double turned_down = newest_rms(*reader);
+    RecordProperty("monitor_level_ratio", std::to_string(turned_down / full));
+    ASSERT_FALSE(run_command("pw-cli set-param " + node +
+                             " Props '{ channelVolumes: [ 1.0, 1.0 ], mute: false }' && echo ok")
+                     .empty());
+    EXPECT_TRUE(wait_volume(*reader, 1.0F, false));
+    (*playback)->set_source(nullptr);
+    capture->reset();
+    EXPECT_GT(full, 0.1) << "the tone did not reach the monitor";
+    // The monitor is taken before the sink's volume: it still carries the
+    // full mix, which is why the volume travels beside it.
+    EXPECT_NEAR(turned_down / full, 1.0, 0.05);
 }
 
 }  // namespace

@@ -55,15 +55,31 @@ struct PlayingClient {
     std::string wav, client_log;
 };
 
-Result<PlayingClient> start_playing() {
+Result<PlayingClient> start_playing(const std::vector<std::string>& agent_extra = {},
+                                    const std::vector<std::string>& client_extra = {}) {
     auto daemon = PipeWireDaemon::start();
     if (!daemon) return daemon.error();
     const std::string dir = daemon->dir();
     const std::string region = dir + "/region";
-    auto agent = Child::spawn(
-        {PORTHOLE_AGENT_BIN, "--shm", region, "--shm-size", "32", "--capture", "pattern", "--width",
-         "320", "--height", "240", "--fps-limit", "10", "--input", "none", "--audio", "tone"},
-        dir + "/agent.log");
+    std::vector<std::string> agent_args = {PORTHOLE_AGENT_BIN,
+                                           "--shm",
+                                           region,
+                                           "--shm-size",
+                                           "32",
+                                           "--capture",
+                                           "pattern",
+                                           "--width",
+                                           "320",
+                                           "--height",
+                                           "240",
+                                           "--fps-limit",
+                                           "10",
+                                           "--input",
+                                           "none",
+                                           "--audio",
+                                           "tone"};
+    agent_args.insert(agent_args.end(), agent_extra.begin(), agent_extra.end());
+    auto agent = Child::spawn(agent_args, dir + "/agent.log");
     if (!agent) return agent.error();
     // porthole waits for the region file to hold a session; give the agent a moment to create it.
     for (int i = 0; i < 100 && !std::filesystem::exists(region); ++i)
@@ -77,9 +93,10 @@ Result<PlayingClient> start_playing() {
         wav + ".log");
     if (!recorder) return recorder.error();
     const std::string client_log = dir + "/porthole.log";
-    auto client = Child::spawn(
-        {PORTHOLE_CLIENT_BIN, "--shm", region, "--headless", "--audio-latency", "20", "--stats"},
-        client_log);
+    std::vector<std::string> client_args = {PORTHOLE_CLIENT_BIN, "--shm", region,   "--headless",
+                                            "--audio-latency",   "20",    "--stats"};
+    client_args.insert(client_args.end(), client_extra.begin(), client_extra.end());
+    auto client = Child::spawn(client_args, client_log);
     if (!client) return client.error();
     return PlayingClient{
         std::move(*daemon), std::move(*agent), std::move(*recorder), std::move(*client), wav,
@@ -179,6 +196,52 @@ TEST(ClientAudio, StalledClientTrimsTheExcessAndReturnsToTheTarget) {
     const auto windows = match_windows(*samples, tone, frames - 48000 * 5 / 2, 10, 9600);
     ASSERT_EQ(windows.size(), 10U);
     EXPECT_GE(matching(windows, 0.9), 9U) << describe(windows, 0.9);
+}
+
+// Plays for a few seconds and returns the RMS of the capture's last two
+// seconds (two whole periods of the sweep) relative to the tone's own.
+Result<double> relative_level(const std::vector<std::string>& agent_extra,
+                              const std::vector<std::string>& client_extra) {
+    auto run = start_playing(agent_extra, client_extra);
+    if (!run) return run.error();
+    auto& [daemon, agent, recorder, client, wav, client_log] = *run;
+    std::this_thread::sleep_for(5s);
+    if (!client.running()) return Error::make("porthole exited: " + read_file(client_log));
+    client.stop(SIGTERM);
+    recorder.stop(SIGINT);
+    agent.stop();
+    std::uint16_t channels = 0;
+    auto samples = read_wav_f32(wav, channels);
+    if (!samples) return samples.error();
+    const std::size_t frames = samples->size() / 2;
+    if (channels != 2 || frames < 48000U * 3) return Error::make("the capture is too short");
+    double got = 0;
+    for (std::size_t i = (frames - 48000 * 2) * 2; i < frames * 2; ++i)
+        got += double{(*samples)[i]} * (*samples)[i];
+    agent::audio::ToneGenerator tone({48000, 2, protocol::SampleFormat::f32});
+    double want = 0;
+    for (std::uint64_t n = 0; n < tone.period_frames(); ++n) {
+        for (std::uint32_t c = 0; c < 2; ++c)
+            want += double{tone.sample(n, c)} * tone.sample(n, c);
+    }
+    return std::sqrt((got / double(48000 * 2 * 2)) / (want / double(tone.period_frames() * 2)));
+}
+
+// The guest's volume, sent in the channel, is applied with
+// --audio-follow-volume and only then.
+TEST(ClientAudio, GuestVolumeIsAppliedWhenFollowingIsAsked) {
+    const auto followed = relative_level({"--tone-volume", "0.25"}, {"--audio-follow-volume"});
+    ASSERT_TRUE(followed) << followed.error().message;
+    EXPECT_NEAR(*followed, 0.25, 0.02);
+    const auto ignored = relative_level({"--tone-volume", "0.25"}, {});
+    ASSERT_TRUE(ignored) << ignored.error().message;
+    EXPECT_NEAR(*ignored, 1.0, 0.08);
+}
+
+TEST(ClientAudio, GuestMuteSilencesTheStreamWhenFollowing) {
+    const auto muted = relative_level({"--tone-mute"}, {"--audio-follow-volume"});
+    ASSERT_TRUE(muted) << muted.error().message;
+    EXPECT_LT(*muted, 0.001);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "audio/playout.hpp"
@@ -33,6 +34,10 @@ struct AudioSimConfig {
     // The host's output misses its cycles while this says so (client not
     // scheduled): the sink plays on without it, the guest keeps writing.
     std::function<bool(double)> output_stalled = [](double) { return false; };
+    // The guest's volume and mute at guest write time t, sent in the channel.
+    std::function<std::pair<float, bool>(double)> guest_volume = [](double) {
+        return std::pair{1.0F, false};
+    };
 };
 
 // Counts what the engine consumes, so the test knows the true backlog.
@@ -59,6 +64,8 @@ class CountingSource final : public client::audio::PcmSource {
         inner_->skip_to_latest(keep);
         consumed_ = writer_.position() > keep ? writer_.position() - keep : 0;
     }
+    [[nodiscard]] float volume() const override { return inner_->volume(); }
+    [[nodiscard]] bool muted() const override { return inner_->muted(); }
     [[nodiscard]] std::uint64_t consumed() const { return consumed_; }
 
   private:
@@ -101,6 +108,8 @@ class AudioSim {
             const double next_fill = static_cast<double>(fills_) * cycle_s;
             if (next_write_ <= next_fill) {
                 if (!c_.paused(next_write_)) {
+                    const auto [gain, muted] = c_.guest_volume(next_write_);
+                    writer_.set_volume(gain, muted);
                     tone_.render(written_, chunk_);
                     (void)writer_.write(chunk_, static_cast<std::uint64_t>(next_write_ * 1e9));
                     written_ += c_.writer_chunk;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "audio_sim.hpp"
@@ -237,6 +239,70 @@ TEST(PlayoutEngine, PlaysTheSentSignal) {
         best = std::max(best, dot / std::sqrt(e1 * e2 + 1e-12));
     }
     EXPECT_GT(best, 0.99);
+}
+
+// RMS of the left channel over [from, to) seconds of host time.
+std::vector<double> left_rms(bool follow, double seconds,
+                             std::function<std::pair<float, bool>(double)> volume,
+                             const std::vector<std::pair<double, double>>& spans,
+                             double* max_step = nullptr) {
+    AudioSimConfig c;
+    c.playout.follow_volume = follow;
+    c.guest_volume = std::move(volume);
+    AudioSim sim(c);
+    std::vector<double> sum(spans.size()), n(spans.size());
+    float prev = 0;
+    sim.run(seconds, [&](const AudioSim::Cycle& cy) {
+        for (std::size_t i = 0; i < cy.out.size(); i += 2) {
+            const double t = cy.t + static_cast<double>(i / 2) / 48000.0;
+            for (std::size_t k = 0; k < spans.size(); ++k) {
+                if (t >= spans[k].first && t < spans[k].second) {
+                    sum[k] += double{cy.out[i]} * cy.out[i];
+                    n[k] += 1;
+                }
+            }
+            if (max_step != nullptr && t > 1.5)
+                *max_step = std::max(*max_step, double{std::abs(cy.out[i] - prev)});
+            prev = cy.out[i];
+        }
+    });
+    std::vector<double> out;
+    for (std::size_t k = 0; k < spans.size(); ++k)
+        out.push_back(n[k] > 0 ? std::sqrt(sum[k] / n[k]) : -1);
+    return out;
+}
+
+// The guest turns its volume down to a quarter at 2 s and mutes at 3 s
+// (--audio-follow-volume): the output follows within a few ms, with a ramp,
+// not a step, and without the option the guest's volume is ignored.
+TEST(PlayoutEngine, FollowsTheGuestsVolumeAndMuteWithARamp) {
+    auto volume = [](double t) {
+        if (t < 2.0) return std::pair{1.0F, false};
+        if (t < 3.0) return std::pair{0.25F, false};
+        return std::pair{0.25F, true};
+    };
+    const std::vector<std::pair<double, double>> spans{{1.5, 2.0}, {2.2, 3.0}, {3.2, 4.0}};
+    double max_step = 0;
+    const auto followed = left_rms(true, 4.0, volume, spans, &max_step);
+    ASSERT_GT(followed[0], 0.1) << "the tone did not play";
+    EXPECT_NEAR(followed[1] / followed[0], 0.25, 0.01);
+    EXPECT_LT(followed[2], 1e-4) << "muted, yet playing";
+
+    double steady_step = 0;
+    const auto full = left_rms(
+        true, 2.0,
+        [](double) {
+            return std::pair{1.0F, false};
+        },
+        {{1.5, 2.0}}, &steady_step);
+    // The tone's own largest sample step, plus what one ramp step adds: a cut
+    // from full to a quarter in one sample would step by ~0.75 of the peak.
+    EXPECT_LT(max_step, steady_step + 0.01);
+    EXPECT_NEAR(full[0], followed[0], 0.01 * followed[0]);
+
+    const auto ignored = left_rms(false, 4.0, volume, spans);
+    EXPECT_NEAR(ignored[1] / ignored[0], 1.0, 0.01);
+    EXPECT_NEAR(ignored[2] / ignored[0], 1.0, 0.01);
 }
 
 }  // namespace
