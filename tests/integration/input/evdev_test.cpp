@@ -3,6 +3,7 @@
 // umockdev-wrapper so that the preload library fakes /dev and /sys.
 #include <gtest/gtest.h>
 #include <linux/input.h>
+#include <sys/fsuid.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -190,6 +191,74 @@ TEST(EvdevInput, UnpluggedDeviceIsReleasedAndReopenedWhenItReturns) {
         << "the guest still owns input: the returning device is grabbed";
     r.key(r.kbd, KEY_D, 1);
     ASSERT_TRUE(r.until([&] { return r.sink.saw(EV_KEY, KEY_D, 1); }));
+}
+
+// Opens files as another user on this thread only (the filesystem uid is
+// per thread), so a test run as root meets permission checks.
+class FilesystemUser {
+  public:
+    explicit FilesystemUser(uid_t uid)
+        : uid_(static_cast<uid_t>(::setfsuid(uid))), gid_(static_cast<gid_t>(::setfsgid(uid))) {}
+    ~FilesystemUser() {
+        ::setfsgid(gid_);
+        ::setfsuid(uid_);
+    }
+    FilesystemUser(const FilesystemUser&) = delete;
+    FilesystemUser& operator=(const FilesystemUser&) = delete;
+
+  private:
+    uid_t uid_;
+    gid_t gid_;
+};
+
+// udev sets a new node's group and mode a moment after the kernel makes it
+// (a hot-plugged keyboard, a KVM switch): an open in between is refused. The
+// device stays wanted, the error says what to do, and the chmod that follows
+// (inotify IN_ATTRIB) brings it in without a restart.
+TEST(EvdevInput, TransientPermissionDenialIsRetriedUntilUdevFixesTheMode) {
+    constexpr uid_t kNobody = 65534;
+    FakeEvdevBed bed;
+    FakeDeviceSpec kbd{"Porthole Test Keyboard", 10, true, "usb-Porthole_Test_Keyboard-event-kbd"};
+    bed.add(kbd);
+    bed.set_mode(kbd, 0600);  // root's, as the kernel leaves it
+    CollectingSink sink;
+    EvdevConfig c;
+    c.devices = {"/dev/input/by-id/" + kbd.by_id};
+    c.hotkey = *parse_hotkey("ctrl-ctrl");
+    c.retry_min = 2s;  // the first retry is late: only the chmod's inotify event is quick
+    c.retry_max = 5s;
+    std::unique_ptr<EvdevInput> input;
+    {
+        FilesystemUser as_user(kNobody);
+        auto r = EvdevInput::create(c, sink);
+        ASSERT_TRUE(r) << r.error().message;
+        input = std::move(*r);
+        for (int i = 0; i < 10; ++i)
+            ASSERT_TRUE(input->poll(20ms));
+    }
+    ASSERT_EQ(input->devices().size(), 1U);
+    EXPECT_FALSE(input->devices()[0].open);
+    const std::string why = input->devices()[0].last_error;
+    EXPECT_NE(why.find("Permission denied"), std::string::npos) << why;
+    EXPECT_NE(why.find("'input' group"), std::string::npos) << why;
+    bed.set_mode(kbd, 0660 | 0006);  // udev's rule ran (uaccess / input group)
+    FilesystemUser as_user(kNobody);
+    const auto end = std::chrono::steady_clock::now() + 1s;
+    while (!input->devices()[0].open && std::chrono::steady_clock::now() < end)
+        ASSERT_TRUE(input->poll(20ms));
+    ASSERT_TRUE(input->devices()[0].open) << input->devices()[0].last_error;
+    bed.emit(kbd, EV_KEY, KEY_LEFTCTRL, 1);
+    bed.syn(kbd);
+    bed.emit(kbd, EV_KEY, KEY_RIGHTCTRL, 1);
+    bed.syn(kbd);
+    bed.emit(kbd, EV_KEY, KEY_RIGHTCTRL, 0);
+    bed.syn(kbd);
+    bed.emit(kbd, EV_KEY, KEY_LEFTCTRL, 0);
+    bed.syn(kbd);
+    const auto end2 = std::chrono::steady_clock::now() + 3s;
+    while (input->router().owner() != Owner::guest && std::chrono::steady_clock::now() < end2)
+        ASSERT_TRUE(input->poll(20ms));
+    EXPECT_EQ(input->router().owner(), Owner::guest) << "the reopened keyboard is not read";
 }
 
 TEST(EvdevInput, SynDroppedResyncsHeldKeys) {

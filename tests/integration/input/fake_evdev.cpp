@@ -2,10 +2,13 @@
 
 #include <linux/input.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -168,6 +171,34 @@ std::vector<input_event> FakeEvdevBed::written(const FakeDeviceSpec& s) {
         out.push_back(e);
     }
     return out;
+}
+
+}  // namespace porthole::test
+
+namespace porthole::test {
+
+void FakeEvdevBed::set_mode(const FakeDeviceSpec& s, unsigned mode) {
+    gchar* raw = umockdev_testbed_get_root_dir(bed_);
+    const std::filesystem::path root(raw);
+    g_free(raw);
+    namespace fs = std::filesystem;
+    for (const fs::path& d : {root, root / "dev", root / "dev/input", root / "dev/input/by-id",
+                              root / "ioctl", root / "ioctl/dev", root / "ioctl/dev/input"}) {
+        std::error_code ec;
+        fs::permissions(d,
+                        fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec,
+                        ec);
+    }
+    const fs::path node = root / ("dev/input/event" + std::to_string(s.number));
+    // The node links to the pty that stands for the device: chmod follows it.
+    if (::chmod(node.c_str(), mode) != 0)
+        throw std::runtime_error("chmod " + node.string() + ": " + std::strerror(errno));
+    // umockdev's own ioctl socket stays open to everyone: only the node's
+    // mode decides, as on a real system.
+    const fs::path sock = root / ("ioctl/dev/input/event" + std::to_string(s.number));
+    if (::chmod(sock.c_str(), 0777) != 0)
+        throw std::runtime_error("chmod " + sock.string() + ": " + std::strerror(errno));
 }
 
 }  // namespace porthole::test

@@ -41,6 +41,10 @@ class FakeEvdevBed {
     // What the program wrote to the device since the last call (LED events).
     std::vector<input_event> written(const FakeDeviceSpec& spec);
     [[nodiscard]] std::string dir() const { return dir_; }
+    // Sets the mode of the device's node, as udev does once its rules ran;
+    // the testbed's folders (and umockdev's ioctl socket) become usable by
+    // every user, so that the node's mode alone decides.
+    void set_mode(const FakeDeviceSpec& spec, unsigned mode);
 
   private:
     UMockdevTestbed* bed_ = nullptr;

@@ -253,6 +253,100 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     EXPECT_EQ(lit_outside(img, 180, 110, 640, 480), 0U);
 }
 
+// F11 makes the window a borderless one covering the screen (Xvfb's
+// 1920x1080) and back: the same device and swapchain path carry on, frames
+// stay pixel-exact, the image follows the new size both ways. Desktop
+// fullscreen is the window manager's doing (_NET_WM_STATE_FULLSCREEN), so a
+// real one (openbox) runs on the test's X server for this test.
+TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
+    porthole::test::Process wm({"/usr/bin/openbox"}, dir_.file("openbox.out"),
+                               dir_.file("openbox.err"), {"DISPLAY=" + xvfb_->display()});
+    const std::string wm_check =
+        "DISPLAY=" + xvfb_->display() +
+        " xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window";
+    bool wm_up = false;
+    for (int i = 0; i < 100 && !wm_up; ++i) {
+        wm_up = std::system(wm_check.c_str()) == 0;
+        if (!wm_up) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(wm_up) << "openbox did not start (package openbox): "
+                       << porthole::test::read_text(dir_.file("openbox.err"));
+    // Integer scaling keeps 1024x768 at 1:1 in both sizes, so every frame is verified.
+    auto agent = start_agent({"--width", "1024", "--height", "768", "--fps-limit", "60"});
+    auto client = start_client(
+        {"--size", "1100x800", "--scale", "integer", "--no-cursor", "--verify-pattern"},
+        xvfb_->display());
+    ASSERT_GE(wait_verified(20, 60s), 20U) << porthole::test::read_text(dir_.file("client.err"));
+    const auto key = [&](const char* k) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
+                                "'^porthole$' | head -1) key " +
+                                k + "\" >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const auto window_size = [&] {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " xdotool search --name '^porthole$' getwindowgeometry 2>/dev/null";
+        std::string out;
+        if (FILE* p = ::popen(cmd.c_str(), "r")) {
+            char buf[512];
+            while (std::fgets(buf, sizeof buf, p) != nullptr)
+                out += buf;
+            ::pclose(p);
+        }
+        const auto at = out.find("Geometry: ");
+        return at == std::string::npos ? std::string{}
+                                       : out.substr(at + 10, out.find('\n', at) - at - 10);
+    };
+    const auto wait_size = [&](const std::string& want) {
+        for (int i = 0; i < 100 && window_size() != want; ++i)
+            std::this_thread::sleep_for(50ms);
+        return window_size();
+    };
+    ASSERT_EQ(key("F11"), 0) << "xdotool could not send F11";
+    EXPECT_EQ(wait_size("1920x1080"), "1920x1080") << "not fullscreen";
+    std::uint64_t now = wait_verified(0, 0ms);
+    EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped in fullscreen";
+    ASSERT_EQ(key("F11"), 0);
+    EXPECT_EQ(wait_size("1100x800"), "1100x800") << "not back to the window's size";
+    now = wait_verified(0, 0ms);
+    EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped after leaving fullscreen";
+    ASSERT_TRUE(client.running());
+    const auto code = client.terminate();
+    ClientRun r;
+    collect(r);
+    ASSERT_EQ(code, 0) << r.log;
+    EXPECT_EQ(r.last()["mismatched"], 0);
+    // One Vulkan device for the whole run: resizes re-create the swapchain only.
+    std::size_t devices = 0;
+    for (std::size_t at = r.log.find("Vulkan device: "); at != std::string::npos;
+         at = r.log.find("Vulkan device: ", at + 1))
+        ++devices;
+    EXPECT_EQ(devices, 1U) << r.log;
+}
+
+// Each present mode asked for is used where the driver offers it, and
+// otherwise replaced by fifo with a message saying so: never a failure.
+TEST_F(RenderWindow, UsesEachPresentModeOrFallsBackToFifoWithAMessage) {
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "60"});
+    for (const std::string mode : {"fifo", "mailbox", "immediate"}) {
+        const auto r = run_client({"--size", "320x240", "--no-cursor", "--verify-pattern",
+                                   "--present-mode", mode, "--exit-after-frames", "15"},
+                                  60s, xvfb_->display());
+        ASSERT_EQ(r.code, 0) << mode << ": " << r.log;
+        const std::string used = r.last().value("present_mode", "");
+        if (used == mode) {
+            EXPECT_EQ(r.log.find("is not supported"), std::string::npos) << r.log;
+        } else {
+            EXPECT_EQ(used, "fifo") << mode;
+            EXPECT_NE(r.log.find("present mode " + mode + " is not supported"), std::string::npos)
+                << r.log;
+        }
+        EXPECT_EQ(r.last()["mismatched"], 0) << mode;
+        RecordProperty(mode, used);
+    }
+}
+
 // ---- headless ----
 
 class RenderHeadless : public Render {};
