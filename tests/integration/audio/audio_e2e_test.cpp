@@ -418,3 +418,84 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceReportsTheSinksVolumeAndMute) {
 
 }  // namespace
 }  // namespace porthole::test
+
+namespace porthole::test {
+namespace {
+
+// The guest's mix format changes mid-stream (a Windows device set to 44.1 kHz
+// 16-bit): the host reconnects its stream at the new rate, and what plays
+// after the change is the tone again, with no burst at the switch.
+TEST_F(PipeWireAudio, GuestFormatChangeReconnectsAtTheNewRateWithoutABurst) {
+    std::vector<std::byte> channel(protocol::kPageSize + 512 * 1024);
+    auto writer = protocol::AudioWriter::create(channel);
+    ASSERT_TRUE(writer);
+    std::atomic<bool> stop{false};
+    std::atomic<bool> switched{false};
+    std::thread guest([&] {
+        // Real time, 5 ms pieces: 3 s at 48 kHz f32, then 44.1 kHz s16.
+        for (const protocol::AudioFormat f :
+             {protocol::AudioFormat{48000, 2, protocol::SampleFormat::f32},
+              protocol::AudioFormat{44100, 2, protocol::SampleFormat::s16}}) {
+            if (!writer->set_format(f)) return;
+            agent::audio::ToneGenerator tone(f);
+            const std::uint64_t start = monotonic_ns();
+            std::uint64_t written = 0;
+            std::vector<std::byte> buf;
+            const double length_s = f.rate == 48000 ? 3.0 : 1e9;
+            while (!stop.load()) {
+                const double t = static_cast<double>(monotonic_ns() - start) * 1e-9;
+                if (t >= length_s) break;
+                const auto due = static_cast<std::uint64_t>(t * f.rate);
+                if (due > written) {
+                    buf.resize((due - written) * f.frame_bytes());
+                    tone.render(written, buf);
+                    (void)writer->write(buf, monotonic_ns());
+                    written = due;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            switched.store(true);
+        }
+    });
+    auto playback = client::audio::AudioPlayback::create({});
+    ASSERT_TRUE(playback) << playback.error().message;
+    const std::string wav = path("format-change.wav");
+    Child recorder = start_recorder(wav);
+    (*playback)->set_source(
+        client::audio::make_region_source(*protocol::AudioReader::attach(channel)));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const auto before = (*playback)->stats();
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    const auto after = (*playback)->stats();
+    recorder.stop(SIGINT);
+    (*playback)->set_source(nullptr);
+    stop.store(true);
+    guest.join();
+    ASSERT_TRUE(switched.load());
+    EXPECT_EQ(before.rate, 48000U);
+    EXPECT_EQ(after.rate, 44100U) << "the stream was not reconnected at the guest's new rate";
+    EXPECT_TRUE(after.playing);
+    EXPECT_TRUE(after.error.empty()) << after.error;
+
+    std::uint16_t channels = 0;
+    auto samples = read_wav_f32(wav, channels);
+    ASSERT_TRUE(samples) << samples.error().message;
+    ASSERT_EQ(channels, 2);
+    const std::size_t frames = samples->size() / 2;
+    ASSERT_GT(frames, 48000U * 5) << "the capture is too short";
+    // No burst anywhere: the tone's amplitude is 0.5; a reset that replays a
+    // stale buffer or misreads s16 as f32 goes far beyond it.
+    float peak = 0;
+    for (float v : *samples)
+        peak = std::max(peak, std::abs(v));
+    EXPECT_LT(peak, 0.56F);
+    // The sweep is defined in time, so the 44.1 kHz tone, resampled to the
+    // sink's 48 kHz by PipeWire, matches the 48 kHz generator.
+    agent::audio::ToneGenerator tone({48000, 2, protocol::SampleFormat::f32});
+    const auto windows = match_windows(*samples, tone, frames - 48000 * 2, 8, 9600);
+    ASSERT_EQ(windows.size(), 8U);
+    EXPECT_GE(matching(windows, 0.9), 7U) << describe(windows, 0.9);
+}
+
+}  // namespace
+}  // namespace porthole::test
