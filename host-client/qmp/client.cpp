@@ -44,6 +44,8 @@ struct QmpClient::Impl {
     std::deque<std::string> out;  // lines waiting for the socket
     bool writing = false;
     std::deque<InFlight> in_flight;
+    nlohmann::json backlog = nlohmann::json::array();  // events waiting for a free slot
+    std::uint64_t backlog_since_ns = 0;                // when the oldest of them was queued
     std::uint64_t next_id = 1;
     std::function<void(std::uint64_t, bool)> reply_fn;
 
@@ -75,9 +77,10 @@ struct QmpClient::Impl {
             std::lock_guard lock(mutex);
             stats.connected = false;
             stats.last_error = why;
-            stats.dropped += in_flight.size();
+            stats.dropped += in_flight.size() + (backlog.empty() ? 0 : 1);
         }
         in_flight.clear();
+        backlog = nlohmann::json::array();
         backoff = was_up ? config.reconnect_min
                          : std::clamp(backoff * 2, config.reconnect_min, config.reconnect_max);
         timer.expires_after(backoff);
@@ -148,6 +151,7 @@ struct QmpClient::Impl {
                             "QEMU rejected input: " + j.value("error", nlohmann::json{}).dump();
                 }
                 if (reply_fn) reply_fn(f.queued_ns, ok);
+                send_backlog();
                 return true;
             }
             case Phase::disconnected:
@@ -176,19 +180,66 @@ struct QmpClient::Impl {
             });
     }
 
+    // Caller holds the mutex.
+    void send_command(const nlohmann::json& events, std::uint64_t queued_ns) {
+        const std::uint64_t id = next_id++;
+        in_flight.push_back({id, queued_ns});
+        stats.batches_sent++;
+        write(input_send_event_command(events, id));
+    }
+
     void send_batch(std::vector<protocol::InputEvent> batch, std::uint64_t queued_ns) {
         auto t = to_qmp_events(batch);
         std::lock_guard lock(mutex);
         stats.unmapped += t.unmapped;
         if (t.events.empty()) return;
-        if (phase != Phase::ready || in_flight.size() >= config.max_in_flight) {
+        if (phase != Phase::ready) {
             stats.dropped++;
             return;
         }
-        const std::uint64_t id = next_id++;
-        in_flight.push_back({id, queued_ns});
-        stats.batches_sent++;
-        write(input_send_event_command(t.events, id));
+        if (backlog.empty() && in_flight.size() < config.max_in_flight) {
+            send_command(t.events, queued_ns);
+            return;
+        }
+        if (backlog.size() + t.events.size() > config.max_backlog) {
+            stats.dropped++;  // QEMU has stopped answering: do not grow without bound
+            return;
+        }
+        if (backlog.empty()) backlog_since_ns = queued_ns;
+        for (auto& e : t.events) {
+            if (fold_motion(e))
+                stats.merged++;
+            else
+                backlog.push_back(std::move(e));
+        }
+    }
+
+    // Folds a motion event into the same axis's motion in the backlog's
+    // trailing run of motion of its kind; false if there is none to join.
+    bool fold_motion(const nlohmann::json& e) {
+        const std::string type = e.value("type", "");
+        if (type != "rel" && type != "abs") return false;
+        const auto& axis = e["data"]["axis"];
+        for (auto it = backlog.rbegin(); it != backlog.rend(); ++it) {
+            if (it->value("type", "") != type) return false;  // a key or button: keep order
+            auto& data = (*it)["data"];
+            if (data["axis"] != axis) continue;
+            if (type == "rel")
+                data["value"] =
+                    data["value"].get<std::int64_t>() + e["data"]["value"].get<std::int64_t>();
+            else
+                data["value"] = e["data"]["value"];
+            return true;
+        }
+        return false;
+    }
+
+    void send_backlog() {
+        std::lock_guard lock(mutex);
+        if (backlog.empty() || phase != Phase::ready || in_flight.size() >= config.max_in_flight)
+            return;
+        send_command(backlog, backlog_since_ns);
+        backlog = nlohmann::json::array();
     }
 };
 

@@ -5,6 +5,10 @@
 // every reply is checked against its command id, and a lost connection
 // (QEMU restarted) is retried with backoff. Batches given while no QEMU is
 // connected are dropped and counted: stale input must not replay later.
+// While max_in_flight commands await replies (QEMU busy), new events wait in
+// a backlog sent as one command at the next reply: keys and buttons are kept
+// in order (a lost release would stick a key), motion folds into the motion
+// just before it (the sum of relative moves, the latest absolute position).
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +29,7 @@ struct QmpConfig {
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
     std::size_t max_in_flight = 256;  // commands sent without a reply yet
+    std::size_t max_backlog = 4096;   // events waiting for a free slot; beyond, batches drop
 };
 
 struct QmpStats {
@@ -32,7 +37,8 @@ struct QmpStats {
     std::uint64_t batches_sent = 0;
     std::uint64_t accepted = 0;  // replies with "return"
     std::uint64_t rejected = 0;  // replies with "error"
-    std::uint64_t dropped = 0;   // batches not sent (no connection, too many in flight)
+    std::uint64_t dropped = 0;   // batches not sent (no connection, backlog full)
+    std::uint64_t merged = 0;    // motion events folded into the backlog's previous motion
     std::uint64_t unmapped = 0;  // events QEMU has no name for
     std::uint64_t connects = 0;
     std::string last_error;

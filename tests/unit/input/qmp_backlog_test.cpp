@@ -1,0 +1,214 @@
+// The QMP client's backlog while QEMU is slow to answer, against a scripted
+// QMP server on a UNIX socket (a real QEMU answers too fast to hold it; the
+// integration tests cover QEMU itself): keys and buttons are kept in order,
+// motion folds into the motion before it, and nothing is lost.
+#include <gtest/gtest.h>
+#include <linux/input-event-codes.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "porthole/util/unique_fd.hpp"
+#include "qmp/client.hpp"
+
+namespace porthole::client::qmp {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using protocol::InputEvent;
+
+// Greets, accepts qmp_capabilities, then answers input-send-event commands
+// only while `answer` is set, keeping each command's events.
+class SlowQmpServer {
+  public:
+    SlowQmpServer() {
+        char tmpl[] = "/tmp/porthole-qmp-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        path_ = dir_ + "/qmp.sock";
+        listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        path_.copy(a.sun_path, sizeof a.sun_path - 1);
+        if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(listen_.get(), 1) != 0)
+            throw std::runtime_error("cannot listen on " + path_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~SlowQmpServer() {
+        stop_ = true;
+        ::shutdown(listen_.get(), SHUT_RDWR);
+        if (conn_) ::shutdown(conn_.get(), SHUT_RDWR);
+        thread_.join();
+        std::filesystem::remove_all(dir_);
+    }
+    SlowQmpServer(const SlowQmpServer&) = delete;
+    SlowQmpServer& operator=(const SlowQmpServer&) = delete;
+
+    [[nodiscard]] const std::string& path() const { return path_; }
+    std::atomic<bool> answer{true};
+    std::vector<json> commands() {
+        std::lock_guard l(m_);
+        return commands_;
+    }
+
+  private:
+    void send(const std::string& line) {
+        [[maybe_unused]] const auto n = ::write(conn_.get(), line.data(), line.size());
+    }
+    void serve() {
+        conn_.reset(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn_) return;
+        send(R"({"QMP":{"version":{},"capabilities":[]}})"
+             "\n");
+        std::string buf;
+        std::vector<std::uint64_t> unanswered;
+        char c[4096];
+        while (!stop_) {
+            if (answer) {
+                for (auto id : unanswered)
+                    send(json{{"return", json::object()}, {"id", id}}.dump() + "\n");
+                unanswered.clear();
+            }
+            pollfd p{conn_.get(), POLLIN, 0};
+            if (::poll(&p, 1, 5) <= 0) continue;
+            const ssize_t n = ::read(conn_.get(), c, sizeof c);
+            if (n <= 0) return;
+            buf.append(c, static_cast<std::size_t>(n));
+            for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
+                const auto cmd = json::parse(buf.substr(0, nl));
+                buf.erase(0, nl + 1);
+                if (cmd["execute"] == "qmp_capabilities") {
+                    send(json{{"return", json::object()}, {"id", cmd["id"]}}.dump() + "\n");
+                    continue;
+                }
+                {
+                    std::lock_guard l(m_);
+                    commands_.push_back(cmd["arguments"]["events"]);
+                }
+                unanswered.push_back(cmd["id"].get<std::uint64_t>());
+            }
+        }
+    }
+
+    std::string dir_, path_;
+    UniqueFd listen_, conn_;
+    std::atomic<bool> stop_{false};
+    std::mutex m_;
+    std::vector<json> commands_;
+    std::thread thread_;
+};
+
+bool wait_for(const std::function<bool()>& done) {
+    for (int i = 0; i < 500; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return done();
+}
+
+void rel_x(QmpClient& c, int v) {
+    const InputEvent b[] = {{0, EV_REL, REL_X, v, 0}, {0, EV_SYN, SYN_REPORT, 0, 0}};
+    c.send(b);
+}
+void key(QmpClient& c, std::uint16_t code, int v) {
+    const InputEvent b[] = {{0, EV_KEY, code, v, 0}, {0, EV_SYN, SYN_REPORT, 0, 0}};
+    c.send(b);
+}
+
+TEST(QmpBacklog, BusyQemuGetsTheBacklogAsOneCommandKeysInOrderMotionFolded) {
+    SlowQmpServer server;
+    QmpConfig cfg{server.path()};
+    cfg.max_in_flight = 1;
+    QmpClient client(cfg);
+    client.start();
+    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
+    server.answer = false;
+    rel_x(client, 1);  // sent at once; its reply is held
+    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    // While QEMU is busy: motion, a key press, more motion, the release, motion.
+    rel_x(client, 2);
+    rel_x(client, 3);
+    key(client, KEY_A, 1);
+    for (int i = 0; i < 10; ++i)
+        rel_x(client, 1);
+    key(client, KEY_A, 0);
+    rel_x(client, -5);
+    ASSERT_TRUE(wait_for([&] { return client.stats().merged == 10; }))
+        << client.stats().merged << " merged";
+    server.answer = true;
+    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 2; }));
+    ASSERT_TRUE(wait_for([&] { return client.stats().accepted == 2; }));
+    const auto second = server.commands()[1];
+    const json want = json::parse(R"([
+        {"type":"rel","data":{"axis":"x","value":5}},
+        {"type":"key","data":{"down":true,"key":{"type":"qcode","data":"a"}}},
+        {"type":"rel","data":{"axis":"x","value":10}},
+        {"type":"key","data":{"down":false,"key":{"type":"qcode","data":"a"}}},
+        {"type":"rel","data":{"axis":"x","value":-5}}])");
+    EXPECT_EQ(second, want) << second.dump();
+    EXPECT_EQ(client.stats().dropped, 0U);
+    EXPECT_EQ(client.stats().batches_sent, 2U);
+}
+
+TEST(QmpBacklog, AbsolutePositionsKeepTheLatestPerAxis) {
+    SlowQmpServer server;
+    QmpConfig cfg{server.path()};
+    cfg.max_in_flight = 1;
+    QmpClient client(cfg);
+    client.start();
+    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
+    server.answer = false;
+    rel_x(client, 1);
+    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    for (int i = 1; i <= 5; ++i) {
+        const InputEvent b[] = {{0, EV_ABS, ABS_X, i * 100, 0},
+                                {0, EV_ABS, ABS_Y, i * 200, 0},
+                                {0, EV_SYN, SYN_REPORT, 0, 0}};
+        client.send(b);
+    }
+    ASSERT_TRUE(wait_for([&] { return client.stats().merged == 8; }));
+    server.answer = true;
+    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 2; }));
+    const json want = json::parse(R"([
+        {"type":"abs","data":{"axis":"x","value":500}},
+        {"type":"abs","data":{"axis":"y","value":1000}}])");
+    EXPECT_EQ(server.commands()[1], want) << server.commands()[1].dump();
+}
+
+TEST(QmpBacklog, AFullBacklogDropsWholeBatchesAndCountsThem) {
+    SlowQmpServer server;
+    QmpConfig cfg{server.path()};
+    cfg.max_in_flight = 1;
+    cfg.max_backlog = 4;
+    QmpClient client(cfg);
+    client.start();
+    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
+    server.answer = false;
+    rel_x(client, 1);
+    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    for (int i = 0; i < 6; ++i) {  // key presses cannot fold: the fifth on is over the limit
+        key(client, KEY_B, 1);
+    }
+    ASSERT_TRUE(wait_for([&] { return client.stats().dropped == 2; })) << client.stats().dropped;
+    server.answer = true;
+    ASSERT_TRUE(wait_for([&] { return client.stats().accepted == 2; }));
+    EXPECT_EQ(server.commands()[1].size(), 4U);
+}
+
+}  // namespace
+}  // namespace porthole::client::qmp
