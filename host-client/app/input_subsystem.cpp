@@ -92,6 +92,9 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
     if (!key) return Error{key.error()};
     input::WindowInputConfig wc;
     wc.capture_key = *key;
+    wc.mouse = o.mouse == "absolute"   ? input::MouseMode::absolute
+               : o.mouse == "relative" ? input::MouseMode::relative
+                                       : input::MouseMode::automatic;
     s->sdl_window_ = first_sdl_window();
     s->window_input_ = std::make_unique<input::WindowInput>(
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);

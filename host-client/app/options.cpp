@@ -68,6 +68,11 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                    "evdev: owner-switch hotkey (default ctrl-ctrl); window: the capture key "
                    "(default scrolllock). Presets ctrl-ctrl, alt-alt, shift-shift, meta-meta, "
                    "scrolllock, ctrl-scrolllock, or KEY_A+KEY_B");
+    app.add_option("--mouse", o.mouse,
+                   "window mode: absolute (the guest cursor follows the pointer over the image), "
+                   "relative (captured motion, for games), or auto: relative while captured "
+                   "and the guest hides its cursor")
+        ->check(CLI::IsMember({"auto", "absolute", "relative"}));
     app.add_option("--input-to", o.input_to,
                    "deliver input to the agent (region input ring) or to QEMU over QMP")
         ->check(CLI::IsMember({"agent", "qmp"}));

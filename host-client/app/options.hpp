@@ -33,6 +33,7 @@ struct Options {
     std::string hotkey;              // "" until parsed: ctrl-ctrl (evdev), scrolllock (window)
     std::string input_to = "agent";  // agent (region input ring) or qmp
     std::string qmp;                 // QEMU's QMP socket (unix:/path) for --input-to qmp
+    std::string mouse = "auto";      // window mode: auto, absolute or relative
 
     // Audio: auto plays when the agent announces audio.
     std::string audio = "auto";  // auto, on or off

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <linux/input.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -292,34 +293,60 @@ auto without_preload(F&& f) {
     return r;
 }
 
-TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
+// porthole in window mode on a private Xvfb, over a test guest's region,
+// its window focused.
+struct WindowClient {
     TempDir dir;
-    auto xvfb = without_preload([] { return std::make_unique<Xvfb>(); });
-    ASSERT_FALSE(xvfb->display().empty()) << "Xvfb did not start";
-    TestGuest guest(dir.file("region"));
-    ASSERT_TRUE(guest.ok());
-    const std::string out = dir.file("porthole.out"), err = dir.file("porthole.err");
-    auto client = without_preload([&] {
-        return std::make_unique<Process>(
-            std::vector<std::string>{PORTHOLE_CLIENT_BIN, "--shm", dir.file("region"), "--size",
-                                     "320x240", "--input", "window", "--stats"},
-            out, err, std::vector<std::string>{"DISPLAY=" + xvfb->display()});
-    });
-    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
-    ASSERT_TRUE(wait_for_text(err, "input: window", 5s, guest)) << read_text(err);
-    const auto xdo = [&](const std::string& args) {
+    std::unique_ptr<Xvfb> xvfb;
+    std::unique_ptr<TestGuest> guest;
+    std::unique_ptr<Process> client;
+    std::string out, err;
+
+    // Runs xdotool on the test's display; its exit code.
+    int xdo(const std::string& args) const {
         const std::string cmd = "env -u LD_PRELOAD DISPLAY=" + xvfb->display() +
                                 " sh -c \"xdotool " + args + "\" >/dev/null 2>&1";
         return std::system(cmd.c_str());
-    };
-    // The window may take a moment to map.
-    bool focused = false;
-    for (int i = 0; i < 50 && !focused; ++i) {
-        focused = xdo("search --sync --name '^porthole$' windowfocus --sync") == 0;
-        if (!focused) guest.pump(100ms);
     }
-    ASSERT_TRUE(focused) << read_text(err);
-    guest.pump(300ms);
+    // Empty when it is up with its window focused, else what went wrong.
+    std::string start(const std::vector<std::string>& extra) {
+        xvfb = without_preload([] { return std::make_unique<Xvfb>(); });
+        if (xvfb->display().empty()) return "Xvfb did not start";
+        guest = std::make_unique<TestGuest>(dir.file("region"));
+        if (!guest->ok()) return "no test guest";
+        out = dir.file("porthole.out");
+        err = dir.file("porthole.err");
+        std::vector<std::string> args{
+            PORTHOLE_CLIENT_BIN, "--shm",   dir.file("region"), "--size",
+            "320x240",           "--input", "window",           "--stats"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        client = without_preload([&] {
+            return std::make_unique<Process>(
+                args, out, err, std::vector<std::string>{"DISPLAY=" + xvfb->display()});
+        });
+        if (!guest->wait_client(30s)) return "porthole never attached: " + read_text(err);
+        if (!wait_for_text(err, "input: window", 5s, *guest)) return read_text(err);
+        // The window may take a moment to map.
+        bool focused = false;
+        for (int i = 0; i < 50 && !focused; ++i) {
+            focused = xdo("search --sync --name '^porthole$' windowfocus --sync") == 0;
+            if (!focused) guest->pump(100ms);
+        }
+        if (!focused) return "the window never took the focus: " + read_text(err);
+        guest->pump(300ms);
+        return {};
+    }
+};
+
+TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
+    WindowClient w;
+    const auto failed = w.start({});
+    ASSERT_TRUE(failed.empty()) << failed;
+    auto& guest = *w.guest;
+    auto& client = w.client;
+    const auto& out = w.out;
+    const auto& err = w.err;
+    const auto xdo = [&](const std::string& args) { return w.xdo(args); };
 
     ASSERT_EQ(xdo("key Scroll_Lock"), 0);
     guest.pump(300ms);
@@ -345,6 +372,62 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     const auto released = last_stats(out);
     ASSERT_TRUE(released);
     EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
+}
+
+// --mouse absolute: captured motion over the window is a position in the
+// protocol's 0..32767 range; --mouse relative: it is motion (SDL's relative
+// mode), whatever the guest's cursor does.
+TEST(ClientWindowInput, MouseOptionChoosesAbsoluteOrRelativeMotion) {
+    for (const std::string mode : {"absolute", "relative"}) {
+        WindowClient w;
+        const auto failed = w.start({"--mouse", mode});
+        ASSERT_TRUE(failed.empty()) << mode << ": " << failed;
+        ASSERT_EQ(w.xdo("key Scroll_Lock"), 0);
+        w.guest->pump(300ms);
+        std::vector<protocol::InputEvent> got;
+        if (mode == "absolute") {
+            ASSERT_EQ(w.xdo("mousemove --window \\$(xdotool search --name '^porthole$' | head -1) "
+                            "300 200"),
+                      0);
+        } else {
+            for (int i = 0; i < 5; ++i) {
+                ASSERT_EQ(w.xdo("mousemove_relative -- 9 4"), 0);
+                const auto more = w.guest->pump(50ms);
+                got.insert(got.end(), more.begin(), more.end());
+            }
+        }
+        const auto end = std::chrono::steady_clock::now() + 10s;
+        const auto has = [&](std::uint16_t type) {
+            return std::any_of(got.begin(), got.end(),
+                               [&](const protocol::InputEvent& e) { return e.type == type; });
+        };
+        const std::uint16_t want = mode == "absolute" ? EV_ABS : EV_REL;
+        while (!has(want) && std::chrono::steady_clock::now() < end) {
+            const auto more = w.guest->pump(50ms);
+            got.insert(got.end(), more.begin(), more.end());
+        }
+        ASSERT_TRUE(has(want)) << mode << ": no such motion reached the ring; " << read_text(w.err);
+        EXPECT_FALSE(has(mode == "absolute" ? EV_REL : EV_ABS)) << mode;
+        std::int64_t dx = 0;
+        for (const auto& e : got) {
+            if (e.type == EV_ABS) {
+                EXPECT_GE(e.value, 0);
+                EXPECT_LE(e.value, 32767);
+            }
+            if (e.type == EV_REL && e.code == REL_X) dx += e.value;
+        }
+        if (mode == "absolute") {
+            // 300,200 in a 320x240 window: near the right and bottom edges.
+            const auto last_x = std::find_if(got.rbegin(), got.rend(), [](const auto& e) {
+                return e.type == EV_ABS && e.code == ABS_X;
+            });
+            ASSERT_NE(last_x, got.rend());
+            EXPECT_GT(last_x->value, 32767 * 8 / 10);
+        } else {
+            EXPECT_GT(dx, 0) << "the pointer moved right";
+        }
+        EXPECT_TRUE(w.client->terminate().has_value());
+    }
 }
 
 }  // namespace

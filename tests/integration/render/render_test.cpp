@@ -682,9 +682,16 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
     const auto r = run_client({"--help"}, 5s);
     ASSERT_EQ(r.code, 0);
     const auto help = porthole::test::read_text(dir_.file("client.out"));
-    for (const char* opt : {"--shm", "--config", "--fullscreen", "--present-mode", "--scale",
-                            "--filter", "--headless", "--screenshot", "--exit-after-frames",
-                            "--stats", "--timeout", "--verify-pattern"}) {
+    for (const char* opt : {"--shm",           "--config",     "--fullscreen",
+                            "--present-mode",  "--scale",      "--filter",
+                            "--headless",      "--screenshot", "--exit-after-frames",
+                            "--stats",         "--timeout",    "--verify-pattern",
+                            "--size",          "--overlay",    "--no-cursor",
+                            "--force-staging", "--input",      "--evdev-device",
+                            "--hotkey",        "--mouse",      "--input-to",
+                            "--qmp",           "--audio",      "--audio-latency",
+                            "--audio-source",  "--scream-shm", "--audio-follow-volume",
+                            "--log-level"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(help.find("/dev/shm/porthole"), std::string::npos);
