@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -285,25 +287,56 @@ TEST_F(PipeWireAudio, ScreamRingPlaysCorrectly) {
 namespace porthole::test {
 namespace {
 
+// A Linux guest's sound: the tone played by the client's AudioPlayback into
+// the default sink, and the agent's PipeWire source capturing that sink's
+// monitor into a second channel.
+struct GuestSinkCapture {
+    std::vector<std::byte> played = std::vector<std::byte>(protocol::kPageSize + 512 * 1024);
+    std::vector<std::byte> captured = std::vector<std::byte>(protocol::kPageSize + 512 * 1024);
+    std::optional<protocol::AudioWriter> tone_writer, capture_writer;
+    std::unique_ptr<agent::audio::AudioSource> tone, capture;
+    std::unique_ptr<client::audio::AudioPlayback> playback;
+    std::optional<protocol::AudioReader> reader;
+
+    // Empty once everything runs, else what failed.
+    std::string start() {
+        auto tw = protocol::AudioWriter::create(played);
+        auto cw = protocol::AudioWriter::create(captured);
+        if (!tw || !cw) return "no audio channel";
+        tone_writer.emplace(std::move(*tw));
+        capture_writer.emplace(std::move(*cw));
+        auto t = agent::audio::start_audio_source("tone", *tone_writer, {});
+        if (!t) return t.error().message;
+        tone = std::move(*t);
+        auto p = client::audio::AudioPlayback::create({});
+        if (!p) return p.error().message;
+        playback = std::move(*p);
+        playback->set_source(
+            client::audio::make_region_source(*protocol::AudioReader::attach(played)));
+        auto c = agent::audio::start_audio_source("pipewire", *capture_writer, {});
+        if (!c) return c.error().message;
+        capture = std::move(*c);
+        auto r = protocol::AudioReader::attach(captured);
+        if (!r) return r.error().message;
+        reader.emplace(std::move(*r));
+        return {};
+    }
+    // Stops the capture and the playback (before the channels go).
+    void stop() {
+        if (playback) playback->set_source(nullptr);
+        capture.reset();
+    }
+    ~GuestSinkCapture() { stop(); }
+};
+
 TEST_F(PipeWireAudio, AgentPipeWireSourceCapturesTheDefaultSink) {
     // Guest side of a Linux guest: whatever plays on the default sink (here
     // the client playing the tone) is captured into a second audio channel.
-    std::vector<std::byte> played(protocol::kPageSize + 512 * 1024),
-        captured(protocol::kPageSize + 512 * 1024);
-    auto tone_writer = protocol::AudioWriter::create(played);
-    auto capture_writer = protocol::AudioWriter::create(captured);
-    ASSERT_TRUE(tone_writer && capture_writer);
-    agent::audio::AudioSourceOptions o;
-    auto tone = agent::audio::start_audio_source("tone", *tone_writer, o);
-    ASSERT_TRUE(tone) << tone.error().message;
-    auto playback = client::audio::AudioPlayback::create({});
-    ASSERT_TRUE(playback) << playback.error().message;
-    (*playback)->set_source(
-        client::audio::make_region_source(*protocol::AudioReader::attach(played)));
-    auto capture = agent::audio::start_audio_source("pipewire", *capture_writer, o);
-    ASSERT_TRUE(capture) << capture.error().message;
-    auto reader = protocol::AudioReader::attach(captured);
-    ASSERT_TRUE(reader);
+    GuestSinkCapture g;
+    const auto failed = g.start();
+    ASSERT_TRUE(failed.empty()) << failed;
+    auto& reader = g.reader;
+    auto& capture = g.capture;
     std::this_thread::sleep_for(4s);
     const auto f = reader->format();
     ASSERT_TRUE(f && *f);
@@ -313,9 +346,8 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceCapturesTheDefaultSink) {
     auto r = reader->read(std::as_writable_bytes(std::span(frames)));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->frames, 4800U);
-    EXPECT_GT((*capture)->stats().frames.load(), 48000U);  // real captured frames, not just silence
-    (*playback)->set_source(nullptr);
-    capture->reset();
+    EXPECT_GT(capture->stats().frames.load(), 48000U);  // real captured frames, not just silence
+    g.stop();
     // The tone on both channels in four 20 ms windows of the last 100 ms.
     agent::audio::ToneGenerator gen({48000, 2, protocol::SampleFormat::f32});
     const auto windows = match_windows(frames, gen, 0, 4, 1200);
@@ -366,25 +398,14 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceReportsTheSinksVolumeAndMute) {
     // A Linux guest's sink turned down and muted (what wpctl or the desktop's
     // volume applet does: the sink node's Props): the agent reports both in
     // the channel; the monitor's samples stay as they were mixed.
-    std::vector<std::byte> played(protocol::kPageSize + 512 * 1024),
-        captured(protocol::kPageSize + 512 * 1024);
-    auto tone_writer = protocol::AudioWriter::create(played);
-    auto capture_writer = protocol::AudioWriter::create(captured);
-    ASSERT_TRUE(tone_writer && capture_writer);
-    agent::audio::AudioSourceOptions o;
-    auto tone = agent::audio::start_audio_source("tone", *tone_writer, o);
-    ASSERT_TRUE(tone) << tone.error().message;
-    auto playback = client::audio::AudioPlayback::create({});
-    ASSERT_TRUE(playback) << playback.error().message;
-    (*playback)->set_source(
-        client::audio::make_region_source(*protocol::AudioReader::attach(played)));
-    auto capture = agent::audio::start_audio_source("pipewire", *capture_writer, o);
-    ASSERT_TRUE(capture) << capture.error().message;
-    auto reader = protocol::AudioReader::attach(captured);
-    ASSERT_TRUE(reader);
-    for (int i = 0; i < 250 && (*capture)->stats().volume_changes.load() == 0; ++i)
+    GuestSinkCapture g;
+    const auto failed = g.start();
+    ASSERT_TRUE(failed.empty()) << failed;
+    auto& reader = g.reader;
+    auto& capture = g.capture;
+    for (int i = 0; i < 250 && capture->stats().volume_changes.load() == 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_GE((*capture)->stats().volume_changes.load(), 1U)
+    ASSERT_GE(capture->stats().volume_changes.load(), 1U)
         << "the agent never read the sink's volume";
     EXPECT_TRUE(wait_volume(*reader, 1.0F, false));
     std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -410,8 +431,7 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceReportsTheSinksVolumeAndMute) {
                              " Props '{ channelVolumes: [ 1.0, 1.0 ], mute: false }' && echo ok")
                      .empty());
     EXPECT_TRUE(wait_volume(*reader, 1.0F, false));
-    (*playback)->set_source(nullptr);
-    capture->reset();
+    g.stop();
     EXPECT_GT(full, 0.1) << "the tone did not reach the monitor";
     // The monitor is taken before the sink's volume: it still carries the
     // full mix, which is why the volume travels beside it.

@@ -257,26 +257,31 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
 // 1920x1080) and back: the same device and swapchain path carry on, frames
 // stay pixel-exact, the image follows the new size both ways. Desktop
 // fullscreen is the window manager's doing (_NET_WM_STATE_FULLSCREEN), so a
-// real one (openbox) runs on the test's X server for this test.
+// real one (openbox) runs on the test's X server for this test. It starts
+// once the window is up and takes it over, as when a WM restarts: SDL waits
+// for its window's MapNotify without a timeout, and a WM still starting may
+// not map it.
 TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
-    porthole::test::Process wm({"/usr/bin/openbox"}, dir_.file("openbox.out"),
-                               dir_.file("openbox.err"), {"DISPLAY=" + xvfb_->display()});
-    const std::string wm_check =
-        "DISPLAY=" + xvfb_->display() +
-        " xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q window";
-    bool wm_up = false;
-    for (int i = 0; i < 100 && !wm_up; ++i) {
-        wm_up = std::system(wm_check.c_str()) == 0;
-        if (!wm_up) std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_TRUE(wm_up) << "openbox did not start (package openbox): "
-                       << porthole::test::read_text(dir_.file("openbox.err"));
     // Integer scaling keeps 1024x768 at 1:1 in both sizes, so every frame is verified.
     auto agent = start_agent({"--width", "1024", "--height", "768", "--fps-limit", "60"});
     auto client = start_client(
         {"--size", "1100x800", "--scale", "integer", "--no-cursor", "--verify-pattern"},
         xvfb_->display());
     ASSERT_GE(wait_verified(20, 60s), 20U) << porthole::test::read_text(dir_.file("client.err"));
+    porthole::test::Process wm({"/usr/bin/openbox"}, dir_.file("openbox.out"),
+                               dir_.file("openbox.err"), {"DISPLAY=" + xvfb_->display()});
+    // The window is managed once openbox lists it.
+    const std::string wm_check = "DISPLAY=" + xvfb_->display() +
+                                 " xprop -root _NET_CLIENT_LIST 2>/dev/null | grep -q 'window id'";
+    bool wm_up = false;
+    for (int i = 0; i < 200 && !wm_up; ++i) {
+        wm_up = std::system(wm_check.c_str()) == 0;
+        if (!wm_up) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(wm_up) << "openbox did not take the window (package openbox): "
+                       << porthole::test::read_text(dir_.file("openbox.err"));
+    const std::uint64_t managed = wait_verified(0, 0ms);
+    ASSERT_GE(wait_verified(managed + 10, 60s), managed + 10) << "frames stopped under openbox";
     const auto key = [&](const char* k) {
         const std::string cmd = "DISPLAY=" + xvfb_->display() +
                                 " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "

@@ -130,16 +130,34 @@ void key(QmpClient& c, std::uint16_t code, int v) {
     c.send(b);
 }
 
-TEST(QmpBacklog, BusyQemuGetsTheBacklogAsOneCommandKeysInOrderMotionFolded) {
+// A client (one command in flight at most) whose first command's reply the
+// server holds: whatever it is given next waits in the backlog.
+struct BusyQemu {
+    explicit BusyQemu(std::size_t max_backlog = 4096)
+        : client(config(server.path(), max_backlog)) {}
+    static QmpConfig config(const std::string& path, std::size_t max_backlog) {
+        QmpConfig cfg{path};
+        cfg.max_in_flight = 1;
+        cfg.max_backlog = max_backlog;
+        return cfg;
+    }
+    // True once the first command is out and its reply held.
+    bool occupy() {
+        client.start();
+        if (!client.wait_connected(5s)) return false;
+        server.answer = false;
+        rel_x(client, 1);
+        return wait_for([&] { return server.commands().size() == 1; });
+    }
     SlowQmpServer server;
-    QmpConfig cfg{server.path()};
-    cfg.max_in_flight = 1;
-    QmpClient client(cfg);
-    client.start();
-    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
-    server.answer = false;
-    rel_x(client, 1);  // sent at once; its reply is held
-    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    QmpClient client;
+};
+
+TEST(QmpBacklog, BusyQemuGetsTheBacklogAsOneCommandKeysInOrderMotionFolded) {
+    BusyQemu busy;
+    ASSERT_TRUE(busy.occupy()) << busy.client.stats().last_error;
+    auto& server = busy.server;
+    auto& client = busy.client;
     // While QEMU is busy: motion, a key press, more motion, the release, motion.
     rel_x(client, 2);
     rel_x(client, 3);
@@ -166,15 +184,10 @@ TEST(QmpBacklog, BusyQemuGetsTheBacklogAsOneCommandKeysInOrderMotionFolded) {
 }
 
 TEST(QmpBacklog, AbsolutePositionsKeepTheLatestPerAxis) {
-    SlowQmpServer server;
-    QmpConfig cfg{server.path()};
-    cfg.max_in_flight = 1;
-    QmpClient client(cfg);
-    client.start();
-    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
-    server.answer = false;
-    rel_x(client, 1);
-    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    BusyQemu busy;
+    ASSERT_TRUE(busy.occupy()) << busy.client.stats().last_error;
+    auto& server = busy.server;
+    auto& client = busy.client;
     for (int i = 1; i <= 5; ++i) {
         const InputEvent b[] = {{0, EV_ABS, ABS_X, i * 100, 0},
                                 {0, EV_ABS, ABS_Y, i * 200, 0},
@@ -191,16 +204,10 @@ TEST(QmpBacklog, AbsolutePositionsKeepTheLatestPerAxis) {
 }
 
 TEST(QmpBacklog, AFullBacklogDropsWholeBatchesAndCountsThem) {
-    SlowQmpServer server;
-    QmpConfig cfg{server.path()};
-    cfg.max_in_flight = 1;
-    cfg.max_backlog = 4;
-    QmpClient client(cfg);
-    client.start();
-    ASSERT_TRUE(client.wait_connected(5s)) << client.stats().last_error;
-    server.answer = false;
-    rel_x(client, 1);
-    ASSERT_TRUE(wait_for([&] { return server.commands().size() == 1; }));
+    BusyQemu busy(4);
+    ASSERT_TRUE(busy.occupy()) << busy.client.stats().last_error;
+    auto& server = busy.server;
+    auto& client = busy.client;
     for (int i = 0; i < 6; ++i) {  // key presses cannot fold: the fifth on is over the limit
         key(client, KEY_B, 1);
     }
