@@ -278,7 +278,9 @@ StatsLine SessionLoop::stats_line() const {
     s.verify = o_.verify_pattern;
     if (audio_ != nullptr) {
         const auto a = audio_->stats();
-        s.audio = AudioLine{a.underruns, a.overruns, a.trims, a.latency_ms, a.ratio, a.playing};
+        s.audio = AudioLine{
+            a.underruns, a.overruns, a.trims,      a.latency_ms,
+            a.ratio,     a.playing,  a.frames_out, static_cast<double>(monotonic_ns()) * 1e-9};
     }
     if (input_ != nullptr) s.input = input_->stats();
     return s;

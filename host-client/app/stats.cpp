@@ -57,9 +57,10 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
         j["gaps"] = t.gaps;
     }
     if (e.audio) {
-        j["audio"] = {{"underruns", e.audio->underruns}, {"overruns", e.audio->overruns},
-                      {"trims", e.audio->trims},         {"latency_ms", e.audio->latency_ms},
-                      {"ratio", e.audio->ratio},         {"playing", e.audio->playing}};
+        j["audio"] = {{"underruns", e.audio->underruns},   {"overruns", e.audio->overruns},
+                      {"trims", e.audio->trims},           {"latency_ms", e.audio->latency_ms},
+                      {"ratio", e.audio->ratio},           {"playing", e.audio->playing},
+                      {"frames_out", e.audio->frames_out}, {"at_s", e.audio->at_s}};
     } else {
         j["audio"] = nullptr;
     }

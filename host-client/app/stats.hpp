@@ -51,6 +51,8 @@ struct AudioLine {
     double latency_ms = 0;
     double ratio = 1.0;  // guest frames played per output frame (clock drift correction)
     bool playing = false;
+    std::uint64_t frames_out = 0;  // frames the sink has asked for: its clock
+    double at_s = 0;               // monotonic time of this snapshot (s)
 };
 
 // The input's part of a stats line.
