@@ -26,6 +26,7 @@
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/adaptive_wait.hpp"
+#include "support/command_output.hpp"
 #include "tone_match.hpp"
 
 #ifndef PORTHOLE_AUDIO_PRODUCER
@@ -371,17 +372,6 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceCapturesTheDefaultSink) {
 namespace porthole::test {
 namespace {
 
-// Runs a shell command, returns what it printed (empty if it failed).
-std::string run_command(const std::string& cmd) {
-    std::string out;
-    FILE* p = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-    if (p == nullptr) return out;
-    char buf[4096];
-    for (std::size_t n = 0; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
-    return ::pclose(p) == 0 ? out : std::string{};
-}
-
 // Waits for the channel to report `gain` and `muted`; false after 5 s.
 bool wait_volume(const protocol::AudioReader& reader, float gain, bool muted) {
     for (int i = 0; i < 250; ++i) {
@@ -422,23 +412,23 @@ TEST_F(PipeWireAudio, AgentPipeWireSourceReportsTheSinksVolumeAndMute) {
     const double full = newest_rms(*reader);
 
     std::string node;
-    const auto dump = nlohmann::json::parse(run_command("pw-dump"), nullptr, false);
+    const auto dump = nlohmann::json::parse(command_output("pw-dump"), nullptr, false);
     for (const auto& obj : dump.is_array() ? dump : nlohmann::json::array()) {
         if (obj.value("type", "") == "PipeWire:Interface:Node" &&
             obj["info"]["props"].value("node.name", "") == PipeWireDaemon::kSink)
             node = std::to_string(obj["id"].get<std::uint32_t>());
     }
     ASSERT_FALSE(node.empty()) << "no node " << PipeWireDaemon::kSink << " in pw-dump";
-    ASSERT_FALSE(run_command("pw-cli set-param " + node +
-                             " Props '{ channelVolumes: [ 0.5, 0.5 ], mute: true }' && echo ok")
+    ASSERT_FALSE(command_output("pw-cli set-param " + node +
+                                " Props '{ channelVolumes: [ 0.5, 0.5 ], mute: true }' && echo ok")
                      .empty());
     EXPECT_TRUE(wait_volume(*reader, 0.5F, true))
         << "channel says " << reader->volume() << (reader->muted() ? " muted" : "");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const double turned_down = newest_rms(*reader);
     RecordProperty("monitor_level_ratio", std::to_string(turned_down / full));
-    ASSERT_FALSE(run_command("pw-cli set-param " + node +
-                             " Props '{ channelVolumes: [ 1.0, 1.0 ], mute: false }' && echo ok")
+    ASSERT_FALSE(command_output("pw-cli set-param " + node +
+                                " Props '{ channelVolumes: [ 1.0, 1.0 ], mute: false }' && echo ok")
                      .empty());
     EXPECT_TRUE(wait_volume(*reader, 1.0F, false));
     g.stop();

@@ -18,6 +18,7 @@
 #include "porthole/protocol/test_pattern.hpp"
 #include "process.hpp"
 #include "render/png_file.hpp"
+#include "support/command_output.hpp"
 
 namespace {
 
@@ -65,6 +66,14 @@ class Render : public ::testing::Test {
         std::vector<std::string> env = {"XDG_CONFIG_HOME=" + dir_.file("config")};
         if (!display.empty()) env.push_back("DISPLAY=" + display);
         return porthole::test::Process(args, dir_.file("client.out"), dir_.file("client.err"), env);
+    }
+
+    // Ends a running client with SIGTERM; its exit code, stats and log.
+    ClientRun terminate_client(porthole::test::Process& p) {
+        ClientRun r;
+        r.code = p.terminate();
+        collect(r);
+        return r;
     }
 
     ClientRun finish_client(porthole::test::Process& p, std::chrono::milliseconds limit) {
@@ -241,10 +250,8 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     // One more --stats line, whose screenshot-to-be has the new size.
     std::this_thread::sleep_for(1200ms);
     ASSERT_TRUE(client.running());
-    const auto code = client.terminate();
-    ClientRun r;
-    collect(r);
-    ASSERT_EQ(code, 0) << r.log;
+    const ClientRun r = terminate_client(client);
+    ASSERT_EQ(r.code, 0) << r.log;
     EXPECT_EQ(r.last()["mismatched"], 0);
     const auto img = screenshot("shot.png");
     ASSERT_EQ(img.width, 1000U);
@@ -290,15 +297,9 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
         return std::system(cmd.c_str());
     };
     const auto window_size = [&] {
-        const std::string cmd = "DISPLAY=" + xvfb_->display() +
-                                " xdotool search --name '^porthole$' getwindowgeometry 2>/dev/null";
-        std::string out;
-        if (FILE* p = ::popen(cmd.c_str(), "r")) {
-            char buf[512];
-            while (std::fgets(buf, sizeof buf, p) != nullptr)
-                out += buf;
-            ::pclose(p);
-        }
+        const std::string cmd =
+            "DISPLAY=" + xvfb_->display() + " xdotool search --name '^porthole$' getwindowgeometry";
+        const std::string out = porthole::test::command_output(cmd);
         const auto at = out.find("Geometry: ");
         return at == std::string::npos ? std::string{}
                                        : out.substr(at + 10, out.find('\n', at) - at - 10);
@@ -317,10 +318,8 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
     now = wait_verified(0, 0ms);
     EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped after leaving fullscreen";
     ASSERT_TRUE(client.running());
-    const auto code = client.terminate();
-    ClientRun r;
-    collect(r);
-    ASSERT_EQ(code, 0) << r.log;
+    const ClientRun r = terminate_client(client);
+    ASSERT_EQ(r.code, 0) << r.log;
     EXPECT_EQ(r.last()["mismatched"], 0);
     // One Vulkan device for the whole run: resizes re-create the swapchain only.
     std::size_t devices = 0;
