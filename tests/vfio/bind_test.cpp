@@ -112,9 +112,9 @@ TEST(Bind, CanBeRepeatedAfterAnUnbind) {
     }
 }
 
-TEST(Bind, ExplainsTheFramebufferAndConsoleOnTheBootGpu) {
+TEST(Bind, ExplainsTheFramebufferAndConsoleOnTheBootGpuWhenForced) {
     FakeMachine m("intel-desktop");
-    auto r = bind_devices(m.sys, m.ids, {"0000:00:02.0"}, {});
+    auto r = bind_devices(m.sys, m.ids, {"0000:00:02.0"}, {.force = true});
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(has(r->notes, "'efifb' holds BAR 2 of 0000:00:02.0"));
     EXPECT_TRUE(has(r->notes, "/sys/class/vtconsole/vtcon1/bind"));
@@ -161,6 +161,147 @@ TEST(Bind, DryRunListsTheStepsAndChangesNothing) {
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(sys.journal().size(), 8u);  // 3 sysfs writes + 1 state file, per device
     EXPECT_EQ(sys.link_name("/sys/bus/pci/devices/0000:01:00.0/driver"), "nvidia");
+}
+
+TEST(Bind, WithGroupRefusesToTakeTheOnlyKeyboardAndNamesWhatTheHostLoses) {
+    FakeMachine m("usb-keyboard-group");
+    auto r = bind_devices(m.sys, m.ids, {"03:00.0"}, {.with_group = true});
+    ASSERT_FALSE(r);
+    const std::string& e = r.error().message;
+    EXPECT_NE(e.find("the host's only keyboard (Logitech USB Keyboard (046d:c31c))"),
+              std::string::npos);
+    // Keyboards first, then mice, then the rest.
+    auto keyboard = e.find("keyboard Logitech USB Keyboard"), mouse = e.find("mouse Logitech"),
+         stick = e.find("SanDisk Cruzer Blade");
+    ASSERT_NE(stick, std::string::npos);
+    EXPECT_LT(keyboard, mouse);
+    EXPECT_LT(mouse, stick);
+    EXPECT_NE(e.find("--force"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+    EXPECT_EQ(m.driver("0000:04:00.0"), "xhci_hcd");
+}
+
+TEST(Bind, ASecondKeyboardLetsTheGroupGoWithEveryLossNamed) {
+    FakeMachine m("usb-keyboard-group");
+    testing::add_ps2_keyboard(m);
+    auto r = bind_devices(m.sys, m.ids, {"03:00.0"}, {.with_group = true});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(m.driver("0000:04:00.0"), "vfio-pci");
+    EXPECT_TRUE(has(r->notes,
+                    "the host loses the keyboard Logitech USB Keyboard (046d:c31c) at "
+                    "USB 3-1, behind 0000:04:00.0 (USB controller)"));
+    EXPECT_TRUE(has(r->notes, "the host loses the mouse Logitech USB Optical Mouse"));
+    EXPECT_TRUE(has(r->notes, "the host loses the USB device SanDisk Cruzer Blade"));
+}
+
+TEST(Bind, WithoutWithGroupAHostDeviceInTheGroupIsExplainedNotSuggested) {
+    FakeMachine m("sata-root-group");
+    auto r = bind_devices(m.sys, m.ids, {"04:00.0", "04:00.1"}, {});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not part of the card"), std::string::npos);
+    EXPECT_NE(r.error().message.find("another slot"), std::string::npos);
+    EXPECT_EQ(r.error().message.find("porthole-vfio bind"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+}
+
+TEST(Bind, RefusesToTakeTheRootFilesystem) {
+    FakeMachine m("sata-root-group");
+    m.copy.write("proc/net/route", "Iface\tDestination\n");  // no default route anywhere
+    auto r = bind_devices(m.sys, m.ids, {"04:00.0"}, {.with_group = true});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("0000:07:00.0 (SATA controller) holds the root filesystem"),
+              std::string::npos);
+    EXPECT_NE(r.error().message.find("/ (sda2)"), std::string::npos);
+    EXPECT_EQ(r.error().message.find("default route"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+}
+
+TEST(Bind, RefusesToTakeTheDefaultRouteEvenThroughABridge) {
+    FakeMachine m("sata-root-group");
+    std::string info = m.copy.read("proc/self/mountinfo");  // / elsewhere, not on sda
+    info.replace(info.find(" 8:2 "), 5, " 259:2 ");
+    m.copy.write("proc/self/mountinfo", info);
+    auto r = bind_devices(m.sys, m.ids, {"04:00.0"}, {.with_group = true});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("enp5s0 behind 0000:05:00.0 (Ethernet controller) carries "
+                                     "the default route"),
+              std::string::npos);
+    EXPECT_EQ(r.error().message.find("root filesystem"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+}
+
+TEST(Bind, ForceTakesWhatTheHostNeedsAndSaysSo) {
+    FakeMachine m("sata-root-group");
+    auto r = bind_devices(m.sys, m.ids, {"04:00.0"}, {.with_group = true, .force = true});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(m.driver("0000:07:00.0"), "vfio-pci");
+    EXPECT_TRUE(has(r->notes,
+                    "--force: taking it anyway: 0000:07:00.0 (SATA controller) holds "
+                    "the root filesystem"));
+}
+
+TEST(Bind, RefusesTheHostDisplayWithoutForceSayingWhy) {
+    FakeMachine m("boot-gpu-display");
+    auto r = bind_devices(m.sys, m.ids, {"0a:00.0", "0a:00.1"}, {});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("0000:0a:00.0 (VGA controller) is the boot GPU and shows the "
+                                     "host's screen (a monitor is connected to it "
+                                     "(card0-HDMI-A-1); the text console (fbcon) draws on it)"),
+              std::string::npos);
+    EXPECT_NE(r.error().message.find("--force"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+    auto forced = bind_devices(m.sys, m.ids, {"0a:00.0", "0a:00.1"}, {.force = true});
+    ASSERT_TRUE(forced) << forced.error().message;
+    EXPECT_EQ(m.driver("0000:0a:00.0"), "vfio-pci");
+}
+
+TEST(Bind, RefusesAnRmrrPinnedDeviceWithTheWaysOut) {
+    FakeMachine m("rmrr-server");
+    auto r = bind_devices(m.sys, m.ids, {"04:00.0", "04:00.1"}, {});
+    ASSERT_FALSE(r);
+    const std::string& e = r.error().message;
+    EXPECT_NE(e.find("0000:04:00.0 is in IOMMU group 30, for which the firmware reserves memory "
+                     "(RMRR 0x00000000bdf90000-0x00000000bdf9ffff)"),
+              std::string::npos);
+    EXPECT_NE(e.find("another slot"), std::string::npos);
+    EXPECT_NE(e.find("firmware"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+    // The GPU in the clean group goes; forcing the pinned one is the user's call, noted.
+    ASSERT_TRUE(bind_devices(m.sys, m.ids, {"08:00.0", "08:00.1"}, {}));
+    auto forced = bind_devices(m.sys, m.ids, {"04:00.0", "04:00.1"}, {.force = true});
+    ASSERT_TRUE(forced) << forced.error().message;
+    EXPECT_TRUE(has(forced->notes, "--force: 0000:04:00.0 is in IOMMU group 30"));
+}
+
+TEST(Bind, TheNicCarryingTheRouteIsRefusedForItsRmrrFirst) {
+    FakeMachine m("rmrr-server");
+    auto r = bind_devices(m.sys, m.ids, {"02:00.0"}, {});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("RMRR"), std::string::npos);
+    auto forced = bind_devices(m.sys, m.ids, {"02:00.0"}, {.force = true});
+    ASSERT_TRUE(forced) << forced.error().message;
+    EXPECT_TRUE(has(forced->notes,
+                    "eno1 behind 0000:02:00.0 (Ethernet controller) carries the "
+                    "default route"));
+}
+
+TEST(Unbind, IgnoresARememberedDriverThatIsNotADriverName) {
+    const std::vector<std::string> junks = {
+        "../../../../tmp/evil", "nvidia\nrm -rf /", std::string(200, 'a'), "vfio-pci", "snd hda",
+        "nosuchdriver"};
+    for (const std::string& junk : junks) {
+        FakeMachine m("numa-server");
+        m.copy.write("root/run/porthole-vfio/0000:af:00.0.driver", junk + "\n");
+        auto r = unbind_devices(m.sys, m.ids, {"af:00.0"});
+        ASSERT_TRUE(r) << r.error().message;
+        for (const auto& line : journal_lines(m.sys)) {
+            EXPECT_EQ(line.find("/bind <-"), std::string::npos) << junk << ": " << line;
+        }
+        EXPECT_TRUE(has(
+            r->notes, junk == "nosuchdriver" ? "which is not loaded now" : "not a PCI driver name"))
+            << junk;
+        EXPECT_FALSE(m.sys.exists(previous_driver_file("0000:af:00.0")));  // cleaned up
+    }
 }
 
 TEST(Unbind, RestoresTheNativeDriver) {

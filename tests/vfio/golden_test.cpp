@@ -37,8 +37,13 @@ std::string run_on_fixture(const Case& c) {
     args.insert(args.end(), c.args.begin(), c.args.end());
     std::ostringstream out, err;
     int code = run_cli(args, out, err, fake);
-    return "exit: " + std::to_string(code) + "\n--- stdout\n" + out.str() + "--- stderr\n" +
-           err.str();
+    std::string text =
+        "exit: " + std::to_string(code) + "\n--- stdout\n" + out.str() + "--- stderr\n" + err.str();
+    // The copy's place differs per run: the recorded output names it <fixture>.
+    const std::string dir = copy.dir().string();
+    for (size_t at = text.find(dir); at != std::string::npos; at = text.find(dir, at))
+        text.replace(at, dir.size(), "<fixture>");
+    return text;
 }
 
 std::vector<Case> cases() {
@@ -80,6 +85,26 @@ std::vector<Case> cases() {
           "/usr/local/bin/porthole-vfio"}},
         {"intel-desktop", "rom", {"rom", "01:00.0"}},
         {"ryzen-2ccd", "rom", {"rom", "0b:00.0"}},
+        {"intel-desktop", "doctor-rom", {"doctor", "--rom"}},
+        {"usb-keyboard-group", "groups", {"groups"}},
+        {"usb-keyboard-group", "doctor", {"doctor"}},
+        {"usb-keyboard-group", "bind-with-group", {"bind", "03:00.0", "--with-group"}},
+        {"usb-keyboard-group", "persist", {"persist", "03:00.0", "03:00.1"}},
+        {"sata-root-group", "groups", {"groups"}},
+        {"sata-root-group", "doctor", {"doctor"}},
+        {"sata-root-group", "bind-with-group", {"bind", "04:00.0", "--with-group"}},
+        {"sata-root-group", "persist-apply", {"persist", "--apply"}},
+        {"boot-gpu-display", "groups", {"groups"}},
+        {"boot-gpu-display", "bind", {"bind", "0a:00.0", "0a:00.1"}},
+        {"boot-gpu-display", "persist", {"persist", "0a:00.0", "0a:00.1"}},
+        {"boot-gpu-display",
+         "persist-force-hugepages",
+         {"persist", "0a:00.0", "0a:00.1", "--force", "--hugepages", "16G", "--page", "1G"}},
+        {"rmrr-server", "groups", {"groups"}},
+        {"rmrr-server", "doctor", {"doctor"}},
+        {"rmrr-server", "bind", {"bind", "04:00.0", "04:00.1"}},
+        {"amd-vendor-reset", "doctor", {"doctor"}},
+        {"amd-vendor-reset", "persist", {"persist", "0c:00.0", "0c:00.1"}},
     };
     std::vector<Case> all;
     for (auto c : base) {

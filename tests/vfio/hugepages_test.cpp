@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "porthole/vfio/hugepages.hpp"
 #include "test_support.hpp"
 
@@ -84,6 +86,51 @@ TEST(Hugepages, ReleaseReportsPagesStillInUse) {
     auto r = release_hugepages(m.sys, {.bytes = 0, .page_kib = 2048});  // 0: all
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("1000 2 MiB pages are still in use"), std::string::npos);
+}
+
+TEST(HugepageSizes, SizesThatDoNotFitSixtyFourBitsAreRefused) {
+    auto r = parse_size("999999999999999G");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("too large"), std::string::npos);
+    EXPECT_TRUE(parse_size("18446744073709551615"));
+    EXPECT_FALSE(parse_size("18446744073709551616"));
+    EXPECT_FALSE(parse_size("17179869184G"));  // 2^34 GiB = 2^64 bytes
+    EXPECT_TRUE(parse_size("17179869183G"));
+    EXPECT_FALSE(parse_size("99999999999999999999999999999M"));
+}
+
+TEST(Hugepages, MoreThanTheHostsMemoryIsRefusedBeforeAnyWrite) {
+    testing::FakeMachine m("intel-desktop");  // 31 GiB of RAM
+    auto r = reserve_hugepages(m.sys, {.bytes = 64 * kGiB, .page_kib = 1048576});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("more than this host's memory"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());
+}
+
+TEST(HugepagePools, EveryPoolAndEveryNodeIsRead) {
+    testing::FakeMachine m("usb-keyboard-group");  // 8 x 1 GiB at boot; meminfo counts 2 MiB
+    auto pools = read_hugepage_pools(m.sys);
+    auto find = [&](uint64_t kib, std::optional<int> node) {
+        auto it = std::find_if(pools.begin(), pools.end(), [&](const HugepagePool& p) {
+            return p.page_kib == kib && p.node == node;
+        });
+        return it == pools.end() ? HugepagePool{} : *it;
+    };
+    EXPECT_EQ(find(1048576, std::nullopt).total, 8u);
+    EXPECT_EQ(find(1048576, std::nullopt).free, 8u);
+    EXPECT_EQ(find(1048576, 0).total, 8u);
+    EXPECT_EQ(find(2048, std::nullopt).page_kib, 2048u);
+    EXPECT_EQ(find(2048, std::nullopt).total, 0u);
+}
+
+TEST(HugepageSize, OneGigabyteByDefaultOnlyWhereTheCpuHasIt) {
+    testing::FakeMachine big("intel-desktop");
+    EXPECT_EQ(default_page_kib(big.sys), 1048576u);
+    EXPECT_EQ(page_size_text(default_page_kib(big.sys)), "1G");
+    testing::FakeMachine small("iommu-off");
+    EXPECT_EQ(default_page_kib(small.sys), 2048u);
+    EXPECT_EQ(*choose_page_kib(small.sys, ""), 2048u);
+    EXPECT_EQ(*choose_page_kib(small.sys, "1G"), 1048576u);  // asked: taken as asked
 }
 
 }  // namespace

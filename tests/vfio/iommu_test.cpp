@@ -54,12 +54,15 @@ TEST(IommuGroups, RmrrDirectRegionBlocksButRelaxableDoesNot) {
     EXPECT_EQ(group(groups, 4).verdict, Verdict::NeedsBinding);  // USB: direct-relaxable only
 }
 
-TEST(IommuGroups, BootGpuUnderEfifbIsNotViableAndExplained) {
+TEST(IommuGroups, BootGpuUnderEfifbIsTheHostDisplayAndExplained) {
     testing::FakeMachine m("intel-desktop");
     const auto& g = group(read_iommu_groups(m.sys, m.ids), 1);
-    EXPECT_EQ(g.verdict, Verdict::NotViable);
+    EXPECT_EQ(g.verdict, Verdict::HostDisplay);
+    EXPECT_TRUE(any_reason_has(g, "shows the host's screen"));
+    EXPECT_TRUE(any_reason_has(g, "the firmware framebuffer (efifb)"));
     EXPECT_TRUE(any_reason_has(g, "'efifb' holds BAR 2"));
     EXPECT_TRUE(any_reason_has(g, "video=efifb:off"));
+    EXPECT_FALSE(any_reason_has(g, "bind it to vfio-pci"));  // never advised for binding
 }
 
 TEST(IommuGroups, SimpledrmOnRyzenBootGpuIsFound) {

@@ -7,8 +7,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <filesystem>
+#include <map>
+
 #include "porthole/protocol/layout.hpp"
 #include "porthole/vfio/libvirt.hpp"
+#include "porthole/vfio/shell.hpp"
+#include "support/command_output.hpp"
 #include "test_support.hpp"
 
 namespace porthole::vfio {
@@ -121,6 +126,138 @@ TEST(LibvirtHooks, DispatcherRunsAPhasesHooksInNameOrderAndStopsOnFailure) {
 TEST(LibvirtHooks, RefuseRelativeProgramAndBadVmName) {
     EXPECT_FALSE(hook_files({.vm = "a/b", .program = "/bin/x"}));
     EXPECT_FALSE(hook_files({.vm = "vm", .program = "porthole-vfio"}));
+}
+
+TEST(LibvirtHooks, VmNamesAreCheckedAsLibvirtChecksThem) {
+    for (const std::string& bad : {std::string(), std::string("."), std::string(".."),
+                                   std::string("../../../../etc/cron.d/x"), std::string("a/b"),
+                                   std::string("win11\nrm -rf /"), std::string("tab\there"),
+                                   std::string("del\x7f"), std::string(252, 'v')}) {
+        auto s = validate_vm_name(bad);
+        EXPECT_FALSE(s) << bad;
+        EXPECT_FALSE(hook_files({.vm = bad, .hugepage_size = "1G", .program = "/bin/x"})) << bad;
+    }
+    for (const std::string& good :
+         {std::string("win11"), std::string("Windows 11 (gaming)"), std::string("..win"),
+          std::string("caf\xC3\xA9's $HOME"), std::string(251, 'v')}) {
+        EXPECT_TRUE(validate_vm_name(good)) << good;
+    }
+}
+
+TEST(LibvirtHooks, EveryWordOfTheScriptsReachesTheProgramIntact) {
+    // A program path and a VM name the shell would split or expand, run for real.
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() /
+                         ("porthole-quote-" + std::to_string(::getpid())) / "it's $HOME `id`";
+    fs::create_directories(dir);
+    const fs::path program = dir / "porthole-vfio";
+    std::ofstream(program) << "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done\n";
+    fs::permissions(program, fs::perms::owner_all);
+    HookOptions o{.vm = "Windows 11 $(reboot)",
+                  .bdfs = {"01:00.0"},
+                  .hugepages = "16G",
+                  .hugepage_size = "1G",
+                  .program = program.string()};
+    auto files = hook_files(o);
+    ASSERT_TRUE(files) << files.error().message;
+    std::map<std::string, std::string> expected = {
+        {"prepare_begin_10-porthole-bind.sh", "[bind][0000:01:00.0]"},
+        {"prepare_begin_20-porthole-hugepages.sh", "[hugepages][reserve][16G][--page][1G]"},
+        {"release_end_20-porthole-hugepages.sh", "[hugepages][release][16G][--page][1G]"},
+        {"release_end_30-porthole-unbind.sh", "[unbind][0000:01:00.0]"}};
+    int ran = 0;
+    for (const auto& f : *files) {
+        EXPECT_NE(f.content.find(kHookMarker), std::string::npos) << f.path;
+        const fs::path p(f.path);
+        std::string name = p.parent_path().parent_path().filename().string() + "_" +
+                           p.parent_path().filename().string() + "_" + p.filename().string();
+        if (!expected.count(name)) continue;
+        const fs::path script = dir / name;
+        std::ofstream(script) << f.content;
+        fs::permissions(script, fs::perms::owner_all);
+        EXPECT_EQ(porthole::test::command_output(shell_quote(script.string())), expected[name])
+            << f.content;
+        ++ran;
+    }
+    EXPECT_EQ(ran, 4);
+    fs::remove_all(dir.parent_path());
+}
+
+TEST(LibvirtHooks, NeverReplacesAHookItDidNotWriteWithoutForce) {
+    testing::FakeMachine m("intel-desktop");
+    const std::string mine = "#!/bin/sh\n# my own hook from the Arch wiki\nexit 0\n";
+    m.copy.write("root/etc/libvirt/hooks/qemu", mine);
+    HookOptions o{.vm = "win11", .bdfs = {"01:00.0"}, .program = "/usr/bin/porthole-vfio"};
+    auto r = install_hooks(m.sys, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("/etc/libvirt/hooks/qemu already exists and was not written "
+                                     "by porthole-vfio"),
+              std::string::npos);
+    EXPECT_NE(r.error().message.find("--force"), std::string::npos);
+    EXPECT_TRUE(m.sys.journal().empty());  // not even the VM's own scripts
+    EXPECT_EQ(m.copy.read("root/etc/libvirt/hooks/qemu"), mine);
+
+    o.force = true;
+    ASSERT_TRUE(install_hooks(m.sys, o));
+    EXPECT_NE(m.copy.read("root/etc/libvirt/hooks/qemu").find(kHookMarker), std::string::npos);
+    EXPECT_EQ(m.copy.read("root/etc/libvirt/hooks/qemu.porthole-bak"), mine);
+    EXPECT_EQ(m.sys.stat("/etc/libvirt/hooks/qemu.porthole-bak")->mode, 0600u);  // never run
+}
+
+TEST(LibvirtHooks, ReplacesItsOwnHooksWithoutForce) {
+    testing::FakeMachine m("intel-desktop");
+    HookOptions o{.vm = "win11", .bdfs = {"01:00.0"}, .program = "/usr/bin/porthole-vfio"};
+    ASSERT_TRUE(install_hooks(m.sys, o));
+    o.bdfs = {"01:00.0", "01:00.1"};
+    ASSERT_TRUE(install_hooks(m.sys, o));
+    EXPECT_NE(m.copy.read("root/etc/libvirt/hooks/qemu.d/win11/prepare/begin/10-porthole-bind.sh")
+                  .find("bind 0000:01:00.0 0000:01:00.1"),
+              std::string::npos);
+    // An older porthole-vfio's dispatcher (no marker line yet) is recognised as ours too.
+    m.copy.write("root/etc/libvirt/hooks/qemu",
+                 "#!/bin/bash\n# libvirt qemu hook dispatcher, installed by porthole-vfio.\n");
+    EXPECT_TRUE(install_hooks(m.sys, o));
+}
+
+TEST(LibvirtHooks, TheProgramIsThisBinaryAndABuildTreeIsWarnedAbout) {
+    testing::FakeMachine m("intel-desktop");
+    // The test binary's sibling porthole-vfio lives in the build tree, CMakeCache.txt above it.
+    std::error_code ec;
+    const std::string self = std::filesystem::canonical(PORTHOLE_VFIO_PROGRAM, ec).string();
+    auto p = hook_program(m.sys, "", self);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->path, self);
+    ASSERT_FALSE(p->warnings.empty());
+    EXPECT_NE(p->warnings[0].find("inside a build tree"), std::string::npos);
+    // An installed path is taken as given; one that is not there is said to be missing.
+    auto installed = hook_program(m.sys, "/usr/local/bin/porthole-vfio", self);
+    ASSERT_TRUE(installed);
+    EXPECT_EQ(installed->path, "/usr/local/bin/porthole-vfio");
+    ASSERT_EQ(installed->warnings.size(), 1u);
+    EXPECT_NE(installed->warnings[0].find("does not exist under --root"), std::string::npos);
+    m.copy.write("root/usr/local/bin/porthole-vfio", "");
+    EXPECT_TRUE(hook_program(m.sys, "/usr/local/bin/porthole-vfio", self)->warnings.empty());
+    EXPECT_FALSE(hook_program(m.sys, "bin/porthole-vfio", self));
+    EXPECT_FALSE(hook_program(m.sys, "", "/usr/bin/porthole-vfio (deleted)"));
+}
+
+TEST(LibvirtHooks, HugepageHooksUseTheHostsDefaultPageSize) {
+    testing::FakeMachine big("intel-desktop");
+    HookOptions o{.vm = "w", .hugepages = "16G", .program = "/usr/bin/porthole-vfio"};
+    auto files = install_hooks(big.sys, o);
+    ASSERT_TRUE(files);
+    EXPECT_NE(big.copy
+                  .read("root/etc/libvirt/hooks/qemu.d/w/prepare/begin/"
+                        "20-porthole-hugepages.sh")
+                  .find("reserve 16G --page 1G"),
+              std::string::npos);
+    testing::FakeMachine small("iommu-off");
+    ASSERT_TRUE(install_hooks(small.sys, o));
+    EXPECT_NE(small.copy
+                  .read("root/etc/libvirt/hooks/qemu.d/w/release/end/"
+                        "20-porthole-hugepages.sh")
+                  .find("release 16G --page 2M"),
+              std::string::npos);
 }
 
 }  // namespace

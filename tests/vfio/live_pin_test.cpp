@@ -193,15 +193,19 @@ TEST(LivePin, UnreachableQmpSocketExplainsHowToEnableIt) {
 }
 
 TEST(Isolation, ConfinesEveryHostSliceAndUndoGivesAllCpusBack) {
-    testing::FakeMachine m("ryzen-2ccd");
-    ASSERT_TRUE(isolate_host(m.sys, {0, 12}));
-    ASSERT_TRUE(undo_isolation(m.sys, parse_cpu_list("0-23")));
-    ASSERT_EQ(m.state->commands.size(), 6u);
+    // Commands only run when --root is this machine's /; the fake kernel records them.
+    testing::FixtureCopy copy("ryzen-2ccd");
+    auto state = std::make_shared<testing::FakeKernelState>();
+    Roots roots{copy.dir() / "sys", copy.dir() / "proc", "/"};
+    System sys(roots, std::make_unique<testing::FakeKernel>(roots, state));
+    ASSERT_TRUE(isolate_host(sys, {0, 12}));
+    ASSERT_TRUE(undo_isolation(sys, parse_cpu_list("0-23")));
+    ASSERT_EQ(state->commands.size(), 6u);
     for (size_t i = 0; i < 3; ++i) {
-        EXPECT_EQ(m.state->commands[i],
+        EXPECT_EQ(state->commands[i],
                   (std::vector<std::string>{"systemctl", "set-property", "--runtime", kHostUnits[i],
                                             "AllowedCPUs=0,12"}));
-        EXPECT_EQ(m.state->commands[3 + i].back(), "AllowedCPUs=0-23");
+        EXPECT_EQ(state->commands[3 + i].back(), "AllowedCPUs=0-23");
     }
 }
 

@@ -152,5 +152,29 @@ TEST(PinPlan, XmlHasTopologyAndTopoextOnlyOnAmd) {
     EXPECT_EQ(amd->host_cpus.size() + amd->guest_cpus.size(), 24u);
 }
 
+TEST(Topology, AnAbsurdNodeNumberIsSkippedNotFatal) {
+    testing::FakeMachine m("numa-server");
+    m.copy.write("sys/devices/system/node/node99999999999/cpulist", "0-3\n");
+    m.copy.write("sys/devices/system/node/node4294967296/cpulist", "0-3\n");
+    auto t = read_topology(m.sys);
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->nodes, 2);
+}
+
+TEST(Topology, AnOnlineListOfAbsurdCpuIdsIsAnErrorNotAHang) {
+    testing::FakeMachine m("numa-server");
+    m.copy.write("sys/devices/system/cpu/online", "2147483640-2147483647\n");
+    auto t = read_topology(m.sys);
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.error().message.find("no online CPUs"), std::string::npos);
+}
+
+TEST(PinPlan, IothreadsAndVcpusAreBounded) {
+    Topology t = load("ryzen-2ccd");
+    EXPECT_FALSE(plan_pinning(t, {.vcpus = 4, .iothreads = 1000000000}));
+    EXPECT_FALSE(plan_pinning(t, {.vcpus = 4, .iothreads = -1}));
+    EXPECT_FALSE(plan_pinning(t, {.vcpus = 2147483647}));
+}
+
 }  // namespace
 }  // namespace porthole::vfio

@@ -1,12 +1,14 @@
 #include "porthole/vfio/bind.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "porthole/util/defer.hpp"
+#include "porthole/vfio/host_use.hpp"
 
 namespace porthole::vfio {
 
@@ -121,6 +123,37 @@ std::string previous_driver_file(const std::string& bdf) {
     return "/run/porthole-vfio/" + bdf + ".driver";
 }
 
+std::optional<std::string> remembered_driver(const System& sys, const std::string& bdf,
+                                             std::vector<std::string>& notes) {
+    const std::string file = previous_driver_file(bdf);
+    auto text = sys.read_if_exists(file);
+    if (!text) {
+        notes.push_back(fmt::format("ignored {}: {}", file, text.error().message));
+        return std::nullopt;
+    }
+    if (!*text) return std::nullopt;
+    // The file sits in /run, but a root tool still treats it as input: a driver name only.
+    std::string name = trim(**text);
+    bool valid =
+        !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+        });
+    if (!valid || name == kVfioDriver) {
+        std::string shown;
+        for (char c : (*text)->substr(0, 40))
+            shown += std::isprint(static_cast<unsigned char>(c)) != 0 ? c : '?';
+        notes.push_back(fmt::format("ignored {}: it holds '{}', not a PCI driver name", file,
+                                    valid_utf8(shown)));
+        return std::nullopt;
+    }
+    if (!sys.exists(std::string(kPciDrivers) + "/" + name)) {
+        notes.push_back(fmt::format("{} used {} before, which is not loaded now (`modprobe {}`)",
+                                    bdf, name, name));
+        return std::nullopt;
+    }
+    return name;
+}
+
 Result<BindReport> bind_devices(System& sys, const PciIds& ids,
                                 const std::vector<std::string>& requested_bdfs,
                                 const BindOptions& options) {
@@ -185,6 +218,14 @@ Result<BindReport> bind_devices(System& sys, const PciIds& ids,
                 wanted.push_back(bdf);
                 report.notes.push_back(fmt::format("also binding group-mate {} ({}, was {})", bdf,
                                                    mate.class_name(), mate.driver));
+            } else if (mate.slot() != d.slot()) {
+                return Error::make(fmt::format(
+                    "{} shares IOMMU group {} with {} ({}, on {}), which is not part of the card "
+                    "but a device of the host: vfio needs the whole group, so the host would lose "
+                    "it. {} (--with-group takes the whole group, after checking what the host "
+                    "loses)",
+                    d.bdf, *d.iommu_group, bdf, mate.class_name(), mate.driver,
+                    shared_group_choices()));
             } else {
                 return Error::make(fmt::format(
                     "{} shares IOMMU group {} with {} ({}), still bound to the host driver {}: "
@@ -194,6 +235,54 @@ Result<BindReport> bind_devices(System& sys, const PciIds& ids,
             }
         }
     }
+
+    // Firmware-pinned memory: vfio-pci would take the device, the guest never could.
+    for (const auto& bdf : wanted) {
+        const PciDevice& d = devices.at(bdf);
+        auto pinned = read_direct_regions(sys, *d.iommu_group);
+        if (pinned.empty()) continue;
+        std::string why = fmt::format(
+            "{} is in IOMMU group {}, for which the firmware reserves memory (RMRR {}): the "
+            "kernel refuses to attach it to a guest (\"Device is ineligible for IOMMU domain "
+            "attach due to platform RMRR requirement\")",
+            bdf, *d.iommu_group, pinned.front());
+        if (!options.force) {
+            return Error::make(why +
+                               ". Ways out: put the card in another slot; update the firmware, or "
+                               "turn the reservation off where it allows (HP ProLiant: disable "
+                               "\"HP Shared Memory features\" for the slot); or run a kernel "
+                               "patched to ignore RMRRs (not in mainline, at your own risk). "
+                               "--force binds it anyway");
+        }
+        report.notes.push_back("--force: " + why);
+    }
+
+    // What the host loses; refused when it cannot do without it.
+    std::vector<PciDevice> taken;
+    for (const auto& bdf : wanted) {
+        if (devices.at(bdf).driver != kVfioDriver) taken.push_back(devices.at(bdf));
+    }
+    HostLoss loss = assess_host_loss(sys, taken);
+    loss.critical.insert(loss.critical.end(), loss.display.begin(), loss.display.end());
+    if (!loss.critical.empty() && !options.force) {
+        std::string msg = "refusing to take what the host needs: ";
+        for (size_t i = 0; i < loss.critical.size(); ++i)
+            msg += (i ? "; " : "") + loss.critical[i];
+        if (loss.lost.size() > loss.critical.size()) {
+            msg += ". The host would lose: ";
+            for (size_t i = 0; i < loss.lost.size(); ++i)
+                msg += (i ? "; " : "") + loss.lost[i];
+        }
+        msg +=
+            ". Give the guest a device the host can spare (`porthole-vfio groups`), move what the "
+            "host needs elsewhere (another USB port or controller, another disk or NIC, the "
+            "monitor on another GPU), or add --force to take it anyway";
+        return Error::make(msg);
+    }
+    for (const auto& c : loss.critical)
+        report.notes.push_back("--force: taking it anyway: " + c);
+    for (const auto& l : loss.lost)
+        report.notes.push_back("the host loses the " + l);
 
     if (!sys.exists(std::string(kPciDrivers) + "/" + kVfioDriver)) {
         return Error::make(
@@ -260,7 +349,8 @@ Result<UnbindReport> unbind_devices(System& sys, const PciIds& ids,
                                                  dev->driver.empty() ? "no driver" : dev->driver));
             continue;
         }
-        std::string remembered = sys.read_trimmed(previous_driver_file(*bdf)).value_or("");
+        const bool has_memory = sys.exists(previous_driver_file(*bdf));
+        std::string remembered = remembered_driver(sys, *bdf, report.notes).value_or("");
         const std::string dir = device_dir(*bdf);
         if (auto s = sys.write_attribute(dir + "/driver_override", "\n"); !s) return s.error();
         if (dev->driver == kVfioDriver) {
@@ -292,7 +382,7 @@ Result<UnbindReport> unbind_devices(System& sys, const PciIds& ids,
                     fmt::format("{} went to {}, not {} as before bind", *bdf, now, remembered));
             }
         }
-        if (!remembered.empty()) {
+        if (has_memory) {
             if (auto s = sys.remove_file(previous_driver_file(*bdf)); !s) {
                 report.notes.push_back(s.error().message);
             }

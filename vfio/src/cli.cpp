@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -49,6 +50,12 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
     for (const auto& s : v)
         out += (out.empty() ? "" : sep) + s;
     return out;
+}
+
+// Bytes that are not UTF-8 (a Latin-1 pci.ids, an odd sysfs attribute) become U+FFFD
+// instead of making the dump throw.
+std::string dump_json(const json& j) {
+    return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 json actions_json(const System& sys) {
@@ -110,7 +117,8 @@ Result<Output> cmd_groups(System& sys, const PciIds& ids) {
                       {"verdict", verdict_name(g.verdict)},
                       {"reasons", g.reasons},
                       {"devices", devs}});
-        o.text += fmt::format("IOMMU group {}: {}\n", g.number, verdict_name(g.verdict));
+        o.text += fmt::format("IOMMU group {}: {} ({})\n", g.number, verdict_name(g.verdict),
+                              verdict_text(g.verdict));
         o.text += render_table(rows, "  ");
         for (const auto& r : g.reasons)
             o.text += "  - " + r + "\n";
@@ -156,9 +164,9 @@ Result<Output> cmd_unbind(System& sys, const PciIds& ids, const std::vector<std:
     return o;
 }
 
-Result<Output> cmd_persist(System& sys, const PciIds& ids, const std::vector<std::string>& bdfs,
+Result<Output> cmd_persist(System& sys, const PciIds& ids, const PersistOptions& options,
                            bool apply) {
-    auto plan = plan_persist(sys, ids, bdfs);
+    auto plan = plan_persist(sys, ids, options);
     if (!plan) return plan.error();
     Output o;
     json files = json::array();
@@ -197,6 +205,15 @@ Result<Output> cmd_persist(System& sys, const PciIds& ids, const std::vector<std
         o.text += "note: " + n + "\n";
     if (apply) {
         if (auto s = apply_persist(sys, *plan); !s) return s.error();
+        if (!plan->commands.empty() && !sys.commands_run_here() &&
+            std::any_of(sys.journal().begin(), sys.journal().end(),
+                        [](const Action& a) { return a.not_run; })) {
+            o.text += fmt::format(
+                "\nThe commands were not run: --root ({}) is another system, and they would act "
+                "on this one. Run them inside it (`chroot {} COMMAND`), or add --chroot to "
+                "persist\n",
+                sys.roots().root.string(), sys.roots().root.string());
+        }
     } else {
         o.text += "\n(nothing written: add --apply to write these files and run the commands)\n";
     }
@@ -279,13 +296,13 @@ Result<Output> cmd_pin(System& sys, const PinArgs& a) {
 
 struct HugepageArgs {
     std::string size;
-    std::string page = "2M";
+    std::string page;  // empty: default_page_kib
     std::optional<int> node;
 };
 
 Result<Output> cmd_hugepages(System& sys, const HugepageArgs& a, bool reserve) {
     HugepageRequest req;
-    auto page = parse_page_size(a.page);
+    auto page = choose_page_kib(sys, a.page);
     if (!page) return page.error();
     req.page_kib = *page;
     req.node = a.node;
@@ -304,7 +321,7 @@ Result<Output> cmd_hugepages(System& sys, const HugepageArgs& a, bool reserve) {
               {"pages_before", r->pages_before},
               {"pages_after", r->pages_after},
               {"attempts", r->attempts_used}};
-    o.text = fmt::format("{} KiB pages{}: {} -> {}{}\n", req.page_kib,
+    o.text = fmt::format("{} pages{}: {} -> {}{}\n", page_size_text(req.page_kib),
                          req.node ? fmt::format(" on node {}", *req.node) : "", r->pages_before,
                          r->pages_after, sys.dry_run() ? " (dry run)" : "");
     return o;
@@ -324,17 +341,30 @@ Result<Output> cmd_snippets(const SnippetOptions& options) {
     return o;
 }
 
-Result<Output> cmd_hooks(System& sys, const HookOptions& options) {
-    auto files = hook_files(options);
+// The running binary, symlinks resolved: what the hooks should call.
+std::string self_path() {
+    std::error_code ec;
+    auto p = std::filesystem::canonical("/proc/self/exe", ec);
+    if (!ec) return p.string();
+    auto link = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : link.string();
+}
+
+Result<Output> cmd_hooks(System& sys, HookOptions options, const std::string& program) {
+    auto resolved = hook_program(sys, program, self_path());
+    if (!resolved) return resolved.error();
+    options.program = resolved->path;
+    auto files = install_hooks(sys, options);
     if (!files) return files.error();
-    if (auto s = install_hooks(sys, options); !s) return s.error();
     Output o;
     json arr = json::array();
     for (const auto& f : *files) {
         arr.push_back({{"path", f.path}, {"content", f.content}});
         o.text += fmt::format("{} {}\n", sys.dry_run() ? "would install" : "installed", f.path);
     }
-    o.data = {{"files", arr}};
+    for (const auto& w : resolved->warnings)
+        o.text += "warning: " + w + "\n";
+    o.data = {{"files", arr}, {"program", resolved->path}, {"warnings", resolved->warnings}};
     o.text += "libvirt reads hooks at start: restart libvirtd once after the first install\n";
     return o;
 }
@@ -410,12 +440,6 @@ Result<Output> cmd_doctor(System& sys, const PciIds& ids, const DoctorOptions& o
     return o;
 }
 
-std::string self_path() {
-    std::error_code ec;
-    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-    return ec ? "/usr/local/bin/porthole-vfio" : p.string();
-}
-
 }  // namespace
 
 BackendFactory default_backend_factory() {
@@ -444,18 +468,35 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
     std::vector<std::string> bdfs;
     BindOptions bind_options;
-    auto* bind = app.add_subcommand("bind", "move devices to vfio-pci (whole group checked)");
+    auto* bind = app.add_subcommand(
+        "bind", "move devices to vfio-pci (whole group, RMRR and what the host loses checked)");
     bind->add_option("bdf", bdfs, "PCI addresses")->required();
     bind->add_flag("--with-group", bind_options.with_group, "also bind group-mates");
     bind->add_flag("--with-functions", bind_options.with_functions,
                    "also bind the card's other functions (HDMI audio, USB-C)");
+    bind->add_flag("--force", bind_options.force,
+                   "take it even when the host needs it (root disk, only keyboard, default "
+                   "route, its display) or the firmware pins it (RMRR)");
     auto* unbind = app.add_subcommand("unbind", "return devices to their host drivers");
     unbind->add_option("bdf", bdfs, "PCI addresses")->required();
 
     bool apply = false;
+    bool persist_chroot = false;
+    PersistOptions persist_options;
     auto* persist = app.add_subcommand("persist", "boot configuration for vfio-pci");
     persist->add_option("bdf", bdfs, "devices to give vfio-pci at boot");
-    persist->add_flag("--apply", apply, "write the files and run the commands");
+    persist->add_flag("--apply", apply,
+                      "write the files (atomically, old ones kept as .porthole-bak) and run the "
+                      "commands (only listed when --root is another system)");
+    persist->add_option("--hugepages", persist_options.hugepages,
+                        "reserve guest RAM as huge pages at boot, e.g. 16G");
+    persist->add_option("--page", persist_options.hugepage_size,
+                        "huge page size: 2M or 1G (default: 1G when the CPU has it)");
+    persist->add_flag("--force", persist_options.force,
+                      "give vfio-pci devices the host needs (root disk, only keyboard, default "
+                      "route, only GPU) anyway");
+    persist->add_flag("--chroot", persist_chroot,
+                      "with --root: run the commands inside it (chroot ROOT ...)");
 
     PinArgs pin_args;
     auto* pin = app.add_subcommand("pin", "CPU pinning plan, live pinning, host isolation");
@@ -477,19 +518,20 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         hugepages->add_subcommand("release", "shrink the pool by SIZE (all if omitted)");
     for (auto* sub : {reserve, release}) {
         sub->add_option("size", hp_args.size, "e.g. 16G");
-        sub->add_option("--page", hp_args.page, "2M or 1G");
+        sub->add_option("--page", hp_args.page, "2M or 1G (default: 1G when the CPU has it)");
         sub->add_option("--node", hp_args.node, "NUMA node");
     }
 
     SnippetOptions snip;
     HookOptions hook;
-    hook.program = self_path();
+    std::string hook_program_path;
     auto* libvirt = app.add_subcommand("libvirt", "libvirt XML snippets and hooks");
     libvirt->require_subcommand(1);
     auto* snippets = libvirt->add_subcommand("snippets", "print domain XML snippets");
     snippets->add_option("--width", snip.width, "guest resolution width");
     snippets->add_option("--height", snip.height, "guest resolution height");
-    snippets->add_option("--page", snip.page_size, "huge page size: 2M or 1G");
+    auto* snippet_page = snippets->add_option(
+        "--page", snip.page_size, "huge page size: 2M or 1G (default: 1G when the CPU has it)");
     snippets->add_option("--vendor-id", snip.vendor_id, "hyperv vendor_id (<= 12 chars)");
     snippets->add_option("--vcpus", snip.vcpus, "vCPUs (queues)");
     snippets->add_option("--iothreads", snip.iothreads, "iothreads");
@@ -498,10 +540,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     hooks->add_option("--vm", hook.vm, "libvirt domain name")->required();
     hooks->add_option("--bdf", hook.bdfs, "devices to bind on prepare, restore on release");
     hooks->add_option("--hugepages", hook.hugepages, "guest RAM to reserve, e.g. 16G");
-    hooks->add_option("--page", hook.hugepage_size, "huge page size: 2M or 1G");
+    hooks->add_option("--page", hook.hugepage_size,
+                      "huge page size: 2M or 1G (default: 1G when the CPU has it)");
     hooks->add_option("--isolate-vcpus", hook.isolate_vcpus, "isolate the host from N vCPUs");
     hooks->add_option("--host-cores", hook.host_cores, "cores kept for the host");
-    hooks->add_option("--program", hook.program, "porthole-vfio path the hooks call");
+    hooks->add_option("--program", hook_program_path,
+                      "porthole-vfio path the hooks call (default: this program's own path)");
+    hooks->add_flag("--force", hook.force,
+                    "replace hook files porthole-vfio did not write (kept as .porthole-bak)");
 
     std::string rom_bdf, rom_file;
     auto* rom = app.add_subcommand("rom", "list a GPU option ROM's images (UEFI or not)");
@@ -510,11 +556,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
     DoctorOptions doc;
     bool no_rom = false;
-    auto* doctor = app.add_subcommand("doctor", "every check, pass / warn / fail with the fix");
+    auto* doctor = app.add_subcommand(
+        "doctor", "every check, pass / warn / fail with the fix; reads only (unless --rom)");
     doctor->add_option("--region", doc.region_path, "the shared region file");
     doctor->add_option("--width", doc.width, "resolution the region must hold");
     doctor->add_option("--height", doc.height, "resolution the region must hold");
-    doctor->add_flag("--no-rom", no_rom, "skip reading GPU option ROMs");
+    doctor->add_flag("--rom", doc.read_roms,
+                     "also read the GPUs' option ROMs (enables each ROM for a moment: a write)");
+    doctor->add_flag("--no-rom", no_rom, "deprecated: ROMs are only read with --rom");
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
@@ -535,7 +584,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     } else if (unbind->parsed()) {
         result = cmd_unbind(sys, ids, bdfs);
     } else if (persist->parsed()) {
-        result = cmd_persist(sys, ids, bdfs, apply);
+        persist_options.bdfs = bdfs;
+        sys.set_chroot_commands(persist_chroot);
+        result = cmd_persist(sys, ids, persist_options, apply);
     } else if (pin->parsed()) {
         if (!pin_args.undo && pin_args.vcpus <= 0) {
             result = Error::make("give --vcpus N (or --undo-isolation)");
@@ -545,9 +596,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     } else if (reserve->parsed() || release->parsed()) {
         result = cmd_hugepages(sys, hp_args, reserve->parsed());
     } else if (snippets->parsed()) {
+        if (snippet_page->count() == 0) snip.page_size = page_size_text(default_page_kib(sys));
         result = cmd_snippets(snip);
     } else if (hooks->parsed()) {
-        result = cmd_hooks(sys, hook);
+        result = cmd_hooks(sys, hook, hook_program_path);
     } else if (rom->parsed()) {
         if (rom_bdf.empty() == rom_file.empty()) {
             result = Error::make("give either a BDF or --file");
@@ -555,8 +607,14 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             result = cmd_rom(sys, rom_bdf, rom_file);
         }
     } else if (doctor->parsed()) {
-        doc.read_roms = !no_rom;
-        result = cmd_doctor(sys, ids, doc);
+        if (no_rom) {
+            err << "note: --no-rom is deprecated: doctor reads option ROMs only with --rom\n";
+        }
+        if (no_rom && doc.read_roms) {
+            result = Error::make("--rom and --no-rom contradict each other: give one");
+        } else {
+            result = cmd_doctor(sys, ids, doc);
+        }
     }
 
     const bool show_actions = !doctor->parsed() && !rom->parsed();
@@ -565,7 +623,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (g.json) {
             json j = {{"ok", false}, {"error", msg}};
             if (show_actions) j["actions"] = actions_json(sys);
-            out << j.dump(2) << "\n";
+            out << dump_json(j) << "\n";
         } else {
             err << "error: " << msg << "\n";
             if (show_actions) err << actions_text(sys);
@@ -579,7 +637,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             j["dry_run"] = g.dry_run;
             j["actions"] = actions_json(sys);
         }
-        out << j.dump(2) << "\n";
+        out << dump_json(j) << "\n";
     } else {
         out << result->text;
         if (show_actions) out << actions_text(sys);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "porthole/vfio/host.hpp"
+#include "porthole/vfio/hugepages.hpp"
 #include "porthole/vfio/iommu.hpp"
 #include "porthole/vfio/libvirt.hpp"
 #include "porthole/vfio/rom.hpp"
@@ -18,23 +19,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
     std::string out;
     for (const auto& s : v)
         out += (out.empty() ? "" : sep) + s;
-    return out;
-}
-
-std::map<std::string, uint64_t> read_meminfo(const System& sys) {
-    std::map<std::string, uint64_t> out;
-    auto text = sys.read("/proc/meminfo");
-    if (!text) return out;
-    for (const auto& line : split(*text, "\n")) {
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        auto fields = split(line.substr(colon + 1));
-        if (fields.empty()) continue;
-        try {
-            out[line.substr(0, colon)] = std::stoull(fields[0]);
-        } catch (const std::exception&) {
-        }
-    }
     return out;
 }
 
@@ -61,6 +45,8 @@ std::string level_name(Level level) {
             return "warn";
         case Level::Fail:
             return "fail";
+        case Level::Info:
+            return "info";
     }
     return "?";
 }
@@ -140,20 +126,33 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
     auto gpus = guest_gpus(devices);
     if (host.iommu_enabled()) {
         auto groups = read_iommu_groups(sys, ids);
-        std::vector<std::string> rmrr;
-        for (const auto& g : groups) {
-            if (!g.direct_regions.empty()) {
-                for (const auto& d : g.devices)
-                    rmrr.push_back(d.bdf);
+        // RMRR matters only for what goes to the guest: the guest GPUs' groups.
+        std::vector<std::string> checked, pinned;
+        for (const auto& gpu : gpus) {
+            auto g = std::find_if(groups.begin(), groups.end(), [&](const IommuGroup& x) {
+                return gpu.iommu_group && x.number == *gpu.iommu_group;
+            });
+            if (g == groups.end()) continue;
+            for (const auto& d : g->devices) {
+                if (d.is_bridge()) continue;
+                checked.push_back(d.bdf);
+                if (!g->direct_regions.empty()) {
+                    pinned.push_back(fmt::format("{} (group {}, RMRR {})", d.bdf, g->number,
+                                                 g->direct_regions.front()));
+                }
             }
         }
-        if (rmrr.empty()) {
-            add("rmrr", Level::Pass, "no device is pinned by firmware memory reservations");
-        } else {
+        if (!pinned.empty()) {
             add("rmrr", Level::Fail,
-                "firmware reserves memory (RMRR) for " + join(rmrr, ", ") +
-                    ": the kernel will not hand these to vfio",
-                "use another slot or update the firmware; these devices cannot be passed");
+                "firmware reserves memory (RMRR) for " + join(pinned, ", ") +
+                    ": the kernel will not attach these to a guest",
+                "put the card in another slot; update the firmware or turn the reservation off "
+                "where it allows (HP ProLiant: \"HP Shared Memory features\"); kernels patched "
+                "to ignore RMRRs exist outside mainline, at your own risk");
+        } else if (!checked.empty()) {
+            add("rmrr", Level::Pass,
+                "no firmware memory reservation (RMRR) on the guest's devices (" +
+                    join(checked, ", ") + ")");
         }
         for (const auto& gpu : gpus) {
             auto g = std::find_if(groups.begin(), groups.end(), [&](const IommuGroup& x) {
@@ -170,6 +169,23 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
                 }
                 add(check, Level::Warn, join(g->reasons, "; "),
                     "`porthole-vfio bind " + join(bdfs, " ") + "` (or `persist` for boot)");
+            } else if (g->verdict == Verdict::SharesWithHost || g->verdict == Verdict::HostNeeds) {
+                // The choices are the fix; the detail says what is in the way.
+                std::vector<std::string> why;
+                const std::string choices = shared_group_choices();
+                for (auto r : g->reasons) {
+                    auto at = r.find(choices);
+                    if (at != std::string::npos && at > 0) --at;  // and the blank before it
+                    if (at != std::string::npos) r.erase(at);
+                    if (!r.empty() && r.back() == '.') r.pop_back();
+                    why.push_back(r);
+                }
+                add(check, Level::Fail, verdict_text(g->verdict) + ": " + join(why, "; "),
+                    shared_group_choices());
+            } else if (g->verdict == Verdict::HostDisplay) {
+                add(check, Level::Fail, verdict_text(g->verdict) + ": " + join(g->reasons, "; "),
+                    "give the guest another GPU; single-GPU passthrough needs hooks that stop the "
+                    "display manager and release the console first");
             } else {
                 add(check, Level::Fail, join(g->reasons, "; "),
                     "this group cannot be passed as it is; see the reasons");
@@ -183,18 +199,49 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
 
     for (const auto& gpu : gpus) {
         if (!needs_vendor_reset(gpu)) continue;
-        if (sys.exists("/sys/module/vendor_reset")) {
-            add("vendor-reset " + gpu.bdf, Level::Pass, "vendor-reset is loaded for this AMD GPU");
-        } else {
-            add("vendor-reset " + gpu.bdf, Level::Warn,
+        const std::string check = "vendor-reset " + gpu.bdf;
+        if (!sys.exists("/sys/module/vendor_reset")) {
+            add(check, Level::Warn,
                 fmt::format("{} ({}) does not reset cleanly without vendor-reset: the second VM "
                             "boot hangs or shows a black screen",
                             gpu.bdf, gpu.ids()),
                 "install gnif/vendor-reset (dkms) and load it early (`vendor-reset` in "
                 "/etc/modules-load.d)");
+            continue;
+        }
+        // Since Linux 5.15 the kernel tries the methods in reset_method's order, and
+        // vendor-reset's hook only runs as "device_specific".
+        const std::string file = "/sys/bus/pci/devices/" + gpu.bdf + "/reset_method";
+        auto methods = sys.read_trimmed(file);
+        if (!methods) {
+            add(check, Level::Pass,
+                "vendor-reset is loaded; this kernel has no reset_method attribute, so its "
+                "reset is used directly");
+        } else if (!gpu.reset_methods.empty() && gpu.reset_methods.front() == "device_specific") {
+            add(check, Level::Pass,
+                "vendor-reset is loaded and reset_method starts with device_specific");
+        } else {
+            add(check, Level::Warn,
+                fmt::format("vendor-reset is loaded, but {} says '{}': the kernel {}, and the "
+                            "GPU still hangs on the second VM boot",
+                            file, methods->empty() ? "(none)" : *methods,
+                            methods->empty()
+                                ? "has no reset to try"
+                                : "uses the first method that works (" + gpu.reset_methods.front() +
+                                      "), not vendor-reset's reset"),
+                fmt::format("`echo device_specific > {}` now; `porthole-vfio persist {}` installs "
+                            "a udev rule that sets it at every boot",
+                            file, gpu.bdf));
         }
     }
 
+    for (const auto& gpu : gpus) {
+        if (!gpu.has_rom || (options.read_roms && !sys.dry_run())) continue;
+        add("gpu-rom " + gpu.bdf, Level::Info,
+            "option ROM not read: doctor only reads unless asked, and reading a ROM means "
+            "enabling it for a moment",
+            "`porthole-vfio doctor --rom` checks it for the UEFI image OVMF needs");
+    }
     if (options.read_roms && !sys.dry_run()) {
         for (const auto& gpu : gpus) {
             if (!gpu.has_rom) continue;
@@ -222,16 +269,31 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
         }
     }
 
-    auto mem = read_meminfo(sys);
-    uint64_t total = mem.count("HugePages_Total") ? mem["HugePages_Total"] : 0;
-    uint64_t page_kib = mem.count("Hugepagesize") ? mem["Hugepagesize"] : 2048;
-    if (total > 0) {
-        add("hugepages", Level::Pass,
-            fmt::format("{} pages of {} KiB reserved, {} free", total, page_kib,
-                        mem.count("HugePages_Free") ? mem["HugePages_Free"] : 0));
+    // Every pool, not only the default size /proc/meminfo reports.
+    std::vector<std::string> reserved;
+    uint64_t reserved_pages = 0;
+    for (const auto& p : read_hugepage_pools(sys)) {
+        if (p.node || p.total == 0) continue;
+        reserved_pages += p.total;
+        std::string per_node;
+        for (const auto& n : read_hugepage_pools(sys)) {
+            if (n.node && n.page_kib == p.page_kib && n.total > 0) {
+                per_node +=
+                    fmt::format("{}node {}: {}", per_node.empty() ? "" : ", ", *n.node, n.total);
+            }
+        }
+        reserved.push_back(fmt::format("{} x {} ({} free{})", p.total, page_size_text(p.page_kib),
+                                       p.free, per_node.empty() ? "" : "; " + per_node));
+    }
+    const std::string page = page_size_text(default_page_kib(sys));
+    if (reserved_pages > 0) {
+        add("hugepages", Level::Pass, "huge pages reserved: " + join(reserved, ", "));
     } else {
         add("hugepages", Level::Warn, "no huge pages reserved: guest RAM uses 4 KiB pages",
-            "`porthole-vfio hugepages reserve 16G` before the VM starts (or the libvirt hook)");
+            fmt::format("`porthole-vfio hugepages reserve 16G --page {}` before the VM starts "
+                        "(the libvirt hook does it), or at boot with `persist --hugepages 16G "
+                        "--page {}`",
+                        page, page));
     }
 
     uint64_t need = region_size_bytes(options.width, options.height);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "porthole/vfio/host_use.hpp"
+
 #include <fmt/format.h>
 
 namespace porthole::vfio {
@@ -88,16 +90,111 @@ std::string verdict_name(Verdict v) {
             return "ready";
         case Verdict::NeedsBinding:
             return "needs-binding";
+        case Verdict::SharesWithHost:
+            return "shares-with-host";
+        case Verdict::HostNeeds:
+            return "host-needs";
+        case Verdict::HostDisplay:
+            return "host-display";
         case Verdict::NotViable:
             return "not-viable";
     }
     return "?";
 }
 
+std::string verdict_text(Verdict v) {
+    switch (v) {
+        case Verdict::Ready:
+            return "ready for a guest";
+        case Verdict::NeedsBinding:
+            return "ready once bound to vfio-pci";
+        case Verdict::SharesWithHost:
+            return "shares the group with host devices";
+        case Verdict::HostNeeds:
+            return "the host needs it";
+        case Verdict::HostDisplay:
+            return "host display: the host's screen runs on it";
+        case Verdict::NotViable:
+            return "cannot be passed";
+    }
+    return "?";
+}
+
+std::string shared_group_choices() {
+    return "Choices: move the card to another slot (a slot wired to the CPU usually has a group "
+           "of its own; `porthole-vfio groups` shows every slot's group); or give the guest the "
+           "whole group, only if the host can do without those devices; or the ACS override "
+           "(`pcie_acs_override=downstream,multifunction` on a kernel that carries the patch, "
+           "such as linux-zen), which splits the group at a cost: the kernel then assumes an "
+           "isolation the hardware does not enforce, so the card can still reach those host "
+           "devices by peer-to-peer DMA, and a hostile or buggy guest driver can read or "
+           "corrupt what they carry";
+}
+
 void judge_group(const System& sys, IommuGroup& group) {
+    judge_group(sys, HostUse::read(sys), group);
+}
+
+void judge_group(const System& sys, const HostUse& host, IommuGroup& group) {
     group.reasons.clear();
     bool hard = false;
+    bool host_display = false;
     std::vector<std::string> to_bind;
+
+    // The card: the first GPU that is not the boot GPU, else the first GPU, else the first
+    // endpoint. Endpoints in other slots are not its functions.
+    const PciDevice* card = nullptr;
+    for (int pass = 0; pass < 3 && !card; ++pass) {
+        for (const auto& d : group.devices) {
+            if (d.is_bridge() || d.is_chipset()) continue;
+            if ((pass == 0 && d.is_display() && !d.boot_vga) || (pass == 1 && d.is_display()) ||
+                pass == 2) {
+                card = &d;
+                break;
+            }
+        }
+    }
+    const std::string card_slot = card ? card->slot() : std::string();
+    std::vector<const PciDevice*> host_devices;
+    for (const auto& d : group.devices) {
+        if (!d.is_bridge() && !d.is_chipset() && !card_slot.empty() && d.slot() != card_slot &&
+            d.driver != kVfioDriver) {
+            host_devices.push_back(&d);
+        }
+    }
+    if (!host_devices.empty()) {
+        std::string list;
+        for (const auto* d : host_devices) {
+            list += fmt::format("{}{} ({}{})", list.empty() ? "" : ", ", d->bdf, d->class_name(),
+                                d->driver.empty() ? "" : ", " + d->driver);
+        }
+        group.reasons.push_back(
+            fmt::format("{} {} not part of the card in {} but {} its IOMMU group: a group goes "
+                        "to a guest whole, so passing the card takes {} from the host. {}",
+                        list, host_devices.size() == 1 ? "is" : "are", card_slot,
+                        host_devices.size() == 1 ? "shares" : "share",
+                        host_devices.size() == 1 ? "it" : "them", shared_group_choices()));
+    }
+
+    // What the host would lose with this group: nothing of it is ever advised for binding.
+    std::vector<PciDevice> in_use;
+    for (const auto& d : group.devices) {
+        if (!d.is_bridge() && !d.is_chipset() && d.driver != kVfioDriver) in_use.push_back(d);
+    }
+    const HostLoss loss = assess_host_loss(host, in_use);
+    auto listed = [](const std::vector<std::string>& v, const std::string& bdf) {
+        return std::find(v.begin(), v.end(), bdf) != v.end();
+    };
+    bool card_needed = false;
+    for (const auto& bdf : loss.critical_devices) {
+        if (std::none_of(host_devices.begin(), host_devices.end(),
+                         [&](const PciDevice* h) { return h->bdf == bdf; })) {
+            card_needed = true;
+        }
+    }
+    for (const auto& c : loss.critical)
+        group.reasons.push_back("the host needs this group: " + c);
+
     for (const auto& d : group.devices) {
         if (d.is_bridge()) continue;  // vfio accepts bridges left on pcieport
         if (d.is_chipset()) {
@@ -116,16 +213,28 @@ void judge_group(const System& sys, IommuGroup& group) {
                     ? " (install vendor-reset: https://github.com/gnif/vendor-reset)"
                     : ""));
         }
-        if (d.boot_vga) {
-            auto claims = find_framebuffer_claims(sys, d);
-            for (const auto& c : claims) {
-                hard = true;
-                group.reasons.push_back(explain_framebuffer(c));
+        if (d.is_display()) {
+            DisplayUse display = read_display_use(sys, d);
+            if (display.drives_host_display()) {
+                host_display = true;
+                std::string how;
+                for (const auto& e : display.evidence())
+                    how += (how.empty() ? "" : "; ") + e;
+                group.reasons.push_back(fmt::format(
+                    "{} is the boot GPU and shows the host's screen ({}): it stays with the "
+                    "host. Give the guest another GPU; single-GPU passthrough needs hooks that "
+                    "stop the display manager and release the console before the VM starts",
+                    d.bdf, how));
+                for (const auto& c : find_framebuffer_claims(sys, d))
+                    group.reasons.push_back(explain_framebuffer(c));
             }
         }
-        if (!d.driver.empty() && d.driver != kVfioDriver) {
-            to_bind.push_back(d.bdf);
-            group.reasons.push_back(fmt::format(
+        const bool hosts_own = std::any_of(host_devices.begin(), host_devices.end(),
+                                           [&](const PciDevice* h) { return h->bdf == d.bdf; }) ||
+                               listed(loss.critical_devices, d.bdf) ||
+                               listed(loss.display_devices, d.bdf);
+        if (!d.driver.empty() && d.driver != kVfioDriver && !hosts_own) {
+            to_bind.push_back(fmt::format(
                 "{} ({}) is bound to the host driver {}: bind it to vfio-pci with the rest of the "
                 "group",
                 d.bdf, d.class_name(), d.driver));
@@ -138,13 +247,32 @@ void judge_group(const System& sys, IommuGroup& group) {
             "to vfio. Try another slot or a firmware update",
             group.direct_regions.front()));
     }
-    group.verdict = hard              ? Verdict::NotViable
-                    : to_bind.empty() ? Verdict::Ready
-                                      : Verdict::NeedsBinding;
+    group.verdict = hard                    ? Verdict::NotViable
+                    : host_display          ? Verdict::HostDisplay
+                    : card_needed           ? Verdict::HostNeeds
+                    : !host_devices.empty() ? Verdict::SharesWithHost
+                    : to_bind.empty()       ? Verdict::Ready
+                                            : Verdict::NeedsBinding;
+    // What the host keeps is never advised for binding, not even its other functions.
+    if (group.verdict != Verdict::HostDisplay && group.verdict != Verdict::HostNeeds) {
+        group.reasons.insert(group.reasons.end(), to_bind.begin(), to_bind.end());
+    }
+}
+
+std::vector<std::string> read_direct_regions(const System& sys, int group) {
+    std::vector<std::string> out;
+    auto regions = sys.read(fmt::format("/sys/kernel/iommu_groups/{}/reserved_regions", group));
+    if (!regions) return out;
+    for (const auto& line : split(*regions, "\n")) {
+        auto f = split(line);
+        if (f.size() == 3 && f[2] == "direct") out.push_back(f[0] + "-" + f[1]);
+    }
+    return out;
 }
 
 std::vector<IommuGroup> read_iommu_groups(const System& sys, const PciIds& ids) {
     std::vector<IommuGroup> groups;
+    const HostUse host = HostUse::read(sys);
     for (const auto& name : sys.list("/sys/kernel/iommu_groups")) {
         IommuGroup g;
         try {
@@ -157,14 +285,8 @@ std::vector<IommuGroup> read_iommu_groups(const System& sys, const PciIds& ids) 
             auto dev = read_pci_device(sys, bdf, ids);
             if (dev) g.devices.push_back(std::move(*dev));
         }
-        if (auto regions = sys.read(dir + "/reserved_regions")) {
-            for (const auto& line : split(*regions, "\n")) {
-                auto f = split(line);
-                if (f.size() == 3 && f[2] == "direct")
-                    g.direct_regions.push_back(f[0] + "-" + f[1]);
-            }
-        }
-        judge_group(sys, g);
+        g.direct_regions = read_direct_regions(sys, g.number);
+        judge_group(sys, host, g);
         groups.push_back(std::move(g));
     }
     std::sort(groups.begin(), groups.end(),

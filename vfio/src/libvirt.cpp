@@ -1,10 +1,14 @@
 #include "porthole/vfio/libvirt.hpp"
 
+#include <algorithm>
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "porthole/protocol/layout.hpp"
 #include "porthole/vfio/hugepages.hpp"
 #include "porthole/vfio/pci.hpp"
+#include "porthole/vfio/shell.hpp"
 
 namespace porthole::vfio {
 
@@ -95,7 +99,7 @@ Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& o) {
 }
 
 std::string hook_dispatcher_script() {
-    return R"SH(#!/bin/bash
+    return std::string("#!/bin/bash\n") + kHookMarker + R"SH(
 # libvirt qemu hook dispatcher, installed by porthole-vfio.
 # libvirt calls: qemu <vm> <phase> <sub-phase> <extra>; this runs every executable in
 # /etc/libvirt/hooks/qemu.d/<vm>/<phase>/<sub-phase>/ in name order, stopping at the
@@ -116,10 +120,84 @@ fi
 )SH";
 }
 
-Result<std::vector<HookFile>> hook_files(const HookOptions& o) {
-    if (o.vm.empty() || o.vm.find('/') != std::string::npos) {
-        return Error::make("--vm must name the libvirt domain (as in `virsh list --all`)");
+namespace {
+
+// Ours: the marker, or the header lines earlier versions wrote.
+bool written_by_us(std::string_view text) {
+    return text.find(kHookMarker) != std::string_view::npos ||
+           text.find("# libvirt qemu hook dispatcher, installed by porthole-vfio.") !=
+               std::string_view::npos ||
+           text.find("(porthole-vfio hook for ") != std::string_view::npos;
+}
+
+}  // namespace
+
+Status validate_vm_name(std::string_view name) {
+    auto bad = [&](const std::string& why) {
+        return Error::make(
+            fmt::format("--vm must be a libvirt domain name (as `virsh list --all` "
+                        "shows it): {}",
+                        why));
+    };
+    if (name.empty()) return bad("it is empty");
+    if (name.size() > 251) return bad("longer than 251 bytes");
+    if (name == "." || name == "..") return bad("'.' and '..' are directories, not names");
+    if (name.find('/') != std::string_view::npos) return bad("it holds '/'");
+    if (std::any_of(name.begin(), name.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u < 0x20 || u == 0x7f;
+        })) {
+        return bad("it holds a control character (newline, tab, ...)");
     }
+    return {};
+}
+
+Result<HookProgram> hook_program(const System& sys, const std::string& explicit_path,
+                                 const std::string& self) {
+    HookProgram p;
+    p.path = explicit_path.empty() ? self : explicit_path;
+    if (p.path.empty() || p.path.front() != '/') {
+        return Error::make(fmt::format(
+            "the porthole-vfio path in hooks must be absolute ('{}'): pass --program /usr/bin/...",
+            valid_utf8(p.path)));
+    }
+    if (p.path.ends_with(" (deleted)")) {
+        return Error::make(
+            "the running porthole-vfio was deleted or replaced since it started: pass "
+            "--program with the installed path");
+    }
+    if (std::any_of(p.path.begin(), p.path.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+        return Error::make("the porthole-vfio path holds a control character");
+    }
+    // A build folder moves or is rebuilt: hooks pointing into one break later, as root.
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (fs::path dir = fs::path(p.path).parent_path(); !dir.empty() && dir != dir.root_path();
+         dir = dir.parent_path()) {
+        if (fs::exists(dir / "CMakeCache.txt", ec)) {
+            p.warnings.push_back(fmt::format(
+                "the hooks call {}, inside a build tree ({}): they break when it is rebuilt or "
+                "removed. Install porthole-vfio (`cmake --install`, or the package) and run the "
+                "installed one, or pass --program",
+                p.path, dir.string()));
+            break;
+        }
+    }
+    if (!explicit_path.empty() && !sys.exists(p.path)) {
+        p.warnings.push_back(fmt::format("{} does not exist{}: the hooks will fail until it does",
+                                         p.path, sys.commands_run_here() ? "" : " under --root"));
+    }
+    if (explicit_path.empty() && !sys.commands_run_here()) {
+        p.warnings.push_back(
+            "--root is another system: the hooks name this machine's porthole-vfio; pass "
+            "--program with its path in that system");
+    }
+    return p;
+}
+
+Result<std::vector<HookFile>> hook_files(const HookOptions& o) {
+    if (auto s = validate_vm_name(o.vm); !s) return s.error();
     if (o.program.empty() || o.program.front() != '/') {
         return Error::make("the porthole-vfio path in hooks must be absolute");
     }
@@ -129,59 +207,94 @@ Result<std::vector<HookFile>> hook_files(const HookOptions& o) {
         if (!n) return n.error();
         bdfs.push_back(*n);
     }
-    std::string devices;
-    for (const auto& b : bdfs)
-        devices += " " + b;
+    // Root runs these: every word is quoted, whatever the validation upstream allowed.
+    auto command = [&](std::vector<std::string> args) {
+        std::string line = shell_quote(o.program);
+        for (const auto& a : args) {
+            line += ' ';
+            line += shell_quote(a);
+        }
+        return line;
+    };
+    std::vector<std::string> devices = bdfs;
     const std::string base = "/etc/libvirt/hooks/qemu.d/" + o.vm;
-    auto script = [&](const std::string& what, const std::string& command) {
-        return fmt::format("#!/bin/sh\n# {} (porthole-vfio hook for {})\nset -e\nexec {}\n", what,
-                           o.vm, command);
+    auto script = [&](const std::string& what, const std::string& line) {
+        return fmt::format("#!/bin/sh\n{}\n# {} (porthole-vfio hook for {})\nset -e\nexec {}\n",
+                           kHookMarker, what, valid_utf8(o.vm), line);
+    };
+    auto with = [](std::string first, const std::vector<std::string>& rest) {
+        std::vector<std::string> v{std::move(first)};
+        v.insert(v.end(), rest.begin(), rest.end());
+        return v;
     };
     std::vector<HookFile> files;
     files.push_back({"/etc/libvirt/hooks/qemu", hook_dispatcher_script()});
     if (!bdfs.empty()) {
         files.push_back(
             {base + "/prepare/begin/10-porthole-bind.sh",
-             script("give the passed devices to vfio-pci", o.program + " bind" + devices)});
+             script("give the passed devices to vfio-pci", command(with("bind", devices)))});
     }
     if (!o.hugepages.empty()) {
         if (auto s = parse_size(o.hugepages); !s) return s.error();
         if (auto p = parse_page_size(o.hugepage_size); !p) return p.error();
-        files.push_back({base + "/prepare/begin/20-porthole-hugepages.sh",
-                         script("reserve the guest's RAM as huge pages",
-                                fmt::format("{} hugepages reserve {} --page {}", o.program,
-                                            o.hugepages, o.hugepage_size))});
+        files.push_back(
+            {base + "/prepare/begin/20-porthole-hugepages.sh",
+             script("reserve the guest's RAM as huge pages",
+                    command({"hugepages", "reserve", o.hugepages, "--page", o.hugepage_size}))});
     }
     if (o.isolate_vcpus > 0) {
-        files.push_back({base + "/started/begin/30-porthole-isolate.sh",
-                         script("keep host tasks off the guest's CPUs",
-                                fmt::format("{} pin --vcpus {} --host-cores {} --isolate",
-                                            o.program, o.isolate_vcpus, o.host_cores))});
+        files.push_back(
+            {base + "/started/begin/30-porthole-isolate.sh",
+             script("keep host tasks off the guest's CPUs",
+                    command({"pin", "--vcpus", std::to_string(o.isolate_vcpus), "--host-cores",
+                             std::to_string(o.host_cores), "--isolate"}))});
         files.push_back(
             {base + "/release/end/10-porthole-isolate.sh",
-             script("give the host all CPUs back", o.program + " pin --undo-isolation")});
+             script("give the host all CPUs back", command({"pin", "--undo-isolation"}))});
     }
     if (!o.hugepages.empty()) {
-        files.push_back({base + "/release/end/20-porthole-hugepages.sh",
-                         script("return the huge pages",
-                                fmt::format("{} hugepages release {} --page {}", o.program,
-                                            o.hugepages, o.hugepage_size))});
+        files.push_back(
+            {base + "/release/end/20-porthole-hugepages.sh",
+             script("return the huge pages",
+                    command({"hugepages", "release", o.hugepages, "--page", o.hugepage_size}))});
     }
     if (!bdfs.empty()) {
         files.push_back(
             {base + "/release/end/30-porthole-unbind.sh",
-             script("return the devices to their host drivers", o.program + " unbind" + devices)});
+             script("return the devices to their host drivers", command(with("unbind", devices)))});
     }
     return files;
 }
 
-Status install_hooks(System& sys, const HookOptions& options) {
+Result<std::vector<HookFile>> install_hooks(System& sys, HookOptions options) {
+    if (options.hugepage_size.empty()) {
+        options.hugepage_size = page_size_text(default_page_kib(sys));
+    }
     auto files = hook_files(options);
     if (!files) return files.error();
+    // Decide for every file before writing any: a refusal leaves all of them as they were.
+    std::vector<std::string> foreign;
     for (const auto& f : *files) {
-        if (auto s = sys.write_file(f.path, f.content, 0755); !s) return s;
+        auto old = sys.read_if_exists(f.path);
+        if (!old) return Error::make(old.error().message + "; nothing was written");
+        if (*old && **old != f.content && !written_by_us(**old)) foreign.push_back(f.path);
     }
-    return {};
+    if (!foreign.empty() && !options.force) {
+        std::string list;
+        for (const auto& p : foreign)
+            list += (list.empty() ? "" : ", ") + p;
+        return Error::make(fmt::format(
+            "{} already exist{} and {} not written by porthole-vfio; nothing was replaced. Move "
+            "your own hook into /etc/libvirt/hooks/qemu.d/<vm>/<phase>/<sub-phase>/ (the "
+            "dispatcher runs every executable there), or pass --force to replace {} (the old "
+            "content is kept beside it as .porthole-bak)",
+            list, foreign.size() == 1 ? "s" : "", foreign.size() == 1 ? "was" : "were",
+            foreign.size() == 1 ? "it" : "them"));
+    }
+    for (const auto& f : *files) {
+        if (auto s = sys.write_file(f.path, f.content, 0755); !s) return s.error();
+    }
+    return files;
 }
 
 }  // namespace porthole::vfio

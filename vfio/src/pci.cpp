@@ -123,13 +123,13 @@ PciIds PciIds::parse(std::string_view text) {
             in_vendor = id.has_value() && line.size() > 6;
             if (in_vendor) {
                 current_vendor = static_cast<uint16_t>(*id);
-                ids.vendors_[current_vendor] = trim(line.substr(4));
+                ids.vendors_[current_vendor] = valid_utf8(trim(line.substr(4)));
             }
         } else if (in_vendor && line.size() > 6 && line[1] != '\t') {
             auto id = parse_hex(line.substr(1, 4));
             if (id) {
                 uint32_t key = (uint32_t{current_vendor} << 16) | *id;
-                ids.devices_[key] = trim(line.substr(5));
+                ids.devices_[key] = valid_utf8(trim(line.substr(5)));
             }
         }
     }
@@ -177,8 +177,8 @@ Result<PciDevice> read_pci_device(const System& sys, const std::string& bdf, con
     d.device = static_cast<uint16_t>(hex("device"));
     d.vendor_name = ids.vendor(d.vendor);
     d.device_name = ids.device(d.vendor, d.device);
-    d.driver = sys.link_name(dir + "/driver").value_or("");
-    auto override_text = sys.read_trimmed(dir + "/driver_override").value_or("");
+    d.driver = valid_utf8(sys.link_name(dir + "/driver").value_or(""));
+    auto override_text = valid_utf8(sys.read_trimmed(dir + "/driver_override").value_or(""));
     d.driver_override = override_text == "(null)" ? "" : override_text;
     if (auto group = sys.link_name(dir + "/iommu_group")) {
         try {
@@ -187,7 +187,7 @@ Result<PciDevice> read_pci_device(const System& sys, const std::string& bdf, con
         }
     }
     if (auto methods = sys.read_trimmed(dir + "/reset_method")) {
-        d.reset_methods = split(*methods);
+        d.reset_methods = split(valid_utf8(*methods));
     } else if (sys.exists(dir + "/reset")) {
         d.reset_methods = {"reset"};  // kernels before 5.15 only expose `reset`
     }

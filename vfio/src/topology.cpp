@@ -47,11 +47,12 @@ Result<Topology> read_topology(const System& sys) {
     topo.vendor = read_host_info(sys).vendor;
     std::map<int, int> cpu_node;
     for (const auto& name : sys.list("/sys/devices/system/node")) {
-        if (name.size() < 5 || !name.starts_with("node") ||
-            name.find_first_not_of("0123456789", 4) != std::string::npos) {
-            continue;
-        }
-        int node = std::stoi(name.substr(4));
+        // Bounded like every number read here: a node name is not trusted to fit an int.
+        auto number = name.starts_with("node")
+                          ? parse_decimal(std::string_view(name).substr(4), kMaxNumaNode)
+                          : std::nullopt;
+        if (!number) continue;
+        int node = static_cast<int>(*number);
         for (int cpu : parse_cpu_list(
                  sys.read_trimmed("/sys/devices/system/node/" + name + "/cpulist").value_or(""))) {
             cpu_node[cpu] = node;
@@ -102,6 +103,12 @@ Result<Topology> read_topology(const System& sys) {
 
 Result<PinPlan> plan_pinning(const Topology& topo, const PinOptions& options) {
     if (options.vcpus <= 0) return Error::make("--vcpus must be at least 1");
+    if (options.vcpus > kMaxCpuId + 1) {
+        return Error::make(fmt::format("--vcpus {} is more CPUs than any host has", options.vcpus));
+    }
+    if (options.iothreads < 0 || options.iothreads > 64) {
+        return Error::make("--iothreads must be between 0 and 64");
+    }
     if (options.host_cores < 1) {
         return Error::make("--host-cores must be at least 1: the host needs a core");
     }

@@ -3,6 +3,7 @@
 // driver_override -> unbind -> drivers_probe, each step verified, all devices
 // returned to their previous drivers when any later step fails.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace porthole::vfio {
 struct BindOptions {
     bool with_group = false;      // also bind group-mates still on host drivers
     bool with_functions = false;  // also bind other functions of the same card (HDMI audio, USB-C)
+    bool force = false;  // take what the host needs (root disk, only keyboard, default route,
+                         // its display) or an RMRR-pinned device anyway
 };
 
 struct BindReport {
@@ -30,7 +33,16 @@ struct UnbindReport {
 // Where bind remembers each device's previous driver, for unbind.
 [[nodiscard]] std::string previous_driver_file(const std::string& bdf);
 
-// Checks every requested device's whole IOMMU group first; writes nothing on refusal.
+// The driver remembered for `bdf`, only when the file holds a driver name
+// ([A-Za-z0-9_-], at most 64 bytes) of a PCI driver that exists; anything else is
+// ignored with a note saying why.
+[[nodiscard]] std::optional<std::string> remembered_driver(const System& sys,
+                                                           const std::string& bdf,
+                                                           std::vector<std::string>& notes);
+
+// Checks every requested device's whole IOMMU group, its RMRR and what the host would
+// lose (USB keyboards and mice, disks and mounts, network, display) first; refuses
+// without --force when the host needs it, and writes nothing on refusal.
 [[nodiscard]] Result<BindReport> bind_devices(System& sys, const PciIds& ids,
                                               const std::vector<std::string>& bdfs,
                                               const BindOptions& options);

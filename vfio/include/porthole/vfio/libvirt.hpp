@@ -17,7 +17,8 @@ namespace porthole::vfio {
 struct SnippetOptions {
     uint32_t width = 1920;
     uint32_t height = 1080;
-    std::string page_size = "1G";          // memoryBacking page size: 2M or 1G
+    std::string page_size = "1G";          // memoryBacking page size: 2M or 1G (the CLI
+                                           // passes the host's default_page_kib)
     std::string vendor_id = "porthole00";  // hyperv vendor_id: at most 12 characters
     int vcpus = 8;                         // virtio-net queues and iothreads follow it
     int iothreads = 1;
@@ -36,11 +37,31 @@ struct HookOptions {
     std::string vm = {};
     std::vector<std::string> bdfs = {};  // bound on prepare, restored on release
     std::string hugepages = {};          // e.g. "16G"; empty: no hugepage hook
-    std::string hugepage_size = "1G";
-    int isolate_vcpus = 0;  // >0: isolate the host from this many vCPUs while running
+    std::string hugepage_size = {};      // "2M" or "1G"; install_hooks fills in the host's default
+    int isolate_vcpus = 0;               // >0: isolate the host from this many vCPUs while running
     int host_cores = 1;
     std::string program = {};  // absolute path of porthole-vfio
+    bool force = false;        // replace hook files porthole-vfio did not write (backed up)
 };
+
+// The line that marks a hook file as porthole-vfio's own.
+inline constexpr const char* kHookMarker =
+    "# Managed by porthole-vfio: `porthole-vfio libvirt hooks` replaces this file.";
+
+// A libvirt domain name as libvirt accepts it, and safe as a directory name: not empty,
+// at most 251 bytes (its XML file name must fit), no '/', no control characters, not
+// "." or "..".
+[[nodiscard]] Status validate_vm_name(std::string_view name);
+
+struct HookProgram {
+    std::string path;
+    std::vector<std::string> warnings;
+};
+// The porthole-vfio the hooks call: `explicit_path` when given (absolute), else the
+// running binary (`self`, /proc/self/exe resolved). Warns when it lives in a build tree
+// (a CMakeCache.txt above it) or does not exist under the system's root.
+[[nodiscard]] Result<HookProgram> hook_program(const System& sys, const std::string& explicit_path,
+                                               const std::string& self);
 
 // The dispatcher at /etc/libvirt/hooks/qemu, running qemu.d/<vm>/<phase>/<sub>/* in order.
 [[nodiscard]] std::string hook_dispatcher_script();
@@ -50,9 +71,10 @@ struct HookFile {
     std::string content;
 };
 
-// Every file the install writes (dispatcher first).
+// Every file the install writes (dispatcher first); every word in them shell-quoted.
 [[nodiscard]] Result<std::vector<HookFile>> hook_files(const HookOptions& options);
-// Writes them (mode 0755) through the system's recorded writes.
-[[nodiscard]] Status install_hooks(System& sys, const HookOptions& options);
+// Writes them (mode 0755, atomically, a replaced file kept as a backup). Refuses, before
+// writing anything, to replace a file without kHookMarker unless options.force.
+[[nodiscard]] Result<std::vector<HookFile>> install_hooks(System& sys, HookOptions options);
 
 }  // namespace porthole::vfio

@@ -17,8 +17,15 @@ struct PersistFile {
     std::string purpose;
 };
 
+struct PersistOptions {
+    std::vector<std::string> bdfs = {};  // devices for vfio-pci at boot
+    std::string hugepages = {};          // e.g. "16G": reserved at boot; empty: none
+    std::string hugepage_size = {};      // "2M" or "1G"; empty: the host's default choice
+    bool force = false;                  // take what the host needs anyway
+};
+
 struct PersistPlan {
-    std::vector<std::string> cmdline_add;  // flags not yet on the command line
+    std::vector<std::string> cmdline_add;  // flags the boot configuration lacks
     std::string bootloader;                // "grub", "systemd-boot", "unknown"
     std::vector<std::string> initramfs;    // generators found: "initramfs-tools", ...
     bool uses_ids = false;                 // vfio-pci.ids (else the driver_override rule)
@@ -29,10 +36,18 @@ struct PersistPlan {
 
 inline constexpr const char* kOverrideScript = "/usr/local/sbin/porthole-vfio-override";
 inline constexpr const char* kModprobeConf = "/etc/modprobe.d/porthole-vfio.conf";
+inline constexpr const char* kVendorResetRule = "/etc/udev/rules.d/99-porthole-vendor-reset.rules";
+inline constexpr const char* kVendorResetLoad = "/etc/modules-load.d/porthole-vendor-reset.conf";
 
+// Compares with the boot configuration it would edit (GRUB defaults, /etc/kernel/cmdline
+// or systemd-boot entries), never with the running kernel's /proc/cmdline. Any boot
+// file that exists but cannot be read is an Error: nothing is planned from a guess.
+// Refuses without `force` to give vfio-pci what the host needs at boot (root disk,
+// only keyboard, default route, or its only display).
 [[nodiscard]] Result<PersistPlan> plan_persist(const System& sys, const PciIds& ids,
-                                               const std::vector<std::string>& bdfs);
-// Writes every file and runs every command, in order.
+                                               const PersistOptions& options);
+// Writes every file (atomically, each replaced file kept as a backup) and runs every
+// command, in order; under another --root the commands are listed, not run.
 [[nodiscard]] Status apply_persist(System& sys, const PersistPlan& plan);
 
 }  // namespace porthole::vfio

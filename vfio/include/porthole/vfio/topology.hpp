@@ -13,6 +13,9 @@ namespace porthole::vfio {
 
 enum class CoreType { Unknown, Performance, Efficiency };
 
+// Highest NUMA node number accepted (the kernel's MAX_NUMNODES is at most 1024).
+inline constexpr uint64_t kMaxNumaNode = 1023;
+
 struct Core {
     std::vector<int> threads;  // logical CPUs, SMT siblings, sorted
     int package = 0;

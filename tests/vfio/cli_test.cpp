@@ -1,0 +1,185 @@
+// The command line as users run it: options, exit codes and output, on fixture
+// copies through the fake kernel, and the real program where it matters that
+// nothing is executed.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "porthole/vfio/cli.hpp"
+#include "porthole/vfio/shell.hpp"
+#include "support/command_output.hpp"
+#include "test_support.hpp"
+
+namespace porthole::vfio {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+    int code = 0;
+    std::string out, err;
+};
+
+CliRun run(const testing::FixtureCopy& copy, std::vector<std::string> args,
+           std::shared_ptr<testing::FakeKernelState> state = nullptr) {
+    if (!state) state = std::make_shared<testing::FakeKernelState>();
+    BackendFactory fake = [&](const Roots& roots, bool dry_run) -> std::unique_ptr<Backend> {
+        if (dry_run) return std::make_unique<DryRunBackend>();
+        return std::make_unique<testing::FakeKernel>(roots, state);
+    };
+    std::vector<std::string> all = copy.root_args();
+    all.insert(all.end(), args.begin(), args.end());
+    std::ostringstream out, err;
+    int code = run_cli(all, out, err, fake);
+    return {code, out.str(), err.str()};
+}
+
+TEST(Cli, GroupsJsonSurvivesBytesThatAreNotUtf8) {
+    testing::FixtureCopy copy("intel-desktop");
+    std::string ids = copy.read("root/usr/share/misc/pci.ids");
+    ids.replace(ids.find("NVIDIA Corporation"), 18, "NVIDIA Soci\xe9t\xe9");  // Latin-1
+    copy.write("root/usr/share/misc/pci.ids", ids);
+    copy.write("sys/bus/pci/devices/0000:01:00.1/driver_override", "\xff\xfe\n");
+    CliRun r = run(copy, {"--json", "groups"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);  // throws on invalid UTF-8
+    EXPECT_NE(r.out.find("NVIDIA Soci\xEF\xBF\xBDt\xEF\xBF\xBD"), std::string::npos);
+    EXPECT_NE(r.out.find("\xEF\xBF\xBD\xEF\xBF\xBD"), std::string::npos);
+    EXPECT_TRUE(j["groups"].is_array());
+}
+
+TEST(Cli, BindJsonSurvivesAUsbProductNameThatIsNotUtf8) {
+    testing::FixtureCopy copy("usb-keyboard-group");
+    copy.write("sys/bus/pci/devices/0000:04:00.0/usb3/3-1/product", "Tastatur f\xfcr alle\n");
+    CliRun r = run(copy, {"--json", "bind", "03:00.0", "--with-group"});
+    EXPECT_EQ(r.code, 2);
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_FALSE(j["ok"].get<bool>());
+    EXPECT_NE(j["error"].get<std::string>().find("Tastatur f\xEF\xBF\xBDr alle"),
+              std::string::npos);
+}
+
+TEST(Cli, HugepagesReserveRefusesASizeThatOverflows) {
+    testing::FixtureCopy copy("intel-desktop");
+    auto state = std::make_shared<testing::FakeKernelState>();
+    CliRun r = run(copy, {"hugepages", "reserve", "999999999999999G"}, state);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("size '999999999999999G' is too large"), std::string::npos) << r.err;
+    EXPECT_EQ(state->compactions, 0);
+}
+
+TEST(Cli, OnePageSizeFlowsThroughReserveHooksSnippetsAndDoctor) {
+    for (auto [machine, kib, text] :
+         {std::tuple{"intel-desktop", "1048576", "1G"}, std::tuple{"iommu-off", "2048", "2M"}}) {
+        testing::FixtureCopy copy(machine);
+        CliRun reserve = run(copy, {"--json", "--dry-run", "hugepages", "reserve", "2G"});
+        ASSERT_EQ(reserve.code, 0) << reserve.err;
+        EXPECT_EQ(nlohmann::json::parse(reserve.out)["page_kib"].dump(), kib) << machine;
+        CliRun snippets = run(copy, {"libvirt", "snippets"});
+        EXPECT_NE(snippets.out.find(std::string("<page size='") + kib + "' unit='KiB'/>"),
+                  std::string::npos)
+            << machine;
+        CliRun hooks = run(copy, {"--dry-run", "--json", "libvirt", "hooks", "--vm", "w",
+                                  "--hugepages", "16G", "--program", "/usr/bin/porthole-vfio"});
+        ASSERT_EQ(hooks.code, 0) << hooks.err;
+        EXPECT_NE(hooks.out.find(std::string("reserve 16G --page ") + text), std::string::npos)
+            << machine;
+        CliRun doctor = run(copy, {"doctor"});
+        EXPECT_NE(doctor.out.find(std::string("hugepages reserve 16G --page ") + text),
+                  std::string::npos)
+            << machine << doctor.out;
+    }
+}
+
+TEST(Cli, DoctorNoRomIsDeprecatedButAccepted) {
+    testing::FixtureCopy copy("intel-desktop");
+    CliRun r = run(copy, {"doctor", "--no-rom"});
+    EXPECT_TRUE(r.code == 0 || r.code == 1) << r.err;
+    EXPECT_NE(r.err.find("--no-rom is deprecated"), std::string::npos);
+    EXPECT_NE(r.out.find("[info] gpu-rom 0000:01:00.0"), std::string::npos);
+    CliRun both = run(copy, {"doctor", "--rom", "--no-rom"});
+    EXPECT_EQ(both.code, 2);
+    CliRun rom = run(copy, {"doctor", "--rom"});
+    EXPECT_NE(rom.out.find("[pass] gpu-rom 0000:01:00.0"), std::string::npos);
+}
+
+TEST(Cli, PinSurvivesAbsurdNumbersInSysfs) {
+    testing::FixtureCopy copy("numa-server");
+    copy.write("sys/devices/system/node/node99999999999/cpulist", "0-3\n");
+    CliRun ok = run(copy, {"pin", "--vcpus", "4"});
+    EXPECT_EQ(ok.code, 0) << ok.err;
+    copy.write("sys/devices/system/cpu/online", "2147483640-2147483647\n");
+    CliRun bad = run(copy, {"pin", "--vcpus", "4"});
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.err.find("no online CPUs"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, UnderAnotherRootTheRealProgramExecutesNothing) {
+    // Stand-ins for every command persist or pin could run; each one leaves a mark.
+    const fs::path bin =
+        fs::temp_directory_path() / ("porthole-stubs-" + std::to_string(::getpid()));
+    fs::create_directories(bin);
+    const fs::path marks = bin / "ran";
+    for (const char* cmd :
+         {"update-grub", "update-initramfs", "dracut", "mkinitcpio", "grub-mkconfig",
+          "grub2-mkconfig", "kernel-install", "bootctl", "systemctl", "chroot"}) {
+        std::ofstream(bin / cmd) << "#!/bin/sh\necho \"$0 $*\" >> " << shell_quote(marks.string())
+                                 << "\n";
+        fs::permissions(bin / cmd, fs::perms::owner_all);
+    }
+    testing::FixtureCopy copy("intel-desktop");
+    std::string args;
+    for (const auto& a : copy.root_args()) {
+        args += ' ';
+        args += shell_quote(a);
+    }
+    const std::string program = shell_quote(PORTHOLE_VFIO_PROGRAM);
+    const std::string path = "PATH=" + shell_quote(bin.string()) + ":/usr/sbin:/usr/bin:/sbin:/bin";
+    std::string out = porthole::test::command_output(path + " " + program + args +
+                                                     " persist 01:00.0 01:00.1 --apply");
+    EXPECT_NE(out.find("The commands were not run: --root"), std::string::npos) << out;
+    EXPECT_NE(out.find("not run (--root is another system): update-grub"), std::string::npos);
+    EXPECT_NE(copy.read("root/etc/default/grub").find("vfio-pci.ids="), std::string::npos);
+    out = porthole::test::command_output(path + " " + program + args + " pin --vcpus 8 --isolate");
+    EXPECT_NE(out.find("not run (--root is another system): systemctl"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(marks)) << "a command ran on this machine";
+    // Asked explicitly, persist runs them inside the root (here: the chroot stand-in).
+    out = porthole::test::command_output(path + " " + program + args +
+                                         " persist 01:00.0 01:00.1 --apply --chroot");
+    std::ifstream in(marks);
+    std::stringstream ran;
+    ran << in.rdbuf();
+    // (update-grub is not needed again: the first run wrote the flags.)
+    EXPECT_NE(ran.str().find("chroot " + copy.roots().root.string() + " update-initramfs"),
+              std::string::npos)
+        << ran.str();
+    fs::remove_all(bin);
+}
+
+TEST(Cli, HooksCallThisBinaryAndSayWhenItIsABuildTree) {
+    testing::FixtureCopy copy("intel-desktop");
+    std::string args;
+    for (const auto& a : copy.root_args()) {
+        args += ' ';
+        args += shell_quote(a);
+    }
+    std::string out = porthole::test::command_output(shell_quote(PORTHOLE_VFIO_PROGRAM) + args +
+                                                     " --json --dry-run libvirt hooks --vm w "
+                                                     "--bdf 01:00.0");
+    ASSERT_FALSE(out.empty());
+    auto j = nlohmann::json::parse(out);
+    const std::string self = fs::canonical(PORTHOLE_VFIO_PROGRAM).string();
+    EXPECT_EQ(j["program"], self);
+    ASSERT_FALSE(j["warnings"].empty());
+    EXPECT_NE(j["warnings"][0].get<std::string>().find("inside a build tree"), std::string::npos);
+    EXPECT_NE(out.find(self + " bind 0000:01:00.0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace porthole::vfio
