@@ -249,7 +249,7 @@ TEST(IommuGroups, BootGpuDrivingTheMonitorIsHostDisplay) {
         FakeMachine m(machine);
         auto groups = read_iommu_groups(m.sys, m.ids);
         auto g = std::find_if(groups.begin(), groups.end(),
-                              [&](const auto& x) { return x.number == number; });
+                              [number = number](const auto& x) { return x.number == number; });
         ASSERT_NE(g, groups.end()) << machine;
         EXPECT_EQ(g->verdict, Verdict::HostDisplay) << machine;
         EXPECT_FALSE(has(g->reasons, "bind it to vfio-pci")) << machine;
