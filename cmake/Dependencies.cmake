@@ -131,6 +131,8 @@ elseif(PORTHOLE_STATIC)
   find_package(PkgConfig REQUIRED)
 else()
   find_package(CLI11 CONFIG REQUIRED)
+  # porthole-vfio parses and edits libvirt domain XML (libpugixml-dev).
+  find_package(pugixml CONFIG REQUIRED)
   find_package(fmt REQUIRED)
   find_package(spdlog REQUIRED)
   find_package(GTest REQUIRED)

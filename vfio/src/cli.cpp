@@ -21,6 +21,8 @@
 #include "porthole/vfio/persist.hpp"
 #include "porthole/vfio/rom.hpp"
 #include "porthole/vfio/topology.hpp"
+#include "porthole/vfio/virsh.hpp"
+#include "porthole/vfio/vm.hpp"
 #include "table.hpp"
 
 namespace porthole::vfio {
@@ -42,6 +44,7 @@ struct GlobalOptions {
 struct Output {
     json data = json::object();
     std::string text;
+    std::string notes;  // text mode: to stderr, so that stdout stays machine-readable
     int code = 0;
 };
 
@@ -440,6 +443,152 @@ Result<Output> cmd_doctor(System& sys, const PciIds& ids, const DoctorOptions& o
     return o;
 }
 
+// ---- vm define / vm finish-install, and doctor --domain's XML ----
+
+json vm_notes_json(const std::vector<std::string>& notes) {
+    json a = json::array();
+    for (const auto& n : notes)
+        a.push_back(n);
+    return a;
+}
+
+// Keeps a domain's current XML before it is replaced; returns the backup's path.
+Result<std::string> back_up_domain(System& sys, const std::string& name, const std::string& xml,
+                                   const std::string& dir) {
+    if (dir.empty() || dir.front() != '/') {
+        return Error::make("--backup-dir must be an absolute path");
+    }
+    std::string path = backup_path(sys, name, dir);
+    if (auto s = sys.write_file(path, xml, 0600); !s) return s.error();
+    return path;
+}
+
+struct VmDefineArgs {
+    VmOptions vm;
+    bool apply = false;
+    bool force = false;
+    std::string connect;
+    std::string backup_dir = kDomainBackupDir;
+};
+
+Result<Output> cmd_vm_define(System& sys, const PciIds& ids, const VmDefineArgs& a) {
+    auto def = build_domain(sys, ids, a.vm);
+    if (!def) return def.error();
+    Output o;
+    o.data = {{"name", a.vm.name},
+              {"xml", def->xml},
+              {"notes", vm_notes_json(def->notes)},
+              {"qmp", def->qmp_path},
+              {"region", def->region_path},
+              {"region_bytes", def->region_bytes},
+              {"install_mode", def->install_mode},
+              {"virt_type", def->virt_type},
+              {"defined", false}};
+    if (!a.apply) {
+        // The XML alone on stdout, so that `> vm.xml` works; the notes on stderr.
+        o.text = def->xml;
+        for (const auto& n : def->notes)
+            o.notes += "note: " + n + "\n";
+        o.notes += "(not defined: add --apply to run `virsh define`)\n";
+        return o;
+    }
+    Virsh virsh(a.connect);
+    auto existing = virsh.inactive_xml(a.vm.name);
+    if (!existing) {
+        return Error::make(existing.error().message +
+                           " (is libvirtd running? `porthole-vfio doctor` checks)");
+    }
+    if (*existing && !a.force) {
+        return Error::make(fmt::format(
+            "a domain named '{}' already exists: `vm define --apply` would replace its "
+            "definition. Choose another name, or add --force (its current XML is kept in {}/)",
+            a.vm.name, a.backup_dir));
+    }
+    std::string xml = def->xml;
+    if (*existing) {
+        auto backup = back_up_domain(sys, a.vm.name, **existing, a.backup_dir);
+        if (!backup) return backup.error();
+        o.data["backup"] = *backup;
+        o.text += fmt::format("the old definition of {} is saved in {}\n", a.vm.name, *backup);
+        auto same = keep_identity(xml, **existing);
+        if (!same) return same.error();
+        xml = *same;
+    }
+    if (sys.dry_run()) {
+        o.text += fmt::format("would run `{} define` with the domain {} (dry run)\n",
+                              virsh.describe(), a.vm.name);
+    } else {
+        if (auto s = virsh.define(xml); !s) return s.error();
+        o.data["defined"] = true;
+        o.text += fmt::format("defined the domain {} ({})\n", a.vm.name, virsh.describe());
+    }
+    for (const auto& n : def->notes)
+        o.text += "note: " + n + "\n";
+    o.text += fmt::format("start it: {} start {}\n", virsh.describe(), a.vm.name);
+    return o;
+}
+
+Result<Output> cmd_vm_finish_install(System& sys, const std::string& name,
+                                     const std::string& connect, const std::string& backup_dir) {
+    if (auto s = validate_domain_name(name); !s) return s.error();
+    Virsh virsh(connect);
+    auto xml = virsh.inactive_xml(name);
+    if (!xml) return xml.error();
+    if (!*xml) {
+        return Error::make(
+            fmt::format("no domain named '{}' ({} list --all shows them)", name, virsh.describe()));
+    }
+    auto r = finish_install(**xml);
+    if (!r) return r.error();
+    Output o;
+    o.data = {{"name", name}, {"changed", r->changed}, {"removed", r->removed}};
+    if (!r->changed) {
+        o.text = fmt::format("{} is not in install mode: nothing to change\n", name);
+        return o;
+    }
+    auto backup = back_up_domain(sys, name, **xml, backup_dir);
+    if (!backup) return backup.error();
+    o.data["backup"] = *backup;
+    if (!sys.dry_run()) {
+        if (auto s = virsh.define(r->xml); !s) return s.error();
+    }
+    o.text =
+        fmt::format("{} {}'s install mode:\n", sys.dry_run() ? "would remove" : "removed", name);
+    for (const auto& piece : r->removed)
+        o.text += "  - " + piece + "\n";
+    o.text += fmt::format("the previous XML is saved in {}\n", *backup);
+    o.text += "it takes effect at the next start of the VM\n";
+    return o;
+}
+
+// doctor --domain NAME (virsh dumpxml) or --xml FILE; the resolution from vm define's
+// record unless given.
+Status load_domain_for_doctor(const std::string& domain, const std::string& file,
+                              const std::string& connect, bool resolution_given,
+                              DoctorOptions& doc) {
+    if (!domain.empty()) {
+        if (auto s = validate_domain_name(domain); !s) return s;
+        auto xml = Virsh(connect).inactive_xml(domain);
+        if (!xml) return xml.error();
+        if (!*xml) return Error::make(fmt::format("no domain named '{}'", domain));
+        doc.domain_xml = **xml;
+    } else if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream content;
+        if (!in || !(content << in.rdbuf())) return Error::make("cannot read " + file);
+        doc.domain_xml = content.str();
+    } else {
+        return {};
+    }
+    if (!resolution_given) {
+        if (auto meta = read_vm_metadata(doc.domain_xml); meta && meta->width && meta->height) {
+            doc.width = meta->width;
+            doc.height = meta->height;
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 BackendFactory default_backend_factory() {
@@ -564,6 +713,84 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     doctor->add_flag("--rom", doc.read_roms,
                      "also read the GPUs' option ROMs (enables each ROM for a moment: a write)");
     doctor->add_flag("--no-rom", no_rom, "deprecated: ROMs are only read with --rom");
+    std::string doctor_domain, doctor_xml, doctor_connect;
+    auto* doctor_domain_opt =
+        doctor->add_option("--domain", doctor_domain, "also check this libvirt domain");
+    doctor->add_option("--xml", doctor_xml, "also check the domain in this XML file")
+        ->excludes(doctor_domain_opt);
+    doctor->add_option("--connect", doctor_connect, "libvirt URI for --domain");
+
+    // vm define / vm finish-install
+    VmDefineArgs vm_args;
+    std::string finish_name, finish_connect, finish_backups = kDomainBackupDir;
+    bool vm_tpm = false, vm_secure_boot = false, vm_no_pin = false;
+    auto* vm = app.add_subcommand("vm", "a complete libvirt domain for a passthrough VM");
+    vm->require_subcommand(1);
+    auto* vm_define = vm->add_subcommand(
+        "define", "print (or with --apply, define) the libvirt domain for a passthrough VM");
+    {
+        VmOptions& v = vm_args.vm;
+        vm_define->add_option("name", v.name, "the domain's name")->required();
+        vm_define
+            ->add_option("--gpu", v.gpu,
+                         "the GPU's PCI address (its other functions follow), or none")
+            ->required();
+        vm_define->add_option("--memory", v.memory, "guest RAM")->capture_default_str();
+        vm_define->add_option("--vcpus", v.vcpus, "vCPUs (whole cores, pinned)")
+            ->capture_default_str();
+        vm_define->add_option("--host-cores", v.host_cores, "whole cores kept for the host")
+            ->capture_default_str();
+        vm_define->add_flag("--no-pin", vm_no_pin, "no <cputune>: leave vCPUs unpinned");
+        vm_define->add_option("--disk", v.disk, "image file or block device (virtio)");
+        vm_define->add_option("--iso", v.iso,
+                              "installer ISO: install mode (SPICE + QXL, cdrom boots first)");
+        vm_define->add_option("--virtio-iso", v.virtio_iso, "virtio-win driver ISO (install mode)");
+        vm_define
+            ->add_option("--network", v.network, "default | bridge:BR | macvtap:IF | user | none")
+            ->capture_default_str();
+        vm_define->add_option("--width", v.width, "largest guest resolution: width")
+            ->capture_default_str();
+        vm_define->add_option("--height", v.height, "largest guest resolution: height")
+            ->capture_default_str();
+        vm_define->add_option("--page", v.page,
+                              "huge page size: 2M, 1G or none (default: the reserved pool's)");
+        vm_define->add_option("--rom", v.rom, "GPU option ROM file (<rom file>)");
+        vm_define->add_option("--os", v.os, "win11 | win10 | linux")->capture_default_str();
+        vm_define->add_flag("--tpm,!--no-tpm", vm_tpm,
+                            "a TPM 2.0 emulated by swtpm (default: on for win11)");
+        vm_define->add_flag("--secure-boot,!--no-secure-boot", vm_secure_boot,
+                            "OVMF with Secure Boot (default: on for win11)");
+        vm_define->add_option("--shm-name", v.shm_name, "the region: /dev/shm/NAME")
+            ->capture_default_str();
+        vm_define->add_option("--qmp", v.qmp, "QMP socket path (default /run/porthole/NAME.qmp)");
+        vm_define->add_option("--vendor-id", v.vendor_id, "Hyper-V vendor_id (<= 12 characters)")
+            ->capture_default_str();
+        vm_define
+            ->add_option("--virt-type", v.virt_type,
+                         "auto (kvm when /dev/kvm exists) | kvm | qemu (TCG)")
+            ->capture_default_str();
+        vm_define->add_option("--kernel", v.kernel, "direct kernel boot, no firmware (Linux)");
+        vm_define->add_option("--initrd", v.initrd, "initrd for --kernel");
+        vm_define->add_option("--cmdline", v.cmdline, "kernel command line for --kernel");
+        vm_define->add_option("--serial-log", v.serial_log, "the guest's serial console to a file");
+        vm_define->add_option("--input-bus", v.input_bus,
+                              "tablet for QMP input: usb (Windows default) or virtio");
+        vm_define->add_flag("--apply", vm_args.apply, "define it with virsh instead of printing");
+        vm_define->add_flag("--force", vm_args.force,
+                            "with --apply: replace a domain of the same name (backed up)");
+        vm_define->add_option("--connect", vm_args.connect,
+                              "libvirt URI (default: LIBVIRT_DEFAULT_URI, else virsh's)");
+        vm_define
+            ->add_option("--backup-dir", vm_args.backup_dir,
+                         "where --force keeps the replaced domain's XML")
+            ->capture_default_str();
+    }
+    auto* vm_finish = vm->add_subcommand(
+        "finish-install", "take the install mode (SPICE, QXL, installer cdroms) out of a domain");
+    vm_finish->add_option("name", finish_name, "the domain's name")->required();
+    vm_finish->add_option("--connect", finish_connect, "libvirt URI");
+    vm_finish->add_option("--backup-dir", finish_backups, "where the old XML is kept")
+        ->capture_default_str();
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
@@ -610,11 +837,24 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (no_rom) {
             err << "note: --no-rom is deprecated: doctor reads option ROMs only with --rom\n";
         }
+        const bool resolution_given = doctor->count("--width") > 0 || doctor->count("--height") > 0;
         if (no_rom && doc.read_roms) {
             result = Error::make("--rom and --no-rom contradict each other: give one");
+        } else if (auto s = load_domain_for_doctor(doctor_domain, doctor_xml, doctor_connect,
+                                                   resolution_given, doc);
+                   !s) {
+            result = s.error();
         } else {
             result = cmd_doctor(sys, ids, doc);
         }
+    } else if (vm_define->parsed()) {
+        if (vm_define->count("--tpm") + vm_define->count("--no-tpm") > 0) vm_args.vm.tpm = vm_tpm;
+        if (vm_define->count("--secure-boot") + vm_define->count("--no-secure-boot") > 0)
+            vm_args.vm.secure_boot = vm_secure_boot;
+        vm_args.vm.pin = !vm_no_pin;
+        result = cmd_vm_define(sys, ids, vm_args);
+    } else if (vm_finish->parsed()) {
+        result = cmd_vm_finish_install(sys, finish_name, finish_connect, finish_backups);
     }
 
     const bool show_actions = !doctor->parsed() && !rom->parsed();
@@ -641,6 +881,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     } else {
         out << result->text;
         if (show_actions) out << actions_text(sys);
+        err << result->notes;
     }
     return result->code;
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "porthole/vfio/domain_check.hpp"
 #include "porthole/vfio/host.hpp"
 #include "porthole/vfio/hugepages.hpp"
 #include "porthole/vfio/iommu.hpp"
@@ -329,6 +330,9 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
             fmt::format("{} is {} MiB (mode {:04o})", options.region_path, region->size >> 20,
                         region->mode));
     }
+
+    // QEMU, libvirt, OVMF, swtpm, the default network; then --domain / --xml.
+    append_vm_checks(sys, ids, options, out);
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "porthole/vfio/libvirt.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -23,6 +24,13 @@ Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& o) {
     }
     if (o.vendor_id.empty() || o.vendor_id.size() > 12) {
         return Error::make("hyperv vendor_id must be 1 to 12 characters");
+    }
+    // It is written into XML and QEMU's -cpu option: letters, digits, '-', '_' only.
+    for (char c : o.vendor_id) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+            return Error::make(fmt::format(
+                "hyperv vendor_id '{}' may hold only letters, digits, '-' and '_'", o.vendor_id));
+        }
     }
     auto page_kib = parse_page_size(o.page_size);
     if (!page_kib) return page_kib.error();

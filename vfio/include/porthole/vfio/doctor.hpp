@@ -26,6 +26,8 @@ struct DoctorOptions {
     // Reading a ROM means enabling it (a sysfs write): only when asked (--rom). Without
     // it doctor only reads.
     bool read_roms = false;
+    // `--domain NAME` / `--xml FILE`: the domain's XML to check (empty: none).
+    std::string domain_xml = {};
 };
 
 // AMD GPUs whose reset is broken without gnif/vendor-reset (Polaris, Vega, Navi 10/12/14).

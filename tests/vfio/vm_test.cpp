@@ -1,0 +1,674 @@
+// vm define and vm finish-install: the domain built from a fixture machine, piece
+// by piece, and every generated variant validated by libvirt's own schema.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "porthole/vfio/cli.hpp"
+#include "porthole/vfio/libvirt.hpp"
+#include "porthole/vfio/topology.hpp"
+#include "porthole/vfio/virsh.hpp"
+#include "porthole/vfio/vm.hpp"
+#include "test_support.hpp"
+#include "vm_support.hpp"
+
+namespace porthole::vfio {
+namespace {
+
+using testing::Xml;
+
+struct VmMachine : testing::FakeMachine {
+    explicit VmMachine(const std::string& machine = "intel-desktop") : FakeMachine(machine) {
+        testing::install_debian_ovmf(copy);
+    }
+    // A file under the copy (disk images, ISOs, ROMs), returned as a host path.
+    std::string file(const std::string& name, const std::string& content = "data") const {
+        copy.write("files/" + name, content);
+        return (copy.dir() / "files" / name).string();
+    }
+};
+
+VmOptions win11(std::string gpu = "01:00.0") {
+    VmOptions o;
+    o.name = "win11";
+    o.gpu = std::move(gpu);
+    o.memory = "8G";
+    o.vcpus = 4;
+    o.virt_type = "kvm";
+    return o;
+}
+
+VmDefinition define(const VmMachine& m, const VmOptions& o) {
+    auto def = build_domain(m.sys, m.ids, o);
+    if (!def) ADD_FAILURE() << def.error().message;
+    return def ? *def : VmDefinition{};
+}
+
+bool any_note(const VmDefinition& d, const std::string& text) {
+    for (const auto& n : d.notes) {
+        if (n.find(text) != std::string::npos) return true;
+    }
+    return false;
+}
+
+TEST(VmDefine, PassesEveryFunctionOfTheCardTogetherOnOneGuestSlot) {
+    VmMachine m;
+    testing::add_function(m.copy, "0000:01:00", 2, "0x0c0330");  // USB-C controller
+    testing::add_function(m.copy, "0000:01:00", 3, "0x0c8000");  // its UCSI bus
+    Xml x(define(m, win11()).xml);
+    auto hostdevs = x.all("/domain/devices/hostdev");
+    ASSERT_EQ(hostdevs.size(), 4u);
+    for (size_t i = 0; i < hostdevs.size(); ++i) {
+        auto h = hostdevs[i].node();
+        EXPECT_STREQ(h.attribute("managed").as_string(), "yes");
+        EXPECT_STREQ(h.child("source").child("address").attribute("bus").as_string(), "0x01");
+        EXPECT_EQ(std::string(h.child("source").child("address").attribute("function").as_string()),
+                  "0x" + std::to_string(i));
+        auto guest = h.child("address");
+        EXPECT_STREQ(guest.attribute("bus").as_string(), "0x01");  // the GPU's root port
+        EXPECT_STREQ(guest.attribute("slot").as_string(), "0x00");
+        EXPECT_EQ(std::stoul(guest.attribute("function").as_string(), nullptr, 16), i);
+        EXPECT_EQ(std::string(guest.attribute("multifunction").as_string()), i == 0 ? "on" : "");
+    }
+    EXPECT_EQ(x.attr("/domain/devices/controller[@index='1']", "model"), "pcie-root-port");
+    EXPECT_EQ(x.attr("/domain/metadata/porthole:vm/porthole:gpu", "bdf"), "0000:01:00.0");
+}
+
+TEST(VmDefine, NamesGroupMatesThatAreNotFunctionsOfTheCard) {
+    VmMachine m;
+    EXPECT_FALSE(any_note(define(m, win11()), "also holds"));
+    // A USB controller behind the same IOMMU group, still on its host driver.
+    fs::remove(m.copy.dir() / "sys/bus/pci/devices/0000:00:14.0/iommu_group");
+    fs::create_symlink("../../../../kernel/iommu_groups/2",
+                       m.copy.dir() / "sys/bus/pci/devices/0000:00:14.0/iommu_group");
+    auto def = define(m, win11());
+    EXPECT_TRUE(any_note(def, "IOMMU group 2 also holds 0000:00:14.0")) << def.notes.size();
+    EXPECT_EQ(Xml(def.xml).all("/domain/devices/hostdev").size(), 2u);  // never passed silently
+}
+
+TEST(VmDefine, AGpuAloneOnItsSlotIsNotMultifunction) {
+    VmMachine m;
+    fs::remove_all(m.copy.dir() / "sys/bus/pci/devices/0000:01:00.1");
+    Xml x(define(m, win11()).xml);
+    ASSERT_EQ(x.all("/domain/devices/hostdev").size(), 1u);
+    EXPECT_FALSE(x.one("/domain/devices/hostdev/address/@multifunction"));
+}
+
+TEST(VmDefine, RomFileGoesOnTheGpuFunctionOnly) {
+    VmMachine m;
+    auto o = win11();
+    o.rom = (testing::fixtures_dir() / "roms/legacy-uefi.rom").string();
+    auto def = define(m, o);
+    Xml x(def.xml);
+    EXPECT_EQ(x.attr("/domain/devices/hostdev[source/address/@function='0x0']/rom", "file"), o.rom);
+    EXPECT_FALSE(x.one("/domain/devices/hostdev[source/address/@function='0x1']/rom"));
+    EXPECT_FALSE(any_note(def, "no UEFI image"));
+
+    o.rom = (testing::fixtures_dir() / "roms/legacy-only.rom").string();
+    EXPECT_TRUE(any_note(define(m, o), "no UEFI image"));
+    o.rom = (testing::fixtures_dir() / "roms/not-a-rom.bin").string();
+    auto bad = build_domain(m.sys, m.ids, o);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("not-a-rom.bin"), std::string::npos);
+}
+
+TEST(VmDefine, UnknownGpuAddressIsAnErrorNamingIt) {
+    VmMachine m;
+    auto r = build_domain(m.sys, m.ids, win11("0a:00.0"));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("0000:0a:00.0"), std::string::npos);
+    EXPECT_NE(r.error().message.find("--gpu none"), std::string::npos);
+}
+
+TEST(VmDefine, HugePagesFollowTheReservedPool) {
+    VmMachine m;
+    // Nothing reserved: ordinary pages, and a note saying how to reserve.
+    auto plain = define(m, win11());
+    EXPECT_FALSE(Xml(plain.xml).one("/domain/memoryBacking"));
+    EXPECT_TRUE(any_note(plain, "no huge pages are reserved"));
+
+    // A 1 GiB pool holding the guest: 1 GiB pages, locked.
+    testing::set_hugepages(m.copy, 1048576, 8);
+    Xml one_g(define(m, win11()).xml);
+    EXPECT_EQ(one_g.attr("/domain/memoryBacking/hugepages/page", "size"), "1048576");
+    EXPECT_TRUE(one_g.one("/domain/memoryBacking/locked"));
+
+    // Too small a 1 GiB pool, a large enough 2 MiB one: 2 MiB pages.
+    testing::set_hugepages(m.copy, 1048576, 2);
+    testing::set_hugepages(m.copy, 2048, 4096);
+    EXPECT_EQ(Xml(define(m, win11()).xml).attr("/domain/memoryBacking/hugepages/page", "size"),
+              "2048");
+
+    // Asked for explicitly, reserved or not (the hook reserves at start): kept, with a note.
+    testing::set_hugepages(m.copy, 2048, 0);
+    auto o = win11();
+    o.page = "1G";
+    auto asked = define(m, o);
+    EXPECT_EQ(Xml(asked.xml).attr("/domain/memoryBacking/hugepages/page", "size"), "1048576");
+    EXPECT_TRUE(any_note(asked, "reserve them before it starts"));
+
+    o.page = "none";
+    testing::set_hugepages(m.copy, 1048576, 8);
+    EXPECT_FALSE(Xml(define(m, o).xml).one("/domain/memoryBacking"));
+
+    o.page = "1G";
+    o.memory = "8704M";  // 8.5 GiB: not whole 1 GiB pages
+    auto r = build_domain(m.sys, m.ids, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("whole number of 1G pages"), std::string::npos);
+}
+
+TEST(VmDefine, CputuneAndTopologyComeFromThePinPlan) {
+    VmMachine m;
+    auto topo = read_topology(m.sys);
+    ASSERT_TRUE(topo);
+    auto plan = plan_pinning(*topo, {4, 1, 1});
+    ASSERT_TRUE(plan);
+    Xml expected("<x>" + pin_plan_xml(*plan) + "</x>");
+    Xml x(define(m, win11()).xml);
+    auto pins = x.all("/domain/cputune/vcpupin");
+    auto want = expected.all("/x/cputune/vcpupin");
+    ASSERT_EQ(pins.size(), 4u);
+    ASSERT_EQ(pins.size(), want.size());
+    for (size_t i = 0; i < pins.size(); ++i) {
+        EXPECT_STREQ(pins[i].node().attribute("cpuset").as_string(),
+                     want[i].node().attribute("cpuset").as_string());
+    }
+    EXPECT_EQ(x.attr("/domain/cputune/emulatorpin", "cpuset"),
+              expected.attr("/x/cputune/emulatorpin", "cpuset"));
+    EXPECT_EQ(x.attr("/domain/cpu/topology", "cores"), expected.attr("/x/cpu/topology", "cores"));
+    EXPECT_EQ(x.attr("/domain/cpu/topology", "threads"),
+              expected.attr("/x/cpu/topology", "threads"));
+    EXPECT_EQ(x.attr("/domain/cpu", "mode"), "host-passthrough");
+    EXPECT_EQ(x.text("/domain/vcpu"), "4");
+
+    auto too_many = win11();
+    too_many.vcpus = 64;
+    auto r = build_domain(m.sys, m.ids, too_many);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("--no-pin"), std::string::npos);
+    too_many.pin = false;
+    Xml unpinned(define(m, too_many).xml);
+    EXPECT_FALSE(unpinned.one("/domain/cputune"));
+    EXPECT_EQ(unpinned.text("/domain/vcpu"), "64");
+}
+
+TEST(VmDefine, Windows11GetsSecureBootWithEnrolledKeysSmmAndATpm) {
+    VmMachine m;
+    Xml x(define(m, win11()).xml);
+    EXPECT_EQ(x.text("/domain/os/loader"), "/usr/share/OVMF/OVMF_CODE_4M.ms.fd");
+    EXPECT_EQ(x.attr("/domain/os/loader", "secure"), "yes");
+    EXPECT_EQ(x.attr("/domain/os/loader", "type"), "pflash");
+    EXPECT_EQ(x.attr("/domain/os/nvram", "template"), "/usr/share/OVMF/OVMF_VARS_4M.ms.fd");
+    EXPECT_EQ(x.attr("/domain/os/type", "machine"), "q35");
+    EXPECT_EQ(x.attr("/domain/features/smm", "state"), "on");
+    EXPECT_EQ(x.attr("/domain/devices/tpm", "model"), "tpm-crb");
+    EXPECT_EQ(x.attr("/domain/devices/tpm/backend", "type"), "emulator");
+    EXPECT_EQ(x.attr("/domain/devices/tpm/backend", "version"), "2.0");
+}
+
+TEST(VmDefine, Windows10AndNoSecureBootGetPlainOvmfWithoutSmm) {
+    VmMachine m;
+    auto o = win11();
+    o.os = "win10";
+    Xml x(define(m, o).xml);
+    EXPECT_EQ(x.text("/domain/os/loader"), "/usr/share/OVMF/OVMF_CODE_4M.fd");
+    EXPECT_EQ(x.attr("/domain/os/loader", "secure"), "no");
+    EXPECT_FALSE(x.one("/domain/features/smm"));
+    EXPECT_FALSE(x.one("/domain/devices/tpm"));
+    o.tpm = true;
+    EXPECT_TRUE(Xml(define(m, o).xml).one("/domain/devices/tpm"));
+    o = win11();
+    o.secure_boot = false;
+    EXPECT_EQ(Xml(define(m, o).xml).text("/domain/os/loader"), "/usr/share/OVMF/OVMF_CODE_4M.fd");
+}
+
+TEST(VmDefine, HypervVendorIdHiddenKvmAndTheKernelIoapic) {
+    VmMachine m;
+    auto o = win11();
+    o.vendor_id = "GenuineFake";
+    Xml x(define(m, o).xml);
+    EXPECT_EQ(x.attr("/domain/features/hyperv/vendor_id", "value"), "GenuineFake");
+    EXPECT_EQ(x.attr("/domain/features/hyperv/vendor_id", "state"), "on");
+    EXPECT_EQ(x.attr("/domain/features/kvm/hidden", "state"), "on");
+    EXPECT_EQ(x.attr("/domain/features/ioapic", "driver"), "kvm");
+    EXPECT_TRUE(x.one("/domain/features/hyperv/vpindex"));
+    EXPECT_TRUE(x.one("/domain/features/hyperv/synic"));
+    EXPECT_EQ(x.attr("/domain", "type"), "kvm");
+}
+
+TEST(VmDefine, TcgDropsTheHypervFeaturesQemuRefusesWithoutKvm) {
+    VmMachine m;
+    auto o = win11();
+    o.virt_type = "auto";  // the fixture has no /dev/kvm
+    auto def = define(m, o);
+    Xml x(def.xml);
+    EXPECT_EQ(def.virt_type, "qemu");
+    EXPECT_EQ(x.attr("/domain", "type"), "qemu");
+    for (const char* f : {"vpindex", "synic", "stimer", "ipi"}) {
+        EXPECT_FALSE(x.one((std::string("/domain/features/hyperv/") + f).c_str())) << f;
+    }
+    EXPECT_EQ(x.attr("/domain/features/hyperv/vendor_id", "value"), "porthole00");
+    EXPECT_EQ(x.attr("/domain/cpu", "mode"), "maximum");
+    EXPECT_TRUE(any_note(def, "no /dev/kvm"));
+    m.copy.write("root/dev/kvm", "");
+    EXPECT_EQ(define(m, o).virt_type, "kvm");
+}
+
+TEST(VmDefine, ShmemIsSizedForTheResolutionAndNamedAsAsked) {
+    VmMachine m;
+    auto o = win11();
+    o.width = 2560;
+    o.height = 1440;
+    o.shm_name = "porthole-win11";
+    auto def = define(m, o);
+    Xml x(def.xml);
+    const uint64_t bytes = region_size_bytes(2560, 1440);
+    EXPECT_EQ(def.region_bytes, bytes);
+    EXPECT_EQ(x.attr("/domain/devices/shmem", "name"), "porthole-win11");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/model", "type"), "ivshmem-plain");
+    EXPECT_EQ(x.text("/domain/devices/shmem/size"), std::to_string(bytes >> 20));
+    EXPECT_EQ(x.attr("/domain/devices/shmem/size", "unit"), "M");
+    EXPECT_EQ(def.region_path, "/dev/shm/porthole-win11");
+    EXPECT_EQ(x.attr("/domain/metadata/porthole:vm/porthole:region", "width"), "2560");
+}
+
+TEST(VmDefine, QmpSocketOnTheQemuCommandLineForPortholeInputToQmp) {
+    VmMachine m;
+    auto def = define(m, win11());
+    Xml x(def.xml);
+    EXPECT_EQ(x.attr("/domain", "xmlns:qemu"), kQemuNamespace);
+    auto args = x.all("/domain/qemu:commandline/qemu:arg");
+    ASSERT_EQ(args.size(), 2u);
+    EXPECT_STREQ(args[0].node().attribute("value").as_string(), "-qmp");
+    EXPECT_STREQ(args[1].node().attribute("value").as_string(),
+                 "unix:/run/porthole/win11.qmp,server=on,wait=off");
+    EXPECT_EQ(def.qmp_path, "/run/porthole/win11.qmp");
+    EXPECT_TRUE(any_note(def, "--qmp unix:/run/porthole/win11.qmp"));
+
+    auto o = win11();
+    o.qmp = "/var/run/a,b.qmp";  // QEMU's option syntax doubles the comma
+    Xml y(define(m, o).xml);
+    EXPECT_EQ(y.attr("/domain/qemu:commandline/qemu:arg[2]", "value"),
+              "unix:/var/run/a,,b.qmp,server=on,wait=off");
+    o.qmp = "relative.qmp";
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+    o.qmp = "/" + std::string(110, 'q');
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+}
+
+TEST(VmDefine, InstallModeBootsTheInstallerFromSataWithSpiceAndQxl) {
+    VmMachine m;
+    auto o = win11();
+    o.disk = m.file("win11.qcow2", std::string("QFI\xfb", 4) + "rest");
+    o.iso = m.file("Win11_English_x64.iso");
+    o.virtio_iso = m.file("virtio-win.iso");
+    auto def = define(m, o);
+    EXPECT_TRUE(def.install_mode);
+    Xml x(def.xml);
+    EXPECT_EQ(x.attr("/domain/devices/disk[@device='disk']/driver", "type"), "qcow2");
+    EXPECT_EQ(x.attr("/domain/devices/disk[@device='disk']/source", "file"), o.disk);
+    EXPECT_EQ(x.attr("/domain/devices/disk[@device='disk']/target", "bus"), "virtio");
+    EXPECT_EQ(x.attr("/domain/devices/disk[@device='disk']/boot", "order"), "2");
+    auto cdroms = x.all("/domain/devices/disk[@device='cdrom']");
+    ASSERT_EQ(cdroms.size(), 2u);
+    EXPECT_STREQ(cdroms[0].node().child("source").attribute("file").as_string(), o.iso.c_str());
+    EXPECT_STREQ(cdroms[0].node().child("target").attribute("bus").as_string(), "sata");
+    EXPECT_STREQ(cdroms[0].node().child("boot").attribute("order").as_string(), "1");
+    EXPECT_STREQ(cdroms[1].node().child("source").attribute("file").as_string(),
+                 o.virtio_iso.c_str());
+    EXPECT_FALSE(cdroms[1].node().child("boot"));
+    EXPECT_EQ(x.attr("/domain/devices/graphics", "type"), "spice");
+    EXPECT_EQ(x.attr("/domain/devices/graphics/listen", "address"), "127.0.0.1");
+    EXPECT_EQ(x.attr("/domain/devices/video/model", "type"), "qxl");
+    EXPECT_FALSE(x.one("/domain/os/boot"));  // per-device boot order only
+    EXPECT_TRUE(any_note(def, "finish-install win11"));
+
+    // Without an ISO: no emulated display at all, the disk boots first.
+    o.iso.clear();
+    o.virtio_iso.clear();
+    Xml y(define(m, o).xml);
+    EXPECT_EQ(y.attr("/domain/devices/video/model", "type"), "none");
+    EXPECT_FALSE(y.one("/domain/devices/graphics"));
+    EXPECT_EQ(y.attr("/domain/devices/disk/boot", "order"), "1");
+}
+
+TEST(VmDefine, DiskMustExistAndRawIsTheDefaultFormat) {
+    VmMachine m;
+    auto o = win11();
+    o.disk = (m.copy.dir() / "files/missing.img").string();
+    auto r = build_domain(m.sys, m.ids, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("qemu-img create"), std::string::npos);
+    o.disk = m.copy.dir().string();  // a folder
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+    o.disk = m.file("raw.img", std::string(512, '\0'));
+    Xml x(define(m, o).xml);
+    EXPECT_EQ(x.attr("/domain/devices/disk/driver", "type"), "raw");
+    EXPECT_EQ(x.attr("/domain/devices/disk", "type"), "file");
+    EXPECT_EQ(x.attr("/domain/devices/disk/driver", "cache"), "none");
+}
+
+TEST(VmDefine, NetworkDefaultBridgeMacvtapUserOrNone) {
+    VmMachine m;
+    auto o = win11();
+    Xml def(define(m, o).xml);
+    EXPECT_EQ(def.attr("/domain/devices/interface", "type"), "network");
+    EXPECT_EQ(def.attr("/domain/devices/interface/source", "network"), "default");
+    EXPECT_EQ(def.attr("/domain/devices/interface/model", "type"), "virtio");
+    EXPECT_EQ(def.attr("/domain/devices/interface/driver", "queues"), "4");
+    o.network = "bridge:br0";
+    Xml br(define(m, o).xml);
+    EXPECT_EQ(br.attr("/domain/devices/interface", "type"), "bridge");
+    EXPECT_EQ(br.attr("/domain/devices/interface/source", "bridge"), "br0");
+    EXPECT_FALSE(br.one("/domain/devices/interface/source/@network"));
+    o.network = "macvtap:enp5s0";
+    Xml mv(define(m, o).xml);
+    EXPECT_EQ(mv.attr("/domain/devices/interface", "type"), "direct");
+    EXPECT_EQ(mv.attr("/domain/devices/interface/source", "dev"), "enp5s0");
+    EXPECT_EQ(mv.attr("/domain/devices/interface/source", "mode"), "bridge");
+    o.network = "user";
+    EXPECT_EQ(Xml(define(m, o).xml).attr("/domain/devices/interface", "type"), "user");
+    o.network = "none";
+    EXPECT_FALSE(Xml(define(m, o).xml).one("/domain/devices/interface"));
+    for (const char* bad : {"bridge:", "bridge:a/b", "bridge:0123456789abcdef", "macvtap:a b",
+                            "wifi", "default:x", "bridge:a\nb"}) {
+        o.network = bad;
+        EXPECT_FALSE(build_domain(m.sys, m.ids, o)) << bad;
+    }
+}
+
+TEST(VmDefine, RefusesNamesLibvirtRefusesOrThatMakeBadFiles) {
+    for (const std::string& bad :
+         {std::string(), std::string("a/b"), std::string("a\nb"), std::string("tab\there"),
+          std::string("."), std::string(".."), std::string(65, 'x'), std::string("bad\xff"),
+          std::string("\xc0\xaf"), std::string("del\x7f")}) {
+        EXPECT_FALSE(validate_domain_name(bad)) << bad;
+    }
+    for (const std::string& good :
+         {std::string("win11"), std::string("Windows 11 (gaming)"), std::string("über-vm"),
+          std::string("-dash"), std::string(64, 'x'), std::string("a&b<c>'\"")}) {
+        EXPECT_TRUE(validate_domain_name(good)) << good;
+    }
+    VmMachine m;
+    auto o = win11();
+    o.name = "../../etc";
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+    o = win11();
+    o.shm_name = "../porthole";
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+}
+
+TEST(VmDefine, EscapesEveryValueItWrites) {
+    VmMachine m;
+    auto o = win11();
+    o.name = "a&b<c>'\"";
+    o.disk = m.file("disk '&<>\".img");
+    auto def = define(m, o);
+    Xml x(def.xml);  // well-formed, and every value reads back unchanged
+    EXPECT_EQ(x.text("/domain/name"), o.name);
+    EXPECT_EQ(x.attr("/domain/devices/disk/source", "file"), o.disk);
+    EXPECT_EQ(x.attr("/domain/qemu:commandline/qemu:arg[2]", "value"),
+              "unix:/run/porthole/" + o.name + ".qmp,server=on,wait=off");
+    EXPECT_EQ(def.xml.find("<c>"), std::string::npos);
+    // The vendor_id goes into QEMU's -cpu option too: refused rather than escaped.
+    for (const char* bad : {"v<&>", "a,b", "a'b", "a b"}) {
+        o.vendor_id = bad;
+        EXPECT_FALSE(build_domain(m.sys, m.ids, o)) << bad;
+    }
+}
+
+TEST(VmDefine, DirectKernelBootForLinuxGuestsHasNoFirmwareAndAVirtioTablet) {
+    VmMachine m;
+    auto o = win11("none");
+    o.os = "linux";
+    o.kernel = m.file("vmlinuz");
+    o.initrd = m.file("initrd.gz");
+    o.cmdline = "console=ttyS0 quiet porthole_test=frames";
+    o.serial_log = (m.copy.dir() / "console.log").string();
+    Xml x(define(m, o).xml);
+    EXPECT_EQ(x.text("/domain/os/kernel"), o.kernel);
+    EXPECT_EQ(x.text("/domain/os/initrd"), o.initrd);
+    EXPECT_EQ(x.text("/domain/os/cmdline"), o.cmdline);
+    EXPECT_FALSE(x.one("/domain/os/loader"));
+    EXPECT_FALSE(x.one("/domain/devices/tpm"));
+    EXPECT_FALSE(x.one("/domain/devices/hostdev"));
+    EXPECT_EQ(x.attr("/domain/devices/input[@type='tablet']", "bus"), "virtio");
+    EXPECT_EQ(x.attr("/domain/devices/input[@type='mouse']", "bus"), "virtio");
+    EXPECT_EQ(x.attr("/domain/devices/serial/source", "path"), o.serial_log);
+    EXPECT_EQ(x.attr("/domain/clock", "offset"), "utc");
+    o.secure_boot = true;
+    EXPECT_FALSE(build_domain(m.sys, m.ids, o));
+}
+
+TEST(VmDefine, WindowsGetsAUsbTabletItHasADriverFor) {
+    VmMachine m;
+    Xml x(define(m, win11()).xml);
+    EXPECT_EQ(x.attr("/domain/devices/input[@type='tablet']", "bus"), "usb");
+    EXPECT_FALSE(x.one("/domain/devices/input[@type='mouse']"));
+    EXPECT_EQ(x.attr("/domain/devices/memballoon", "model"), "none");
+    EXPECT_EQ(x.attr("/domain/clock", "offset"), "localtime");
+}
+
+// The CLI prints only XML without --apply (`> vm.xml` works); the notes go to stderr.
+TEST(VmDefineCli, PrintsTheDomainOnStdoutTheNotesOnStderrAndWritesNothing) {
+    VmMachine m;
+    auto args = m.copy.root_args();
+    args.insert(args.end(), {"vm", "define", "win11", "--gpu", "01:00.0", "--memory", "8G",
+                             "--vcpus", "4", "--virt-type", "kvm"});
+    std::ostringstream out, err;
+    EXPECT_EQ(run_cli(args, out, err), 0) << err.str();
+    Xml x(out.str());
+    EXPECT_EQ(x.text("/domain/name"), "win11");
+    EXPECT_EQ(out.str().find("note:"), std::string::npos);
+    EXPECT_NE(err.str().find("note: the region /dev/shm/porthole is 32 MiB"), std::string::npos);
+    EXPECT_NE(err.str().find("add --apply"), std::string::npos);
+    EXPECT_FALSE(fs::exists(m.copy.dir() / "root/var/lib/porthole-vfio"));
+
+    std::ostringstream out2, err2;
+    args.push_back("--tpm");
+    args.push_back("--no-secure-boot");
+    EXPECT_EQ(run_cli(args, out2, err2), 0) << err2.str();
+    Xml y(out2.str());
+    EXPECT_EQ(y.attr("/domain/os/loader", "secure"), "no");
+    EXPECT_TRUE(y.one("/domain/devices/tpm"));
+}
+
+TEST(VmDefineCli, ABadNameIsAnErrorWithExitTwo) {
+    VmMachine m;
+    auto args = m.copy.root_args();
+    args.insert(args.end(), {"vm", "define", "a/b", "--gpu", "none"});
+    std::ostringstream out, err;
+    EXPECT_EQ(run_cli(args, out, err), 2);
+    EXPECT_NE(err.str().find("contains '/'"), std::string::npos);
+}
+
+// A domain as virsh dumpxml returns it after vm define with install mode.
+std::string installed_domain(VmMachine& m) {
+    auto o = win11();
+    o.disk = m.file("win11.img");
+    o.iso = m.file("Win11.iso");
+    o.virtio_iso = m.file("virtio-win.iso");
+    return define(m, o).xml;
+}
+
+TEST(FinishInstall, RemovesSpiceQxlAndTheInstallerCdroms) {
+    VmMachine m;
+    auto r = finish_install(installed_domain(m));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->changed);
+    Xml x(r->xml);
+    EXPECT_FALSE(x.one("/domain/devices/graphics"));
+    EXPECT_FALSE(x.one("//channel[@type='spicevmc']"));
+    EXPECT_FALSE(x.one("/domain/devices/disk[@device='cdrom']"));
+    EXPECT_EQ(x.attr("/domain/devices/video/model", "type"), "none");
+    EXPECT_EQ(x.attr("/domain/devices/disk[@device='disk']/boot", "order"), "1");
+    EXPECT_FALSE(x.one("/domain/metadata/porthole:vm/porthole:install"));
+    // Everything else stays.
+    EXPECT_EQ(x.all("/domain/devices/hostdev").size(), 2u);
+    EXPECT_TRUE(x.one("/domain/devices/shmem"));
+    EXPECT_TRUE(x.one("/domain/qemu:commandline"));
+    EXPECT_TRUE(x.one("/domain/devices/tpm"));
+}
+
+TEST(FinishInstall, IsIdempotent) {
+    VmMachine m;
+    auto first = finish_install(installed_domain(m));
+    ASSERT_TRUE(first);
+    auto second = finish_install(first->xml);
+    ASSERT_TRUE(second);
+    EXPECT_FALSE(second->changed);
+    EXPECT_TRUE(second->removed.empty());
+    EXPECT_EQ(second->xml, first->xml);
+}
+
+TEST(FinishInstall, OnlyTheCdromsVmDefineAttachedWhenItsRecordIsThere) {
+    VmMachine m;
+    Xml x(installed_domain(m));
+    // The user added a cdrom of their own later: it stays.
+    auto cd = x.one("/domain/devices").append_child("disk");
+    cd.append_attribute("type") = "file";
+    cd.append_attribute("device") = "cdrom";
+    cd.append_child("source").append_attribute("file") = "/srv/keep.iso";
+    auto t = cd.append_child("target");
+    t.append_attribute("dev") = "sdc";
+    t.append_attribute("bus") = "sata";
+    std::ostringstream s;
+    x.doc.save(s);
+    auto r = finish_install(s.str());
+    ASSERT_TRUE(r);
+    Xml y(r->xml);
+    ASSERT_EQ(y.all("/domain/devices/disk[@device='cdrom']").size(), 1u);
+    EXPECT_EQ(y.attr("/domain/devices/disk[@device='cdrom']/source", "file"), "/srv/keep.iso");
+}
+
+TEST(FinishInstall, DomainsMadeElsewhereLoseSpiceAudioAndEveryInstallMedium) {
+    const std::string xml = R"(<domain type='kvm'>
+  <name>other</name>
+  <devices>
+    <disk type='file' device='disk'><source file='/v/a.img'/><target dev='vda' bus='virtio'/><boot order='3'/></disk>
+    <disk type='file' device='cdrom'><source file='/v/w.iso'/><target dev='sda' bus='sata'/><boot order='1'/></disk>
+    <disk type='file' device='cdrom'><target dev='sdb' bus='sata'/></disk>
+    <graphics type='spice' autoport='yes'/>
+    <graphics type='vnc' port='-1'/>
+    <audio id='1' type='spice'/>
+    <audio id='2' type='pipewire'/>
+    <sound model='ich9'><audio id='1'/></sound>
+    <redirdev bus='usb' type='spicevmc'/>
+    <video><model type='qxl'/></video>
+  </devices>
+</domain>)";
+    auto r = finish_install(xml);
+    ASSERT_TRUE(r);
+    Xml x(r->xml);
+    EXPECT_FALSE(x.one("//graphics[@type='spice']"));
+    EXPECT_TRUE(x.one("//graphics[@type='vnc']"));  // not the installer's
+    EXPECT_FALSE(x.one("//audio[@type='spice']"));
+    EXPECT_TRUE(x.one("//audio[@type='pipewire']"));
+    EXPECT_FALSE(x.one("//sound/audio"));
+    EXPECT_FALSE(x.one("//redirdev"));
+    EXPECT_FALSE(x.one("//disk[source/@file='/v/w.iso']"));
+    EXPECT_TRUE(x.one("//disk[target/@dev='sdb']"));  // an empty drive holds no installer
+    EXPECT_EQ(x.attr("//disk[@device='disk']/boot", "order"), "1");
+    EXPECT_EQ(x.attr("//video/model", "type"), "none");
+}
+
+TEST(VmDefine, AReplacedDomainKeepsItsUuidAndMacAddresses) {
+    VmMachine m;
+    auto o = win11();
+    const std::string fresh = define(m, o).xml;
+    const std::string old = R"(<domain type='kvm'><name>win11</name>
+      <uuid>3f1c5a2e-9d41-4c1b-a2b5-0f6e1d7c9a10</uuid>
+      <devices><interface type='network'><mac address='52:54:00:12:34:56'/>
+      <source network='default'/></interface></devices></domain>)";
+    auto kept = keep_identity(fresh, old);
+    ASSERT_TRUE(kept) << kept.error().message;
+    Xml x(*kept);
+    EXPECT_EQ(x.text("/domain/uuid"), "3f1c5a2e-9d41-4c1b-a2b5-0f6e1d7c9a10");
+    EXPECT_EQ(x.all("/domain/uuid").size(), 1u);
+    EXPECT_EQ(x.attr("/domain/devices/interface/mac", "address"), "52:54:00:12:34:56");
+    EXPECT_EQ(x.all("/domain/devices/hostdev").size(), 2u);  // the rest is the new domain
+    EXPECT_FALSE(keep_identity(fresh, "<network/>"));
+}
+
+TEST(FinishInstall, RefusesWhatIsNotADomain) {
+    EXPECT_FALSE(finish_install("<network><name>x</name></network>"));
+    EXPECT_FALSE(finish_install("<domain><name>x</name>"));
+}
+
+// libvirt's own schema, through virt-xml-validate (libvirt-clients), over every
+// shape vm define produces.
+TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
+    VmMachine m;
+    testing::add_function(m.copy, "0000:01:00", 2, "0x0c0330");
+    testing::set_hugepages(m.copy, 1048576, 16);
+    const std::string disk = m.file("disk.qcow2", std::string("QFI\xfb", 4));
+    const std::string iso = m.file("win.iso"), virtio = m.file("virtio.iso");
+    std::vector<std::pair<std::string, VmOptions>> variants;
+    auto add = [&](std::string label, auto change) {
+        VmOptions o = win11();
+        change(o);
+        variants.emplace_back(std::move(label), o);
+    };
+    add("win11 defaults", [](VmOptions&) {});
+    add("install mode, disk, both ISOs", [&](VmOptions& o) {
+        o.disk = disk;
+        o.iso = iso;
+        o.virtio_iso = virtio;
+    });
+    add("win10, bridge, 2M pages, rom", [&](VmOptions& o) {
+        o.os = "win10";
+        o.network = "bridge:br0";
+        o.page = "2M";
+        o.rom = (testing::fixtures_dir() / "roms/legacy-uefi.rom").string();
+    });
+    add("macvtap, unpinned, 4K, custom qmp", [](VmOptions& o) {
+        o.network = "macvtap:enp5s0";
+        o.pin = false;
+        o.width = 3840;
+        o.height = 2160;
+        o.qmp = "/tmp/x,y.qmp";
+        o.page = "none";
+    });
+    add("TCG, no GPU, user network", [](VmOptions& o) {
+        o.virt_type = "qemu";
+        o.gpu = "none";
+        o.network = "user";
+    });
+    add("linux kernel boot, serial, no network", [&](VmOptions& o) {
+        o.os = "linux";
+        o.gpu = "none";
+        o.kernel = disk;
+        o.initrd = iso;
+        o.cmdline = "console=ttyS0 a=\"b c\"";
+        o.serial_log = "/tmp/console.log";
+        o.network = "none";
+    });
+    add("odd name", [](VmOptions& o) { o.name = "Gaming & <Work> 'VM'"; });
+    std::vector<std::string> xmls;
+    for (const auto& [label, o] : variants) {
+        auto def = build_domain(m.sys, m.ids, o);
+        ASSERT_TRUE(def) << label << ": " << def.error().message;
+        xmls.push_back(def->xml);
+        if (def->install_mode) {
+            auto done = finish_install(def->xml);
+            ASSERT_TRUE(done);
+            xmls.push_back(done->xml);
+        }
+    }
+    for (size_t i = 0; i < xmls.size(); ++i) {
+        const fs::path file = m.copy.dir() / ("domain-" + std::to_string(i) + ".xml");
+        std::ofstream(file) << xmls[i];
+        auto r = run_captured({"virt-xml-validate", file.string(), "domain"});
+        ASSERT_TRUE(r) << r.error().message;
+        ASSERT_NE(r->status, 127) << "virt-xml-validate is missing: tools/setup installs "
+                                     "libvirt-clients";
+        EXPECT_EQ(r->status, 0) << "variant " << i << ":\n" << r->out << r->err << "\n" << xmls[i];
+    }
+}
+
+}  // namespace
+}  // namespace porthole::vfio
