@@ -42,13 +42,18 @@ void AudioSubsystem::attach(protocol::HostChannels& channels,
     if (o_.audio_source != "region") return;
     const bool announced = (session.agent_capabilities() & protocol::cap::audio_out) != 0;
     if (!channels.audio || (!announced && o_.audio != "on")) {
-        if (o_.audio == "on") spdlog::warn("audio: the agent offers no audio channel");
+        // Said once per change, not for every session a restarting agent opens.
+        if (o_.audio == "on" && said_ != Said::no_channel)
+            spdlog::warn("audio: the agent offers no audio channel");
+        said_ = Said::no_channel;
         return;
     }
     playback_->set_reader(std::move(*channels.audio));
     channels.audio.reset();
     from_region_ = true;
-    spdlog::info("audio: playing the agent's audio at {} ms", o_.audio_latency_ms);
+    if (said_ != Said::playing)
+        spdlog::info("audio: playing the agent's audio at {} ms", o_.audio_latency_ms);
+    said_ = Said::playing;
 }
 
 void AudioSubsystem::detach() {

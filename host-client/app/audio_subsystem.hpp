@@ -34,6 +34,7 @@ class AudioSubsystem final : public SessionSubsystem {
     std::unique_ptr<audio::AudioPlayback> playback_;
     std::optional<ivshmem::Mapping> scream_;
     bool from_region_ = false;
+    enum class Said { nothing, playing, no_channel } said_ = Said::nothing;
 };
 
 }  // namespace porthole::client

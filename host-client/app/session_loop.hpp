@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/audio_subsystem.hpp"
+#include "app/guest_log.hpp"
 #include "app/input_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/stats.hpp"
@@ -68,7 +69,7 @@ class SessionLoop {
     bool overlay_ = false;
     std::string screenshot_request_;
     std::uint64_t last_counter_ = UINT64_MAX;
-    std::uint64_t last_error_log_ns_ = 0;
+    GuestLog glog_;  // every log line the guest can cause goes through it
     std::uint64_t frames_torn_ = 0, frames_skipped_ = 0, frames_invalid_ = 0;  // earlier sessions
 };
 
