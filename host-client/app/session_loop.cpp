@@ -97,6 +97,8 @@ void SessionLoop::update_message() {
             lines = {"INVALID REGION", link_.message.substr(0, 60)};
             break;
     }
+    if (lines == message_) return;  // text is rasterised and uploaded: only on a change
+    message_ = lines;
     renderer_.set_message(lines);
     needs_draw_ = true;
 }

@@ -67,6 +67,7 @@ class SessionLoop {
     std::uint64_t frame_capture_ns_ = 0;
     std::uint32_t frame_w_ = 0, frame_h_ = 0;  // the last accepted frame's size
     bool overlay_ = false;
+    std::vector<std::string> message_;  // the state message shown
     std::string screenshot_request_;
     std::uint64_t last_counter_ = UINT64_MAX;
     GuestLog glog_;  // every log line the guest can cause goes through it

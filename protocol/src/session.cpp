@@ -267,6 +267,15 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
     HostPoll out;
     const auto& agent = *reinterpret_cast<const PeerBlock*>(region_.data() + kAgentBlockOffset);
     const std::uint64_t id = load_acquire(agent.session_id);
+    // Backing off a flapping session: one stable state and message throughout,
+    // whatever the guest writes meanwhile (each change would be logged and drawn).
+    const bool holding = hold_ns_ != 0 && now_ns < hold_until_ns_;
+    if (holding && (id == 0 || id != agent_session_)) {
+        agent_session_ = 0;
+        out.state = state_ = LinkState::waiting;
+        out.message = "the agent's session changes too often: following it after a pause";
+        return out;
+    }
     if (id == 0) {
         if (agent_session_ != 0) out.message = "agent restarting";
         agent_session_ = 0;
@@ -280,11 +289,6 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
         return out;
     }
     if (id != agent_session_) {
-        if (hold_ns_ != 0 && now_ns < hold_until_ns_) {
-            out.state = state_ = LinkState::waiting;
-            out.message = "the agent's session changes too often: following it after a pause";
-            return out;
-        }
         const RegionHeader header =
             copy_out(*reinterpret_cast<const RegionHeader*>(region_.data()));
         const PeerBlock block = copy_out(agent);

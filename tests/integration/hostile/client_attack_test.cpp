@@ -325,26 +325,34 @@ void attack(Guest& g, Mode mode) {
     const std::size_t name_word = (kAgentBlockOffset + offsetof(PeerBlock, name)) / 8;
     std::uint64_t next_id = 0x1000;
     std::uint64_t last_name_ns = 0;
+    bool id_down = false;
     const auto end = std::chrono::steady_clock::now() + kAttackFor;
     porthole::AdaptiveWait wait;
     while (std::chrono::steady_clock::now() < end) {
         const std::uint64_t now = monotonic_ns();
         g.agent_turn(now, mode == Mode::cursor, rng);
         if (mode == Mode::flapping_session) {
-            store_release(words[session_word], ++next_id);  // a new session every turn
+            // A new session every turn, "not ready" (0) every third: each is a
+            // state change the client would log.
+            store_release(words[session_word], ++next_id % 3 == 0 ? 0 : next_id);
         } else if (mode == Mode::agent_name) {
-            if (now - last_name_ns >= 50'000'000) {  // a "restart" with a new hostile name
-                last_name_ns = now;
+            // Every 100 ms: "not ready" for 20 ms (the client sees it), then
+            // a new session under a hostile name.
+            if (id_down && now - last_name_ns >= 20'000'000) {
+                id_down = false;
                 char name[32] = {};
                 const std::string& n = kHostileNames[rng() % std::size(kHostileNames)];
                 std::memcpy(name, n.data(), std::min(n.size(), sizeof name - 1));
-                store_release(words[session_word], 0);
                 for (std::size_t i = 0; i < 4; ++i) {
                     std::uint64_t w = 0;
                     std::memcpy(&w, name + 8 * i, 8);
                     store_relaxed(words[name_word + i], w);
                 }
                 store_release(words[session_word], ++next_id);
+            } else if (!id_down && now - last_name_ns >= 100'000'000) {
+                last_name_ns = now;
+                id_down = true;
+                store_release(words[session_word], 0);
             }
         } else {
             // Headers are validated when a session starts: "restart" now and then.

@@ -89,6 +89,29 @@ TEST(HostSession, FlappingSessionIdIsFollowedWithACappedExponentialBackoff) {
     EXPECT_LT(last_gap, kSessionBackoffMaxNs + kMs);
 }
 
+// Each state or message change is logged and drawn by the client: while it
+// backs off, the host reports one stable state whatever the guest writes
+// (new ids, "not ready" zeros).
+TEST(HostSession, BackingOffReportsOneStableStateWhateverTheGuestWrites) {
+    AlignedRegion mem(kRegion);
+    auto a = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(a);
+    auto& id = reinterpret_cast<PeerBlock*>(mem.data() + kAgentBlockOffset)->session_id;
+    HostSession host(mem.bytes(), 0, "h");
+    std::uint64_t changes = 0;
+    HostPoll last;
+    for (std::uint64_t n = 1; n < 100'000; ++n) {  // 10 s, a poll every 100 us
+        const std::uint64_t t = n * kMs / 10;
+        store_release(id, n % 3 == 0 ? 0 : n);
+        a->tick(t);
+        const auto p = host.poll(t);
+        if (p.state != last.state || p.message != last.message) changes++;
+        last = p;
+    }
+    // A few changes around each accepted session (about 7 in 10 s), not 66,000.
+    EXPECT_LE(changes, 40U);
+}
+
 TEST(HostSession, SessionStableAfterFlappingIsFollowedAtOnceAgain) {
     AlignedRegion mem(kRegion);
     auto a = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
