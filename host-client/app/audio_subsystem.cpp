@@ -19,17 +19,26 @@ std::unique_ptr<AudioSubsystem> AudioSubsystem::create(const Options& o) {
         return nullptr;
     }
     std::unique_ptr<AudioSubsystem> s(new AudioSubsystem(o, std::move(*playback)));
-    if (o.audio_source == "scream") {
-        auto map = ivshmem::open_host_region(o.scream_shm);
-        if (!map) {
-            spdlog::warn("audio off: Scream region: {}", map.error().message);
-            return nullptr;
-        }
-        s->scream_.emplace(std::move(*map));
-        s->playback_->set_source(audio::make_scream_source(s->scream_->bytes()));
-        spdlog::info("audio: Scream ring {} at {} ms", o.scream_shm, o.audio_latency_ms);
-    }
+    if (o.audio_source == "scream" && !s->open_scream(true) && !s->scream_pending_) return nullptr;
     return s;
+}
+
+bool AudioSubsystem::open_scream(bool first) {
+    auto map = ivshmem::open_host_region(o_.scream_shm);
+    if (!map) {
+        // The VM creates Scream's file when it starts: wait for it as for the region.
+        scream_pending_ = ivshmem::region_not_there_yet(map.error());
+        if (scream_pending_ && first)
+            spdlog::info("audio: waiting for the Scream ring {} ({})", o_.scream_shm,
+                         map.error().message);
+        if (!scream_pending_) spdlog::warn("audio off: Scream region: {}", map.error().message);
+        return false;
+    }
+    scream_pending_ = false;
+    scream_.emplace(std::move(*map));
+    playback_->set_source(audio::make_scream_source(scream_->bytes()));
+    spdlog::info("audio: Scream ring {} at {} ms", o_.scream_shm, o_.audio_latency_ms);
+    return true;
 }
 
 AudioSubsystem::~AudioSubsystem() {
@@ -42,13 +51,18 @@ void AudioSubsystem::attach(protocol::HostChannels& channels,
     if (o_.audio_source != "region") return;
     const bool announced = (session.agent_capabilities() & protocol::cap::audio_out) != 0;
     if (!channels.audio || (!announced && o_.audio != "on")) {
-        if (o_.audio == "on") spdlog::warn("audio: the agent offers no audio channel");
+        // Said once per change, not for every session a restarting agent opens.
+        if (o_.audio == "on" && said_ != Said::no_channel)
+            spdlog::warn("audio: the agent offers no audio channel");
+        said_ = Said::no_channel;
         return;
     }
     playback_->set_reader(std::move(*channels.audio));
     channels.audio.reset();
     from_region_ = true;
-    spdlog::info("audio: playing the agent's audio at {} ms", o_.audio_latency_ms);
+    if (said_ != Said::playing)
+        spdlog::info("audio: playing the agent's audio at {} ms", o_.audio_latency_ms);
+    said_ = Said::playing;
 }
 
 void AudioSubsystem::detach() {
@@ -56,7 +70,11 @@ void AudioSubsystem::detach() {
     from_region_ = false;
 }
 
-bool AudioSubsystem::tick(std::uint64_t /*now_ns*/) {
+bool AudioSubsystem::tick(std::uint64_t now_ns) {
+    if (scream_pending_ && now_ns >= scream_retry_ns_) {
+        scream_retry_ns_ = now_ns + 200'000'000;
+        open_scream(false);
+    }
     return false;  // PipeWire's thread pulls the source itself
 }
 

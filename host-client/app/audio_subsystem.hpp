@@ -3,6 +3,7 @@
 // channel (or by a Scream ring). Playback failing (no PipeWire) leaves the
 // client running without sound.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,10 +31,15 @@ class AudioSubsystem final : public SessionSubsystem {
   private:
     AudioSubsystem(const Options& o, std::unique_ptr<audio::AudioPlayback> playback)
         : o_(o), playback_(std::move(playback)) {}
+    // Maps the Scream ring; false while its file is not there yet (retried by tick).
+    bool open_scream(bool first);
     const Options& o_;
     std::unique_ptr<audio::AudioPlayback> playback_;
     std::optional<ivshmem::Mapping> scream_;
     bool from_region_ = false;
+    bool scream_pending_ = false;  // waiting for Scream's file, as for the region
+    std::uint64_t scream_retry_ns_ = 0;
+    enum class Said { nothing, playing, no_channel } said_ = Said::nothing;
 };
 
 }  // namespace porthole::client

@@ -128,9 +128,12 @@ void InputSubsystem::attach(protocol::HostChannels& channels,
                             const protocol::HostSession& session) {
     if (sink_ != &region_sink_) return;
     if ((session.agent_capabilities() & protocol::cap::input_inject) == 0 || !channels.input) {
-        spdlog::info("input: the agent cannot inject input");
+        // Once per change, not for every session a restarting agent opens.
+        if (!said_cannot_inject_) spdlog::info("input: the agent cannot inject input");
+        said_cannot_inject_ = true;
         return;
     }
+    said_cannot_inject_ = false;
     region_sink_.attach(std::move(channels.input));
     channels.input.reset();
 }

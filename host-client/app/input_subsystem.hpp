@@ -65,6 +65,7 @@ class InputSubsystem final : public SessionSubsystem, public input::InputSink {
     std::unique_ptr<input::WindowInput> window_input_;
     SDL_Window* sdl_window_ = nullptr;
     std::vector<input::WindowAction> actions_;
+    bool said_cannot_inject_ = false;
 };
 
 }  // namespace porthole::client

@@ -2,8 +2,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "porthole/ivshmem/mapping.hpp"
 
@@ -18,6 +27,51 @@ std::string default_config_path() {
     }
     return "porthole.conf";
 }
+
+namespace {
+
+// WIDTHxHEIGHT, each 1..16384, nothing else (sscanf's %u wrapped 4294967297 to 1).
+std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_size(std::string_view s) {
+    const auto x = s.find('x');
+    if (x == std::string_view::npos) return std::nullopt;
+    const auto number = [](std::string_view t) -> std::optional<std::uint32_t> {
+        std::uint32_t v = 0;
+        const auto* end = t.data() + t.size();
+        const auto r = std::from_chars(t.data(), end, v);
+        if (t.empty() || r.ec != std::errc{} || r.ptr != end || v == 0 || v > 16384)
+            return std::nullopt;
+        return v;
+    };
+    const auto w = number(s.substr(0, x)), h = number(s.substr(x + 1));
+    if (!w || !h) return std::nullopt;
+    return std::pair{*w, *h};
+}
+
+// The config file CLI11 will read (--config PATH, --config=PATH or the default).
+std::string config_path_in(int argc, char** argv) {
+    std::string path = default_config_path();
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--config" && i + 1 < argc) path = argv[++i];
+        if (a.starts_with("--config=")) path = std::string(a.substr(9));
+    }
+    return path;
+}
+
+// CLI11 reads the config file with a blocking ifstream: a FIFO (or a device)
+// there would hang start-up. Opened without blocking and checked first;
+// empty when it is fine or absent (CLI11 says so itself when it was asked for).
+std::string config_file_problem(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return {};
+    struct stat st {};
+    const bool ok = ::fstat(fd, &st) == 0;
+    ::close(fd);
+    if (ok && S_ISREG(st.st_mode)) return {};
+    return "config file " + path + " is not a regular file (a FIFO, device or folder?)";
+}
+
+}  // namespace
 
 std::variant<Options, int> parse_options(int argc, char** argv) {
     Options o;
@@ -82,6 +136,13 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "on", "off"}));
     app.add_option("--audio-latency", o.audio_latency_ms,
                    "audio latency target in ms between guest and speakers")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                // nan passes any range check (every comparison is false).
+                const double d = std::strtod(v.c_str(), nullptr);
+                return std::isfinite(d) ? std::string{} : "not a finite number: " + v;
+            },
+            "FINITE"))
         ->check(CLI::Range(5.0, 200.0));
     app.add_option("--audio-source", o.audio_source,
                    "region (the agent's audio channel) or scream (a Scream IVSHMEM ring)")
@@ -92,22 +153,30 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "apply the guest's volume and mute to the stream");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    if (const auto problem = config_file_problem(config_path_in(argc, argv)); !problem.empty()) {
+        std::fprintf(stderr, "%s\n", problem.c_str());
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
     o.config_file = app.get_config_ptr()->as<std::string>();
+    if (o.shm.empty()) {
+        std::fprintf(stderr, "--shm needs a path (e.g. /dev/shm/porthole or /dev/kvmfr0)\n");
+        return 2;
+    }
     if (!size.empty()) {
-        unsigned w = 0, h = 0;
-        if (std::sscanf(size.c_str(), "%ux%u", &w, &h) != 2 || w == 0 || h == 0 || w > 16384 ||
-            h > 16384) {
-            std::fprintf(stderr, "--size wants WIDTHxHEIGHT (e.g. 1920x1080), got '%s'\n",
+        const auto wh = parse_size(size);
+        if (!wh) {
+            std::fprintf(stderr,
+                         "--size wants WIDTHxHEIGHT, each 1 to 16384 (e.g. 1920x1080), got '%s'\n",
                          size.c_str());
             return 2;
         }
-        o.width = w;
-        o.height = h;
+        o.width = wh->first;
+        o.height = wh->second;
     }
     if (o.input.empty()) o.input = o.headless ? "none" : "window";
     if (o.input == "window" && o.headless) {

@@ -15,12 +15,8 @@ namespace porthole::client {
 
 namespace {
 constexpr std::uint64_t kSecond = 1'000'000'000;
-
-bool log_allowed(std::uint64_t& last, std::uint64_t now) {
-    if (last != 0 && now - last < kSecond) return false;
-    last = now;
-    return true;
-}
+// Guest text in log lines: region validation messages quote guest values.
+constexpr std::size_t kMaxGuestText = 160;
 }  // namespace
 
 SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
@@ -36,11 +32,13 @@ void SessionLoop::follow_session(std::uint64_t now) {
     const bool changed = poll.state != link_.state || poll.message != link_.message || !announced_;
     if (changed) {
         if (poll.state == protocol::LinkState::connected) {
-            spdlog::info("agent connected: {} (session {:016x})", session_.agent_name(),
-                         session_.agent_session());
+            glog_.log(spdlog::level::info, "agent connected", now,
+                      "agent connected: {} (session {:016x})", printable(session_.agent_name()),
+                      session_.agent_session());
         } else {
-            spdlog::warn("{}{}{}", protocol::to_string(poll.state),
-                         poll.message.empty() ? "" : ": ", poll.message);
+            glog_.log(spdlog::level::warn, "link state changes", now, "{}{}{}",
+                      protocol::to_string(poll.state), poll.message.empty() ? "" : ": ",
+                      printable(poll.message, kMaxGuestText));
         }
         announced_ = true;
     }
@@ -68,7 +66,9 @@ void SessionLoop::follow_session(std::uint64_t now) {
     if (poll.new_session) {
         auto c = session_.attach_channels();
         if (!c) {
-            spdlog::error("cannot attach to the agent's channels: {}", c.error().message);
+            glog_.log(spdlog::level::err, "channel errors", now,
+                      "cannot attach to the agent's channels: {}",
+                      printable(c.error().message, kMaxGuestText));
         } else {
             channels_.emplace(std::move(*c));
             for (auto* s : subsystems_)
@@ -97,6 +97,8 @@ void SessionLoop::update_message() {
             lines = {"INVALID REGION", link_.message.substr(0, 60)};
             break;
     }
+    if (lines == message_) return;  // text is rasterised and uploaded: only on a change
+    message_ = lines;
     renderer_.set_message(lines);
     needs_draw_ = true;
 }
@@ -107,15 +109,16 @@ bool SessionLoop::take_frame() {
     auto polled = frames.poll();
     const auto now = monotonic_ns();
     if (!polled) {
-        if (log_allowed(last_error_log_ns_, now))
-            spdlog::error("bad frame from the agent: {}", polled.error().message);
+        glog_.log(spdlog::level::err, "frame errors", now, "bad frame from the agent: {}",
+                  printable(polled.error().message, kMaxGuestText));
         return false;
     }
     if (!*polled) return false;
     const auto& view = **polled;
     auto up = renderer_.upload_frame(view, frames);
     if (!up) {
-        if (log_allowed(last_error_log_ns_, now)) spdlog::error("{}", up.error().message);
+        glog_.log(spdlog::level::err, "frame errors", now, "{}",
+                  printable(up.error().message, kMaxGuestText));
         return false;
     }
     if (!*up) return true;  // torn or a whole frame needed: poll again soon
@@ -136,8 +139,8 @@ bool SessionLoop::take_cursor() {
     bool any = false;
     auto shape = channels_->cursor->poll_shape();
     if (!shape) {
-        if (log_allowed(last_error_log_ns_, monotonic_ns()))
-            spdlog::warn("bad cursor shape: {}", shape.error().message);
+        glog_.log(spdlog::level::warn, "cursor errors", monotonic_ns(), "bad cursor shape: {}",
+                  printable(shape.error().message, kMaxGuestText));
     } else if (*shape) {
         renderer_.set_cursor_shape(**shape);
         any = true;
@@ -330,6 +333,7 @@ int SessionLoop::run(const std::atomic<bool>& stop) {
         }
 
         if (monotonic_ns() >= next_stats) {
+            glog_.flush(monotonic_ns());
             const auto w = stats_.roll();
             const auto line = stats_line();
             if (o_.stats) {

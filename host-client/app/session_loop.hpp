@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/audio_subsystem.hpp"
+#include "app/guest_log.hpp"
 #include "app/input_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/stats.hpp"
@@ -66,9 +67,10 @@ class SessionLoop {
     std::uint64_t frame_capture_ns_ = 0;
     std::uint32_t frame_w_ = 0, frame_h_ = 0;  // the last accepted frame's size
     bool overlay_ = false;
+    std::vector<std::string> message_;  // the state message shown
     std::string screenshot_request_;
     std::uint64_t last_counter_ = UINT64_MAX;
-    std::uint64_t last_error_log_ns_ = 0;
+    GuestLog glog_;  // every log line the guest can cause goes through it
     std::uint64_t frames_torn_ = 0, frames_skipped_ = 0, frames_invalid_ = 0;  // earlier sessions
 };
 

@@ -493,13 +493,9 @@ class VulkanRenderer final : public Renderer {
             if (scissor.extent.width != 0) draw_quad(cmd, rect, scissor, opaque_, frame_set_, mode);
             if (config_.draw_cursor && cursor_state_.visible && cursor_blend_.image &&
                 scissor.extent.width != 0) {
-                const double sx = static_cast<double>(rect.w) / img->width;
-                const double sy = static_cast<double>(rect.h) / img->height;
-                PixelRect c{
-                    rect.x + static_cast<std::int32_t>((cursor_state_.x - cursor_.hotspot_x) * sx),
-                    rect.y + static_cast<std::int32_t>((cursor_state_.y - cursor_.hotspot_y) * sy),
-                    static_cast<std::uint32_t>(cursor_.width * sx + 0.5),
-                    static_cast<std::uint32_t>(cursor_.height * sy + 0.5)};
+                const PixelRect c = place_cursor(rect, img->width, img->height, cursor_state_.x,
+                                                 cursor_state_.y, cursor_.hotspot_x,
+                                                 cursor_.hotspot_y, cursor_.width, cursor_.height);
                 if (c.w != 0 && c.h != 0) {
                     draw_quad(cmd, c, scissor, alpha_, cursor_blend_.set, 0);
                     if (cursor_.has_invert && cursor_invert_.image)

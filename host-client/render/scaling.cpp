@@ -34,4 +34,23 @@ PixelRect place_frame(ScaleMode mode, std::uint32_t fw, std::uint32_t fh, std::u
     return centred(std::max(w, 1U), th, tw, th);
 }
 
+PixelRect place_cursor(const PixelRect& frame, std::uint32_t frame_w, std::uint32_t frame_h,
+                       std::int32_t x, std::int32_t y, std::int32_t hotspot_x,
+                       std::int32_t hotspot_y, std::uint32_t cursor_w, std::uint32_t cursor_h) {
+    if (frame_w == 0 || frame_h == 0 || cursor_w == 0 || cursor_h == 0) return {};
+    const double sx = static_cast<double>(frame.w) / frame_w;
+    const double sy = static_cast<double>(frame.h) / frame_h;
+    // In frame pixels, exact in 64 bits: from fully left of (above) the frame
+    // to just past its right (bottom) edge.
+    const std::int64_t left =
+        std::clamp<std::int64_t>(std::int64_t{x} - hotspot_x, -std::int64_t{cursor_w}, frame_w);
+    const std::int64_t top =
+        std::clamp<std::int64_t>(std::int64_t{y} - hotspot_y, -std::int64_t{cursor_h}, frame_h);
+    // Frame and cursor sizes are bounded (16384, cursor limits), so these fit in int32.
+    return PixelRect{frame.x + static_cast<std::int32_t>(static_cast<double>(left) * sx),
+                     frame.y + static_cast<std::int32_t>(static_cast<double>(top) * sy),
+                     static_cast<std::uint32_t>(cursor_w * sx + 0.5),
+                     static_cast<std::uint32_t>(cursor_h * sy + 0.5)};
+}
+
 }  // namespace porthole::client

@@ -69,15 +69,32 @@ std::optional<std::int64_t> ClockSync::delay_ns() const {
 std::optional<std::uint64_t> ClockSync::to_local(std::uint64_t peer_ns) const {
     const auto off = offset_ns();
     if (!off) return std::nullopt;
-    return static_cast<std::uint64_t>(static_cast<std::int64_t>(peer_ns) - *off);
+    // Modular: the peer's clock and its offset are the peer's to choose.
+    return peer_ns - static_cast<std::uint64_t>(*off);
 }
+
+namespace {
+// |v| without overflow, also for INT64_MIN.
+std::uint64_t magnitude(std::int64_t v) {
+    return v >= 0 ? static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(-(v + 1)) + 1;
+}
+}  // namespace
 
 std::optional<std::uint64_t> ClockSync::age_ns(std::uint64_t peer_ns,
                                                std::uint64_t local_now) const {
     const auto off = offset_ns();
     if (!off) return std::nullopt;
-    const std::int64_t age = static_cast<std::int64_t>(local_now - peer_ns) + *off;
-    return age > 0 ? static_cast<std::uint64_t>(age) : 0;
+    // (local_now - peer_ns) + offset in exact arithmetic, clamped to [0, UINT64_MAX]:
+    // the peer chooses its timestamps and ping/pong times, so any of them may be extreme.
+    const std::uint64_t m = magnitude(*off);
+    if (local_now >= peer_ns) {
+        const std::uint64_t d = local_now - peer_ns;
+        if (*off >= 0) return d > UINT64_MAX - m ? UINT64_MAX : d + m;
+        return d > m ? d - m : 0;
+    }
+    const std::uint64_t d = peer_ns - local_now;  // a timestamp ahead of us
+    if (*off <= 0) return 0;
+    return m > d ? m - d : 0;
 }
 
 // ---------------------------------------------------------------- link
@@ -232,11 +249,33 @@ Result<HostChannels> HostSession::attach_channels() const {
     return c;
 }
 
+void HostSession::note_new_session(std::uint64_t now_ns) {
+    const bool flapping =
+        sessions_seen_ != 0 && now_ns - last_new_session_ns_ < kSessionStableNs + 2 * hold_ns_;
+    sessions_seen_++;
+    last_new_session_ns_ = now_ns;
+    if (!flapping) {
+        hold_ns_ = 0;
+        return;
+    }
+    hold_ns_ = hold_ns_ == 0 ? kSessionBackoffMinNs : std::min(2 * hold_ns_, kSessionBackoffMaxNs);
+    hold_until_ns_ = now_ns + hold_ns_;
+}
+
 HostPoll HostSession::poll(std::uint64_t now_ns) {
     link_.tick(now_ns);
     HostPoll out;
     const auto& agent = *reinterpret_cast<const PeerBlock*>(region_.data() + kAgentBlockOffset);
     const std::uint64_t id = load_acquire(agent.session_id);
+    // Backing off a flapping session: one stable state and message throughout,
+    // whatever the guest writes meanwhile (each change would be logged and drawn).
+    const bool holding = hold_ns_ != 0 && now_ns < hold_until_ns_;
+    if (holding && (id == 0 || id != agent_session_)) {
+        agent_session_ = 0;
+        out.state = state_ = LinkState::waiting;
+        out.message = "the agent's session changes too often: following it after a pause";
+        return out;
+    }
     if (id == 0) {
         if (agent_session_ != 0) out.message = "agent restarting";
         agent_session_ = 0;
@@ -257,6 +296,7 @@ HostPoll HostSession::poll(std::uint64_t now_ns) {
             out.state = state_ = LinkState::waiting;
             return out;
         }
+        note_new_session(now_ns);
         auto layout = validate_region(header, region_.size());
         if (!layout) {
             rejected_session_ = id;

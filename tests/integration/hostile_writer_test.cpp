@@ -44,6 +44,8 @@ constexpr auto kRunAtMost = std::chrono::seconds(30);
 // copies), far below a hang. CPU time, so that a loaded machine preempting
 // the test does not count.
 constexpr std::uint64_t kMaxRoundCpuNs = 250'000'000;
+// Longer than HostSession's flapping window (kSessionStableNs with no back-off yet).
+constexpr std::uint64_t kRestartEveryNs = 1'500'000'000;
 
 std::uint64_t thread_cpu_ns() {
     timespec t{};
@@ -123,6 +125,7 @@ class HostileGuest {
     void run(const std::atomic<bool>& stop) {
         std::mt19937_64 rng(0xBADC0FFEE);
         std::uint64_t heartbeat = 1000;
+        std::uint64_t last_restart = monotonic_ns();
         const std::size_t heartbeat_word =
             (kAgentBlockOffset + offsetof(PeerBlock, heartbeat_counter)) / 8;
         const std::size_t session_word = (kAgentBlockOffset + offsetof(PeerBlock, session_id)) / 8;
@@ -141,7 +144,11 @@ class HostileGuest {
                 for (std::size_t i = t.offset / 8; i < (t.offset + t.size) / 8; ++i) {
                     store(i, reinterpret_cast<const std::uint64_t*>(valid_.memory.data())[i]);
                 }
-            } else {  // a "restarted" agent: the host re-validates and re-attaches
+            } else if (monotonic_ns() - last_restart >= kRestartEveryNs) {
+                // A "restarted" agent: the host re-validates and re-attaches. Not
+                // oftener: a flapping session is followed with a back-off (its own
+                // test), which would keep the host from the channels here.
+                last_restart = monotonic_ns();
                 store(session_word, rng() | 1U);
             }
             // Keep the heartbeat alive so the host stays connected and reads channels.

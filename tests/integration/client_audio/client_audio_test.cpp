@@ -106,8 +106,11 @@ Result<PlayingClient> start_playing(const std::vector<std::string>& agent_extra 
         wav + ".log");
     if (!recorder) return recorder.error();
     const std::string client_log = dir + "/porthole.log";
-    std::vector<std::string> client_args = {PORTHOLE_CLIENT_BIN, "--shm", region,   "--headless",
-                                            "--audio-latency",   "20",    "--stats"};
+    std::vector<std::string> client_args = {PORTHOLE_CLIENT_BIN, "--shm", region, "--headless",
+                                            "--stats"};
+    if (std::find(client_extra.begin(), client_extra.end(), "--audio-latency") ==
+        client_extra.end())
+        client_args.insert(client_args.end(), {"--audio-latency", "20"});
     client_args.insert(client_args.end(), client_extra.begin(), client_extra.end());
     auto client = Child::spawn(client_args, client_log);
     if (!client) return client.error();
@@ -220,6 +223,40 @@ TEST(ClientAudio, StalledClientTrimsTheExcessAndReturnsToTheTarget) {
     const auto windows = match_windows(*samples, tone, frames - 48000 * 5 / 2, 10, 9600);
     ASSERT_EQ(windows.size(), 10U);
     EXPECT_GE(matching(windows, 0.9), 9U) << describe(windows, 0.9);
+}
+
+// A Scream ring file that does not exist yet when porthole starts (the VM
+// not started) is waited for, as the region is, and played once it appears.
+TEST(ClientAudio, ScreamRingCreatedAfterTheClientStartsIsWaitedForAndPlayed) {
+    const std::string ring = std::filesystem::temp_directory_path() /
+                             ("porthole-scream-wait-" + std::to_string(::getpid()));
+    std::filesystem::remove(ring);
+    auto run = start_playing({}, {"--audio-source", "scream", "--scream-shm", ring,
+                                  "--audio-latency", "40", "--log-level", "info"});
+    ASSERT_TRUE(run) << run.error().message;
+    auto& [daemon, agent, recorder, client, wav, client_log] = *run;
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_NE(read_file(client_log).find("waiting for the Scream ring"), std::string::npos)
+        << read_file(client_log);
+    auto producer =
+        Child::spawn({PORTHOLE_AUDIO_PRODUCER, "--scream", ring, "--seconds", "30"}, ring + ".log");
+    ASSERT_TRUE(producer) << producer.error().message;
+    std::this_thread::sleep_for(5s);
+    EXPECT_TRUE(client.running()) << read_file(client_log);
+    client.stop(SIGTERM);
+    recorder.stop(SIGINT);
+    producer->stop();
+    agent.stop();
+    std::filesystem::remove(ring);
+    const std::string log = read_file(client_log);
+    EXPECT_NE(log.find("audio: Scream ring"), std::string::npos) << log;
+    EXPECT_EQ(log.find("audio off"), std::string::npos) << log;
+    const auto lines = stats_lines(client_log);
+    ASSERT_GE(lines.size(), 5U) << log;
+    const auto& a = lines[lines.size() - 2]["audio"];
+    ASSERT_TRUE(a.is_object()) << log;
+    EXPECT_TRUE(a["playing"].get<bool>()) << lines[lines.size() - 2].dump();
+    EXPECT_GT(a["frames_out"].get<std::uint64_t>(), 48000U) << "the sink took seconds of it";
 }
 
 // Plays for a few seconds and returns the RMS of the capture's last two

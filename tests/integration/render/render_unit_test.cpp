@@ -26,6 +26,39 @@ TEST(PlaceFrame, IntegerFallsBackToFitWhenTheFrameIsLargerThanTheTarget) {
     EXPECT_EQ(place_frame(ScaleMode::integer, 2560, 1440, 1280, 720), (PixelRect{0, 0, 1280, 720}));
 }
 
+TEST(PlaceCursor, FollowsThePositionMinusTheHotspotScaledWithTheFrame) {
+    const PixelRect frame{100, 50, 1280, 720};  // a 640x360 frame drawn at 2x
+    EXPECT_EQ(place_cursor(frame, 640, 360, 10, 20, 2, 4, 32, 32),
+              (PixelRect{100 + 16, 50 + 32, 64, 64}));
+    EXPECT_EQ(place_cursor({0, 0, 640, 360}, 640, 360, 0, 0, 0, 0, 16, 16),
+              (PixelRect{0, 0, 16, 16}));
+}
+
+// The guest chooses position and hotspot; a position at INT32_MIN once made a
+// signed overflow (UBSan) and a viewport billions of pixels away.
+TEST(PlaceCursor, ExtremePositionsAndHotspotsStayNextToTheFrame) {
+    constexpr std::int32_t kMin = INT32_MIN, kMax = INT32_MAX;
+    const PixelRect frame{100, 50, 1280, 720};
+    const auto left_top = place_cursor(frame, 640, 360, kMin, kMin, kMax, kMax, 32, 32);
+    EXPECT_EQ(left_top, (PixelRect{100 - 64, 50 - 64, 64, 64})) << "just off the top left";
+    const auto right_bottom = place_cursor(frame, 640, 360, kMax, kMax, kMin, kMin, 32, 32);
+    EXPECT_EQ(right_bottom, (PixelRect{100 + 1280, 50 + 720, 64, 64})) << "just off the far edge";
+    for (const std::int32_t v : {kMin, kMin + 1, -1, 0, 1, kMax - 1, kMax}) {
+        for (const std::int32_t hot : {kMin, 0, kMax}) {
+            const auto r = place_cursor(frame, 640, 360, v, v, hot, hot, 256, 256);
+            EXPECT_GE(r.x, frame.x - 512);
+            EXPECT_LE(r.x, frame.x + 1280);
+            EXPECT_GE(r.y, frame.y - 512);
+            EXPECT_LE(r.y, frame.y + 720);
+        }
+    }
+}
+
+TEST(PlaceCursor, NothingToPlaceWithoutAFrameOrAShape) {
+    EXPECT_EQ(place_cursor({0, 0, 640, 360}, 0, 0, 5, 5, 0, 0, 32, 32), PixelRect{});
+    EXPECT_EQ(place_cursor({0, 0, 640, 360}, 640, 360, 5, 5, 0, 0, 0, 32), PixelRect{});
+}
+
 TEST(PlaceFrame, StretchFillsTheTarget) {
     EXPECT_EQ(place_frame(ScaleMode::stretch, 320, 180, 960, 360), (PixelRect{0, 0, 960, 360}));
 }

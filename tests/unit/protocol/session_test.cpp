@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "porthole/protocol/session.hpp"
 #include "porthole/protocol/shared_memory.hpp"
 #include "support/aligned_region.hpp"
@@ -50,6 +52,91 @@ TEST(HostSession, AgentRestartIsANewSession) {
     EXPECT_TRUE(p.new_session);
     EXPECT_EQ(p.state, LinkState::connected);
     EXPECT_NE(host.agent_session(), first);
+}
+
+// A guest that writes a new session id on every poll (hostile or crash-looping):
+// the host re-validates and re-attaches with an exponential, capped back-off
+// rather than on every poll.
+TEST(HostSession, FlappingSessionIdIsFollowedWithACappedExponentialBackoff) {
+    AlignedRegion mem(kRegion);
+    auto a = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(a);
+    auto& id = reinterpret_cast<PeerBlock*>(mem.data() + kAgentBlockOffset)->session_id;
+    HostSession host(mem.bytes(), 0, "h");
+    std::uint64_t next_id = 1000;
+    std::uint64_t new_sessions = 0, held = 0;
+    std::vector<std::uint64_t> accepted_at;
+    // 60 s of polls every 100 us, each seeing a fresh id, the heartbeat kept alive.
+    for (std::uint64_t t = kMs; t < 60'000 * kMs; t += kMs / 10) {
+        store_release(id, ++next_id);
+        a->tick(t);
+        const auto p = host.poll(t);
+        if (p.new_session) {
+            new_sessions++;
+            accepted_at.push_back(t);
+        } else if (p.state == LinkState::waiting) {
+            held++;
+        }
+    }
+    // Back-offs 0.1, 0.2, ..., 6.4 s, then 10 s: about 19 sessions a minute, not 600,000.
+    EXPECT_GE(new_sessions, 10U);
+    EXPECT_LE(new_sessions, 25U);
+    EXPECT_GT(held, 500'000U);
+    EXPECT_EQ(host.backoff_ns(), kSessionBackoffMaxNs) << "capped";
+    ASSERT_GE(accepted_at.size(), 3U);
+    const auto last_gap = accepted_at.back() - accepted_at[accepted_at.size() - 2];
+    EXPECT_GE(last_gap, kSessionBackoffMaxNs);
+    EXPECT_LT(last_gap, kSessionBackoffMaxNs + kMs);
+}
+
+// Each state or message change is logged and drawn by the client: while it
+// backs off, the host reports one stable state whatever the guest writes
+// (new ids, "not ready" zeros).
+TEST(HostSession, BackingOffReportsOneStableStateWhateverTheGuestWrites) {
+    AlignedRegion mem(kRegion);
+    auto a = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(a);
+    auto& id = reinterpret_cast<PeerBlock*>(mem.data() + kAgentBlockOffset)->session_id;
+    HostSession host(mem.bytes(), 0, "h");
+    std::uint64_t changes = 0;
+    HostPoll last;
+    for (std::uint64_t n = 1; n < 100'000; ++n) {  // 10 s, a poll every 100 us
+        const std::uint64_t t = n * kMs / 10;
+        store_release(id, n % 3 == 0 ? 0 : n);
+        a->tick(t);
+        const auto p = host.poll(t);
+        if (p.state != last.state || p.message != last.message) changes++;
+        last = p;
+    }
+    // A few changes around each accepted session (about 7 in 10 s), not 66,000.
+    EXPECT_LE(changes, 40U);
+}
+
+TEST(HostSession, SessionStableAfterFlappingIsFollowedAtOnceAgain) {
+    AlignedRegion mem(kRegion);
+    auto a = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(a);
+    auto& id = reinterpret_cast<PeerBlock*>(mem.data() + kAgentBlockOffset)->session_id;
+    HostSession host(mem.bytes(), 0, "h");
+    std::uint64_t t = kMs;
+    for (std::uint64_t n = 0; n < 2000; ++n, t += kMs) {  // 2 s of flapping
+        store_release(id, 7000 + n);
+        a->tick(t);
+        host.poll(t);
+    }
+    EXPECT_GT(host.backoff_ns(), 0U);
+    // The agent settles; a minute later it restarts once: followed on the first poll.
+    t += 60'000 * kMs;
+    a->tick(t);
+    host.poll(t);
+    EXPECT_EQ(host.poll(t + kMs).state, LinkState::connected);
+    t += 60'000 * kMs;
+    auto b = AgentSession::create(mem.bytes(), {}, 0, "b", t);
+    ASSERT_TRUE(b);
+    const auto p = host.poll(t + kMs);
+    EXPECT_TRUE(p.new_session);
+    EXPECT_EQ(p.state, LinkState::connected);
+    EXPECT_EQ(host.backoff_ns(), 0U);
 }
 
 TEST(HostSession, SessionBeingRewrittenIsWaitedFor) {
@@ -154,6 +241,44 @@ TEST(ClockSync, AgeIsMeasuredOnTheLocalClockAndNeverNegative) {
     ASSERT_TRUE(c.age_ns(6000, 1501));
     EXPECT_EQ(*c.age_ns(6000, 1501), 500U);
     EXPECT_EQ(*c.age_ns(9000, 1501), 0U) << "a timestamp 'from the future' is age 0";
+}
+
+// Timestamps and ping/pong times come from the guest: extreme ones give a
+// clamped age, never signed overflow (UBSan aborts the debug build on one).
+TEST(ClockSync, AgeOfExtremePeerTimestampsIsClampedWithoutOverflow) {
+    constexpr std::uint64_t k62 = std::uint64_t{1} << 62, k63 = std::uint64_t{1} << 63;
+    ClockSync ahead;  // the peer's clock 2^62 ns ahead, by its chosen pong times
+    ahead.add_sample(0, k62, k62, 0);
+    ASSERT_EQ(ahead.offset_ns(), static_cast<std::int64_t>(k62));
+    EXPECT_EQ(*ahead.age_ns(0, k63 - 1), k63 - 1 + k62) << "beyond INT64_MAX, exact";
+    EXPECT_EQ(*ahead.age_ns(0, UINT64_MAX), UINT64_MAX) << "saturates at the top";
+    EXPECT_EQ(*ahead.age_ns(UINT64_MAX, 0), 0U);
+    EXPECT_EQ(*ahead.to_local(k62), 0U);
+    EXPECT_EQ(*ahead.to_local(0), std::uint64_t{0} - k62) << "modular";
+
+    ClockSync behind;  // 2^62 ns behind
+    behind.add_sample(k62, 0, 0, k62);
+    ASSERT_EQ(behind.offset_ns(), -static_cast<std::int64_t>(k62));
+    EXPECT_EQ(*behind.age_ns(k63, 0), 0U) << "a negative age is 0";
+    EXPECT_EQ(*behind.age_ns(0, UINT64_MAX), UINT64_MAX - k62);
+    EXPECT_EQ(*behind.age_ns(0, k62 - 1), 0U);
+    EXPECT_EQ(*behind.to_local(k63 - 1), k63 - 1 + k62) << "modular";
+
+    ClockSync lowest;  // INT64_MIN itself: its magnitude is taken without overflow
+    lowest.add_sample(k63, 0, 0, k63);
+    ASSERT_EQ(lowest.offset_ns(), INT64_MIN);  // -2^62 from each half
+    EXPECT_EQ(*lowest.age_ns(0, UINT64_MAX), k63 - 1);
+    EXPECT_EQ(*lowest.age_ns(UINT64_MAX, 0), 0U);
+}
+
+TEST(ClockSync, AgeIsExactForOrdinaryOffsetsEitherWay) {
+    ClockSync plus;
+    plus.add_sample(1000, 2000, 2000, 1000);  // peer 1000 ahead, no delay
+    EXPECT_EQ(*plus.age_ns(2000, 1250), 250U);
+    ClockSync minus;
+    minus.add_sample(2000, 1000, 1000, 2000);  // peer 1000 behind
+    EXPECT_EQ(*minus.age_ns(1000, 2250), 250U);
+    EXPECT_EQ(*minus.age_ns(1300, 2250), 0U) << "ahead of now: 0";
 }
 
 TEST(ClockSync, IgnoresImpossibleSamples) {

@@ -248,3 +248,133 @@ struct alignas(64) ClipboardHeader {
 namespace porthole::protocol {
 static_assert(offsetof(AudioRingHeader, volume) % 8 == 0, "volume+muted are stored as one word");
 }  // namespace porthole::protocol
+
+// Every wire struct's size and each field's offset, as both sides (the Linux
+// client, the Windows and Linux agents, GCC, MinGW and clang) must lay them
+// out. A change that moves one is a protocol change: bump kVersion.
+namespace porthole::protocol {
+static_assert(offsetof(ChannelDesc, kind) == 0);
+static_assert(offsetof(ChannelDesc, reserved) == 4);
+static_assert(offsetof(ChannelDesc, offset) == 8);
+static_assert(offsetof(ChannelDesc, size) == 16);
+
+static_assert(sizeof(RegionHeader) == 424);
+static_assert(offsetof(RegionHeader, magic) == 0);
+static_assert(offsetof(RegionHeader, version) == 8);
+static_assert(offsetof(RegionHeader, header_size) == 12);
+static_assert(offsetof(RegionHeader, region_size) == 16);
+static_assert(offsetof(RegionHeader, features) == 24);
+static_assert(offsetof(RegionHeader, channel_count) == 32);
+static_assert(offsetof(RegionHeader, reserved) == 36);
+static_assert(offsetof(RegionHeader, channels) == 40);
+
+static_assert(offsetof(PeerBlock, session_id) == 0);
+static_assert(offsetof(PeerBlock, protocol_version) == 8);
+static_assert(offsetof(PeerBlock, reserved0) == 12);
+static_assert(offsetof(PeerBlock, capabilities) == 16);
+static_assert(offsetof(PeerBlock, heartbeat_counter) == 24);
+static_assert(offsetof(PeerBlock, heartbeat_time_ns) == 32);
+static_assert(offsetof(PeerBlock, ping_seq) == 40);
+static_assert(offsetof(PeerBlock, ping_time_ns) == 48);
+static_assert(offsetof(PeerBlock, pong_seq) == 56);
+static_assert(offsetof(PeerBlock, pong_ping_time_ns) == 64);
+static_assert(offsetof(PeerBlock, pong_recv_time_ns) == 72);
+static_assert(offsetof(PeerBlock, pong_send_time_ns) == 80);
+static_assert(offsetof(PeerBlock, name) == 88);
+
+static_assert(sizeof(FrameChannelHeader) == 128);
+static_assert(offsetof(FrameChannelHeader, slot_count) == 0);
+static_assert(offsetof(FrameChannelHeader, reserved) == 4);
+static_assert(offsetof(FrameChannelHeader, slot_size) == 8);
+static_assert(offsetof(FrameChannelHeader, slots_offset) == 16);
+static_assert(offsetof(FrameChannelHeader, damage_history_offset) == 24);
+static_assert(offsetof(FrameChannelHeader, reserved1) == 32);
+static_assert(offsetof(FrameChannelHeader, latest) == 64);
+
+static_assert(offsetof(FrameMeta, serial) == 0);
+static_assert(offsetof(FrameMeta, width) == 8);
+static_assert(offsetof(FrameMeta, height) == 12);
+static_assert(offsetof(FrameMeta, stride) == 16);
+static_assert(offsetof(FrameMeta, format) == 20);
+static_assert(offsetof(FrameMeta, capture_time_ns) == 24);
+static_assert(offsetof(FrameMeta, damage_count) == 32);
+static_assert(offsetof(FrameMeta, flags) == 36);
+
+static_assert(sizeof(FrameSlotHeader) == 1088);
+static_assert(offsetof(FrameSlotHeader, seq) == 0);
+static_assert(offsetof(FrameSlotHeader, reserved) == 8);
+static_assert(offsetof(FrameSlotHeader, meta) == 16);
+static_assert(offsetof(FrameSlotHeader, damage) == 56);
+
+static_assert(sizeof(DamageRecord) == 1088);
+static_assert(offsetof(DamageRecord, seq) == 0);
+static_assert(offsetof(DamageRecord, serial) == 8);
+static_assert(offsetof(DamageRecord, width) == 16);
+static_assert(offsetof(DamageRecord, height) == 20);
+static_assert(offsetof(DamageRecord, format) == 24);
+static_assert(offsetof(DamageRecord, damage_count) == 28);
+static_assert(offsetof(DamageRecord, flags) == 32);
+static_assert(offsetof(DamageRecord, reserved) == 36);
+static_assert(offsetof(DamageRecord, damage) == 40);
+
+static_assert(sizeof(CursorPosition) == 64);
+static_assert(offsetof(CursorPosition, seq) == 0);
+static_assert(offsetof(CursorPosition, x) == 8);
+static_assert(offsetof(CursorPosition, y) == 12);
+static_assert(offsetof(CursorPosition, visible) == 16);
+static_assert(offsetof(CursorPosition, reserved) == 20);
+static_assert(offsetof(CursorPosition, shape_serial) == 24);
+
+static_assert(sizeof(CursorShapeHeader) == 64);
+static_assert(offsetof(CursorShapeHeader, seq) == 0);
+static_assert(offsetof(CursorShapeHeader, serial) == 8);
+static_assert(offsetof(CursorShapeHeader, type) == 16);
+static_assert(offsetof(CursorShapeHeader, width) == 20);
+static_assert(offsetof(CursorShapeHeader, height) == 24);
+static_assert(offsetof(CursorShapeHeader, pitch) == 28);
+static_assert(offsetof(CursorShapeHeader, hotspot_x) == 32);
+static_assert(offsetof(CursorShapeHeader, hotspot_y) == 36);
+static_assert(offsetof(CursorShapeHeader, data_size) == 40);
+static_assert(offsetof(CursorShapeHeader, reserved) == 44);
+
+static_assert(offsetof(InputEvent, time_ns) == 0);
+static_assert(offsetof(InputEvent, type) == 8);
+static_assert(offsetof(InputEvent, code) == 10);
+static_assert(offsetof(InputEvent, value) == 12);
+static_assert(offsetof(InputEvent, reserved) == 16);
+
+static_assert(sizeof(InputRingHeader) == 192);
+static_assert(offsetof(InputRingHeader, capacity) == 0);
+static_assert(offsetof(InputRingHeader, event_size) == 4);
+static_assert(offsetof(InputRingHeader, events_offset) == 8);
+static_assert(offsetof(InputRingHeader, head) == 64);
+static_assert(offsetof(InputRingHeader, host_overflow) == 72);
+static_assert(offsetof(InputRingHeader, tail) == 128);
+static_assert(offsetof(InputRingHeader, guest_rejected) == 136);
+
+static_assert(sizeof(AudioRingHeader) == 128);
+static_assert(offsetof(AudioRingHeader, format_seq) == 0);
+static_assert(offsetof(AudioRingHeader, rate) == 8);
+static_assert(offsetof(AudioRingHeader, channels) == 12);
+static_assert(offsetof(AudioRingHeader, sample_format) == 14);
+static_assert(offsetof(AudioRingHeader, data_offset) == 16);
+static_assert(offsetof(AudioRingHeader, data_size) == 24);
+static_assert(offsetof(AudioRingHeader, write_pos) == 64);
+static_assert(offsetof(AudioRingHeader, write_time_ns) == 72);
+static_assert(offsetof(AudioRingHeader, volume) == 80);
+static_assert(offsetof(AudioRingHeader, muted) == 84);
+
+static_assert(sizeof(ClipboardHeader) == 64);
+static_assert(offsetof(ClipboardHeader, seq) == 0);
+static_assert(offsetof(ClipboardHeader, serial) == 8);
+static_assert(offsetof(ClipboardHeader, mime) == 16);
+static_assert(offsetof(ClipboardHeader, length) == 20);
+static_assert(offsetof(ClipboardHeader, capacity) == 24);
+static_assert(offsetof(ClipboardHeader, data_offset) == 32);
+
+static_assert(sizeof(Rect) == 16);
+static_assert(offsetof(Rect, x) == 0);
+static_assert(offsetof(Rect, y) == 4);
+static_assert(offsetof(Rect, w) == 8);
+static_assert(offsetof(Rect, h) == 12);
+}  // namespace porthole::protocol

@@ -125,6 +125,14 @@ class AgentSession {
 // a heartbeat older than this means the agent is gone or the guest paused.
 inline constexpr std::uint64_t kDefaultHeartbeatTimeoutNs = 3'000'000'000;
 
+// A session id that keeps changing (a crash-looping or hostile agent) is
+// followed with an exponential back-off instead of on every poll: a new
+// session within kSessionStableNs (plus twice the current hold) of the last
+// one doubles the hold, from kSessionBackoffMinNs up to kSessionBackoffMaxNs.
+inline constexpr std::uint64_t kSessionStableNs = 1'000'000'000;
+inline constexpr std::uint64_t kSessionBackoffMinNs = 100'000'000;
+inline constexpr std::uint64_t kSessionBackoffMaxNs = 10'000'000'000;
+
 enum class LinkState {
     waiting,       // no agent has announced a session yet
     connected,     // a valid session with a live heartbeat
@@ -151,6 +159,9 @@ class HostSession {
 
     HostPoll poll(std::uint64_t now_ns);
     [[nodiscard]] LinkState state() const { return state_; }
+    // Sessions validated so far (accepted or rejected) and the current back-off.
+    [[nodiscard]] std::uint64_t sessions_seen() const { return sessions_seen_; }
+    [[nodiscard]] std::uint64_t backoff_ns() const { return hold_ns_; }
     // The validated layout of the current session (meaningful once connected).
     [[nodiscard]] const RegionLayout& layout() const { return layout_; }
     [[nodiscard]] std::span<std::byte> channel(const ChannelSpan& c) const {
@@ -165,6 +176,7 @@ class HostSession {
     Result<HostChannels> attach_channels() const;
 
   private:
+    void note_new_session(std::uint64_t now_ns);  // the back-off's bookkeeping
     std::span<std::byte> region_;
     PeerLink link_;
     std::uint64_t timeout_ns_;
@@ -178,6 +190,10 @@ class HostSession {
     RegionLayout layout_;
     std::string reject_message_;
     LinkState reject_state_ = LinkState::invalid;
+    std::uint64_t sessions_seen_ = 0;
+    std::uint64_t last_new_session_ns_ = 0;
+    std::uint64_t hold_ns_ = 0;  // 0: no back-off
+    std::uint64_t hold_until_ns_ = 0;
 };
 
 }  // namespace porthole::protocol
