@@ -19,6 +19,7 @@
 #include "input/injector.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
+#include "porthole/util/version.hpp"
 #ifdef _WIN32
 #include "win/service.hpp"
 #endif
@@ -120,8 +121,9 @@ int run(const Options& o) {
 
     protocol::LayoutParams params;
     params.frame_slots = o.slots;
-    auto session = protocol::AgentSession::create(region->bytes(), params, caps,
-                                                  "porthole-agent 0.1", now_ns());
+    auto session = protocol::AgentSession::create(
+        region->bytes(), params, caps, "porthole-agent " + std::string(project_version()),
+        now_ns());
     if (!session) {
         spdlog::error("cannot lay out the region: {}", session.error().message);
         return 1;
@@ -260,6 +262,7 @@ int main(int argc, char** argv) {
     Options o;
     CLI::App app{"porthole-agent: captures the guest's desktop into the Porthole shared region"};
     app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", version_line("porthole-agent"));
     std::string captures;
     for (auto c : agent::available_captures())
         captures += (captures.empty() ? "" : "|") + std::string(c);

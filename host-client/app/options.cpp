@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/util/version.hpp"
 
 namespace porthole::client {
 
@@ -28,6 +29,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         "porthole: shows a VFIO guest's screen from the Porthole shared region\n"
         "keys: F12 overlay, F11 fullscreen, F10 screenshot"};
     app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", version_line("porthole"));
     app.set_config("--config", default_config_path(),
                    "config file with the same option names (TOML: scale = \"integer\")");
     app.add_option("--shm", o.shm,

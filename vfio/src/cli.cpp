@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "porthole/util/version.hpp"
 #include "porthole/vfio/bind.hpp"
 #include "porthole/vfio/doctor.hpp"
 #include "porthole/vfio/hugepages.hpp"
@@ -456,6 +457,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         "libvirt and a doctor for GPU passthrough"};
     app.require_subcommand(1);
     app.fallthrough();
+    app.set_version_flag("--version", version_line("porthole-vfio"));
     GlobalOptions g;
     app.add_option("--sysfs-root", g.sysfs_root, "where /sys is (fixture trees)");
     app.add_option("--proc-root", g.proc_root, "where /proc is");
