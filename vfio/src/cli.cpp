@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "porthole/packaging/cli_docs.hpp"
 #include "porthole/util/version.hpp"
 #include "porthole/vfio/bind.hpp"
 #include "porthole/vfio/doctor.hpp"
@@ -441,6 +442,27 @@ Result<Output> cmd_doctor(System& sys, const PciIds& ids, const DoctorOptions& o
     return o;
 }
 
+// porthole-vfio(8) beyond the option table.
+packaging::ProgramDocs man_docs() {
+    packaging::ProgramDocs d;
+    d.name = "porthole-vfio";
+    d.section = 8;
+    d.summary = "prepare a Linux host for GPU passthrough to a virtual machine";
+    d.sections = {
+        {"EXIT STATUS",
+         "0 done, 1 done with failed checks (doctor), 2 an error or bad usage: nothing was left "
+         "half-written."},
+        {"FILES",
+         "Every file it replaces is written atomically (temporary file, fsync, rename) and the "
+         "old one kept as FILE.porthole-bak.\n"
+         "  /etc/tmpfiles.d/porthole.conf      the region file's owner and mode (region)\n"
+         "  /etc/libvirt/hooks/qemu            the hook dispatcher (libvirt hooks)\n"
+         "  /etc/modprobe.d/, /etc/default/grub, the initramfs configuration (persist)"},
+        {"SEE ALSO", "porthole(1), porthole-agent(1), virsh(1)"},
+    };
+    return d;
+}
+
 }  // namespace
 
 BackendFactory default_backend_factory() {
@@ -455,6 +477,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     CLI::App app{
         "porthole-vfio: IOMMU groups, vfio-pci binding, CPU pinning, huge pages, "
         "libvirt and a doctor for GPU passthrough"};
+    app.name("porthole-vfio");
     app.require_subcommand(1);
     app.fallthrough();
     app.set_version_flag("--version", version_line("porthole-vfio"));
@@ -567,6 +590,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                      "also read the GPUs' option ROMs (enables each ROM for a moment: a write)");
     doctor->add_flag("--no-rom", no_rom, "deprecated: ROMs are only read with --rom");
 
+    if (auto code = packaging::print_docs_if_asked(app, args, man_docs(), out, err)) return *code;
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
         app.parse(reversed);
