@@ -21,6 +21,7 @@
 #include "porthole/vfio/libvirt.hpp"
 #include "porthole/vfio/live_pin.hpp"
 #include "porthole/vfio/persist.hpp"
+#include "porthole/vfio/region.hpp"
 #include "porthole/vfio/rom.hpp"
 #include "porthole/vfio/topology.hpp"
 #include "table.hpp"
@@ -371,6 +372,30 @@ Result<Output> cmd_hooks(System& sys, HookOptions options, const std::string& pr
     return o;
 }
 
+Result<Output> cmd_region(System& sys, const RegionRuleOptions& options) {
+    auto rule = plan_region_rule(sys, options);
+    if (!rule) return rule.error();
+    if (auto s = apply_region_rule(sys, *rule); !s) return s.error();
+    Output o;
+    o.data = {{"file", kRegionRuleFile},
+              {"path", rule->path},
+              {"user", rule->user},
+              {"group", rule->group},
+              {"mode", "0660"},
+              {"line", rule->line},
+              {"group_source", rule->group_source},
+              {"notes", rule->notes}};
+    o.text = fmt::format("{} {}:\n  {}\n", sys.dry_run() ? "would write" : "wrote", kRegionRuleFile,
+                         rule->line);
+    o.text += fmt::format(
+        "{} is created at boot (and now) owned by {} with group {} ({}), mode 0660: QEMU and "
+        "{} can both map it.\n",
+        rule->path, rule->user, rule->group, rule->group_source, rule->user);
+    for (const auto& n : rule->notes)
+        o.text += "note: " + n + "\n";
+    return o;
+}
+
 Result<Output> cmd_rom(System& sys, const std::string& bdf_text, const std::string& file) {
     std::vector<uint8_t> bytes;
     std::string source;
@@ -574,6 +599,18 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     hooks->add_flag("--force", hook.force,
                     "replace hook files porthole-vfio did not write (kept as .porthole-bak)");
 
+    RegionRuleOptions region_options;
+    auto* region = app.add_subcommand(
+        "region", "let the desktop user and QEMU share the region file (a tmpfiles.d rule)");
+    region->add_option("--user", region_options.user, "the desktop user who runs porthole")
+        ->required();
+    region->add_option("--vm", region_options.vm,
+                       "libvirt domain whose <shmem name> names the file");
+    region->add_option("--path", region_options.path,
+                       "the region file (default /dev/shm/porthole, or the VM's)");
+    region->add_option("--group", region_options.group,
+                       "group QEMU runs as (default: qemu.conf's, else libvirt-qemu, qemu, kvm)");
+
     std::string rom_bdf, rom_file;
     auto* rom = app.add_subcommand("rom", "list a GPU option ROM's images (UEFI or not)");
     rom->add_option("bdf", rom_bdf, "GPU address");
@@ -626,6 +663,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         result = cmd_snippets(snip);
     } else if (hooks->parsed()) {
         result = cmd_hooks(sys, hook, hook_program_path);
+    } else if (region->parsed()) {
+        result = cmd_region(sys, region_options);
     } else if (rom->parsed()) {
         if (rom_bdf.empty() == rom_file.empty()) {
             result = Error::make("give either a BDF or --file");
