@@ -19,39 +19,41 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE "")
 
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_NAME porthole)
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_SECTION x11)
-# A Vulkan driver is found at run time, not linked: shlibdeps cannot see it.
+# Vulkan-Hpp opens libvulkan.so.1 at run time (dlopen): shlibdeps cannot see it.
+set(CPACK_DEBIAN_PORTHOLE_PACKAGE_DEPENDS "libvulkan1")
+# The Vulkan driver (ICD) is the loader's business, found at run time.
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_RECOMMENDS "mesa-vulkan-drivers | vulkan-icd, pipewire")
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_SUGGESTS "porthole-vfio")
 set(CPACK_DEBIAN_PORTHOLE_DESCRIPTION
-  "VFIO virtual machine's screen, input and sound in a Linux window
- porthole shows the screen of a GPU-passthrough (VFIO) virtual machine in a
- window at near-native latency: the guest's agent writes its frames into
- shared memory (IVSHMEM) and porthole draws them with Vulkan. Keyboard and
- mouse go to the guest with a hotkey to switch (window or evdev capture),
- and the guest's sound plays through PipeWire.
- .
- The guest runs porthole-agent (Windows installer, or the porthole-agent
- package for Linux guests).")
+ "VFIO virtual machine's screen, input and sound in a Linux window
+porthole shows the screen of a GPU-passthrough (VFIO) virtual machine in a
+window at near-native latency: the guest's agent writes its frames into
+shared memory (IVSHMEM) and porthole draws them with Vulkan. Keyboard and
+mouse go to the guest with a hotkey to switch (window or evdev capture),
+and the guest's sound plays through PipeWire.
+
+The guest runs porthole-agent (Windows installer, or the porthole-agent
+package for Linux guests).")
 
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_NAME porthole-vfio)
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_RECOMMENDS "qemu-system-x86, ovmf")
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_SUGGESTS "libvirt-daemon-system, porthole")
 set(CPACK_DEBIAN_PORTHOLE-VFIO_DESCRIPTION
-  "host preparation for GPU passthrough to virtual machines
- porthole-vfio lists IOMMU groups and whether each can be passed to a VM,
- binds devices to vfio-pci with rollback (never taking what the host needs),
- writes the boot configuration, plans CPU pinning, reserves huge pages,
- prints and installs libvirt XML and hooks, sets the shared region's
- permissions (tmpfiles.d) and checks everything with `doctor`.")
+ "host preparation for GPU passthrough to virtual machines
+porthole-vfio lists IOMMU groups and whether each can be passed to a VM,
+binds devices to vfio-pci with rollback (never taking what the host needs),
+writes the boot configuration, plans CPU pinning, reserves huge pages,
+prints and installs libvirt XML and hooks, sets the shared region's
+permissions (tmpfiles.d) and checks everything with `doctor`.")
 
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_NAME porthole-agent)
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_SECTION x11)
 set(CPACK_DEBIAN_PORTHOLE-AGENT_DESCRIPTION
-  "Porthole's guest agent for Linux virtual machines
- porthole-agent runs inside the virtual machine: it captures the X11
- desktop and cursor into the IVSHMEM shared region that porthole shows on
- the host, injects the host's keyboard and mouse with uinput and captures
- the guest's sound from PipeWire.")
+ "Porthole's guest agent for Linux virtual machines
+porthole-agent runs inside the virtual machine: it captures the X11
+desktop and cursor into the IVSHMEM shared region that porthole shows on
+the host, injects the host's keyboard and mouse with uinput and captures
+the guest's sound from PipeWire.")
 
 include(CPack)
