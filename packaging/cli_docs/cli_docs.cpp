@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
+#include <functional>
 #include <iostream>
 #include <sstream>
 

@@ -21,8 +21,8 @@ std::optional<std::string> db_field(const System& sys, const std::string& file,
     for (std::string line; std::getline(lines, line);) {
         if (line.empty() || line.front() == '#') continue;
         std::vector<std::string> fields;
-        std::stringstream fs_(line);
-        for (std::string f; std::getline(fs_, f, ':');)
+        std::stringstream in(line);
+        for (std::string f; std::getline(in, f, ':');)
             fields.push_back(f);
         if (fields.size() > index && fields[0] == name) return fields[index];
     }
