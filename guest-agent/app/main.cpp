@@ -18,7 +18,9 @@
 #include "capture/source.hpp"
 #include "input/injector.hpp"
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/packaging/cli_docs.hpp"
 #include "porthole/protocol/session.hpp"
+#include "porthole/util/version.hpp"
 #ifdef _WIN32
 #include "win/service.hpp"
 #endif
@@ -120,8 +122,9 @@ int run(const Options& o) {
 
     protocol::LayoutParams params;
     params.frame_slots = o.slots;
-    auto session = protocol::AgentSession::create(region->bytes(), params, caps,
-                                                  "porthole-agent 0.1", now_ns());
+    auto session = protocol::AgentSession::create(
+        region->bytes(), params, caps, "porthole-agent " + std::string(project_version()),
+        now_ns());
     if (!session) {
         spdlog::error("cannot lay out the region: {}", session.error().message);
         return 1;
@@ -260,6 +263,7 @@ int main(int argc, char** argv) {
     Options o;
     CLI::App app{"porthole-agent: captures the guest's desktop into the Porthole shared region"};
     app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", version_line("porthole-agent"));
     std::string captures;
     for (auto c : agent::available_captures())
         captures += (captures.empty() ? "" : "|") + std::string(c);
@@ -295,6 +299,20 @@ int main(int argc, char** argv) {
     app.add_flag("--tone-mute", o.tone_mute, "tone: report the guest muted");
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
+    packaging::ProgramDocs docs;
+    docs.name = "porthole-agent";
+    docs.summary = "capture a virtual machine's desktop, cursor and sound into the Porthole region";
+    docs.sections = {
+        {"WINDOWS",
+         "On Windows the installer (porthole-agent-setup-VERSION.exe) registers the agent as the "
+         "service PortholeAgent, which starts it in the console session at boot, so the login "
+         "screen and UAC prompts are captured too. By hand, as administrator:\n"
+         "  porthole-agent install [OPTIONS]   register (automatic start) and start\n"
+         "  porthole-agent uninstall           stop and remove\n"
+         "The IVSHMEM device needs the driver from virtio-win."},
+        {"SEE ALSO", "porthole(1), porthole-vfio(8)"},
+    };
+    if (auto code = packaging::print_docs_if_asked(app, argc, argv, docs)) return *code;
     CLI11_PARSE(app, argc, argv);
 
     spdlog::set_level(spdlog::level::from_str(o.log_level));

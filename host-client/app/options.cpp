@@ -15,6 +15,8 @@
 #include <string_view>
 
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/packaging/cli_docs.hpp"
+#include "porthole/util/version.hpp"
 
 namespace porthole::client {
 
@@ -71,6 +73,34 @@ std::string config_file_problem(const std::string& path) {
     return "config file " + path + " is not a regular file (a FIFO, device or folder?)";
 }
 
+// porthole(1) beyond the option table.
+packaging::ProgramDocs man_docs() {
+    packaging::ProgramDocs d;
+    d.name = "porthole";
+    d.section = 1;
+    d.summary = "show a VFIO virtual machine's screen in a window, with its input and sound";
+    d.default_text["--config"] = "$XDG_CONFIG_HOME/porthole/porthole.conf";
+    d.sections = {
+        {"KEYS",
+         "In window mode ScrollLock (--hotkey) captures the keyboard and mouse and releases "
+         "them; ScrollLock+F toggles fullscreen, +O the overlay, +P takes a screenshot, +Delete "
+         "sends Ctrl+Alt+Del. In evdev mode both Ctrl keys switch the devices between host and "
+         "guest."},
+        {"FILES",
+         "$XDG_CONFIG_HOME/porthole/porthole.conf (~/.config/porthole/porthole.conf): the "
+         "options above, one per line as TOML (scale = \"integer\"); the command line wins.\n"
+         "\n"
+         "/dev/shm/porthole: the shared region QEMU creates for the VM's IVSHMEM device. Your "
+         "user needs read-write access: `sudo porthole-vfio region --user $USER` writes a "
+         "tmpfiles.d rule that gives it to you and QEMU at every boot."},
+        {"EXIT STATUS",
+         "0 when stopped, 1 on an error, 2 for bad options, 3 after --timeout, 4 when "
+         "--verify-pattern found a frame that differs."},
+        {"SEE ALSO", "porthole-agent(1), porthole-vfio(8)"},
+    };
+    return d;
+}
+
 }  // namespace
 
 std::variant<Options, int> parse_options(int argc, char** argv) {
@@ -82,6 +112,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         "porthole: shows a VFIO guest's screen from the Porthole shared region\n"
         "keys: F12 overlay, F11 fullscreen, F10 screenshot"};
     app.option_defaults()->always_capture_default();
+    app.set_version_flag("--version", version_line("porthole"));
     app.set_config("--config", default_config_path(),
                    "config file with the same option names (TOML: scale = \"integer\")");
     app.add_option("--shm", o.shm,
@@ -153,6 +184,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "apply the guest's volume and mute to the stream");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    if (auto code = packaging::print_docs_if_asked(app, argc, argv, man_docs())) return *code;
     if (const auto problem = config_file_problem(config_path_in(argc, argv)); !problem.empty()) {
         std::fprintf(stderr, "%s\n", problem.c_str());
         return 2;

@@ -41,11 +41,23 @@ Error access_error(const std::string& path, int err) {
     struct stat st {};
     std::string msg = "cannot open " + path + ": " + std::strerror(err);
     if (err == EACCES && ::stat(path.c_str(), &st) == 0) {
-        const group* gr = ::getgrgid(st.st_gid);
-        msg += " (" + owner_of(st) + "). Give your user read-write access: add it to group '" +
-               (gr ? std::string(gr->gr_name) : std::to_string(st.st_gid)) +
-               "' and make the file group-writable (for libvirt, set the <shmem> or kvmfr "
-               "device's permissions, e.g. a udev rule with MODE=\"0660\")";
+        msg += " (" + owner_of(st) + ").";
+        if (!S_ISCHR(st.st_mode)) {
+            // QEMU makes the file as its own user, mode 0644, and a udev rule cannot
+            // reach /dev/shm: a tmpfiles.d rule makes it first, for QEMU and the user.
+            msg +=
+                " Give your user read-write access at every boot: `sudo porthole-vfio region "
+                "--user $USER" +
+                (path == "/dev/shm/porthole" ? std::string() : " --path " + path) +
+                "` (a tmpfiles.d rule: you as owner, QEMU's group, mode 0660)";
+        } else {
+            const group* gr = ::getgrgid(st.st_gid);
+            msg +=
+                " Give your user read-write access with a udev rule for the device, e.g. "
+                "SUBSYSTEM==\"kvmfr\", OWNER=\"$USER\", GROUP=\"kvm\", MODE=\"0660\" (its group "
+                "now is '" +
+                (gr ? std::string(gr->gr_name) : std::to_string(st.st_gid)) + "')";
+        }
     } else if (err == ENOENT && !parent_exists(path)) {
         // QEMU creates the file, never its directory: this will not fix itself.
         return Error::make("cannot open " + path + ": directory " +

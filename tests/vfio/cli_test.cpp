@@ -181,5 +181,24 @@ TEST(Cli, HooksCallThisBinaryAndSayWhenItIsABuildTree) {
     EXPECT_NE(out.find(self + " bind 0000:01:00.0"), std::string::npos);
 }
 
+TEST(Cli, RegionWritesTheTmpfilesRuleUnderRootAndReportsIt) {
+    testing::FixtureCopy copy("intel-desktop");
+    copy.write("root/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n");
+    copy.write("root/etc/group", "kvm:x:108:\nalice:x:1000:\n");
+    CliRun dry = run(copy, {"--json", "--dry-run", "region", "--user", "alice"});
+    ASSERT_EQ(dry.code, 0) << dry.err << dry.out;
+    EXPECT_FALSE(fs::exists(copy.dir() / "root/etc/tmpfiles.d/porthole.conf"));
+    CliRun r = run(copy, {"--json", "region", "--user", "alice"});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["line"], "f /dev/shm/porthole 0660 alice kvm -");
+    EXPECT_TRUE(j["actions"][0].get<std::string>().starts_with(
+        "create /etc/tmpfiles.d/porthole.conf (mode 0644"))
+        << r.out;
+    EXPECT_NE(copy.read("root/etc/tmpfiles.d/porthole.conf").find(j["line"].get<std::string>()),
+              std::string::npos);
+    EXPECT_EQ(run(copy, {"region"}).code, 2);  // --user is required
+}
+
 }  // namespace
 }  // namespace porthole::vfio

@@ -12,6 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "porthole/packaging/cli_docs.hpp"
+#include "porthole/util/version.hpp"
 #include "porthole/vfio/bind.hpp"
 #include "porthole/vfio/doctor.hpp"
 #include "porthole/vfio/hugepages.hpp"
@@ -19,6 +21,7 @@
 #include "porthole/vfio/libvirt.hpp"
 #include "porthole/vfio/live_pin.hpp"
 #include "porthole/vfio/persist.hpp"
+#include "porthole/vfio/region.hpp"
 #include "porthole/vfio/rom.hpp"
 #include "porthole/vfio/topology.hpp"
 #include "porthole/vfio/virsh.hpp"
@@ -372,6 +375,30 @@ Result<Output> cmd_hooks(System& sys, HookOptions options, const std::string& pr
     return o;
 }
 
+Result<Output> cmd_region(System& sys, const RegionRuleOptions& options) {
+    auto rule = plan_region_rule(sys, options);
+    if (!rule) return rule.error();
+    if (auto s = apply_region_rule(sys, *rule); !s) return s.error();
+    Output o;
+    o.data = {{"file", kRegionRuleFile},
+              {"path", rule->path},
+              {"user", rule->user},
+              {"group", rule->group},
+              {"mode", "0660"},
+              {"line", rule->line},
+              {"group_source", rule->group_source},
+              {"notes", rule->notes}};
+    o.text = fmt::format("{} {}:\n  {}\n", sys.dry_run() ? "would write" : "wrote", kRegionRuleFile,
+                         rule->line);
+    o.text += fmt::format(
+        "{} is created at boot (and now) owned by {} with group {} ({}), mode 0660: QEMU and "
+        "{} can both map it.\n",
+        rule->path, rule->user, rule->group, rule->group_source, rule->user);
+    for (const auto& n : rule->notes)
+        o.text += "note: " + n + "\n";
+    return o;
+}
+
 Result<Output> cmd_rom(System& sys, const std::string& bdf_text, const std::string& file) {
     std::vector<uint8_t> bytes;
     std::string source;
@@ -589,6 +616,29 @@ Status load_domain_for_doctor(const std::string& domain, const std::string& file
     return {};
 }
 
+// porthole-vfio(8) beyond the option table.
+packaging::ProgramDocs man_docs() {
+    packaging::ProgramDocs d;
+    d.name = "porthole-vfio";
+    d.section = 8;
+    d.summary = "prepare a Linux host for GPU passthrough to a virtual machine";
+    d.sections = {
+        {"EXIT STATUS",
+         "0 done, 1 done with failed checks (doctor), 2 an error or bad usage: nothing was left "
+         "half-written."},
+        {"FILES",
+         "Every file it replaces is written atomically (temporary file, fsync, rename) and the "
+         "old one kept as FILE.porthole-bak.\n"
+         "  /etc/tmpfiles.d/porthole.conf      the region file's owner and mode (region)\n"
+         "  /etc/libvirt/hooks/qemu            the hook dispatcher (libvirt hooks)\n"
+         "  /etc/modprobe.d/, /etc/default/grub, the initramfs configuration (persist)\n"
+         "  /var/lib/porthole-vfio/backups/    a domain's XML before vm define --force or "
+         "vm finish-install replaces it"},
+        {"SEE ALSO", "porthole(1), porthole-agent(1), virsh(1)"},
+    };
+    return d;
+}
+
 }  // namespace
 
 BackendFactory default_backend_factory() {
@@ -603,8 +653,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     CLI::App app{
         "porthole-vfio: IOMMU groups, vfio-pci binding, CPU pinning, huge pages, "
         "libvirt and a doctor for GPU passthrough"};
+    app.name("porthole-vfio");
     app.require_subcommand(1);
     app.fallthrough();
+    app.set_version_flag("--version", version_line("porthole-vfio"));
     GlobalOptions g;
     app.add_option("--sysfs-root", g.sysfs_root, "where /sys is (fixture trees)");
     app.add_option("--proc-root", g.proc_root, "where /proc is");
@@ -697,6 +749,18 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                       "porthole-vfio path the hooks call (default: this program's own path)");
     hooks->add_flag("--force", hook.force,
                     "replace hook files porthole-vfio did not write (kept as .porthole-bak)");
+
+    RegionRuleOptions region_options;
+    auto* region = app.add_subcommand(
+        "region", "let the desktop user and QEMU share the region file (a tmpfiles.d rule)");
+    region->add_option("--user", region_options.user, "the desktop user who runs porthole")
+        ->required();
+    region->add_option("--vm", region_options.vm,
+                       "libvirt domain whose <shmem name> names the file");
+    region->add_option("--path", region_options.path,
+                       "the region file (default /dev/shm/porthole, or the VM's)");
+    region->add_option("--group", region_options.group,
+                       "group QEMU runs as (default: qemu.conf's, else libvirt-qemu, qemu, kvm)");
 
     std::string rom_bdf, rom_file;
     auto* rom = app.add_subcommand("rom", "list a GPU option ROM's images (UEFI or not)");
@@ -792,6 +856,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     vm_finish->add_option("--backup-dir", finish_backups, "where the old XML is kept")
         ->capture_default_str();
 
+    if (auto code = packaging::print_docs_if_asked(app, args, man_docs(), out, err)) return *code;
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
         app.parse(reversed);
@@ -827,6 +892,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         result = cmd_snippets(snip);
     } else if (hooks->parsed()) {
         result = cmd_hooks(sys, hook, hook_program_path);
+    } else if (region->parsed()) {
+        result = cmd_region(sys, region_options);
     } else if (rom->parsed()) {
         if (rom_bdf.empty() == rom_file.empty()) {
             result = Error::make("give either a BDF or --file");

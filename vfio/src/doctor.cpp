@@ -10,6 +10,7 @@
 #include "porthole/vfio/hugepages.hpp"
 #include "porthole/vfio/iommu.hpp"
 #include "porthole/vfio/libvirt.hpp"
+#include "porthole/vfio/region.hpp"
 #include "porthole/vfio/rom.hpp"
 
 namespace porthole::vfio {
@@ -302,10 +303,10 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
     std::string region_check = "region-file";
     if (!region) {
         add(region_check, Level::Warn, fmt::format("{} does not exist yet", options.region_path),
-            fmt::format("QEMU creates it from <shmem name='porthole'> ({} MiB for {}x{}); or "
-                        "create it: truncate -s {}M {} && chmod 0660 {}",
-                        need >> 20, options.width, options.height, need >> 20, options.region_path,
-                        options.region_path));
+            fmt::format("QEMU creates it from <shmem name='porthole'> ({} MiB for {}x{}) when the "
+                        "VM starts; `porthole-vfio region --user NAME` has it made at boot for "
+                        "QEMU and your user",
+                        need >> 20, options.width, options.height));
     } else if (region->size < need) {
         add(region_check, Level::Fail,
             fmt::format("{} is {} MiB; {}x{} needs {} MiB", options.region_path, region->size >> 20,
@@ -318,17 +319,39 @@ std::vector<Finding> run_doctor(System& sys, const PciIds& ids, const DoctorOpti
             fmt::format("{} is world-writable (mode {:04o}): any local user can read the guest's "
                         "screen and type into it",
                         options.region_path, region->mode),
-            fmt::format("chmod 0660 {} and give it to the group of the user running porthole",
+            fmt::format("`porthole-vfio region --user NAME`: {} owned by that user and QEMU's "
+                        "group, mode 0660, at every boot",
                         options.region_path));
     } else if ((region->mode & 0060u) != 0060u && (region->mode & 0600u) != 0600u) {
         add(region_check, Level::Warn,
             fmt::format("{} has mode {:04o}: the client cannot map it", options.region_path,
                         region->mode),
-            fmt::format("chmod 0660 {}", options.region_path));
+            fmt::format("`porthole-vfio region --user NAME`: {} owned by that user and QEMU's "
+                        "group, mode 0660, at every boot",
+                        options.region_path));
     } else {
         add(region_check, Level::Pass,
             fmt::format("{} is {} MiB (mode {:04o})", options.region_path, region->size >> 20,
                         region->mode));
+    }
+    // QEMU makes the file as its own user, mode 0644: without a rule the desktop user
+    // cannot write it (a udev rule does not apply to /dev/shm).
+    if (options.region_path.starts_with("/dev/shm/")) {
+        if (auto line = region_rule_line(sys, options.region_path)) {
+            add("region-access", Level::Pass,
+                fmt::format("{} gives it its owner and mode: {}", kRegionRuleFile, *line));
+        } else {
+            add("region-access", Level::Warn,
+                fmt::format("no tmpfiles.d rule for {}: QEMU creates it as its own user with "
+                            "mode 0644, and the desktop user cannot map it",
+                            options.region_path),
+                fmt::format("`porthole-vfio region --user NAME{}` writes {} (owner NAME, "
+                            "QEMU's group, mode 0660)",
+                            options.region_path == "/dev/shm/porthole"
+                                ? std::string()
+                                : " --path " + options.region_path,
+                            kRegionRuleFile));
+        }
     }
 
     // QEMU, libvirt, OVMF, swtpm, the default network; then --domain / --xml.
