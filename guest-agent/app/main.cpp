@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "app/input_pump.hpp"
+#include "app/repeated_problem.hpp"
 #include "audio/source.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
@@ -135,6 +136,8 @@ int run(const Options& o) {
     copts.format = *format;
     copts.rate_hz = o.fps_limit;
     copts.display = o.display;
+    copts.max_frame_bytes = session->layout().max_frame_bytes();
+    copts.frame_slots = session->layout().frame_slots;
     if (o.pattern_cursor == "masked")
         copts.pattern_cursor = protocol::CursorType::masked;
     else if (o.pattern_cursor == "monochrome")
@@ -176,6 +179,7 @@ int run(const Options& o) {
             spdlog::info("audio: {}", audio->name());
         }
     }
+    agent::RepeatedProblem problem;
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
     int exit_code = 0;
@@ -189,10 +193,12 @@ int run(const Options& o) {
         if (status == agent::CaptureStatus::ok) {
             auto serial = ch.frames.publish(frame.image, frame.damage, frame.capture_time_ns);
             if (!serial) {
-                spdlog::error("{}", serial.error().message);
-                exit_code = 1;
-                break;
+                // A frame that does not fit is skipped, never fatal: a service
+                // restart would meet the same desktop again.
+                problem.report(serial.error().message);
+                continue;
             }
+            problem.clear();
             ++published;
             ++stats_frames;
             if (o.resize_every != 0 && published % o.resize_every == 0 && alt_w != 0) {
@@ -201,6 +207,9 @@ int run(const Options& o) {
                     p->resize(alt ? alt_w : o.width, alt ? alt_h : o.height, *format);
                 }
             }
+        } else if (status == agent::CaptureStatus::unfit ||
+                   status == agent::CaptureStatus::reinit) {
+            if (auto why = source.last_error(); !why.empty()) problem.report(why);
         } else if (status == agent::CaptureStatus::error) {
             spdlog::error("capture failed: {}", source.last_error());
             exit_code = 1;

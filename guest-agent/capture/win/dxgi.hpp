@@ -17,6 +17,8 @@
 
 #include "capture/source.hpp"
 #include "capture/win/formats.hpp"
+#include "capture/win/fp16_gpu.hpp"
+#include "capture/win/hdr.hpp"
 #include "capture/win/win_handles.hpp"
 
 namespace porthole::agent::win {
@@ -37,7 +39,7 @@ class DxgiSource final : public CaptureSource {
     [[nodiscard]] std::string last_error() const override { return last_error_; }
 
   private:
-    DxgiSource() = default;
+    explicit DxgiSource(const CaptureOptions& options) : options_(options) {}
     Status init();         // device, output and duplication
     void release_frame();  // unmaps the staging texture and releases the desktop frame
     void drop_duplication(std::string why);
@@ -45,13 +47,18 @@ class DxgiSource final : public CaptureSource {
     Status read_metadata(std::uint32_t total_bytes);
     void update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info);
 
+    CaptureOptions options_;
     ComPtr<ID3D11Device> device_;
     ComPtr<ID3D11DeviceContext> context_;
     ComPtr<IDXGIOutputDuplication> duplication_;
     ComPtr<ID3D11Texture2D> staging_;
     D3D11_TEXTURE2D_DESC staging_desc_{};
     Rotation rotation_ = Rotation::identity;
-    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;
+    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;  // what the region carries
+    PublishPlan plan_;
+    std::unique_ptr<Fp16Converter> converter_;  // FP16 -> RGB10A2 on the GPU
+    std::vector<std::byte> converted_;  // CPU conversion (no shader compiler) or RGBA swizzle
+    bool hdr_notice_given_ = false;
     bool frame_held_ = false;
     bool mapped_ = false;
     bool need_full_ = true;
