@@ -29,7 +29,7 @@ namespace {
 using namespace porthole;
 using Clock = std::chrono::steady_clock;
 
-std::atomic<bool> g_stop{false};  // set from the signal handler only
+std::atomic<bool> g_stop{false};  // set by the signal handler and the service's stop event
 extern "C" void on_signal(int) {
     g_stop.store(true);
 }
@@ -68,7 +68,12 @@ struct Options {
     std::string audio = "none";
 #endif
     std::string log_level = "info";
+    std::string stop_event;  // Windows: the service's event asking us to stop
 };
+
+// Options the agent cannot run with: the service does not restart it (the
+// same options would fail again), see win/restart_policy.hpp.
+constexpr int kExitConfigError = 78;
 
 Result<ivshmem::Mapping> open_region(const Options& o) {
 #ifndef _WIN32
@@ -92,12 +97,12 @@ int run(const Options& o) {
     auto format = protocol::parse_pixel_format(o.format);
     if (!format) {
         spdlog::error("unknown pixel format '{}' (bgra8, rgb10a2, rgba16f)", o.format);
-        return 2;
+        return kExitConfigError;
     }
     std::uint32_t alt_w = 0, alt_h = 0;
     if (!o.resize_to.empty() && !parse_size(o.resize_to, alt_w, alt_h)) {
         spdlog::error("--resize-to wants WIDTHxHEIGHT, got '{}'", o.resize_to);
-        return 2;
+        return kExitConfigError;
     }
     auto region = open_region(o);
     if (!region) {
@@ -304,11 +309,29 @@ int main(int argc, char** argv) {
     app.add_flag("--tone-mute", o.tone_mute, "tone: report the guest muted");
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
-    CLI11_PARSE(app, argc, argv);
+#ifdef _WIN32
+    app.add_option("--stop-event", o.stop_event,
+                   "stop when this named event is set (the service passes it)");
+#endif
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : kExitConfigError;
+    }
 
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::set_pattern("[%H:%M:%S.%e] [agent] [%l] %v");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+#ifdef _WIN32
+    std::optional<std::jthread> stop_watch;
+    if (!o.stop_event.empty()) {
+        if (auto w = agent::service::watch_stop_event(o.stop_event, g_stop))
+            stop_watch.emplace(std::move(*w));
+        else
+            spdlog::warn("{}", w.error().message);
+    }
+#endif
     return run(o);
 }
