@@ -21,6 +21,7 @@
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
 #ifdef _WIN32
+#include "capture/win/dxgi.hpp"
 #include "win/service.hpp"
 #endif
 
@@ -69,6 +70,8 @@ struct Options {
 #endif
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
+    std::string output;      // Windows: which display to capture
+    bool list_outputs = false;
 };
 
 // Options the agent cannot run with: the service does not restart it (the
@@ -141,6 +144,7 @@ int run(const Options& o) {
     copts.format = *format;
     copts.rate_hz = o.fps_limit;
     copts.display = o.display;
+    copts.output = o.output;
     copts.max_frame_bytes = session->layout().max_frame_bytes();
     copts.frame_slots = session->layout().frame_slots;
     if (o.pattern_cursor == "masked")
@@ -185,6 +189,16 @@ int run(const Options& o) {
         }
     }
     agent::RepeatedProblem problem;
+    // The status line the host shows; written only when it changes.
+    protocol::AgentStatusCode shown_code = protocol::AgentStatusCode::ok;
+    std::string shown_text;
+    auto show = [&session, &shown_code, &shown_text](protocol::AgentStatusCode code,
+                                                     const std::string& text) {
+        if (code == shown_code && text == shown_text) return;
+        shown_code = code;
+        shown_text = text;
+        session->set_status(code, text);
+    };
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
     int exit_code = 0;
@@ -201,9 +215,11 @@ int run(const Options& o) {
                 // A frame that does not fit is skipped, never fatal: a service
                 // restart would meet the same desktop again.
                 problem.report(serial.error().message);
+                show(protocol::AgentStatusCode::frame_too_large, serial.error().message);
                 continue;
             }
             problem.clear();
+            show(protocol::AgentStatusCode::ok, {});
             ++published;
             ++stats_frames;
             if (o.resize_every != 0 && published % o.resize_every == 0 && alt_w != 0) {
@@ -213,7 +229,13 @@ int run(const Options& o) {
                 }
             }
         } else if (status == agent::CaptureStatus::unfit ||
-                   status == agent::CaptureStatus::reinit) {
+                   status == agent::CaptureStatus::no_output) {
+            const auto why = source.last_error();
+            problem.report(why);
+            show(status == agent::CaptureStatus::unfit ? protocol::AgentStatusCode::frame_too_large
+                                                       : protocol::AgentStatusCode::no_output,
+                 why);
+        } else if (status == agent::CaptureStatus::reinit) {
             if (auto why = source.last_error(); !why.empty()) problem.report(why);
         } else if (status == agent::CaptureStatus::error) {
             spdlog::error("capture failed: {}", source.last_error());
@@ -312,6 +334,10 @@ int main(int argc, char** argv) {
 #ifdef _WIN32
     app.add_option("--stop-event", o.stop_event,
                    "stop when this named event is set (the service passes it)");
+    app.add_option("--output", o.output,
+                   "dxgi: the display to capture, a number or name from --list-outputs (default: "
+                   "the first display of a real GPU, never QEMU's emulated one)");
+    app.add_flag("--list-outputs", o.list_outputs, "list the displays DXGI sees and exit");
 #endif
     try {
         app.parse(argc, argv);
@@ -325,6 +351,18 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 #ifdef _WIN32
+    if (o.list_outputs) {
+        auto outputs = agent::win::DxgiSource::enumerate();
+        if (!outputs) {
+            spdlog::error("{}", outputs.error().message);
+            return 1;
+        }
+        const auto lines = agent::win::list_outputs(*outputs);
+        for (const auto& line : lines)
+            std::printf("%s\n", line.c_str());
+        if (lines.empty()) std::printf("no display is attached to the desktop\n");
+        return 0;
+    }
     std::optional<std::jthread> stop_watch;
     if (!o.stop_event.empty()) {
         if (auto w = agent::service::watch_stop_event(o.stop_event, g_stop))

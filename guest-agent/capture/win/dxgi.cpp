@@ -47,11 +47,63 @@ void make_thread_dpi_aware() {
     set(reinterpret_cast<void*>(std::intptr_t{-4}));  // DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2
 }
 
+// Every output of every adapter, with the COM objects to duplicate one.
+void enumerate_outputs(IDXGIFactory1* factory, std::vector<OutputInfo>& infos,
+                       std::vector<ComPtr<IDXGIAdapter1>>& adapters,
+                       std::vector<ComPtr<IDXGIOutput>>& outputs) {
+    for (UINT a = 0;; ++a) {
+        ComPtr<IDXGIAdapter1> ad;
+        if (factory->EnumAdapters1(a, ad.out()) == DXGI_ERROR_NOT_FOUND) break;
+        DXGI_ADAPTER_DESC1 ad_desc{};
+        ad->GetDesc1(&ad_desc);
+        for (UINT o = 0;; ++o) {
+            ComPtr<IDXGIOutput> candidate;
+            if (ad->EnumOutputs(o, candidate.out()) == DXGI_ERROR_NOT_FOUND) break;
+            DXGI_OUTPUT_DESC d{};
+            if (FAILED(candidate->GetDesc(&d))) continue;
+            OutputInfo info;
+            info.adapter_index = a;
+            info.output_index = o;
+            info.adapter = narrow(ad_desc.Description);
+            info.vendor_id = ad_desc.VendorId;
+            info.device_id = ad_desc.DeviceId;
+            info.software = (ad_desc.Flags & DXGI_ADAPTER_FLAG_SOFTWARE) != 0;
+            info.device = narrow(d.DeviceName);
+            info.attached = d.AttachedToDesktop != FALSE;
+            info.left = d.DesktopCoordinates.left;
+            info.top = d.DesktopCoordinates.top;
+            info.right = d.DesktopCoordinates.right;
+            info.bottom = d.DesktopCoordinates.bottom;
+            infos.push_back(info);
+            adapters.push_back(ad);
+            outputs.push_back(candidate);
+        }
+    }
+}
+
 }  // namespace
+
+Result<std::vector<OutputInfo>> DxgiSource::enumerate() {
+    ComPtr<IDXGIFactory1> factory;
+    const HRESULT hr =
+        CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
+    if (FAILED(hr)) return Error::make("CreateDXGIFactory1 failed: " + hresult_message(hr));
+    std::vector<OutputInfo> infos;
+    std::vector<ComPtr<IDXGIAdapter1>> adapters;
+    std::vector<ComPtr<IDXGIOutput>> outputs;
+    enumerate_outputs(factory.get(), infos, adapters, outputs);
+    return infos;
+}
 
 Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& options) {
     std::unique_ptr<DxgiSource> s(new DxgiSource(options));
-    if (auto ok = s->init(); !ok) return ok.error();
+    if (auto ok = s->init(); !ok) {
+        // No display on the GPU yet: keep the source and look again on every
+        // frame (a plug or a virtual display may come); anything else fails.
+        if (ok.error().code != kNoDisplay) return ok.error();
+        s->last_error_ = ok.error().message;
+        spdlog::warn("dxgi: {}", ok.error().message);
+    }
     return s;
 }
 
@@ -72,27 +124,25 @@ Status DxgiSource::init() {
         CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
     if (FAILED(hr)) return Error::make("CreateDXGIFactory1 failed: " + hresult_message(hr));
 
-    // The first output attached to the desktop, on whichever adapter drives it.
-    ComPtr<IDXGIAdapter1> adapter;
-    ComPtr<IDXGIOutput> output;
+    // Every output, then the one to capture: a real GPU's, not QEMU's emulated display.
+    std::vector<OutputInfo> infos;
+    std::vector<ComPtr<IDXGIAdapter1>> adapters;
+    std::vector<ComPtr<IDXGIOutput>> outputs;
+    enumerate_outputs(factory.get(), infos, adapters, outputs);
+    const OutputChoice choice = choose_output(infos, options_.output);
+    if (!choice.index) return Error::make(choice.why, choice.no_display ? kNoDisplay : 0);
+    ComPtr<IDXGIAdapter1> adapter = adapters[*choice.index];
+    ComPtr<IDXGIOutput> output = outputs[*choice.index];
     DXGI_OUTPUT_DESC out_desc{};
-    for (UINT a = 0; !output && factory->EnumAdapters1(a, adapter.out()) != DXGI_ERROR_NOT_FOUND;
-         ++a) {
-        for (UINT o = 0;; ++o) {
-            ComPtr<IDXGIOutput> candidate;
-            if (adapter->EnumOutputs(o, candidate.out()) == DXGI_ERROR_NOT_FOUND) break;
-            if (SUCCEEDED(candidate->GetDesc(&out_desc)) && out_desc.AttachedToDesktop) {
-                output = candidate;
-                break;
-            }
-        }
-    }
-    if (!output) {
-        return Error::make(
-            "no display output is attached to the desktop (headless VM without a "
-            "display adapter, or a remote session): DXGI duplication needs one");
-    }
+    output->GetDesc(&out_desc);
     output_name_ = narrow(out_desc.DeviceName);
+    if (output_name_ != announced_output_) {
+        announced_output_ = output_name_;
+        spdlog::info("dxgi: capturing output {} of {} (vendor {:04x})", output_name_,
+                     infos[*choice.index].adapter, infos[*choice.index].vendor_id);
+    }
+    const auto& chosen = infos[*choice.index];
+    desktop_rect_ = DesktopRect{chosen.left, chosen.top, chosen.right, chosen.bottom};
 
     hr = D3D11CreateDevice(adapter.get(), D3D_DRIVER_TYPE_UNKNOWN, nullptr, 0, nullptr, 0,
                            D3D11_SDK_VERSION, device_.out(), nullptr, context_.out());
@@ -274,7 +324,7 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
             last_error_ = ok.error().message;
             // Retry at the caller's pace rather than spinning (secure desktop, mode change).
             std::this_thread::sleep_for(timeout);
-            return CaptureStatus::reinit;
+            return ok.error().code == kNoDisplay ? CaptureStatus::no_output : CaptureStatus::reinit;
         }
     }
 

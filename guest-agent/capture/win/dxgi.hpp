@@ -19,6 +19,7 @@
 #include "capture/win/formats.hpp"
 #include "capture/win/fp16_gpu.hpp"
 #include "capture/win/hdr.hpp"
+#include "capture/win/outputs.hpp"
 #include "capture/win/win_handles.hpp"
 
 namespace porthole::agent::win {
@@ -37,8 +38,16 @@ class DxgiSource final : public CaptureSource {
     CaptureStatus next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) override;
     std::optional<CursorUpdate> cursor() override;
     [[nodiscard]] std::string last_error() const override { return last_error_; }
+    // The captured output on the virtual desktop (absolute mouse mapping).
+    struct DesktopRect {
+        std::int32_t left = 0, top = 0, right = 0, bottom = 0;
+    };
+    [[nodiscard]] DesktopRect desktop_rect() const { return desktop_rect_; }
+    // Every output DXGI reports, for --list-outputs.
+    static Result<std::vector<OutputInfo>> enumerate();
 
   private:
+    static constexpr int kNoDisplay = 1;  // Error::code of init(): no real GPU output
     explicit DxgiSource(const CaptureOptions& options) : options_(options) {}
     Status init();         // device, output and duplication
     void release_frame();  // unmaps the staging texture and releases the desktop frame
@@ -73,6 +82,8 @@ class DxgiSource final : public CaptureSource {
     std::int32_t hotspot_x_ = 0, hotspot_y_ = 0;
     std::string last_error_;
     std::string output_name_;
+    std::string announced_output_;
+    DesktopRect desktop_rect_;
 };
 
 }  // namespace porthole::agent::win
