@@ -189,6 +189,7 @@ int run(const Options& o) {
         }
     }
     agent::RepeatedProblem problem;
+    [[maybe_unused]] agent::ScreenArea captured_area;
     // The status line the host shows; written only when it changes.
     protocol::AgentStatusCode shown_code = protocol::AgentStatusCode::ok;
     std::string shown_text;
@@ -242,6 +243,17 @@ int run(const Options& o) {
             exit_code = 1;
             break;
         }
+#ifdef _WIN32
+        // One monitor of several is captured: absolute mouse positions map onto it.
+        if (auto* dxgi = dynamic_cast<agent::win::DxgiSource*>(&source); dxgi && injector) {
+            const auto r = dxgi->desktop_rect();
+            const agent::ScreenArea area{r.left, r.top, r.right - r.left, r.bottom - r.top};
+            if (area != captured_area) {
+                captured_area = area;
+                injector->set_captured_area(area);
+            }
+        }
+#endif
         if (auto c = source.cursor()) {
             if (c->shape) {
                 const auto& s = *c->shape;

@@ -81,6 +81,13 @@ Status SendInputInjector::inject(std::span<const protocol::InputEvent> events) {
             if (auto ok = send_sas_(); !ok) sas_result = ok;
         }
     }
+    {
+        const std::lock_guard lock(area_mutex_);
+        const ScreenArea desk{
+            GetSystemMetrics(SM_XVIRTUALSCREEN), GetSystemMetrics(SM_YVIRTUALSCREEN),
+            GetSystemMetrics(SM_CXVIRTUALSCREEN), GetSystemMetrics(SM_CYVIRTUALSCREEN)};
+        translator_.set_absolute_target(area_, desk);
+    }
     const auto records = translator_.translate(events);
     if (records.empty()) return sas_result;
     // Login, lock and UAC screens are another desktop: follow it first.
@@ -107,6 +114,11 @@ Status SendInputInjector::inject(std::span<const protocol::InputEvent> events) {
             static_cast<int>(err));
     }
     return sas_result;
+}
+
+void SendInputInjector::set_captured_area(const ScreenArea& area) {
+    const std::lock_guard lock(area_mutex_);
+    area_ = area;
 }
 
 InjectorStats SendInputInjector::stats() const {

@@ -5,6 +5,7 @@
 #include <windows.h>
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -35,6 +36,7 @@ class SendInputInjector final : public InputInjector {
     [[nodiscard]] std::string_view name() const override { return "sendinput"; }
     Status inject(std::span<const protocol::InputEvent> events) override;
     [[nodiscard]] InjectorStats stats() const override;
+    void set_captured_area(const ScreenArea& area) override;
     [[nodiscard]] const DesktopFollower& desktop() const { return desktop_; }
     [[nodiscard]] unsigned sas_sent() const { return sas_sent_; }
 
@@ -45,6 +47,8 @@ class SendInputInjector final : public InputInjector {
     SasDetector sas_;
     SasSender send_sas_;
     unsigned sas_sent_ = 0;
+    std::mutex area_mutex_;
+    ScreenArea area_;  // guarded by area_mutex_
 };
 
 }  // namespace porthole::agent::win

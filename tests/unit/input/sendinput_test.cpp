@@ -128,6 +128,31 @@ TEST(SendInputTranslator, KeysWithoutWindowsEquivalentAreCounted) {
     EXPECT_EQ(t.unmapped(), 1U);
 }
 
+TEST(SendInputTranslator, AbsolutePositionsMapOntoTheCapturedMonitor) {
+    // Two 1920x1080 monitors side by side; the host shows the right one.
+    SendInputTranslator t;
+    t.set_absolute_target(ScreenArea{1920, 0, 1920, 1080}, ScreenArea{0, 0, 3840, 1080});
+    const InputEvent left_top[] = {abs_(0, 0), abs_(1, 0), syn()};
+    const auto a = t.translate(left_top).at(0);
+    // Windows: pixel = value * 3840 / 65536.
+    EXPECT_EQ(a.dx * 3840 / 65536, 1920);
+    EXPECT_EQ(a.dy, 0);
+    const InputEvent right_bottom[] = {abs_(0, 32767), abs_(1, 32767), syn()};
+    const auto b = t.translate(right_bottom).at(0);
+    EXPECT_EQ(b.dx * 3840 / 65536, 3839);
+    EXPECT_EQ(b.dy * 1080 / 65536, 1079);
+    const InputEvent middle[] = {abs_(0, 16384), syn()};
+    EXPECT_EQ(t.translate(middle).at(0).dx * 3840 / 65536, 1920 + 960);
+}
+
+TEST(SendInputTranslator, MonitorLeftOfThePrimaryHasNegativeCoordinates) {
+    SendInputTranslator t;
+    t.set_absolute_target(ScreenArea{-1280, 0, 1280, 1024}, ScreenArea{-1280, 0, 3200, 1080});
+    const InputEvent e[] = {abs_(0, 32767), abs_(1, 0), syn()};
+    const auto r = t.translate(e).at(0);
+    EXPECT_EQ(-1280 + r.dx * 3200 / 65536, -1);
+}
+
 #ifdef _WIN32
 TEST(SendInputNative, InputStructuresMatchTheRecords) {
     for (const auto& c : table()) {
