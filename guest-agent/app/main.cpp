@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -207,7 +208,14 @@ int run(const Options& o) {
     auto next_stats = Clock::now() + std::chrono::seconds(1);
     std::uint64_t stats_frames = 0;
     bool alt = false;
+    // --fps-limit for backends that do not pace themselves (DXGI, GDI, X11):
+    // waiting before the next capture lets DXGI accumulate the damage.
+    const bool pace = o.fps_limit > 0 && source.name() != "pattern";
+    const auto frame_period = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(o.fps_limit > 0 ? 1.0 / o.fps_limit : 0.0));
+    auto next_capture = Clock::now();
     while (!g_stop.load()) {
+        if (pace) std::this_thread::sleep_until(next_capture);
         agent::CapturedFrame frame;
         const auto status = source.next_frame(std::chrono::milliseconds(50), frame);
         if (status == agent::CaptureStatus::ok) {
@@ -221,6 +229,12 @@ int run(const Options& o) {
             }
             problem.clear();
             show(protocol::AgentStatusCode::ok, {});
+            if (pace) {
+                // Keep the cadence while frames come steadily; restart it after a pause.
+                const auto now = Clock::now();
+                next_capture = now - next_capture < frame_period ? next_capture + frame_period
+                                                                 : now + frame_period;
+            }
             ++published;
             ++stats_frames;
             if (o.resize_every != 0 && published % o.resize_every == 0 && alt_w != 0) {
