@@ -15,6 +15,7 @@
 
 #include "app/input_pump.hpp"
 #include "app/repeated_problem.hpp"
+#include "app/self_test.hpp"
 #include "audio/source.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
@@ -73,6 +74,8 @@ struct Options {
     std::string stop_event;  // Windows: the service's event asking us to stop
     std::string output;      // Windows: which display to capture
     bool list_outputs = false;
+    bool self_test = false;
+    bool json = false;
 };
 
 // Options the agent cannot run with: the service does not restart it (the
@@ -364,6 +367,10 @@ int main(int argc, char** argv) {
                    "dxgi: the display to capture, a number or name from --list-outputs (default: "
                    "the first display of a real GPU, never QEMU's emulated one)");
     app.add_flag("--list-outputs", o.list_outputs, "list the displays DXGI sees and exit");
+    app.add_flag("--self-test", o.self_test,
+                 "check the IVSHMEM device, displays, capture, input and service, print what "
+                 "works and exit (attach the output to bug reports)");
+    app.add_flag("--json", o.json, "--self-test: print JSON");
 #endif
     try {
         app.parse(argc, argv);
@@ -377,6 +384,15 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 #ifdef _WIN32
+    if (o.self_test) {
+        if (o.json) spdlog::set_level(spdlog::level::off);  // stdout is the JSON only
+        const unsigned index =
+            o.device == "auto" ? 0U : static_cast<unsigned>(std::stoul(o.device));
+        const auto report = agent::run_self_test(index);
+        const std::string out = o.json ? agent::to_json(report) : agent::to_text(report);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return report.all_passed() ? 0 : 1;
+    }
     if (o.list_outputs) {
         auto outputs = agent::win::DxgiSource::enumerate();
         if (!outputs) {
