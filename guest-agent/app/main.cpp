@@ -24,6 +24,7 @@
 #include "porthole/protocol/session.hpp"
 #ifdef _WIN32
 #include "capture/win/dxgi.hpp"
+#include "capture/win/mmcss.hpp"
 #include "win/service.hpp"
 #endif
 
@@ -211,6 +212,11 @@ int run(const Options& o) {
     auto next_stats = Clock::now() + std::chrono::seconds(1);
     std::uint64_t stats_frames = 0;
     bool alt = false;
+#ifdef _WIN32
+    // This thread captures: MMCSS keeps it running while games take the CPU.
+    const agent::win::MmcssScope mmcss;
+    if (!mmcss.active()) spdlog::info("capture thread priority unchanged: {}", mmcss.error());
+#endif
     // --fps-limit for backends that do not pace themselves (DXGI, GDI, X11):
     // waiting before the next capture lets DXGI accumulate the damage.
     const bool pace = o.fps_limit > 0 && source.name() != "pattern";
