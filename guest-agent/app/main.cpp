@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include "app/input_pump.hpp"
+#include "app/repeated_problem.hpp"
+#include "app/self_test.hpp"
 #include "audio/source.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
@@ -22,6 +25,8 @@
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/version.hpp"
 #ifdef _WIN32
+#include "capture/win/dxgi.hpp"
+#include "capture/win/mmcss.hpp"
 #include "win/service.hpp"
 #endif
 
@@ -30,7 +35,7 @@ namespace {
 using namespace porthole;
 using Clock = std::chrono::steady_clock;
 
-std::atomic<bool> g_stop{false};  // set from the signal handler only
+std::atomic<bool> g_stop{false};  // set by the signal handler and the service's stop event
 extern "C" void on_signal(int) {
     g_stop.store(true);
 }
@@ -69,7 +74,16 @@ struct Options {
     std::string audio = "none";
 #endif
     std::string log_level = "info";
+    std::string stop_event;  // Windows: the service's event asking us to stop
+    std::string output;      // Windows: which display to capture
+    bool list_outputs = false;
+    bool self_test = false;
+    bool json = false;
 };
+
+// Options the agent cannot run with: the service does not restart it (the
+// same options would fail again), see win/restart_policy.hpp.
+constexpr int kExitConfigError = 78;
 
 Result<ivshmem::Mapping> open_region(const Options& o) {
 #ifndef _WIN32
@@ -93,12 +107,12 @@ int run(const Options& o) {
     auto format = protocol::parse_pixel_format(o.format);
     if (!format) {
         spdlog::error("unknown pixel format '{}' (bgra8, rgb10a2, rgba16f)", o.format);
-        return 2;
+        return kExitConfigError;
     }
     std::uint32_t alt_w = 0, alt_h = 0;
     if (!o.resize_to.empty() && !parse_size(o.resize_to, alt_w, alt_h)) {
         spdlog::error("--resize-to wants WIDTHxHEIGHT, got '{}'", o.resize_to);
-        return 2;
+        return kExitConfigError;
     }
     auto region = open_region(o);
     if (!region) {
@@ -138,6 +152,9 @@ int run(const Options& o) {
     copts.format = *format;
     copts.rate_hz = o.fps_limit;
     copts.display = o.display;
+    copts.output = o.output;
+    copts.max_frame_bytes = session->layout().max_frame_bytes();
+    copts.frame_slots = session->layout().frame_slots;
     if (o.pattern_cursor == "masked")
         copts.pattern_cursor = protocol::CursorType::masked;
     else if (o.pattern_cursor == "monochrome")
@@ -179,6 +196,18 @@ int run(const Options& o) {
             spdlog::info("audio: {}", audio->name());
         }
     }
+    agent::RepeatedProblem problem;
+    [[maybe_unused]] agent::ScreenArea captured_area;
+    // The status line the host shows; written only when it changes.
+    protocol::AgentStatusCode shown_code = protocol::AgentStatusCode::ok;
+    std::string shown_text;
+    auto show = [&session, &shown_code, &shown_text](protocol::AgentStatusCode code,
+                                                     const std::string& text) {
+        if (code == shown_code && text == shown_text) return;
+        shown_code = code;
+        shown_text = text;
+        session->set_status(code, text);
+    };
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
     int exit_code = 0;
@@ -186,15 +215,37 @@ int run(const Options& o) {
     auto next_stats = Clock::now() + std::chrono::seconds(1);
     std::uint64_t stats_frames = 0;
     bool alt = false;
+#ifdef _WIN32
+    // This thread captures: MMCSS keeps it running while games take the CPU.
+    const agent::win::MmcssScope mmcss;
+    if (!mmcss.active()) spdlog::info("capture thread priority unchanged: {}", mmcss.error());
+#endif
+    // --fps-limit for backends that do not pace themselves (DXGI, GDI, X11):
+    // waiting before the next capture lets DXGI accumulate the damage.
+    const bool pace = o.fps_limit > 0 && source.name() != "pattern";
+    const auto frame_period = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(o.fps_limit > 0 ? 1.0 / o.fps_limit : 0.0));
+    auto next_capture = Clock::now();
     while (!g_stop.load()) {
+        if (pace) std::this_thread::sleep_until(next_capture);
         agent::CapturedFrame frame;
         const auto status = source.next_frame(std::chrono::milliseconds(50), frame);
         if (status == agent::CaptureStatus::ok) {
             auto serial = ch.frames.publish(frame.image, frame.damage, frame.capture_time_ns);
             if (!serial) {
-                spdlog::error("{}", serial.error().message);
-                exit_code = 1;
-                break;
+                // A frame that does not fit is skipped, never fatal: a service
+                // restart would meet the same desktop again.
+                problem.report(serial.error().message);
+                show(protocol::AgentStatusCode::frame_too_large, serial.error().message);
+                continue;
+            }
+            problem.clear();
+            show(protocol::AgentStatusCode::ok, {});
+            if (pace) {
+                // Keep the cadence while frames come steadily; restart it after a pause.
+                const auto now = Clock::now();
+                next_capture = now - next_capture < frame_period ? next_capture + frame_period
+                                                                 : now + frame_period;
             }
             ++published;
             ++stats_frames;
@@ -204,11 +255,31 @@ int run(const Options& o) {
                     p->resize(alt ? alt_w : o.width, alt ? alt_h : o.height, *format);
                 }
             }
+        } else if (status == agent::CaptureStatus::unfit ||
+                   status == agent::CaptureStatus::no_output) {
+            const auto why = source.last_error();
+            problem.report(why);
+            show(status == agent::CaptureStatus::unfit ? protocol::AgentStatusCode::frame_too_large
+                                                       : protocol::AgentStatusCode::no_output,
+                 why);
+        } else if (status == agent::CaptureStatus::reinit) {
+            if (auto why = source.last_error(); !why.empty()) problem.report(why);
         } else if (status == agent::CaptureStatus::error) {
             spdlog::error("capture failed: {}", source.last_error());
             exit_code = 1;
             break;
         }
+#ifdef _WIN32
+        // One monitor of several is captured: absolute mouse positions map onto it.
+        if (auto* dxgi = dynamic_cast<agent::win::DxgiSource*>(&source); dxgi && injector) {
+            const auto r = dxgi->desktop_rect();
+            const agent::ScreenArea area{r.left, r.top, r.right - r.left, r.bottom - r.top};
+            if (area != captured_area) {
+                captured_area = area;
+                injector->set_captured_area(area);
+            }
+        }
+#endif
         if (auto c = source.cursor()) {
             if (c->shape) {
                 const auto& s = *c->shape;
@@ -299,6 +370,18 @@ int main(int argc, char** argv) {
     app.add_flag("--tone-mute", o.tone_mute, "tone: report the guest muted");
     app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
+#ifdef _WIN32
+    app.add_option("--stop-event", o.stop_event,
+                   "stop when this named event is set (the service passes it)");
+    app.add_option("--output", o.output,
+                   "dxgi: the display to capture, a number or name from --list-outputs (default: "
+                   "the first display of a real GPU, never QEMU's emulated one)");
+    app.add_flag("--list-outputs", o.list_outputs, "list the displays DXGI sees and exit");
+    app.add_flag("--self-test", o.self_test,
+                 "check the IVSHMEM device, displays, capture, input and service, print what "
+                 "works and exit (attach the output to bug reports)");
+    app.add_flag("--json", o.json, "--self-test: print JSON");
+#endif
     packaging::ProgramDocs docs;
     docs.name = "porthole-agent";
     docs.summary = "capture a virtual machine's desktop, cursor and sound into the Porthole region";
@@ -309,15 +392,52 @@ int main(int argc, char** argv) {
          "screen and UAC prompts are captured too. By hand, as administrator:\n"
          "  porthole-agent install [OPTIONS]   register (automatic start) and start\n"
          "  porthole-agent uninstall           stop and remove\n"
-         "The IVSHMEM device needs the driver from virtio-win."},
+         "The IVSHMEM device needs the driver from virtio-win. Windows builds also take "
+         "--output N|NAME (the display to capture; --list-outputs lists them), --self-test "
+         "[--json] (what works on this guest, for bug reports) and --stop-event NAME."},
         {"SEE ALSO", "porthole(1), porthole-vfio(8)"},
     };
     if (auto code = packaging::print_docs_if_asked(app, argc, argv, docs)) return *code;
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : kExitConfigError;
+    }
 
     spdlog::set_level(spdlog::level::from_str(o.log_level));
     spdlog::set_pattern("[%H:%M:%S.%e] [agent] [%l] %v");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+#ifdef _WIN32
+    if (o.self_test) {
+        if (o.json) spdlog::set_level(spdlog::level::off);  // stdout is the JSON only
+        const unsigned index =
+            o.device == "auto" ? 0U : static_cast<unsigned>(std::stoul(o.device));
+        const auto report = agent::run_self_test(index);
+        const std::string out = o.json ? agent::to_json(report) : agent::to_text(report);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return report.all_passed() ? 0 : 1;
+    }
+    if (o.list_outputs) {
+        auto outputs = agent::win::DxgiSource::enumerate();
+        if (!outputs) {
+            spdlog::error("{}", outputs.error().message);
+            return 1;
+        }
+        const auto lines = agent::win::list_outputs(*outputs);
+        for (const auto& line : lines)
+            std::printf("%s\n", line.c_str());
+        if (lines.empty()) std::printf("no display is attached to the desktop\n");
+        return 0;
+    }
+    std::optional<std::jthread> stop_watch;
+    if (!o.stop_event.empty()) {
+        if (auto w = agent::service::watch_stop_event(o.stop_event, g_stop))
+            stop_watch.emplace(std::move(*w));
+        else
+            spdlog::warn("{}", w.error().message);
+    }
+#endif
     return run(o);
 }

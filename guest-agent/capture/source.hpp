@@ -21,7 +21,11 @@ namespace porthole::agent {
 
 // What a capture call returned, as in Sunshine's capture loop: `reinit`
 // rebuilds the backend (mode change, lost duplication) instead of failing.
-enum class CaptureStatus { ok, timeout, reinit, interrupted, error };
+// `unfit`: the desktop cannot be carried by the region (too large a frame);
+// not fatal, the desktop may change, and last_error() says what would fit.
+// `no_output`: nothing to capture yet (no display on the GPU); the backend
+// keeps looking on every call and last_error() says what the user can do.
+enum class CaptureStatus { ok, timeout, reinit, interrupted, unfit, no_output, error };
 
 struct CapturedFrame {
     protocol::FrameSource image;        // complete current image, valid until the next call
@@ -49,6 +53,9 @@ struct CaptureOptions {
     double rate_hz = 60.0;  // pattern source frame rate
     std::string display;    // x11: display name ("" = $DISPLAY)
     protocol::CursorType pattern_cursor = protocol::CursorType::color;  // pattern: shape type
+    std::uint64_t max_frame_bytes = 0;  // what one frame slot holds (0: unknown, no limit)
+    std::uint32_t frame_slots = 0;      // slots in the region, for size advice
+    std::string output;                 // dxgi: "" (first real GPU's), an index or a name
 };
 
 class CaptureSource {

@@ -20,6 +20,12 @@ struct InjectorStats {
     std::uint64_t failed = 0;    // events the OS refused
 };
 
+// A rectangle in the guest's desktop pixels.
+struct ScreenArea {
+    std::int32_t left = 0, top = 0, width = 0, height = 0;
+    friend bool operator==(const ScreenArea&, const ScreenArea&) = default;
+};
+
 class InputInjector {
   public:
     virtual ~InputInjector() = default;
@@ -27,6 +33,10 @@ class InputInjector {
     // Injects validated events (protocol::is_valid_input_event holds for each).
     virtual Status inject(std::span<const protocol::InputEvent> events) = 0;
     [[nodiscard]] virtual InjectorStats stats() const = 0;
+    // The part of the desktop the host sees (one monitor of several):
+    // absolute positions map onto it. Width 0: the whole desktop. Called
+    // from the capture thread while inject() runs on the input thread.
+    virtual void set_captured_area(const ScreenArea& /*area*/) {}
 };
 
 // "uinput" (Linux), "sendinput" (Windows) or "none"; an error names what this build offers.

@@ -1,5 +1,7 @@
 #include "input/sendinput_translate.hpp"
 
+#include <algorithm>
+
 #include <optional>
 
 #include "porthole/protocol/input_ring.hpp"
@@ -44,7 +46,28 @@ std::int32_t to_desktop(std::int32_t v) {
     return static_cast<std::int32_t>((std::int64_t{v} * 65535 + ev::abs_max / 2) / ev::abs_max);
 }
 
+// Protocol units (0..abs_max over the captured area) to a pixel of the
+// area, then to MOUSEEVENTF_VIRTUALDESK's 0..65535 over the virtual desktop
+// (Windows takes pixel = value * width / 65536, so round up to land on px).
+std::int32_t map_axis(std::int32_t v, std::int32_t area_start, std::int32_t area_size,
+                      std::int32_t desk_start, std::int32_t desk_size) {
+    const std::int64_t px =
+        area_start + (std::int64_t{v} * (area_size - 1) + ev::abs_max / 2) / ev::abs_max;
+    const std::int64_t n = ((px - desk_start) * 65536 + desk_size - 1) / desk_size;
+    return static_cast<std::int32_t>(std::clamp<std::int64_t>(n, 0, 65535));
+}
+
 }  // namespace
+
+std::int32_t SendInputTranslator::to_desktop_x(std::int32_t v) const {
+    if (captured_.width <= 0 || desktop_.width <= 0) return to_desktop(v);
+    return map_axis(v, captured_.left, captured_.width, desktop_.left, desktop_.width);
+}
+
+std::int32_t SendInputTranslator::to_desktop_y(std::int32_t v) const {
+    if (captured_.height <= 0 || desktop_.height <= 0) return to_desktop(v);
+    return map_axis(v, captured_.top, captured_.height, desktop_.top, desktop_.height);
+}
 
 std::vector<SendInputRecord> SendInputTranslator::translate(
     std::span<const protocol::InputEvent> events) {
@@ -129,8 +152,8 @@ void SendInputTranslator::translate_one(std::span<const protocol::InputEvent> ba
     if (moved_abs) {
         // SendInput needs both coordinates; an axis the batch left alone stays put.
         auto m = mouse(kMouseMove | kAbsolute | kVirtualDesk);
-        m.dx = to_desktop(abs_x_);
-        m.dy = to_desktop(abs_y_);
+        m.dx = to_desktop_x(abs_x_);
+        m.dy = to_desktop_y(abs_y_);
         out.push_back(m);
     }
     out.insert(out.end(), keys.begin(), keys.end());

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "input/injector.hpp"
 #include "porthole/protocol/region.hpp"
 
 namespace porthole::agent::win {
@@ -42,13 +43,22 @@ class SendInputTranslator {
     // The records for the events (one or more batches, each ending with
     // SYN_REPORT), in the order SendInput should replay them.
     std::vector<SendInputRecord> translate(std::span<const protocol::InputEvent> events);
+    // Absolute positions land on `captured` (the monitor the host shows)
+    // inside the virtual desktop `desktop`; width 0: the whole desktop.
+    void set_absolute_target(const ScreenArea& captured, const ScreenArea& desktop) {
+        captured_ = captured;
+        desktop_ = desktop;
+    }
     // Events with no Windows equivalent so far.
     [[nodiscard]] std::uint64_t unmapped() const { return unmapped_; }
 
   private:
     void translate_one(std::span<const protocol::InputEvent> batch,
                        std::vector<SendInputRecord>& out);
+    [[nodiscard]] std::int32_t to_desktop_x(std::int32_t v) const;
+    [[nodiscard]] std::int32_t to_desktop_y(std::int32_t v) const;
     std::int32_t abs_x_ = 0, abs_y_ = 0;  // last absolute position (protocol units)
+    ScreenArea captured_, desktop_;
     std::uint64_t unmapped_ = 0;
 };
 

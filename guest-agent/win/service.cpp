@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "capture/win/win_handles.hpp"
+#include "win/restart_policy.hpp"
 
 namespace porthole::agent::service {
 
@@ -353,53 +354,98 @@ Result<UniqueHandle> launch_agent(DWORD session, const std::vector<std::string>&
     return UniqueHandle(pi.hProcess);
 }
 
+// CreateProcessAsUser needs SeIncreaseQuotaPrivilege enabled in the caller's
+// token (LocalSystem holds it, disabled by default).
+void enable_privilege(const wchar_t* name) {
+    UniqueHandle token;
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, token.out()) ==
+        FALSE)
+        return;
+    TOKEN_PRIVILEGES tp{};
+    tp.PrivilegeCount = 1;
+    tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+    if (LookupPrivilegeValueW(nullptr, name, &tp.Privileges[0].Luid) == FALSE) return;
+    if (AdjustTokenPrivileges(token.get(), FALSE, &tp, 0, nullptr, nullptr) == FALSE ||
+        GetLastError() == ERROR_NOT_ALL_ASSIGNED)
+        spdlog::warn("cannot enable {}: {}", narrow(name), win32_message(GetLastError()));
+}
+
+// Asks the agent to end through its stop event, so it withdraws its session
+// from the region (the host sees "agent stopped", not a dead heartbeat);
+// TerminateProcess only if it does not exit in time.
+void stop_agent(HANDLE child, HANDLE stop_event) {
+    if (stop_event != nullptr) SetEvent(stop_event);
+    if (WaitForSingleObject(child, 5000) == WAIT_OBJECT_0) return;
+    spdlog::warn("the agent did not stop within 5 s; terminating it");
+    TerminateProcess(child, 1);
+    WaitForSingleObject(child, 5000);
+}
+
 void supervise(ServiceState& s) {
+    enable_privilege(L"SeIncreaseQuotaPrivilege");
+    // Named so that the agent, started in another session, can open it.
+    UniqueHandle agent_stop(CreateEventW(nullptr, TRUE, FALSE, kAgentStopEvent.data()));
+    if (!agent_stop)
+        spdlog::warn("cannot create the agent's stop event: {}", win32_message(GetLastError()));
+    std::vector<std::string> args = s.agent_args;
+    if (agent_stop) {
+        args.emplace_back("--stop-event");
+        args.emplace_back(narrow(kAgentStopEvent));
+    }
+    RestartPolicy policy;
     UniqueHandle child;
     DWORD child_session = 0xFFFFFFFF;
-    auto backoff = std::chrono::milliseconds(1000);
+    auto started = std::chrono::steady_clock::now();
+    auto retry_delay = policy.next_delay();
+    bool given_up = false;  // a configuration error: wait for the stop only
     for (;;) {
         const DWORD session = WTSGetActiveConsoleSessionId();
         if (child && session != child_session) {
             spdlog::info("console session changed {} -> {}: restarting the agent", child_session,
                          session);
-            TerminateProcess(child.get(), 0);
-            WaitForSingleObject(child.get(), 5000);
+            stop_agent(child.get(), agent_stop.get());
             child.reset();
         }
-        if (!child && session != 0xFFFFFFFF) {
-            auto launched = launch_agent(session, s.agent_args);
+        if (!child && !given_up && session != 0xFFFFFFFF) {
+            if (agent_stop) ResetEvent(agent_stop.get());
+            auto launched = launch_agent(session, args);
             if (launched) {
                 child = std::move(*launched);
                 child_session = session;
+                started = std::chrono::steady_clock::now();
                 spdlog::info("agent started in session {} (pid {})", session,
                              GetProcessId(child.get()));
             } else {
-                spdlog::error("cannot start the agent in session {}: {}", session,
-                              launched.error().message);
+                retry_delay = policy.on_launch_failure();
+                spdlog::error("cannot start the agent in session {}: {}; retrying in {} ms",
+                              session, launched.error().message, retry_delay.count());
             }
         }
         HANDLE waits[3] = {s.stop_event.get(), s.session_event.get(), child.get()};
         const DWORD count = child ? 3 : 2;
-        const DWORD timeout = child ? INFINITE : static_cast<DWORD>(backoff.count());
+        const DWORD timeout =
+            child || given_up ? INFINITE : static_cast<DWORD>(retry_delay.count());
         const DWORD r = WaitForMultipleObjects(count, waits, FALSE, timeout);
         if (r == WAIT_OBJECT_0) break;
         if (r == WAIT_OBJECT_0 + 2) {
             DWORD code = 0;
             GetExitCodeProcess(child.get(), &code);
-            spdlog::warn("agent exited with code {}; restarting in {} ms", code, backoff.count());
             child.reset();
-            if (WaitForSingleObject(s.stop_event.get(), static_cast<DWORD>(backoff.count())) ==
+            const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started);
+            const auto d = policy.on_exit(code, ran);
+            if (!d.restart) {
+                spdlog::error("{}", d.message);
+                given_up = true;
+                continue;
+            }
+            spdlog::warn("{}", d.message);
+            if (WaitForSingleObject(s.stop_event.get(), static_cast<DWORD>(d.delay.count())) ==
                 WAIT_OBJECT_0)
                 break;
-            backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-        } else if (r == WAIT_TIMEOUT) {
-            backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
         }
     }
-    if (child) {
-        TerminateProcess(child.get(), 0);
-        WaitForSingleObject(child.get(), 5000);
-    }
+    if (child) stop_agent(child.get(), agent_stop.get());
 }
 
 void WINAPI service_main(DWORD /*argc*/, LPWSTR* /*argv*/) {
@@ -425,6 +471,22 @@ void WINAPI service_main(DWORD /*argc*/, LPWSTR* /*argv*/) {
 }
 
 }  // namespace
+
+Result<std::jthread> watch_stop_event(std::string_view name, std::atomic<bool>& stop) {
+    const std::wstring wname = widen(std::string(name));
+    UniqueHandle event(OpenEventW(SYNCHRONIZE, FALSE, wname.c_str()));
+    if (!event)
+        return Error::make("cannot open the stop event " + std::string(name) + ": " +
+                           win32_message(GetLastError()));
+    return std::jthread([ev = std::move(event), &stop](std::stop_token token) {
+        while (!token.stop_requested()) {
+            if (WaitForSingleObject(ev.get(), 100) == WAIT_OBJECT_0) {
+                stop.store(true);
+                return;
+            }
+        }
+    });
+}
 
 int execute(const Command& command) {
     switch (command.action) {

@@ -9,9 +9,11 @@
 //   porthole-agent uninstall                    stop and remove
 //   porthole-agent service [agent options...]   what the SCM runs
 
+#include <atomic>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "porthole/util/result.hpp"
@@ -20,6 +22,10 @@ namespace porthole::agent::service {
 
 inline constexpr std::wstring_view kServiceName = L"PortholeAgent";
 inline constexpr std::wstring_view kDisplayName = L"Porthole guest agent";
+// The event the service sets to ask the agent it started to stop cleanly
+// (the agent's --stop-event); Global\ so that session 0 and the console
+// session share it.
+inline constexpr std::wstring_view kAgentStopEvent = L"Global\\PortholeAgentStop";
 
 enum class Action { none, install, uninstall, run };
 
@@ -60,6 +66,10 @@ Result<InstalledService> query(std::wstring_view name = kServiceName);
 std::string path_next_to_executable(std::string_view file_name);
 // Logs to `file_name` next to the executable and to OutputDebugString.
 void setup_logging(std::string_view file_name);
+
+// The agent's side of kAgentStopEvent: opens the named event and sets
+// `stop` once it is signalled (until the returned thread is stopped).
+Result<std::jthread> watch_stop_event(std::string_view name, std::atomic<bool>& stop);
 
 // Runs the command: install/uninstall print the outcome, run blocks in the
 // service dispatcher until the SCM stops the service. Returns the exit code.

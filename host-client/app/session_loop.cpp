@@ -76,13 +76,49 @@ void SessionLoop::follow_session(std::uint64_t now) {
         }
     }
     link_ = std::move(poll);
-    if (changed) update_message();
+    bool status_changed = false;
+    if (link_.state == protocol::LinkState::connected) {
+        if (auto st = session_.agent_status(); st && *st != agent_status_) {
+            if (st->code != protocol::AgentStatusCode::ok)
+                spdlog::warn("guest agent: {}", st->text);
+            agent_status_ = std::move(*st);
+            status_changed = true;
+        }
+    } else if (agent_status_.code != protocol::AgentStatusCode::ok) {
+        agent_status_ = {};
+        status_changed = true;
+    }
+    if (changed || status_changed) update_message();
+}
+
+std::vector<std::string> agent_status_lines(const protocol::AgentStatusView& status,
+                                            std::size_t width) {
+    std::vector<std::string> lines;
+    if (status.code == protocol::AgentStatusCode::ok) return lines;
+    lines.emplace_back("GUEST AGENT:");
+    std::string line;
+    std::size_t pos = 0;
+    const std::string& t = status.text;
+    while (pos < t.size()) {
+        std::size_t end = t.find(' ', pos);
+        if (end == std::string::npos) end = t.size();
+        const std::string word = t.substr(pos, std::min(end - pos, width));
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            lines.push_back(line);
+            line.clear();
+        }
+        line += (line.empty() ? "" : " ") + word;
+        pos = end + 1;
+    }
+    if (!line.empty()) lines.push_back(line);
+    return lines;
 }
 
 void SessionLoop::update_message() {
     std::vector<std::string> lines;
     switch (link_.state) {
         case protocol::LinkState::connected:
+            lines = agent_status_lines(agent_status_, 60);
             break;
         case protocol::LinkState::waiting:
             lines = {"WAITING FOR THE GUEST AGENT"};

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "app/audio_subsystem.hpp"
@@ -19,6 +20,11 @@
 #include "render/renderer.hpp"
 
 namespace porthole::client {
+
+// The agent's status as message lines of at most `width` characters, words
+// kept whole; none while the status is ok.
+std::vector<std::string> agent_status_lines(const protocol::AgentStatusView& status,
+                                            std::size_t width);
 
 class SessionLoop {
   public:
@@ -61,6 +67,7 @@ class SessionLoop {
     InputSubsystem* input_ = nullptr;
     FrameStats stats_;
     protocol::HostPoll link_;
+    protocol::AgentStatusView agent_status_;  // last shown; code ok: nothing to say
     bool announced_ = false;
     bool needs_draw_ = true;
     bool new_frame_ = false;  // the next draw shows a newly accepted frame

@@ -162,9 +162,8 @@ Result<Mapping> open_windows_ivshmem(unsigned index) {
     if (!dev.valid()) {
         const DWORD err = GetLastError();
         return Error::make("cannot open IVSHMEM device " + *path + ": " + win32_message(err) +
-                               (err == ERROR_SHARING_VIOLATION || err == ERROR_ACCESS_DENIED
-                                    ? "; another program (another porthole-agent or Looking "
-                                      "Glass host) has it open: stop it"
+                               (err == ERROR_ACCESS_DENIED
+                                    ? "; run porthole-agent as administrator or as the service"
                                     : ""),
                            static_cast<int>(err));
     }
@@ -182,8 +181,12 @@ Result<Mapping> open_windows_ivshmem(unsigned index) {
     if (DeviceIoControl(dev.get(), kIoctlRequestMmap, &config, sizeof(config), &map, sizeof(map),
                         &returned, nullptr) == FALSE ||
         returned != sizeof(map) || map.ptr == nullptr) {
+        // The driver hands the region to one process at a time: this is where
+        // a second owner fails, not at CreateFile.
         return Error::make("cannot map the IVSHMEM region of " + *path + " (" +
-                           std::to_string(size >> 20) + " MiB): " + win32_message(GetLastError()));
+                           std::to_string(size >> 20) + " MiB): " + win32_message(GetLastError()) +
+                           "; another program (another porthole-agent or the Looking Glass host) "
+                           "probably has it mapped: stop it");
     }
     if (map.size != size) size = std::min(size, map.size);
     std::string description =

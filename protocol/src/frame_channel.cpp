@@ -197,6 +197,7 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
                          full ? frame_flag::full_damage : 0};
     std::memcpy(out.damage, h.damage.rects().data(), h.damage.size() * sizeof(Rect));
     copy_in(sh, out);
+    wc_store_fence();  // pixels and header out of the WC buffers before the seqlock and `latest`
     seqlock_end_write(sh.seq);
     st.serial = serial;
     st.geometry = g;

@@ -163,6 +163,7 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     AgentSession s(region, *layout, random_session_id());
     s.link_.withdraw();  // the host stops trusting the old layout first
     copy_in(*reinterpret_cast<RegionHeader*>(region.data()), make_header(*layout));
+    write_agent_status(region, AgentStatusCode::ok, {});  // the last session's status is over
     auto frames = FrameWriter::create(s.channel(layout->frames), params.frame_slots);
     if (!frames) return frames.error();
     auto cursor = CursorWriter::create(s.channel(layout->cursor));

@@ -146,6 +146,7 @@ class Host {
             if (auto c = session_.attach_channels()) channels_.emplace(std::move(*c));
         }
         if (p.state != LinkState::connected || !channels_) return;
+        if (auto st = session_.agent_status()) (void)st->text.size();
         read_frames();
         read_cursor();
         read_audio();

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "capture/win/cursor_shape.hpp"
 #include "capture/win/damage.hpp"
 #include "porthole/util/adaptive_wait.hpp"
@@ -16,11 +18,6 @@ using protocol::DamageList;
 using protocol::Rect;
 
 namespace {
-
-// Formats we ask DuplicateOutput1 for, preferred first: HDR desktops come as
-// FP16, 10-bit ones as R10G10B10A2, everything else as BGRA.
-constexpr DXGI_FORMAT kFormats[] = {DXGI_FORMAT_R16G16B16A16_FLOAT, DXGI_FORMAT_R10G10B10A2_UNORM,
-                                    DXGI_FORMAT_B8G8R8A8_UNORM};
 
 std::string narrow(const wchar_t* w) {
     std::string s;
@@ -50,11 +47,63 @@ void make_thread_dpi_aware() {
     set(reinterpret_cast<void*>(std::intptr_t{-4}));  // DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2
 }
 
+// Every output of every adapter, with the COM objects to duplicate one.
+void enumerate_outputs(IDXGIFactory1* factory, std::vector<OutputInfo>& infos,
+                       std::vector<ComPtr<IDXGIAdapter1>>& adapters,
+                       std::vector<ComPtr<IDXGIOutput>>& outputs) {
+    for (UINT a = 0;; ++a) {
+        ComPtr<IDXGIAdapter1> ad;
+        if (factory->EnumAdapters1(a, ad.out()) == DXGI_ERROR_NOT_FOUND) break;
+        DXGI_ADAPTER_DESC1 ad_desc{};
+        ad->GetDesc1(&ad_desc);
+        for (UINT o = 0;; ++o) {
+            ComPtr<IDXGIOutput> candidate;
+            if (ad->EnumOutputs(o, candidate.out()) == DXGI_ERROR_NOT_FOUND) break;
+            DXGI_OUTPUT_DESC d{};
+            if (FAILED(candidate->GetDesc(&d))) continue;
+            OutputInfo info;
+            info.adapter_index = a;
+            info.output_index = o;
+            info.adapter = narrow(ad_desc.Description);
+            info.vendor_id = ad_desc.VendorId;
+            info.device_id = ad_desc.DeviceId;
+            info.software = (ad_desc.Flags & DXGI_ADAPTER_FLAG_SOFTWARE) != 0;
+            info.device = narrow(d.DeviceName);
+            info.attached = d.AttachedToDesktop != FALSE;
+            info.left = d.DesktopCoordinates.left;
+            info.top = d.DesktopCoordinates.top;
+            info.right = d.DesktopCoordinates.right;
+            info.bottom = d.DesktopCoordinates.bottom;
+            infos.push_back(info);
+            adapters.push_back(ad);
+            outputs.push_back(candidate);
+        }
+    }
+}
+
 }  // namespace
 
-Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& /*options*/) {
-    std::unique_ptr<DxgiSource> s(new DxgiSource());
-    if (auto ok = s->init(); !ok) return ok.error();
+Result<std::vector<OutputInfo>> DxgiSource::enumerate() {
+    ComPtr<IDXGIFactory1> factory;
+    const HRESULT hr =
+        CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
+    if (FAILED(hr)) return Error::make("CreateDXGIFactory1 failed: " + hresult_message(hr));
+    std::vector<OutputInfo> infos;
+    std::vector<ComPtr<IDXGIAdapter1>> adapters;
+    std::vector<ComPtr<IDXGIOutput>> outputs;
+    enumerate_outputs(factory.get(), infos, adapters, outputs);
+    return infos;
+}
+
+Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& options) {
+    std::unique_ptr<DxgiSource> s(new DxgiSource(options));
+    if (auto ok = s->init(); !ok) {
+        // No display on the GPU yet: keep the source and look again on every
+        // frame (a plug or a virtual display may come); anything else fails.
+        if (ok.error().code != kNoDisplay) return ok.error();
+        s->last_error_ = ok.error().message;
+        spdlog::warn("dxgi: {}", ok.error().message);
+    }
     return s;
 }
 
@@ -75,27 +124,25 @@ Status DxgiSource::init() {
         CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
     if (FAILED(hr)) return Error::make("CreateDXGIFactory1 failed: " + hresult_message(hr));
 
-    // The first output attached to the desktop, on whichever adapter drives it.
-    ComPtr<IDXGIAdapter1> adapter;
-    ComPtr<IDXGIOutput> output;
+    // Every output, then the one to capture: a real GPU's, not QEMU's emulated display.
+    std::vector<OutputInfo> infos;
+    std::vector<ComPtr<IDXGIAdapter1>> adapters;
+    std::vector<ComPtr<IDXGIOutput>> outputs;
+    enumerate_outputs(factory.get(), infos, adapters, outputs);
+    const OutputChoice choice = choose_output(infos, options_.output);
+    if (!choice.index) return Error::make(choice.why, choice.no_display ? kNoDisplay : 0);
+    ComPtr<IDXGIAdapter1> adapter = adapters[*choice.index];
+    ComPtr<IDXGIOutput> output = outputs[*choice.index];
     DXGI_OUTPUT_DESC out_desc{};
-    for (UINT a = 0; !output && factory->EnumAdapters1(a, adapter.out()) != DXGI_ERROR_NOT_FOUND;
-         ++a) {
-        for (UINT o = 0;; ++o) {
-            ComPtr<IDXGIOutput> candidate;
-            if (adapter->EnumOutputs(o, candidate.out()) == DXGI_ERROR_NOT_FOUND) break;
-            if (SUCCEEDED(candidate->GetDesc(&out_desc)) && out_desc.AttachedToDesktop) {
-                output = candidate;
-                break;
-            }
-        }
-    }
-    if (!output) {
-        return Error::make(
-            "no display output is attached to the desktop (headless VM without a "
-            "display adapter, or a remote session): DXGI duplication needs one");
-    }
+    output->GetDesc(&out_desc);
     output_name_ = narrow(out_desc.DeviceName);
+    if (output_name_ != announced_output_) {
+        announced_output_ = output_name_;
+        spdlog::info("dxgi: capturing output {} of {} (vendor {:04x})", output_name_,
+                     infos[*choice.index].adapter, infos[*choice.index].vendor_id);
+    }
+    const auto& chosen = infos[*choice.index];
+    desktop_rect_ = DesktopRect{chosen.left, chosen.top, chosen.right, chosen.bottom};
 
     hr = D3D11CreateDevice(adapter.get(), D3D_DRIVER_TYPE_UNKNOWN, nullptr, 0, nullptr, 0,
                            D3D11_SDK_VERSION, device_.out(), nullptr, context_.out());
@@ -103,9 +150,16 @@ Status DxgiSource::init() {
 
     // DuplicateOutput1 (Windows 10 1703+) gives HDR and 10-bit formats; fall
     // back to DuplicateOutput, which always converts to BGRA.
+    // HDR desktops come as FP16 when we ask for it, which we do only when an
+    // FP16 frame fits a slot; otherwise FP16 is converted to RGB10A2 below.
+    const auto& dc = out_desc.DesktopCoordinates;
+    const bool fp16_fits = frame_fits(static_cast<std::uint32_t>(dc.right - dc.left),
+                                      static_cast<std::uint32_t>(dc.bottom - dc.top),
+                                      protocol::PixelFormat::rgba16f, options_.max_frame_bytes);
+    const auto formats = duplication_formats(fp16_fits);
     if (auto output5 = output.as<IDXGIOutput5>()) {
-        hr = output5->DuplicateOutput1(device_.get(), 0, static_cast<UINT>(std::size(kFormats)),
-                                       kFormats, duplication_.out());
+        hr = output5->DuplicateOutput1(device_.get(), 0, static_cast<UINT>(formats.size()),
+                                       formats.data(), duplication_.out());
     }
     if (!duplication_) {
         auto output1 = output.as<IDXGIOutput1>();
@@ -154,21 +208,37 @@ void DxgiSource::drop_duplication(std::string why) {
 }
 
 Status DxgiSource::ensure_staging(const D3D11_TEXTURE2D_DESC& desc) {
+    const auto choice =
+        plan_publish(desc.Format, desc.Width, desc.Height, options_.max_frame_bytes);
+    if (!choice.ok) return Error::make(choice.why);
+    const DXGI_FORMAT staging_format =
+        choice.plan.fp16_to_rgb10a2 && converter_ ? DXGI_FORMAT_R10G10B10A2_UNORM : desc.Format;
     if (staging_ && staging_desc_.Width == desc.Width && staging_desc_.Height == desc.Height &&
-        staging_desc_.Format == desc.Format) {
+        plan_.format == choice.plan.format &&
+        plan_.fp16_to_rgb10a2 == choice.plan.fp16_to_rgb10a2 &&
+        staging_desc_.Format == staging_format) {
         return {};
     }
-    const auto format = pixel_format_from_dxgi(desc.Format);
-    if (!format) {
-        return Error::make("desktop format " + std::to_string(desc.Format) +
-                           " is not one Porthole carries (BGRA8, R10G10B10A2, RGBA16F)");
+    plan_ = choice.plan;
+    converter_.reset();
+    converted_.clear();
+    if (plan_.fp16_to_rgb10a2) {
+        if (!hdr_notice_given_) {
+            hdr_notice_given_ = true;
+            spdlog::warn("{}", fp16_region_notice(desc.Width, desc.Height, options_.frame_slots));
+        }
+        if (auto c = Fp16Converter::create(device_.get(), desc.Width, desc.Height)) {
+            converter_ = std::move(*c);
+        } else {
+            spdlog::warn("converting FP16 on the CPU instead: {}", c.error().message);
+        }
     }
     D3D11_TEXTURE2D_DESC s{};
     s.Width = desc.Width;
     s.Height = desc.Height;
     s.MipLevels = 1;
     s.ArraySize = 1;
-    s.Format = desc.Format;
+    s.Format = converter_ ? DXGI_FORMAT_R10G10B10A2_UNORM : desc.Format;
     s.SampleDesc.Count = 1;
     s.Usage = D3D11_USAGE_STAGING;
     s.CPUAccessFlags = D3D11_CPU_ACCESS_READ;
@@ -179,7 +249,7 @@ Status DxgiSource::ensure_staging(const D3D11_TEXTURE2D_DESC& desc) {
                            std::to_string(s.Height) + " staging texture: " + hresult_message(hr));
     }
     staging_desc_ = s;
-    format_ = *format;
+    format_ = plan_.format;
     need_full_ = true;
     return {};
 }
@@ -254,7 +324,7 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
             last_error_ = ok.error().message;
             // Retry at the caller's pace rather than spinning (secure desktop, mode change).
             std::this_thread::sleep_for(timeout);
-            return CaptureStatus::reinit;
+            return ok.error().code == kNoDisplay ? CaptureStatus::no_output : CaptureStatus::reinit;
         }
     }
 
@@ -269,8 +339,10 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
         return CaptureStatus::reinit;
     }
     if (FAILED(hr)) {
+        // Re-created on the next call; the agent keeps running (it is the
+        // only way the host hears anything from this machine).
         drop_duplication("AcquireNextFrame failed: " + hresult_message(hr));
-        return CaptureStatus::error;
+        return CaptureStatus::reinit;
     }
     frame_held_ = true;
     update_cursor(info);
@@ -285,15 +357,15 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
     D3D11_TEXTURE2D_DESC desc{};
     texture->GetDesc(&desc);
     if (auto ok = ensure_staging(desc); !ok) {
+        // Not fatal: the desktop may change to one that fits (mode change).
         last_error_ = ok.error().message;
         release_frame();
-        return CaptureStatus::error;
+        return CaptureStatus::unfit;
     }
     const Size tex{desc.Width, desc.Height};
     DamageList texture_damage;  // in the texture's own orientation
     if (need_full_) {
         texture_damage.set_full(tex.width, tex.height);
-        context_->CopyResource(staging_.get(), texture.get());
     } else {
         if (auto ok = read_metadata(info.TotalMetadataBufferSize); !ok) {
             drop_duplication(ok.error().message);
@@ -301,9 +373,18 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
         }
         texture_damage = damage_from_dxgi(dirty_, moves_, tex, Rotation::identity);
         if (texture_damage.empty()) return CaptureStatus::timeout;
+    }
+    ID3D11Texture2D* copy_from = texture.get();
+    if (converter_) {
+        converter_->convert(context_.get(), texture.get(), texture_damage.rects());
+        copy_from = converter_->output();
+    }
+    if (need_full_) {
+        context_->CopyResource(staging_.get(), copy_from);
+    } else {
         for (const Rect& r : texture_damage.rects()) {
             const D3D11_BOX box{r.x, r.y, 0, r.x + r.w, r.y + r.h, 1};
-            context_->CopySubresourceRegion(staging_.get(), 0, r.x, r.y, 0, texture.get(), 0, &box);
+            context_->CopySubresourceRegion(staging_.get(), 0, r.x, r.y, 0, copy_from, 0, &box);
         }
     }
 
@@ -315,8 +396,24 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
     }
     mapped_ = true;
     const std::uint32_t bpp = protocol::bytes_per_pixel(format_);
-    const ConstImageView src{static_cast<const std::byte*>(map.pData), tex.width, tex.height,
-                             map.RowPitch, bpp};
+    const std::uint32_t staging_bpp =
+        staging_desc_.Format == DXGI_FORMAT_R16G16B16A16_FLOAT ? 8U : 4U;
+    ConstImageView src{static_cast<const std::byte*>(map.pData), tex.width, tex.height,
+                       map.RowPitch, staging_bpp};
+    if (!converter_ && (plan_.fp16_to_rgb10a2 || plan_.swizzle_rgba)) {
+        // Converted on the CPU into a 4-byte-a-pixel copy of the desktop.
+        const std::uint32_t stride = tex.width * 4;
+        if (need_full_ || converted_.size() != std::size_t{stride} * tex.height)
+            converted_.assign(std::size_t{stride} * tex.height, std::byte{0});
+        const ImageView dst{converted_.data(), tex.width, tex.height, stride, 4};
+        for (const Rect& r : texture_damage.rects()) {
+            if (plan_.fp16_to_rgb10a2)
+                convert_fp16_rect(src, dst, r);
+            else
+                swizzle_rgba_rect(src, dst, r);
+        }
+        src = ConstImageView{converted_.data(), tex.width, tex.height, stride, 4};
+    }
     if (rotation_ == Rotation::identity) {
         out.image = protocol::FrameSource{tex.width, tex.height, map.RowPitch, format_, src.pixels};
         out.damage = texture_damage;

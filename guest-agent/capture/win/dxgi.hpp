@@ -17,6 +17,9 @@
 
 #include "capture/source.hpp"
 #include "capture/win/formats.hpp"
+#include "capture/win/fp16_gpu.hpp"
+#include "capture/win/hdr.hpp"
+#include "capture/win/outputs.hpp"
 #include "capture/win/win_handles.hpp"
 
 namespace porthole::agent::win {
@@ -35,9 +38,17 @@ class DxgiSource final : public CaptureSource {
     CaptureStatus next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) override;
     std::optional<CursorUpdate> cursor() override;
     [[nodiscard]] std::string last_error() const override { return last_error_; }
+    // The captured output on the virtual desktop (absolute mouse mapping).
+    struct DesktopRect {
+        std::int32_t left = 0, top = 0, right = 0, bottom = 0;
+    };
+    [[nodiscard]] DesktopRect desktop_rect() const { return desktop_rect_; }
+    // Every output DXGI reports, for --list-outputs.
+    static Result<std::vector<OutputInfo>> enumerate();
 
   private:
-    DxgiSource() = default;
+    static constexpr int kNoDisplay = 1;  // Error::code of init(): no real GPU output
+    explicit DxgiSource(const CaptureOptions& options) : options_(options) {}
     Status init();         // device, output and duplication
     void release_frame();  // unmaps the staging texture and releases the desktop frame
     void drop_duplication(std::string why);
@@ -45,13 +56,18 @@ class DxgiSource final : public CaptureSource {
     Status read_metadata(std::uint32_t total_bytes);
     void update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info);
 
+    CaptureOptions options_;
     ComPtr<ID3D11Device> device_;
     ComPtr<ID3D11DeviceContext> context_;
     ComPtr<IDXGIOutputDuplication> duplication_;
     ComPtr<ID3D11Texture2D> staging_;
     D3D11_TEXTURE2D_DESC staging_desc_{};
     Rotation rotation_ = Rotation::identity;
-    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;
+    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;  // what the region carries
+    PublishPlan plan_;
+    std::unique_ptr<Fp16Converter> converter_;  // FP16 -> RGB10A2 on the GPU
+    std::vector<std::byte> converted_;  // CPU conversion (no shader compiler) or RGBA swizzle
+    bool hdr_notice_given_ = false;
     bool frame_held_ = false;
     bool mapped_ = false;
     bool need_full_ = true;
@@ -66,6 +82,8 @@ class DxgiSource final : public CaptureSource {
     std::int32_t hotspot_x_ = 0, hotspot_y_ = 0;
     std::string last_error_;
     std::string output_name_;
+    std::string announced_output_;
+    DesktopRect desktop_rect_;
 };
 
 }  // namespace porthole::agent::win

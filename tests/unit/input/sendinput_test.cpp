@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "input/sas.hpp"
+
 #ifdef _WIN32
 #include "input/sendinput.hpp"
 #endif
@@ -123,6 +128,31 @@ TEST(SendInputTranslator, KeysWithoutWindowsEquivalentAreCounted) {
     EXPECT_EQ(t.unmapped(), 1U);
 }
 
+TEST(SendInputTranslator, AbsolutePositionsMapOntoTheCapturedMonitor) {
+    // Two 1920x1080 monitors side by side; the host shows the right one.
+    SendInputTranslator t;
+    t.set_absolute_target(ScreenArea{1920, 0, 1920, 1080}, ScreenArea{0, 0, 3840, 1080});
+    const InputEvent left_top[] = {abs_(0, 0), abs_(1, 0), syn()};
+    const auto a = t.translate(left_top).at(0);
+    // Windows: pixel = value * 3840 / 65536.
+    EXPECT_EQ(a.dx * 3840 / 65536, 1920);
+    EXPECT_EQ(a.dy, 0);
+    const InputEvent right_bottom[] = {abs_(0, 32767), abs_(1, 32767), syn()};
+    const auto b = t.translate(right_bottom).at(0);
+    EXPECT_EQ(b.dx * 3840 / 65536, 3839);
+    EXPECT_EQ(b.dy * 1080 / 65536, 1079);
+    const InputEvent middle[] = {abs_(0, 16384), syn()};
+    EXPECT_EQ(t.translate(middle).at(0).dx * 3840 / 65536, 1920 + 960);
+}
+
+TEST(SendInputTranslator, MonitorLeftOfThePrimaryHasNegativeCoordinates) {
+    SendInputTranslator t;
+    t.set_absolute_target(ScreenArea{-1280, 0, 1280, 1024}, ScreenArea{-1280, 0, 3200, 1080});
+    const InputEvent e[] = {abs_(0, 32767), abs_(1, 0), syn()};
+    const auto r = t.translate(e).at(0);
+    EXPECT_EQ(-1280 + r.dx * 3200 / 65536, -1);
+}
+
 #ifdef _WIN32
 TEST(SendInputNative, InputStructuresMatchTheRecords) {
     for (const auto& c : table()) {
@@ -157,6 +187,117 @@ TEST(SendInputNative, ExtendedPrintScreenAndRightCtrlAsWindowsDefinesThem) {
     EXPECT_EQ(in.ki.wScan, 0x37);
     // Windows itself maps VK_SNAPSHOT's scancode to 0x37 as well.
     EXPECT_EQ(MapVirtualKeyW(VK_RCONTROL, MAPVK_VK_TO_VSC) & 0xFF, 0x1DU);
+}
+#endif
+
+constexpr std::uint16_t KEY_LEFTCTRL = 29, KEY_LEFTALT = 56, KEY_RIGHTALT = 100, KEY_DELETE = 111,
+                        KEY_KPDOT = 83;
+
+TEST(SasDetector, CtrlAltDelIsRecognisedOncePerPress) {
+    SasDetector d;
+    EXPECT_FALSE(d.on_event(key(KEY_LEFTCTRL, 1)));
+    EXPECT_FALSE(d.on_event(key(KEY_LEFTALT, 1)));
+    EXPECT_TRUE(d.on_event(key(KEY_DELETE, 1)));
+    EXPECT_FALSE(d.on_event(key(KEY_DELETE, 2))) << "auto-repeat";
+    EXPECT_FALSE(d.on_event(key(KEY_DELETE, 0)));
+    EXPECT_TRUE(d.on_event(key(KEY_KPDOT, 1))) << "keypad Delete, as Windows accepts it";
+}
+
+TEST(SasDetector, NeedsBothCtrlAndAltHeld) {
+    SasDetector d;
+    EXPECT_FALSE(d.on_event(key(KEY_DELETE, 1)));
+    d.on_event(key(KEY_RIGHTCTRL, 1));
+    EXPECT_FALSE(d.on_event(key(KEY_DELETE, 1))) << "Ctrl+Del";
+    d.on_event(key(KEY_RIGHTALT, 1));
+    d.on_event(key(KEY_RIGHTCTRL, 0));
+    EXPECT_FALSE(d.on_event(key(KEY_DELETE, 1))) << "Alt+Del after Ctrl was released";
+    d.on_event(key(KEY_LEFTCTRL, 1));
+    EXPECT_TRUE(d.on_event(key(KEY_DELETE, 1))) << "left Ctrl + right Alt";
+}
+
+#ifdef _WIN32
+// Plays desktop switches: the login screen's Winlogon desktop and back.
+class FakeDesktops final : public DesktopApi {
+  public:
+    std::wstring input = L"Default";
+    bool deny = false;
+    std::vector<std::wstring> set_calls;
+    int open = 0;
+    HDESK open_input() override {
+        if (deny) return nullptr;
+        ++open;
+        names_.push_back(input);
+        return reinterpret_cast<HDESK>(names_.size());
+    }
+    std::wstring name(HDESK d) override { return names_.at(reinterpret_cast<std::size_t>(d) - 1); }
+    bool set_thread(HDESK d) override {
+        set_calls.push_back(name(d));
+        return true;
+    }
+    void close(HDESK) override { --open; }
+
+  private:
+    std::vector<std::wstring> names_;
+};
+
+TEST(DesktopFollower, MovesTheThreadOnlyWhenTheInputDesktopChanges) {
+    FakeDesktops api;
+    {
+        DesktopFollower f(api);
+        EXPECT_TRUE(f.follow());
+        EXPECT_TRUE(f.follow());
+        EXPECT_EQ(api.set_calls, (std::vector<std::wstring>{L"Default"}));
+        api.input = L"Winlogon";  // the login or UAC screen
+        EXPECT_TRUE(f.follow());
+        EXPECT_EQ(f.current(), L"Winlogon");
+        api.input = L"Default";
+        EXPECT_TRUE(f.follow());
+        EXPECT_EQ(api.set_calls, (std::vector<std::wstring>{L"Default", L"Winlogon", L"Default"}));
+        EXPECT_EQ(f.switches(), 2U);
+        EXPECT_EQ(api.open, 1) << "only the desktop in use stays open";
+        api.deny = true;  // no access for a moment: stay
+        EXPECT_TRUE(f.follow());
+        EXPECT_EQ(f.current(), L"Default");
+    }
+    EXPECT_EQ(api.open, 0) << "closed with the follower";
+}
+
+TEST(DesktopFollower, FollowsWinesRealInputDesktop) {
+    DesktopFollower f;
+    ASSERT_TRUE(f.follow());
+    EXPECT_EQ(f.current(), L"Default");
+    wchar_t name[64] = {};
+    DWORD n = 0;
+    ASSERT_TRUE(GetUserObjectInformationW(GetThreadDesktop(GetCurrentThreadId()), UOI_NAME, name,
+                                          sizeof(name), &n));
+    EXPECT_EQ(std::wstring(name), L"Default");
+}
+
+TEST(SendInputSas, CtrlAltDelFromTheHostCallsSendSasOnce) {
+    FakeDesktops api;
+    int calls = 0;
+    SendInputInjector inj(api, [&calls] {
+        ++calls;
+        return porthole::Status{};
+    });
+    const InputEvent b[] = {key(KEY_LEFTCTRL, 1), key(KEY_LEFTALT, 1), key(KEY_DELETE, 1),   syn(),
+                            key(KEY_DELETE, 0),   key(KEY_LEFTALT, 0), key(KEY_LEFTCTRL, 0), syn()};
+    (void)inj.inject(b);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(inj.sas_sent(), 1U);
+    const InputEvent plain[] = {key(KEY_DELETE, 1), key(KEY_DELETE, 0), syn()};
+    (void)inj.inject(plain);
+    EXPECT_EQ(calls, 1) << "Delete alone is a key, not the SAS";
+}
+
+TEST(SendInputSas, SendSasIsLookedUpInSasDll) {
+    // What send_sas() loads at run time. Wine's sas.dll exports SendSAS as an
+    // unimplemented stub (calling it raises), so the call itself is tested
+    // through the injector's fake above and only on real Windows for real.
+    HMODULE m = LoadLibraryW(L"sas.dll");
+    ASSERT_NE(m, nullptr);
+    EXPECT_NE(GetProcAddress(m, "SendSAS"), nullptr);
+    FreeLibrary(m);
 }
 #endif
 

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
+#include "porthole/protocol/agent_status.hpp"
 #include "porthole/protocol/session.hpp"
 #include "porthole/protocol/shared_memory.hpp"
 #include "support/aligned_region.hpp"
@@ -285,4 +287,45 @@ TEST(ClockSync, IgnoresImpossibleSamples) {
     ClockSync c;
     c.add_sample(100, 0, 0, 50);  // received before sent
     EXPECT_FALSE(c.offset_ns());
+}
+
+TEST(AgentStatus, TheAgentsStatusReachesTheHostAndANewSessionClearsIt) {
+    AlignedRegion mem(kRegion);
+    auto agent = AgentSession::create(mem.bytes(), {}, cap::frames, "agent", 0);
+    ASSERT_TRUE(agent) << agent.error().message;
+    HostSession host(mem.bytes(), 0, "test-host");
+    ASSERT_EQ(host.poll(1 * kMs).state, LinkState::connected);
+    EXPECT_EQ(host.agent_status(), (AgentStatusView{AgentStatusCode::ok, ""}));
+    agent->set_status(AgentStatusCode::no_output, "no display on the GPU");
+    EXPECT_EQ(host.agent_status(),
+              (AgentStatusView{AgentStatusCode::no_output, "no display on the GPU"}));
+    auto again = AgentSession::create(mem.bytes(), {}, cap::frames, "agent", 2 * kMs);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(host.agent_status()->code, AgentStatusCode::ok) << "a restarted agent starts clean";
+}
+
+TEST(AgentStatus, TextIsCutAndMadePrintable) {
+    AlignedRegion mem(kRegion);
+    write_agent_status(mem.bytes(), AgentStatusCode::capture_failed,
+                       std::string("bad\x1b[2Jesc\xff") + std::string(400, 'x'));
+    const auto st = read_agent_status(mem.bytes());
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->text.size(), kAgentStatusTextSize);
+    EXPECT_EQ(st->text.substr(0, 12), "bad?[2Jesc?x");
+}
+
+TEST(AgentStatus, MalformedOrHalfWrittenStatusIsNotShown) {
+    AlignedRegion mem(kRegion);
+    write_agent_status(mem.bytes(), AgentStatusCode::no_output, "x");
+    auto& raw = *reinterpret_cast<AgentStatus*>(mem.bytes().data() + kAgentStatusOffset);
+    raw.code = kMaxAgentStatusCode + 1;
+    EXPECT_FALSE(read_agent_status(mem.bytes()));
+    raw.code = 1;
+    raw.length = kAgentStatusTextSize + 1;
+    EXPECT_FALSE(read_agent_status(mem.bytes()));
+    raw.length = 1;
+    EXPECT_TRUE(read_agent_status(mem.bytes()));
+    raw.seq |= 1U;  // a writer inside
+    EXPECT_FALSE(read_agent_status(mem.bytes()));
+    EXPECT_FALSE(read_agent_status(mem.bytes().first(kAgentStatusOffset)));
 }

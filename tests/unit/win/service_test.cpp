@@ -7,6 +7,7 @@
 #include <shellapi.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -137,4 +138,28 @@ TEST(AgentService, LogGoesToAFileNextToTheExecutable) {
     in.close();
     EXPECT_NE(text.str().find("service log line 42"), std::string::npos) << text.str();
     DeleteFileA(path.c_str());
+}
+
+TEST(AgentService, StopEventEndsTheAgentCleanly) {
+    const std::wstring name = L"Local\\PortholeStopTest" + std::to_wstring(GetCurrentProcessId());
+    HANDLE ev = CreateEventW(nullptr, TRUE, FALSE, name.c_str());
+    ASSERT_NE(ev, nullptr);
+    std::atomic<bool> stop{false};
+    const std::string narrow_name(name.begin(), name.end());
+    auto watch = watch_stop_event(narrow_name, stop);
+    ASSERT_TRUE(watch) << watch.error().message;
+    Sleep(150);
+    EXPECT_FALSE(stop.load()) << "not before the event is set";
+    SetEvent(ev);
+    for (int i = 0; i < 100 && !stop.load(); ++i)
+        Sleep(10);
+    EXPECT_TRUE(stop.load());
+    CloseHandle(ev);
+}
+
+TEST(AgentService, MissingStopEventIsAnError) {
+    std::atomic<bool> stop{false};
+    auto watch = watch_stop_event("Local\\PortholeNoSuchEvent", stop);
+    ASSERT_FALSE(watch);
+    EXPECT_NE(watch.error().message.find("PortholeNoSuchEvent"), std::string::npos);
 }

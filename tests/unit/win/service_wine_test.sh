@@ -27,7 +27,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ "$(grep -c 'agent started in session' "$svc_log" 2>/dev/null)" -ge 2 ] || fail "the service did not (re)start the agent"
-grep -q 'agent exited with code 1; restarting' "$svc_log" || fail "no restart after the agent exited"
+grep -q 'agent exited with code 1 after [0-9]* s; restarting in 1000 ms' "$svc_log" || fail "no restart after the agent exited"
+grep -q -- '--stop-event' "$agent_log" && fail "the agent rejected --stop-event"
 grep -q 'no IVSHMEM device found' "$agent_log" || fail "the agent's output did not reach porthole-agent.log"
 
 "$wine_run" "$agent" uninstall || fail "uninstall"
@@ -35,4 +36,16 @@ trap - EXIT
 for _ in $(seq 50); do grep -q 'service stopped' "$svc_log" && break; sleep 0.1; done
 grep -q 'service stopped' "$svc_log" || fail "the service did not report stopping"
 "$wine_run" "$agent" uninstall >/dev/null 2>&1 && fail "a second uninstall succeeded"
+
+# Options the agent cannot run with (exit code 78): one launch, then the
+# service says why and does not restart it.
+rm -f "$svc_log" "$agent_log"
+trap '"$wine_run" "$agent" uninstall >/dev/null 2>&1' EXIT
+"$wine_run" "$agent" install --format nonsense || fail "install with a bad format"
+for _ in $(seq 100); do grep -q 'configuration error' "$svc_log" 2>/dev/null && break; sleep 0.1; done
+grep -q 'configuration error (exit code 78): not restarting' "$svc_log" || fail "no stop on the configuration error"
+sleep 2
+[ "$(grep -c 'agent started in session' "$svc_log")" -eq 1 ] || fail "the agent was restarted after a configuration error"
+"$wine_run" "$agent" uninstall || fail "uninstall after the configuration error"
+trap - EXIT
 echo "PASS"

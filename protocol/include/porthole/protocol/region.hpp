@@ -6,6 +6,7 @@
 // Region map (all offsets page-aligned):
 //   0x0000  RegionHeader   written by the agent once per session
 //   0x0400  PeerBlock      agent's block (only the agent writes it)
+//   0x0480  AgentStatus    what the agent wants the host's user to know (agent-written)
 //   0x0800  PeerBlock      client's block (only the client writes it)
 //   0x1000  channels, as listed in RegionHeader::channels
 
@@ -17,7 +18,7 @@
 namespace porthole::protocol {
 
 inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;                    // 2: AgentStatus at 0x480
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -89,6 +90,28 @@ struct alignas(64) PeerBlock {
 static_assert(sizeof(PeerBlock) == 128);
 static_assert(kAgentBlockOffset + sizeof(PeerBlock) <= kClientBlockOffset);
 static_assert(kClientBlockOffset + sizeof(PeerBlock) <= kPageSize);
+
+// A condition the agent cannot fix itself and the user must hear about on
+// the host's screen (the guest's own screen may be the one not captured).
+enum class AgentStatusCode : std::uint32_t {
+    ok = 0,
+    no_output = 1,        // the GPU has no display attached: nothing to capture
+    frame_too_large = 2,  // the desktop does not fit the region's frame slots
+    capture_failed = 3,   // capture keeps failing; the text says why
+};
+inline constexpr std::uint32_t kMaxAgentStatusCode = 3;
+inline constexpr std::size_t kAgentStatusOffset = 0x480;
+inline constexpr std::size_t kAgentStatusTextSize = 240;
+
+struct alignas(64) AgentStatus {
+    std::uint64_t seq;     // seqlock
+    std::uint32_t code;    // AgentStatusCode
+    std::uint32_t length;  // bytes of text (ASCII, no NUL needed)
+    char text[kAgentStatusTextSize];
+};
+static_assert(sizeof(AgentStatus) == 256);
+static_assert(kAgentBlockOffset + sizeof(PeerBlock) <= kAgentStatusOffset);
+static_assert(kAgentStatusOffset + sizeof(AgentStatus) <= kClientBlockOffset);
 
 // ---- frames channel (guest -> host) ----
 // [FrameChannelHeader page][DamageRecord x kDamageHistory][slot 0]...[slot N-1]

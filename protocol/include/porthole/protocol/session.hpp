@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "porthole/protocol/agent_status.hpp"
 #include "porthole/protocol/audio_ring.hpp"
 #include "porthole/protocol/clipboard_channel.hpp"
 #include "porthole/protocol/cursor_channel.hpp"
@@ -111,6 +112,10 @@ class AgentSession {
     [[nodiscard]] const ClockSync& clock() const { return link_.clock(); }
     // Marks the session over (agent exiting cleanly).
     void close() { link_.withdraw(); }
+    // What the host's user should know (AgentStatusCode::ok and "" clears it).
+    void set_status(AgentStatusCode code, std::string_view text) {
+        write_agent_status(region_, code, text);
+    }
 
   private:
     AgentSession(std::span<std::byte> region, RegionLayout layout, std::uint64_t id);
@@ -171,6 +176,10 @@ class HostSession {
     [[nodiscard]] std::uint64_t agent_capabilities() const { return agent_caps_; }
     [[nodiscard]] const std::string& agent_name() const { return agent_name_; }
     [[nodiscard]] const ClockSync& clock() const { return link_.clock(); }
+    // The agent's status line (validated copy), nullopt while it is being written.
+    [[nodiscard]] std::optional<AgentStatusView> agent_status() const {
+        return read_agent_status(region_);
+    }
     // Attaches every channel of the current session (after new_session).
     // Frames are required; a malformed optional channel is an error too.
     Result<HostChannels> attach_channels() const;

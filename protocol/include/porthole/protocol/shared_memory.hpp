@@ -87,6 +87,18 @@ inline void copy_racy(void* dst, const void* src, std::size_t n) {
 #endif
 }
 
+// Orders every earlier store, write-combined ones included, before the
+// stores that follow. The Windows agent maps the region write-combined; WC
+// stores are weakly ordered and a release (a plain store on x86) does not
+// drain the WC buffers, so a frame ends with this before its counters.
+inline void wc_store_fence() {
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+    __builtin_ia32_sfence();
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 // Seqlock writer side: odd while a writer is inside.
 inline void seqlock_begin_write(std::uint64_t& seq) {
     const std::uint64_t s = load_relaxed(seq);
