@@ -80,10 +80,11 @@ case "$1" in
     rm -f "$WINEPREFIX.display" "$WINEPREFIX.xvfb.pid"
     exit 0 ;;
 esac
-# Only tests that read the screen ask for the display (ENVIRONMENT
-# PORTHOLE_WINE_DISPLAY=1): connecting to X makes every Wine start slower.
+# Every Wine process gets the Xvfb display: the first process of a wineserver
+# session starts the desktop, and one started without DISPLAY leaves it on the
+# null driver, so that later screen-capture tests read no screen at all.
 unset DISPLAY
-if [ "${PORTHOLE_WINE_DISPLAY:-0}" = 1 ] && xvfb_alive && [ -s "$WINEPREFIX.display" ]; then
+if xvfb_alive && [ -s "$WINEPREFIX.display" ]; then
   export DISPLAY=":$(cat "$WINEPREFIX.display")"
 fi
 init || exit 1
@@ -99,7 +100,8 @@ exec "$WINE" "$@"
       COMMENT "Creating the Wine prefix for the tests")
     add_custom_target(wine_prefix ALL DEPENDS ${PORTHOLE_WINEPREFIX}/.porthole-ready)
     # Tests that run under Wine add ${PORTHOLE_WINE_TEST_PROPERTIES} to their
-    # properties; tests that capture the screen add ${PORTHOLE_WINE_DISPLAY_PROPERTIES}.
+    # properties; tests that capture the screen add ${PORTHOLE_WINE_DISPLAY_PROPERTIES}
+    # (a name for them: every Wine process has the display, see wine-run).
     set(PORTHOLE_WINE_TEST_PROPERTIES FIXTURES_REQUIRED wine)
     set(PORTHOLE_WINE_DISPLAY_PROPERTIES ENVIRONMENT PORTHOLE_WINE_DISPLAY=1)
     add_test(NAME wine_server_start COMMAND ${_wine_run} --start-server)

@@ -165,7 +165,11 @@ Status install(const InstallOptions& o) {
     args.insert(args.end(), o.agent_args.begin(), o.agent_args.end());
     const std::string exe = o.executable.empty() ? executable_path() : o.executable;
     const std::wstring cmd = widen(build_command_line(exe, args));
-    ScHandle svc(CreateServiceW(manager->get(), o.name.c_str(), std::wstring(kDisplayName).c_str(),
+    // Display names are unique too (ERROR_DUPLICATE_SERVICE_NAME): a second service
+    // under another name shows that name beside ours.
+    std::wstring display(kDisplayName);
+    if (o.name != kServiceName) display += L" (" + o.name + L")";
+    ScHandle svc(CreateServiceW(manager->get(), o.name.c_str(), display.c_str(),
                                 SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                                 SERVICE_ERROR_NORMAL, cmd.c_str(), nullptr, nullptr, nullptr,
                                 nullptr /* LocalSystem */, nullptr));

@@ -103,6 +103,7 @@ TEST(AgentService, InstallQueryUninstallWithTheServiceManager) {
     o.executable = "C:\\Program Files\\Porthole\\porthole-agent.exe";
     o.agent_args = {"--capture", "gdi"};
     o.start = false;
+    (void)uninstall(name);  // the Wine prefix outlives a run that stopped half-way
     auto ok = install(o);
     ASSERT_TRUE(ok) << ok.error().message;
     auto q = query(name);
