@@ -169,10 +169,10 @@ Status install(const InstallOptions& o) {
     // under another name shows that name beside ours.
     std::wstring display(kDisplayName);
     if (o.name != kServiceName) display += L" (" + o.name + L")";
-    ScHandle svc(CreateServiceW(manager->get(), o.name.c_str(), display.c_str(),
-                                SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
-                                SERVICE_ERROR_NORMAL, cmd.c_str(), nullptr, nullptr, nullptr,
-                                nullptr /* LocalSystem */, nullptr));
+    ScHandle svc(CreateServiceW(manager->get(), o.name.c_str(), display.c_str(), SERVICE_ALL_ACCESS,
+                                SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL,
+                                cmd.c_str(), nullptr, nullptr, nullptr, nullptr /* LocalSystem */,
+                                nullptr));
     if (!svc) {
         const DWORD err = GetLastError();
         return Error::make(
