@@ -8,13 +8,14 @@
 namespace porthole::protocol {
 
 void write_agent_status(std::span<std::byte> region, AgentStatusCode code, std::string_view text) {
+    if (region.size() < kAgentStatusOffset + sizeof(AgentStatus)) return;
     auto& shared = *reinterpret_cast<AgentStatus*>(region.data() + kAgentStatusOffset);
     seqlock_begin_write(shared.seq);
     AgentStatus s{};
     s.seq = load_relaxed(shared.seq);
     s.code = static_cast<std::uint32_t>(code);
     s.length = static_cast<std::uint32_t>(std::min(text.size(), kAgentStatusTextSize));
-    std::memcpy(s.text, text.data(), s.length);
+    std::copy_n(text.data(), s.length, s.text);  // memcpy's source may not be null, even for 0
     copy_in(shared, s);
     seqlock_end_write(shared.seq);
 }

@@ -329,3 +329,12 @@ TEST(AgentStatus, MalformedOrHalfWrittenStatusIsNotShown) {
     EXPECT_FALSE(read_agent_status(mem.bytes()));
     EXPECT_FALSE(read_agent_status(mem.bytes().first(kAgentStatusOffset)));
 }
+
+TEST(AgentStatus, EmptyTextAndATooSmallRegionAreFine) {
+    AlignedRegion mem(kRegion);
+    write_agent_status(mem.bytes(), AgentStatusCode::no_output, "x");
+    write_agent_status(mem.bytes(), AgentStatusCode::ok, {});  // a null view: UBSan checks memcpy
+    EXPECT_EQ(read_agent_status(mem.bytes()), (AgentStatusView{AgentStatusCode::ok, ""}));
+    write_agent_status(mem.bytes().first(kAgentStatusOffset), AgentStatusCode::no_output, "y");
+    EXPECT_EQ(read_agent_status(mem.bytes()), (AgentStatusView{AgentStatusCode::ok, ""}));
+}
