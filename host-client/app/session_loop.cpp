@@ -206,6 +206,13 @@ void SessionLoop::handle_window(bool& quit) {
             case input::WindowAction::screenshot:
                 window_event(WindowEvent::screenshot, quit);
                 break;
+            case input::WindowAction::quit:
+                spdlog::info("input: quit key");
+                quit = true;
+                break;
+            case input::WindowAction::cycle_mouse_mode:
+                spdlog::info("input: mouse mode {}", input::to_string(input_->mouse_mode()));
+                break;
             default:
                 spdlog::info("input: {}", input::to_string(a));
                 break;

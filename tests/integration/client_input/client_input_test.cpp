@@ -374,6 +374,29 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
 }
 
+// The client's keys stay on the host whether or not input is captured:
+// F12 is an ordinary key for the guest now (it once toggled the overlay and
+// reached the guest too), and ScrollLock+Q quits without typing q.
+TEST(ClientWindowInput, ScrollLockQQuitsAndNoBindingKeyReachesTheGuest) {
+    WindowClient w;
+    const auto failed = w.start({});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_EQ(w.xdo("key F12"), 0);
+    const auto events = pump_until_keys(*w.guest, 2, 15s);
+    EXPECT_EQ(keys_of(events), (std::vector<Key>{{KEY_F12, 1}, {KEY_F12, 0}})) << read_text(w.err);
+    ASSERT_EQ(w.xdo("keydown Scroll_Lock key --delay 30 o q keyup Scroll_Lock"), 0);
+    std::vector<protocol::InputEvent> after;
+    const auto end = std::chrono::steady_clock::now() + 15s;
+    while (w.client->running() && std::chrono::steady_clock::now() < end) {
+        const auto more = w.guest->pump(50ms);
+        after.insert(after.end(), more.begin(), more.end());
+    }
+    ASSERT_FALSE(w.client->running()) << "ScrollLock+Q did not quit: " << read_text(w.err);
+    EXPECT_EQ(w.client->wait_exit(5s), 0) << read_text(w.err);
+    EXPECT_TRUE(keys_of(after).empty()) << read_text(w.err);
+    EXPECT_NE(read_text(w.err).find("quit key"), std::string::npos) << read_text(w.err);
+}
+
 // --mouse absolute: captured motion over the window is a position in the
 // protocol's 0..32767 range; --mouse relative: it is motion (SDL's relative
 // mode), whatever the guest's cursor does.
