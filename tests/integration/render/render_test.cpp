@@ -310,7 +310,8 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
         return window_size();
     };
     ASSERT_EQ(key("Scroll_Lock+f"), 0) << "xdotool could not send ScrollLock+F";
-    EXPECT_EQ(wait_size("1920x1080"), "1920x1080") << "not fullscreen";
+    EXPECT_EQ(wait_size("1920x1080"), "1920x1080")
+        << "not fullscreen: " << porthole::test::read_text(dir_.file("client.err"));
     std::uint64_t now = wait_verified(0, 0ms);
     EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped in fullscreen";
     ASSERT_EQ(key("Scroll_Lock+f"), 0);
