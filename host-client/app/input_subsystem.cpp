@@ -38,21 +38,21 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
                                                                SdlWindow* window) {
     std::unique_ptr<InputSubsystem> s(new InputSubsystem());
     s->mode_ = o.input;
-    if (o.input == "none") return s;
-
-    if (o.input_to == "qmp") {
-        auto path = qmp::parse_qmp_address(o.qmp);
-        if (!path) return Error{"--qmp: " + path.error().message};
-        qmp::QmpConfig qc;
-        qc.socket_path = *path;
-        s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
-        s->sink_ = s->qmp_sink_.get();
-        spdlog::info("input: to QEMU over QMP at {}", *path);
-    } else {
-        s->sink_ = &s->region_sink_;
+    auto* self = s.get();
+    if (o.input != "none") {
+        if (o.input_to == "qmp") {
+            auto path = qmp::parse_qmp_address(o.qmp);
+            if (!path) return Error{"--qmp: " + path.error().message};
+            qmp::QmpConfig qc;
+            qc.socket_path = *path;
+            s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
+            s->sink_ = s->qmp_sink_.get();
+            spdlog::info("input: to QEMU over QMP at {}", *path);
+        } else {
+            s->sink_ = &s->region_sink_;
+        }
     }
 
-    auto* self = s.get();
     if (o.input == "evdev") {
         auto hotkey = input::parse_hotkey(o.hotkey);
         if (!hotkey) return Error{"--hotkey: " + hotkey.error().message};
@@ -83,15 +83,21 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
                     spdlog::warn("input: {}", st.error().message);
             }
         });
-        return s;
     }
+    if (o.input == "window" && window == nullptr)
+        return Error{"--input window needs a window (not --headless)"};
+    if (window == nullptr) return s;
 
-    // window mode
-    if (window == nullptr) return Error{"--input window needs a window (not --headless)"};
-    auto key = capture_key(o.hotkey);
-    if (!key) return Error{key.error()};
+    // The window's keys: in window mode they go to the guest and the capture
+    // key toggles capture; otherwise only the key bindings act (ScrollLock+Q
+    // quits whatever the input mode).
     input::WindowInputConfig wc;
-    wc.capture_key = *key;
+    wc.to_guest = o.input == "window";
+    if (wc.to_guest) {
+        auto key = capture_key(o.hotkey);
+        if (!key) return Error{key.error()};
+        wc.capture_key = *key;
+    }
     wc.mouse = o.mouse == "absolute"   ? input::MouseMode::absolute
                : o.mouse == "relative" ? input::MouseMode::relative
                                        : input::MouseMode::automatic;
@@ -100,15 +106,10 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);
     window->set_event_sink([self](const SDL_Event& e) {
         auto acts = self->window_input_->handle(e);
-        self->owner_.store(self->window_input_->captured() ? 1 : 0);
-        const bool keyish = e.type == SDL_KEYDOWN || e.type == SDL_KEYUP ||
-                            e.type == SDL_MOUSEMOTION || e.type == SDL_MOUSEBUTTONDOWN ||
-                            e.type == SDL_MOUSEBUTTONUP || e.type == SDL_MOUSEWHEEL;
-        const bool consumed = !acts.empty() || (keyish && self->window_input_->captured());
+        if (self->evdev_ == nullptr) self->owner_.store(self->window_input_->captured() ? 1 : 0);
         self->actions_.insert(self->actions_.end(), acts.begin(), acts.end());
-        return consumed;
     });
-    spdlog::info("input: window, {} toggles capture", o.hotkey);
+    if (wc.to_guest) spdlog::info("input: window, {} toggles capture", o.hotkey);
     return s;
 }
 

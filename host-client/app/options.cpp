@@ -14,6 +14,7 @@
 #include <optional>
 #include <string_view>
 
+#include "input/bindings.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
 #include "porthole/util/version.hpp"
@@ -81,11 +82,9 @@ packaging::ProgramDocs man_docs() {
     d.summary = "show a VFIO virtual machine's screen in a window, with its input and sound";
     d.default_text["--config"] = "$XDG_CONFIG_HOME/porthole/porthole.conf";
     d.sections = {
-        {"KEYS",
-         "In window mode ScrollLock (--hotkey) captures the keyboard and mouse and releases "
-         "them; ScrollLock+F toggles fullscreen, +O the overlay, +P takes a screenshot, +Delete "
-         "sends Ctrl+Alt+Del. In evdev mode both Ctrl keys switch the devices between host and "
-         "guest."},
+        {"KEYS", input::bindings_text() +
+                     "\nIn evdev mode both Ctrl keys (--hotkey) switch the devices between host "
+                     "and guest; the keys above still work while the window has the focus."},
         {"FILES",
          "$XDG_CONFIG_HOME/porthole/porthole.conf (~/.config/porthole/porthole.conf): the "
          "options above, one per line as TOML (scale = \"integer\"); the command line wins.\n"
@@ -108,9 +107,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     o.shm = std::string(ivshmem::kDefaultShmPath);
     std::string present = "fifo", scale = "fit", filter = "linear", size;
     bool no_cursor = false;
-    CLI::App app{
-        "porthole: shows a VFIO guest's screen from the Porthole shared region\n"
-        "keys: F12 overlay, F11 fullscreen, F10 screenshot"};
+    CLI::App app{"porthole: shows a VFIO guest's screen from the Porthole shared region"};
+    app.footer(input::bindings_text());
     app.option_defaults()->always_capture_default();
     app.set_version_flag("--version", version_line("porthole"));
     app.set_config("--config", default_config_path(),

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "app/screenshot_path.hpp"
 #include "porthole/protocol/test_pattern.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "render/png_file.hpp"
@@ -133,6 +134,10 @@ void SessionLoop::update_message() {
             lines = {"INVALID REGION", link_.message.substr(0, 60)};
             break;
     }
+    if (!notice_.empty()) {
+        if (!lines.empty()) lines.emplace_back();
+        lines.insert(lines.end(), notice_.begin(), notice_.end());
+    }
     if (lines == message_) return;  // text is rasterised and uploaded: only on a change
     message_ = lines;
     renderer_.set_message(lines);
@@ -206,6 +211,13 @@ void SessionLoop::handle_window(bool& quit) {
             case input::WindowAction::screenshot:
                 window_event(WindowEvent::screenshot, quit);
                 break;
+            case input::WindowAction::quit:
+                spdlog::info("input: quit key");
+                quit = true;
+                break;
+            case input::WindowAction::cycle_mouse_mode:
+                spdlog::info("input: mouse mode {}", input::to_string(input_->mouse_mode()));
+                break;
             default:
                 spdlog::info("input: {}", input::to_string(a));
                 break;
@@ -244,10 +256,18 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 update_input_view();
                 needs_draw_ = true;
                 break;
-            case WindowEvent::screenshot:
-                screenshot_request_ = fmt::format("porthole-{}.png", std::time(nullptr));
+            case WindowEvent::screenshot: {
+                const std::string dir = pictures_dir();
+                auto path = new_screenshot_path(dir, std::time(nullptr));
+                if (!path) {
+                    spdlog::error("screenshot: {}", path.error().message);
+                    show_notice({"SCREENSHOT FAILED", path.error().message});
+                    break;
+                }
+                screenshot_request_ = *path;
                 needs_draw_ = true;
                 break;
+            }
         }
     }
 }
@@ -291,12 +311,20 @@ void SessionLoop::check_pattern(const ReadbackImage& img) {
     last_counter_ = n;
 }
 
-void SessionLoop::save_screenshot(const ReadbackImage& img, const std::string& path) {
+bool SessionLoop::save_screenshot(const ReadbackImage& img, const std::string& path) {
     if (auto ok = write_png(path, img); !ok) {
         spdlog::error("{}", ok.error().message);
-    } else {
-        spdlog::info("screenshot saved to {} ({}x{})", path, img.width, img.height);
+        return false;
     }
+    spdlog::info("screenshot saved to {} ({}x{})", path, img.width, img.height);
+    return true;
+}
+
+void SessionLoop::show_notice(std::vector<std::string> lines) {
+    notice_ = std::move(lines);
+    notice_until_ns_ = monotonic_ns() + 4 * kSecond;
+    update_message();
+    needs_draw_ = true;
 }
 
 StatsLine SessionLoop::stats_line() const {
@@ -361,13 +389,21 @@ int SessionLoop::run(const std::atomic<bool>& stop) {
                     new_frame_ = false;
                 }
                 if (!screenshot_request_.empty() && drawn->readback) {
-                    save_screenshot(*drawn->readback, screenshot_request_);
+                    if (save_screenshot(*drawn->readback, screenshot_request_)) {
+                        show_notice({"SCREENSHOT SAVED TO", screenshot_request_});
+                    } else {
+                        show_notice({"SCREENSHOT FAILED", "SEE THE LOG"});
+                    }
                     screenshot_request_.clear();
                 }
                 active = true;
             }  // else minimised or out of date: retry after the usual wait, not in a busy loop
         }
 
+        if (!notice_.empty() && monotonic_ns() >= notice_until_ns_) {
+            notice_.clear();
+            update_message();
+        }
         if (monotonic_ns() >= next_stats) {
             glog_.flush(monotonic_ns());
             const auto w = stats_.roll();

@@ -53,8 +53,10 @@ class SessionLoop {
     void window_event(WindowEvent e, bool& quit);
     void update_input_view();
     void check_pattern(const ReadbackImage& image);
-    void save_screenshot(const ReadbackImage& image, const std::string& path);
+    bool save_screenshot(const ReadbackImage& image, const std::string& path);
     void update_message();
+    // Lines shown under the state message for a few seconds (where a screenshot went).
+    void show_notice(std::vector<std::string> lines);
     StatsLine stats_line() const;
 
     const Options& o_;
@@ -76,6 +78,8 @@ class SessionLoop {
     bool overlay_ = false;
     std::vector<std::string> message_;  // the state message shown
     std::string screenshot_request_;
+    std::vector<std::string> notice_;
+    std::uint64_t notice_until_ns_ = 0;
     std::uint64_t last_counter_ = UINT64_MAX;
     GuestLog glog_;  // every log line the guest can cause goes through it
     std::uint64_t frames_torn_ = 0, frames_skipped_ = 0, frames_invalid_ = 0;  // earlier sessions

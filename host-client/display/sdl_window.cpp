@@ -56,22 +56,9 @@ std::vector<WindowEvent> SdlWindow::poll_events() {
             if (sink_) sink_(e);  // focus changes matter to input capture too
             continue;
         }
-        if (sink_ && sink_(e)) continue;
-        if (e.type == SDL_KEYDOWN && e.key.repeat == 0) {
-            switch (e.key.keysym.sym) {
-                case SDLK_F12:
-                    out.push_back(WindowEvent::toggle_overlay);
-                    break;
-                case SDLK_F11:
-                    out.push_back(WindowEvent::toggle_fullscreen);
-                    break;
-                case SDLK_F10:
-                    out.push_back(WindowEvent::screenshot);
-                    break;
-                default:
-                    break;
-            }
-        }
+        // Keys are the input module's: the bindings (input/bindings.hpp) act
+        // through it, so a key can never both act here and reach the guest.
+        if (sink_) sink_(e);
     }
     return out;
 }

@@ -16,12 +16,12 @@
 namespace porthole::client {
 
 enum class WindowEvent {
-    quit,               // window closed
-    resized,            // drawable size changed
-    exposed,            // contents need redrawing
-    toggle_overlay,     // F12
-    toggle_fullscreen,  // F11
-    screenshot,         // F10
+    quit,            // window closed
+    resized,         // drawable size changed
+    exposed,         // contents need redrawing
+    toggle_overlay,  // the input module's key bindings ask for these three
+    toggle_fullscreen,
+    screenshot,
 };
 
 class SdlWindow final : public SurfaceProvider {
@@ -33,10 +33,10 @@ class SdlWindow final : public SurfaceProvider {
     SdlWindow& operator=(const SdlWindow&) = delete;
     ~SdlWindow() override;
 
-    // Drains SDL's queue without blocking. Events the sink returns true for
-    // are consumed; the rest map to WindowEvents where they mean something.
+    // Drains SDL's queue without blocking: window changes become WindowEvents,
+    // and every event goes to the sink (keys and the mouse only there).
     std::vector<WindowEvent> poll_events();
-    using EventSink = std::function<bool(const SDL_Event&)>;
+    using EventSink = std::function<void(const SDL_Event&)>;
     void set_event_sink(EventSink sink) { sink_ = std::move(sink); }
 
     // Borderless fullscreen on the window's display, or back to the window.

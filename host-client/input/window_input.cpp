@@ -13,22 +13,14 @@ namespace porthole::client::input {
 
 namespace ev = protocol::ev;
 
-const char* to_string(WindowAction a) {
-    switch (a) {
-        case WindowAction::capture_on:
-            return "capture on";
-        case WindowAction::capture_off:
-            return "capture off";
-        case WindowAction::toggle_fullscreen:
-            return "fullscreen";
-        case WindowAction::toggle_overlay:
-            return "overlay";
-        case WindowAction::screenshot:
-            return "screenshot";
-        case WindowAction::release_input:
-            return "release input";
-        case WindowAction::send_ctrl_alt_del:
-            return "Ctrl+Alt+Del";
+const char* to_string(MouseMode m) {
+    switch (m) {
+        case MouseMode::automatic:
+            return "auto";
+        case MouseMode::absolute:
+            return "absolute";
+        case MouseMode::relative:
+            return "relative";
     }
     return "?";
 }
@@ -277,7 +269,7 @@ void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& act
             binding_used_ = false;
         } else if (!down) {
             capture_key_down_ = false;
-            if (!binding_used_) {
+            if (!binding_used_ && config_.to_guest) {
                 set_captured(!captured_);
                 actions.push_back(captured_ ? WindowAction::capture_on : WindowAction::capture_off);
             }
@@ -285,27 +277,37 @@ void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& act
         return;  // never reaches the guest
     }
     if (capture_key_down_ && down) {
-        const auto it = std::find_if(config_.bindings.begin(), config_.bindings.end(),
-                                     [s](const KeyBinding& b) { return b.key == s; });
-        if (it != config_.bindings.end()) {
-            if (!k.repeat) {
-                binding_used_ = true;
-                swallowed_.push_back(s);
-                actions.push_back(it->action);
-                if (it->action == WindowAction::release_input) {
-                    set_captured(false);
-                    release_all();
-                } else if (it->action == WindowAction::send_ctrl_alt_del) {
-                    for (int c : {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE})
-                        emit_key(static_cast<std::uint16_t>(c), 1);
-                    flush();
-                    for (int c : {KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL})
-                        emit_key(static_cast<std::uint16_t>(c), 0);
-                    flush();
-                }
-            }
-            return;
+        // With the capture key held every key is the host's, bound or not
+        // (ScrollLock+Q once typed q into the guest); its release stays here too.
+        binding_used_ = true;
+        if (k.repeat) return;
+        if (std::find(swallowed_.begin(), swallowed_.end(), s) == swallowed_.end())
+            swallowed_.push_back(s);
+        const KeyBinding* b = find_binding(s);
+        if (b == nullptr) return;
+        actions.push_back(b->action);
+        switch (b->action) {
+            case WindowAction::release_input:
+                set_captured(false);
+                release_all();
+                break;
+            case WindowAction::cycle_mouse_mode:
+                set_mouse_mode(config_.mouse == MouseMode::automatic  ? MouseMode::absolute
+                               : config_.mouse == MouseMode::absolute ? MouseMode::relative
+                                                                      : MouseMode::automatic);
+                break;
+            case WindowAction::send_ctrl_alt_del:
+                for (int c : {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE})
+                    emit_key(static_cast<std::uint16_t>(c), 1);
+                flush();
+                for (int c : {KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL})
+                    emit_key(static_cast<std::uint16_t>(c), 0);
+                flush();
+                break;
+            default:
+                break;
         }
+        return;
     }
     if (!down) {
         const auto sw = std::find(swallowed_.begin(), swallowed_.end(), s);
@@ -314,6 +316,7 @@ void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& act
             return;
         }
     }
+    if (!config_.to_guest) return;
     emit_key(sdl_to_evdev(s), down ? (k.repeat ? 2 : 1) : 0);
     flush();
 }
@@ -326,7 +329,7 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
             if (focused_) key(e.key, actions);
             break;
         case SDL_MOUSEMOTION:
-            if (!focused_) break;
+            if (!focused_ || !config_.to_guest) break;
             if (relative()) {
                 if (e.motion.xrel) push(ev::rel, REL_X, e.motion.xrel);
                 if (e.motion.yrel) push(ev::rel, REL_Y, e.motion.yrel);
@@ -343,12 +346,12 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
             break;
         case SDL_MOUSEBUTTONDOWN:
         case SDL_MOUSEBUTTONUP:
-            if (!focused_) break;
+            if (!focused_ || !config_.to_guest) break;
             emit_key(sdl_button(e.button.button), e.type == SDL_MOUSEBUTTONDOWN ? 1 : 0);
             flush();
             break;
         case SDL_MOUSEWHEEL: {
-            if (!focused_) break;
+            if (!focused_ || !config_.to_guest) break;
             const float flip = e.wheel.direction == SDL_MOUSEWHEEL_FLIPPED ? -1.0F : 1.0F;
             const auto hi_y =
                 static_cast<std::int32_t>(std::lround(e.wheel.preciseY * flip * 120.0F));

@@ -6,9 +6,10 @@
 // applied to the SDL_Window given, if any.
 //
 // Keys reach the guest while the window has focus. The capture key (default
-// ScrollLock) never does: alone it toggles capture; held, it turns the next
-// key into a keybinding. Focus loss releases every key and button the guest
-// holds, and ends capture. The mouse is absolute (the guest cursor follows
+// ScrollLock) never does: alone it toggles capture; held, it turns the keys
+// pressed with it into keybindings (input/bindings.hpp), and none of those
+// keys, bound or not, reaches the guest. Focus loss releases every key and
+// button the guest holds, and ends capture. The mouse is absolute (the guest cursor follows
 // the host pointer over the guest image) or relative (captured, for games);
 // in automatic mode a hidden guest cursor means relative.
 
@@ -19,38 +20,21 @@
 #include <span>
 #include <vector>
 
+#include "input/bindings.hpp"
 #include "input/router.hpp"
 
 namespace porthole::client::input {
 
-enum class WindowAction : std::uint8_t {
-    capture_on,
-    capture_off,
-    toggle_fullscreen,
-    toggle_overlay,
-    screenshot,
-    release_input,
-    send_ctrl_alt_del,
-};
-const char* to_string(WindowAction a);
-
 enum class MouseMode : std::uint8_t { automatic, absolute, relative };
-
-struct KeyBinding {
-    SDL_Scancode key;
-    WindowAction action;
-};
+const char* to_string(MouseMode m);
 
 struct WindowInputConfig {
     SDL_Scancode capture_key = SDL_SCANCODE_SCROLLLOCK;
-    // capture key + F: fullscreen, O: overlay, P: screenshot, R: release input, Delete:
-    // Ctrl+Alt+Del
-    std::vector<KeyBinding> bindings = {{SDL_SCANCODE_F, WindowAction::toggle_fullscreen},
-                                        {SDL_SCANCODE_O, WindowAction::toggle_overlay},
-                                        {SDL_SCANCODE_P, WindowAction::screenshot},
-                                        {SDL_SCANCODE_R, WindowAction::release_input},
-                                        {SDL_SCANCODE_DELETE, WindowAction::send_ctrl_alt_del}};
     MouseMode mouse = MouseMode::automatic;
+    // false: only the bindings act (evdev or no input: the guest's input comes
+    // from elsewhere or nowhere); typed keys and the mouse stay on the host and
+    // the capture key alone does nothing.
+    bool to_guest = true;
 };
 
 // Where the guest image sits in the window (letterboxing), for absolute mode.
@@ -76,6 +60,7 @@ class WindowInput {
 
     [[nodiscard]] bool captured() const { return captured_; }
     [[nodiscard]] bool relative() const;  // the mouse currently sends relative motion
+    [[nodiscard]] MouseMode mouse_mode() const { return config_.mouse; }
     [[nodiscard]] const KeySet& guest_held() const { return held_; }
 
   private:
@@ -94,8 +79,9 @@ class WindowInput {
     bool focused_ = true;
     bool guest_cursor_visible_ = true;
     bool capture_key_down_ = false;
-    bool binding_used_ = false;            // a binding fired while the capture key was down
-    std::vector<SDL_Scancode> swallowed_;  // binding keys whose release must not reach the guest
+    bool binding_used_ = false;            // a key was pressed while the capture key was down
+    std::vector<SDL_Scancode> swallowed_;  // keys pressed with the capture key: their release
+                                           // must not reach the guest either
     KeySet held_;                          // keys and buttons the guest holds
     std::vector<protocol::InputEvent> batch_;
 };

@@ -23,6 +23,7 @@
 #include "porthole/util/adaptive_wait.hpp"
 #include "process.hpp"
 #include "qemu_process.hpp"
+#include "render/png_file.hpp"
 
 #ifndef PORTHOLE_CLIENT_BIN
 #error "PORTHOLE_CLIENT_BIN must name the porthole program"
@@ -301,6 +302,7 @@ struct WindowClient {
     std::unique_ptr<TestGuest> guest;
     std::unique_ptr<Process> client;
     std::string out, err;
+    std::vector<std::string> env;  // more of porthole's environment ("NAME=value")
 
     // Runs xdotool on the test's display; its exit code.
     int xdo(const std::string& args) const {
@@ -321,8 +323,9 @@ struct WindowClient {
             "320x240",           "--input", "window",           "--stats"};
         args.insert(args.end(), extra.begin(), extra.end());
         client = without_preload([&] {
-            return std::make_unique<Process>(
-                args, out, err, std::vector<std::string>{"DISPLAY=" + xvfb->display()});
+            auto e = env;
+            e.push_back("DISPLAY=" + xvfb->display());
+            return std::make_unique<Process>(args, out, err, e);
         });
         if (!guest->wait_client(30s)) return "porthole never attached: " + read_text(err);
         if (!wait_for_text(err, "input: window", 5s, *guest)) return read_text(err);
@@ -372,6 +375,77 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     const auto released = last_stats(out);
     ASSERT_TRUE(released);
     EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
+}
+
+// The client's keys stay on the host whether or not input is captured:
+// F12 is an ordinary key for the guest now (it once toggled the overlay and
+// reached the guest too), and ScrollLock+Q quits without typing q.
+TEST(ClientWindowInput, ScrollLockQQuitsAndNoBindingKeyReachesTheGuest) {
+    WindowClient w;
+    const auto failed = w.start({});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_EQ(w.xdo("key F12"), 0);
+    const auto events = pump_until_keys(*w.guest, 2, 15s);
+    EXPECT_EQ(keys_of(events), (std::vector<Key>{{KEY_F12, 1}, {KEY_F12, 0}})) << read_text(w.err);
+    ASSERT_EQ(w.xdo("keydown Scroll_Lock key --delay 30 o q keyup Scroll_Lock"), 0);
+    std::vector<protocol::InputEvent> after;
+    const auto end = std::chrono::steady_clock::now() + 15s;
+    while (w.client->running() && std::chrono::steady_clock::now() < end) {
+        const auto more = w.guest->pump(50ms);
+        after.insert(after.end(), more.begin(), more.end());
+    }
+    ASSERT_FALSE(w.client->running()) << "ScrollLock+Q did not quit: " << read_text(w.err);
+    EXPECT_EQ(w.client->wait_exit(5s), 0) << read_text(w.err);
+    EXPECT_TRUE(keys_of(after).empty()) << read_text(w.err);
+    EXPECT_NE(read_text(w.err).find("quit key"), std::string::npos) << read_text(w.err);
+}
+
+// ScrollLock+P saves into the pictures folder of the user's user-dirs.dirs,
+// says so in the log, and shows where on the window for a few seconds (a
+// second screenshot, taken while the first one's notice is up, has text
+// where the first was dark).
+TEST(ClientWindowInput, ScreenshotKeySavesIntoThePicturesFolderAndSaysWhere) {
+    WindowClient w;
+    const std::string home = w.dir.file("home");
+    ASSERT_EQ(std::system(("mkdir -p " + w.dir.file("config")).c_str()), 0);
+    std::ofstream(w.dir.file("config") + "/user-dirs.dirs")
+        << "XDG_PICTURES_DIR=\"$HOME/My Shots\"\n";
+    w.env = {"HOME=" + home, "XDG_CONFIG_HOME=" + w.dir.file("config")};
+    const auto failed = w.start({});
+    ASSERT_TRUE(failed.empty()) << failed;
+    const auto saved = [&] {
+        std::vector<std::string> paths;
+        const std::string log = read_text(w.err);
+        const std::string tag = "screenshot saved to ";
+        for (auto at = log.find(tag); at != std::string::npos; at = log.find(tag, at + 1))
+            paths.push_back(log.substr(at + tag.size(), log.find(" (", at) - at - tag.size()));
+        return paths;
+    };
+    const auto wait_saved = [&](std::size_t n) {
+        const auto end = std::chrono::steady_clock::now() + 15s;
+        while (saved().size() < n && std::chrono::steady_clock::now() < end)
+            w.guest->pump(50ms);
+        return saved();
+    };
+    ASSERT_EQ(w.xdo("key Scroll_Lock+p"), 0);
+    auto paths = wait_saved(1);
+    ASSERT_EQ(paths.size(), 1U) << read_text(w.err);
+    EXPECT_EQ(paths[0].rfind(home + "/My Shots/porthole-", 0), 0U) << paths[0];
+    ASSERT_EQ(w.xdo("key Scroll_Lock+p"), 0);
+    paths = wait_saved(2);
+    ASSERT_EQ(paths.size(), 2U) << read_text(w.err);
+    EXPECT_NE(paths[0], paths[1]) << "a second screenshot in the same second gets its own name";
+    const auto first = client::read_png(paths[0]);
+    const auto second = client::read_png(paths[1]);
+    ASSERT_TRUE(first && second);
+    const auto lit = [](const client::ReadbackImage& img) {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i + 3 < img.bgra.size(); i += 4)
+            if (std::to_integer<int>(img.bgra[i + 1]) > 128) ++n;
+        return n;
+    };
+    EXPECT_GT(lit(*second), lit(*first) + 100) << "no notice on the window after the first";
+    EXPECT_TRUE(w.client->terminate().has_value());
 }
 
 // --mouse absolute: captured motion over the window is a position in the

@@ -192,6 +192,18 @@ TEST_F(WindowModeUnderX, KeybindingsFireOnCaptureKeyPlusKey) {
         EXPECT_NE(e.type, EV_KEY) << "binding keys stay on the host: " << e.code;
 }
 
+TEST_F(WindowModeUnderX, KeysTypedWithScrollLockHeldStayOnTheHost) {
+    xdo("keydown Scroll_Lock key --delay 20 q x m keyup Scroll_Lock key a");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_A, 0); }));
+    EXPECT_TRUE(did(WindowAction::quit));
+    EXPECT_TRUE(did(WindowAction::cycle_mouse_mode));
+    EXPECT_FALSE(did(WindowAction::capture_on));
+    for (const auto& e : events_)
+        if (e.type == EV_KEY) {
+            EXPECT_EQ(e.code, KEY_A) << "only the plain a reaches the guest";
+        }
+}
+
 TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
     xdo("mousemove --sync 320 240 keydown Control_L mousedown 1");
     ASSERT_TRUE(

@@ -78,10 +78,17 @@ class Process {
         }
         return status_;
     }
+    // Whether it still runs; once it ended, wait_exit() gives its exit code.
     [[nodiscard]] bool running() {
         if (pid_ <= 0) return false;
         int st = 0;
-        return waitpid(pid_, &st, WNOHANG) == 0;
+        const pid_t r = waitpid(pid_, &st, WNOHANG);
+        if (r == pid_) {  // reaped here: keep the code, or it is lost
+            pid_ = -1;
+            if (WIFEXITED(st)) status_ = WEXITSTATUS(st);
+            return false;
+        }
+        return r == 0;
     }
     // SIGTERM, then the exit code.
     std::optional<int> terminate(

@@ -260,7 +260,7 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     EXPECT_EQ(lit_outside(img, 180, 110, 640, 480), 0U);
 }
 
-// F11 makes the window a borderless one covering the screen (Xvfb's
+// ScrollLock+F makes the window a borderless one covering the screen (Xvfb's
 // 1920x1080) and back: the same device and swapchain path carry on, frames
 // stay pixel-exact, the image follows the new size both ways. Desktop
 // fullscreen is the window manager's doing (_NET_WM_STATE_FULLSCREEN), so a
@@ -309,11 +309,12 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
             std::this_thread::sleep_for(50ms);
         return window_size();
     };
-    ASSERT_EQ(key("F11"), 0) << "xdotool could not send F11";
-    EXPECT_EQ(wait_size("1920x1080"), "1920x1080") << "not fullscreen";
+    ASSERT_EQ(key("Scroll_Lock+f"), 0) << "xdotool could not send ScrollLock+F";
+    EXPECT_EQ(wait_size("1920x1080"), "1920x1080")
+        << "not fullscreen: " << porthole::test::read_text(dir_.file("client.err"));
     std::uint64_t now = wait_verified(0, 0ms);
     EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped in fullscreen";
-    ASSERT_EQ(key("F11"), 0);
+    ASSERT_EQ(key("Scroll_Lock+f"), 0);
     EXPECT_EQ(wait_size("1100x800"), "1100x800") << "not back to the window's size";
     now = wait_verified(0, 0ms);
     EXPECT_GE(wait_verified(now + 30, 60s), now + 30) << "frames stopped after leaving fullscreen";

@@ -91,6 +91,76 @@ TEST(WindowInput, CaptureKeyPlusKeyIsAKeybindingNotAToggle) {
     EXPECT_TRUE(r.batches.empty()) << "binding keys stay on the host";
 }
 
+TEST(WindowInput, NoKeyPressedWithTheCaptureKeyReachesTheGuestBoundOrNot) {
+    Rig r;
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(r.key(SDL_SCANCODE_Q, true), std::vector{WindowAction::quit});
+    EXPECT_TRUE(r.key(SDL_SCANCODE_X, true).empty()) << "unbound: nothing happens";
+    EXPECT_TRUE(r.key(SDL_SCANCODE_X, true, true).empty());
+    r.key(SDL_SCANCODE_SCROLLLOCK, false);
+    // Released after the capture key: still the host's.
+    r.key(SDL_SCANCODE_Q, false);
+    r.key(SDL_SCANCODE_X, false);
+    EXPECT_FALSE(r.in.captured()) << "a combination is not a capture toggle";
+    EXPECT_TRUE(r.batches.empty()) << "ScrollLock+Q once typed q into the guest";
+    r.tap(SDL_SCANCODE_X);
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_X, 1)) << "afterwards the key is the guest's again";
+}
+
+TEST(WindowInput, KeyHeldBeforeTheCaptureKeyIsReleasedInTheGuest) {
+    Rig r;
+    r.key(SDL_SCANCODE_LSHIFT, true);
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    r.key(SDL_SCANCODE_LSHIFT, false);
+    EXPECT_TRUE(r.saw(EV_KEY, KEY_LEFTSHIFT, 0));
+    EXPECT_TRUE(r.in.guest_held().none());
+}
+
+TEST(WindowInput, MouseModeBindingCyclesAutoAbsoluteRelative) {
+    Rig r;
+    r.tap(SDL_SCANCODE_SCROLLLOCK);  // captured, guest cursor visible: absolute in auto
+    EXPECT_FALSE(r.in.relative());
+    r.key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(r.tap(SDL_SCANCODE_M), std::vector{WindowAction::cycle_mouse_mode});
+    EXPECT_EQ(r.in.mouse_mode(), MouseMode::absolute);
+    r.tap(SDL_SCANCODE_M);
+    EXPECT_EQ(r.in.mouse_mode(), MouseMode::relative);
+    EXPECT_TRUE(r.in.relative());
+    r.tap(SDL_SCANCODE_M);
+    EXPECT_EQ(r.in.mouse_mode(), MouseMode::automatic);
+    r.key(SDL_SCANCODE_SCROLLLOCK, false);
+    EXPECT_TRUE(r.in.captured()) << "still captured: the combination did not toggle";
+    EXPECT_TRUE(r.batches.empty());
+}
+
+// evdev or no input with a window: the bindings act, nothing else leaves.
+TEST(WindowInput, BindingsOnlyModeKeepsKeysAndMouseOnTheHost) {
+    std::vector<std::vector<InputEvent>> batches;
+    WindowInputConfig c;
+    c.to_guest = false;
+    WindowInput in{
+        c, [&](std::span<const InputEvent> b) { batches.emplace_back(b.begin(), b.end()); }};
+    const auto key = [&](SDL_Scancode s, bool down) {
+        SDL_Event e{};
+        e.type = down ? SDL_KEYDOWN : SDL_KEYUP;
+        e.key.state = down ? SDL_PRESSED : SDL_RELEASED;
+        e.key.keysym.scancode = s;
+        return in.handle(e);
+    };
+    key(SDL_SCANCODE_A, true);
+    key(SDL_SCANCODE_A, false);
+    EXPECT_TRUE(key(SDL_SCANCODE_SCROLLLOCK, true).empty());
+    EXPECT_TRUE(key(SDL_SCANCODE_SCROLLLOCK, false).empty()) << "no capture to toggle";
+    EXPECT_FALSE(in.captured());
+    SDL_Event m{};
+    m.type = SDL_MOUSEBUTTONDOWN;
+    m.button.button = SDL_BUTTON_LEFT;
+    in.handle(m);
+    EXPECT_TRUE(batches.empty());
+    key(SDL_SCANCODE_SCROLLLOCK, true);
+    EXPECT_EQ(key(SDL_SCANCODE_O, true), std::vector{WindowAction::toggle_overlay});
+}
+
 TEST(WindowInput, CtrlAltDelBindingSendsTheWholeChordAndReleasesIt) {
     Rig r;
     r.key(SDL_SCANCODE_SCROLLLOCK, true);

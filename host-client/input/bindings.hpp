@@ -1,0 +1,61 @@
+#pragma once
+// The client's key bindings, as Looking Glass users know them: hold the
+// capture key (ScrollLock unless --hotkey) and press a key. One table, read by
+// the window input (what a key does) and by --help, the man page and the
+// README (what the user is told), so they cannot disagree. A key pressed while
+// the capture key is held never reaches the guest, bound or not.
+
+#include <SDL.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace porthole::client::input {
+
+enum class WindowAction : std::uint8_t {
+    capture_on,
+    capture_off,
+    toggle_fullscreen,
+    toggle_overlay,
+    screenshot,
+    release_input,
+    send_ctrl_alt_del,
+    cycle_mouse_mode,
+    quit,
+};
+const char* to_string(WindowAction a);
+
+struct KeyBinding {
+    SDL_Scancode key;
+    WindowAction action;
+    std::string_view key_name;  // as printed: "F", "Delete"
+    std::string_view what;      // what it does, for --help and the README
+};
+
+inline constexpr std::array<KeyBinding, 7> kKeyBindings{{
+    {SDL_SCANCODE_F, WindowAction::toggle_fullscreen, "F", "toggle borderless fullscreen"},
+    {SDL_SCANCODE_O, WindowAction::toggle_overlay, "O", "toggle the statistics overlay"},
+    {SDL_SCANCODE_P, WindowAction::screenshot, "P",
+     "save a screenshot in $XDG_PICTURES_DIR (or ~/Pictures)"},
+    {SDL_SCANCODE_R, WindowAction::release_input, "R",
+     "release the keyboard and mouse (and every key the guest holds)"},
+    {SDL_SCANCODE_M, WindowAction::cycle_mouse_mode, "M",
+     "mouse mode: auto, absolute, relative, in turn"},
+    {SDL_SCANCODE_DELETE, WindowAction::send_ctrl_alt_del, "Delete",
+     "send Ctrl+Alt+Del to the guest (agent or QMP)"},
+    {SDL_SCANCODE_Q, WindowAction::quit, "Q", "quit porthole"},
+}};
+
+// The binding of `key`, or nullptr.
+const KeyBinding* find_binding(SDL_Scancode key);
+
+// Plain text for --help and the man page: a heading line naming `capture_key`,
+// then one "  KEY  what" line per binding.
+std::string bindings_text(std::string_view capture_key = "ScrollLock");
+
+// The README's table (Markdown), one row per binding.
+std::string bindings_markdown(std::string_view capture_key = "ScrollLock");
+
+}  // namespace porthole::client::input
