@@ -108,12 +108,16 @@ Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& opt
 }
 
 DxgiSource::~DxgiSource() {
+    ring_.reset(*this);
     release_frame();
 }
 
 Status DxgiSource::init() {
+    ring_.reset(*this);
+    release_frame();
     duplication_.reset();
-    staging_.reset();
+    staging_.clear();
+    converter_.reset();
     context_.reset();
     device_.reset();
     attach_to_input_desktop();
@@ -185,15 +189,12 @@ Status DxgiSource::init() {
     DXGI_OUTDUPL_DESC desc{};
     duplication_->GetDesc(&desc);
     rotation_ = rotation_from_dxgi(desc.Rotation);
-    need_full_ = true;
+    fresh_duplication_ = true;
     return {};
 }
 
 void DxgiSource::release_frame() {
-    if (mapped_) {
-        context_->Unmap(staging_.get(), 0);
-        mapped_ = false;
-    }
+    frame_texture_.reset();
     if (frame_held_) {
         if (duplication_) duplication_->ReleaseFrame();
         frame_held_ = false;
@@ -201,57 +202,103 @@ void DxgiSource::release_frame() {
 }
 
 void DxgiSource::drop_duplication(std::string why) {
+    ring_.reset(*this);
     release_frame();
     duplication_.reset();
-    need_full_ = true;
+    converter_fresh_ = true;
     last_error_ = std::move(why);
 }
 
-Status DxgiSource::ensure_staging(const D3D11_TEXTURE2D_DESC& desc) {
+Status DxgiSource::make_staging(const StagingLayout& layout, std::size_t slots) {
+    staging_.clear();
+    const auto desktop = static_cast<DXGI_FORMAT>(layout.format);
     const auto choice =
-        plan_publish(desc.Format, desc.Width, desc.Height, options_.max_frame_bytes);
+        plan_publish(desktop, layout.width, layout.height, options_.max_frame_bytes);
     if (!choice.ok) return Error::make(choice.why);
-    const DXGI_FORMAT staging_format =
-        choice.plan.fp16_to_rgb10a2 && converter_ ? DXGI_FORMAT_R10G10B10A2_UNORM : desc.Format;
-    if (staging_ && staging_desc_.Width == desc.Width && staging_desc_.Height == desc.Height &&
-        plan_.format == choice.plan.format &&
-        plan_.fp16_to_rgb10a2 == choice.plan.fp16_to_rgb10a2 &&
-        staging_desc_.Format == staging_format) {
-        return {};
-    }
     plan_ = choice.plan;
     converter_.reset();
+    converter_fresh_ = true;
     converted_.clear();
     if (plan_.fp16_to_rgb10a2) {
         if (!hdr_notice_given_) {
             hdr_notice_given_ = true;
-            spdlog::warn("{}", fp16_region_notice(desc.Width, desc.Height, options_.frame_slots));
+            spdlog::warn("{}",
+                         fp16_region_notice(layout.width, layout.height, options_.frame_slots));
         }
-        if (auto c = Fp16Converter::create(device_.get(), desc.Width, desc.Height)) {
+        if (auto c = Fp16Converter::create(device_.get(), layout.width, layout.height)) {
             converter_ = std::move(*c);
         } else {
             spdlog::warn("converting FP16 on the CPU instead: {}", c.error().message);
         }
     }
     D3D11_TEXTURE2D_DESC s{};
-    s.Width = desc.Width;
-    s.Height = desc.Height;
+    s.Width = layout.width;
+    s.Height = layout.height;
     s.MipLevels = 1;
     s.ArraySize = 1;
-    s.Format = converter_ ? DXGI_FORMAT_R10G10B10A2_UNORM : desc.Format;
+    s.Format = converter_ ? DXGI_FORMAT_R10G10B10A2_UNORM : desktop;
     s.SampleDesc.Count = 1;
     s.Usage = D3D11_USAGE_STAGING;
     s.CPUAccessFlags = D3D11_CPU_ACCESS_READ;
-    staging_.reset();
-    const HRESULT hr = device_->CreateTexture2D(&s, nullptr, staging_.out());
-    if (FAILED(hr)) {
-        return Error::make("cannot create a " + std::to_string(s.Width) + "x" +
-                           std::to_string(s.Height) + " staging texture: " + hresult_message(hr));
+    for (std::size_t i = 0; i < slots; ++i) {
+        ComPtr<ID3D11Texture2D> t;
+        const HRESULT hr = device_->CreateTexture2D(&s, nullptr, t.out());
+        if (FAILED(hr)) {
+            staging_.clear();
+            return Error::make("cannot create a " + std::to_string(s.Width) + "x" +
+                               std::to_string(s.Height) +
+                               " staging texture: " + hresult_message(hr));
+        }
+        staging_.push_back(std::move(t));
     }
-    staging_desc_ = s;
+    staging_format_ = s.Format;
     format_ = plan_.format;
-    need_full_ = true;
     return {};
+}
+
+void DxgiSource::copy(std::size_t slot, std::span<const Rect> rects) {
+    ID3D11Texture2D* from = frame_texture_.get();
+    D3D11_TEXTURE2D_DESC desc{};
+    from->GetDesc(&desc);
+    if (converter_) {
+        // The converter's output follows the desktop frame by frame, so any
+        // rectangle a slot missed can be copied from it.
+        if (!frame_converted_) {
+            DamageList what = frame_damage_;
+            if (converter_fresh_ || !frame_damage_known_) what.set_full(desc.Width, desc.Height);
+            converter_->convert(context_.get(), from, what.rects());
+            frame_converted_ = true;
+            converter_fresh_ = false;
+        }
+        from = converter_->output();
+    }
+    ID3D11Texture2D* to = staging_[slot].get();
+    if (rects.size() == 1 && rects[0] == Rect{0, 0, desc.Width, desc.Height}) {
+        context_->CopyResource(to, from);
+        return;
+    }
+    for (const Rect& r : rects) {
+        const D3D11_BOX box{r.x, r.y, 0, r.x + r.w, r.y + r.h, 1};
+        context_->CopySubresourceRegion(to, 0, r.x, r.y, 0, from, 0, &box);
+    }
+}
+
+MapResult DxgiSource::map(std::size_t slot, bool wait, MappedSlot& out) {
+    D3D11_MAPPED_SUBRESOURCE m{};
+    const HRESULT hr = context_->Map(staging_[slot].get(), 0, D3D11_MAP_READ,
+                                     wait ? 0 : D3D11_MAP_FLAG_DO_NOT_WAIT, &m);
+    if (hr == DXGI_ERROR_WAS_STILL_DRAWING) return MapResult::still_drawing;
+    if (FAILED(hr)) {
+        last_error_ = "cannot map a staging texture: " + hresult_message(hr);
+        return MapResult::failed;
+    }
+    out.data = static_cast<const std::byte*>(m.pData);
+    out.row_pitch = m.RowPitch;
+    return MapResult::ok;
+}
+
+void DxgiSource::unmap(std::size_t slot) {
+    if (slot < staging_.size()) context_->Unmap(staging_[slot].get(), 0);
 }
 
 Status DxgiSource::read_metadata(std::uint32_t total_bytes) {
@@ -316,9 +363,75 @@ void DxgiSource::update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info) {
     }
 }
 
+DuplicationPort::Acquired DxgiSource::acquire(std::chrono::milliseconds timeout) {
+    using Kind = Acquired::Kind;
+    Acquired a;
+    DXGI_OUTDUPL_FRAME_INFO info{};
+    ComPtr<IDXGIResource> resource;
+    const auto ms = static_cast<UINT>(std::clamp<std::int64_t>(timeout.count(), 0, INFINITE - 1));
+    const HRESULT hr = duplication_->AcquireNextFrame(ms, &info, resource.out());
+    if (hr == DXGI_ERROR_WAIT_TIMEOUT) return a;
+    if (hr == DXGI_ERROR_ACCESS_LOST || hr == DXGI_ERROR_INVALID_CALL) {
+        // Desktop switch (UAC, lock screen), mode or rotation change, or a full-screen app.
+        a.kind = Kind::lost;
+        a.why = "desktop duplication lost (" + hresult_message(hr) + "); re-creating it";
+        return a;
+    }
+    if (FAILED(hr)) {
+        // Re-created on the next call; the agent keeps running (it is the
+        // only way the host hears anything from this machine).
+        a.kind = Kind::failed;
+        a.why = "AcquireNextFrame failed: " + hresult_message(hr);
+        return a;
+    }
+    frame_held_ = true;
+    update_cursor(info);
+    // A pointer-only update carries no new image (the first frame of a new
+    // duplication is the whole desktop either way).
+    if (info.LastPresentTime.QuadPart == 0 && !fresh_duplication_) {
+        a.kind = Kind::pointer_only;
+        return a;
+    }
+    auto texture = resource.as<ID3D11Texture2D>();
+    if (!texture) {
+        release_frame();
+        a.kind = Kind::failed;
+        a.why = "the duplicated frame is not a D3D11 texture";
+        return a;
+    }
+    D3D11_TEXTURE2D_DESC desc{};
+    texture->GetDesc(&desc);
+    a.layout = StagingLayout{desc.Width, desc.Height, static_cast<std::uint32_t>(desc.Format)};
+    a.damage_known = !fresh_duplication_;
+    if (a.damage_known) {
+        if (auto ok = read_metadata(info.TotalMetadataBufferSize); !ok) {
+            if (ok.error().code == static_cast<int>(DXGI_ERROR_ACCESS_LOST)) {
+                release_frame();
+                a.kind = Kind::lost;
+                a.why = ok.error().message;
+                return a;
+            }
+            a.damage_known = false;  // the whole frame then
+        } else {
+            a.damage =
+                damage_from_dxgi(dirty_, moves_, Size{desc.Width, desc.Height}, Rotation::identity);
+            if (a.damage.empty()) {
+                a.kind = Kind::pointer_only;  // presented, but nothing changed
+                return a;
+            }
+        }
+    }
+    fresh_duplication_ = false;
+    frame_texture_ = std::move(texture);
+    frame_damage_ = a.damage;
+    frame_damage_known_ = a.damage_known;
+    frame_converted_ = false;
+    a.kind = Kind::image;
+    a.capture_time_ns = monotonic_ns();
+    return a;
+}
+
 CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, CapturedFrame& out) {
-    // The previous frame's image was valid until now.
-    release_frame();
     if (!duplication_) {
         if (auto ok = init(); !ok) {
             last_error_ = ok.error().message;
@@ -327,83 +440,28 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
             return ok.error().code == kNoDisplay ? CaptureStatus::no_output : CaptureStatus::reinit;
         }
     }
-
-    DXGI_OUTDUPL_FRAME_INFO info{};
-    ComPtr<IDXGIResource> resource;
-    const auto ms = static_cast<UINT>(std::clamp<std::int64_t>(timeout.count(), 0, INFINITE - 1));
-    HRESULT hr = duplication_->AcquireNextFrame(ms, &info, resource.out());
-    if (hr == DXGI_ERROR_WAIT_TIMEOUT) return CaptureStatus::timeout;
-    if (hr == DXGI_ERROR_ACCESS_LOST || hr == DXGI_ERROR_INVALID_CALL) {
-        // Desktop switch (UAC, lock screen), mode or rotation change, or a full-screen app.
-        drop_duplication("desktop duplication lost (" + hresult_message(hr) + "); re-creating it");
+    RingFrame f = ring_.next(*this, timeout);
+    if (f.status == CaptureStatus::reinit) {
+        drop_duplication(f.why);
         return CaptureStatus::reinit;
     }
-    if (FAILED(hr)) {
-        // Re-created on the next call; the agent keeps running (it is the
-        // only way the host hears anything from this machine).
-        drop_duplication("AcquireNextFrame failed: " + hresult_message(hr));
-        return CaptureStatus::reinit;
-    }
-    frame_held_ = true;
-    update_cursor(info);
-    // A pointer-only update carries no new image.
-    if (info.LastPresentTime.QuadPart == 0 && !need_full_) return CaptureStatus::timeout;
-
-    auto texture = resource.as<ID3D11Texture2D>();
-    if (!texture) {
-        drop_duplication("the duplicated frame is not a D3D11 texture");
-        return CaptureStatus::reinit;
-    }
-    D3D11_TEXTURE2D_DESC desc{};
-    texture->GetDesc(&desc);
-    if (auto ok = ensure_staging(desc); !ok) {
+    if (f.status == CaptureStatus::unfit) {
         // Not fatal: the desktop may change to one that fits (mode change).
-        last_error_ = ok.error().message;
-        release_frame();
+        last_error_ = f.why;
         return CaptureStatus::unfit;
     }
-    const Size tex{desc.Width, desc.Height};
-    DamageList texture_damage;  // in the texture's own orientation
-    if (need_full_) {
-        texture_damage.set_full(tex.width, tex.height);
-    } else {
-        if (auto ok = read_metadata(info.TotalMetadataBufferSize); !ok) {
-            drop_duplication(ok.error().message);
-            return CaptureStatus::reinit;
-        }
-        texture_damage = damage_from_dxgi(dirty_, moves_, tex, Rotation::identity);
-        if (texture_damage.empty()) return CaptureStatus::timeout;
-    }
-    ID3D11Texture2D* copy_from = texture.get();
-    if (converter_) {
-        converter_->convert(context_.get(), texture.get(), texture_damage.rects());
-        copy_from = converter_->output();
-    }
-    if (need_full_) {
-        context_->CopyResource(staging_.get(), copy_from);
-    } else {
-        for (const Rect& r : texture_damage.rects()) {
-            const D3D11_BOX box{r.x, r.y, 0, r.x + r.w, r.y + r.h, 1};
-            context_->CopySubresourceRegion(staging_.get(), 0, r.x, r.y, 0, copy_from, 0, &box);
-        }
-    }
+    if (f.status != CaptureStatus::ok) return f.status;
 
-    D3D11_MAPPED_SUBRESOURCE map{};
-    hr = context_->Map(staging_.get(), 0, D3D11_MAP_READ, 0, &map);
-    if (FAILED(hr)) {
-        drop_duplication("cannot map the staging texture: " + hresult_message(hr));
-        return CaptureStatus::reinit;
-    }
-    mapped_ = true;
+    const Size tex{f.layout.width, f.layout.height};
+    const DamageList& texture_damage = f.damage;  // in the texture's own orientation
     const std::uint32_t bpp = protocol::bytes_per_pixel(format_);
-    const std::uint32_t staging_bpp =
-        staging_desc_.Format == DXGI_FORMAT_R16G16B16A16_FLOAT ? 8U : 4U;
-    ConstImageView src{static_cast<const std::byte*>(map.pData), tex.width, tex.height,
-                       map.RowPitch, staging_bpp};
+    const std::uint32_t staging_bpp = staging_format_ == DXGI_FORMAT_R16G16B16A16_FLOAT ? 8U : 4U;
+    ConstImageView src{f.map.data, tex.width, tex.height, f.map.row_pitch, staging_bpp};
+    std::uint32_t src_stride = f.map.row_pitch;
     if (!converter_ && (plan_.fp16_to_rgb10a2 || plan_.swizzle_rgba)) {
         // Converted on the CPU into a 4-byte-a-pixel copy of the desktop.
         const std::uint32_t stride = tex.width * 4;
-        if (need_full_ || converted_.size() != std::size_t{stride} * tex.height)
+        if (converted_.size() != std::size_t{stride} * tex.height)
             converted_.assign(std::size_t{stride} * tex.height, std::byte{0});
         const ImageView dst{converted_.data(), tex.width, tex.height, stride, 4};
         for (const Rect& r : texture_damage.rects()) {
@@ -413,14 +471,15 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
                 swizzle_rgba_rect(src, dst, r);
         }
         src = ConstImageView{converted_.data(), tex.width, tex.height, stride, 4};
+        src_stride = stride;
     }
     if (rotation_ == Rotation::identity) {
-        out.image = protocol::FrameSource{tex.width, tex.height, map.RowPitch, format_, src.pixels};
+        out.image = protocol::FrameSource{tex.width, tex.height, src_stride, format_, src.pixels};
         out.damage = texture_damage;
     } else {
         const Size desk = rotated_size(tex, rotation_);
         const std::uint32_t stride = desk.width * bpp;
-        if (need_full_ || rotated_.size() != std::size_t{stride} * desk.height)
+        if (rotated_.size() != std::size_t{stride} * desk.height)
             rotated_.assign(std::size_t{stride} * desk.height, std::byte{0});
         const ImageView dst{rotated_.data(), desk.width, desk.height, stride, bpp};
         out.damage.clear();
@@ -431,8 +490,7 @@ CaptureStatus DxgiSource::next_frame(std::chrono::milliseconds timeout, Captured
         out.image =
             protocol::FrameSource{desk.width, desk.height, stride, format_, rotated_.data()};
     }
-    out.capture_time_ns = monotonic_ns();
-    need_full_ = false;
+    out.capture_time_ns = f.capture_time_ns;
     return CaptureStatus::ok;
 }
 

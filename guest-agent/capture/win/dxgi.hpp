@@ -1,8 +1,9 @@
 #pragma once
 // Desktop capture with DXGI Desktop Duplication (Windows 8+, D3D11): the
-// damaged rectangles of each desktop frame are copied into a CPU-readable
-// staging texture that always holds the whole desktop; the agent then copies
-// the same rectangles into the region.
+// damaged rectangles of each desktop frame are copied into one of a ring of
+// CPU-readable staging textures, each holding the whole desktop
+// (staging_ring.hpp decides which and when); the agent then copies the same
+// rectangles into the region while the GPU copies the next frame.
 
 #ifndef NOMINMAX
 #define NOMINMAX
@@ -20,11 +21,12 @@
 #include "capture/win/fp16_gpu.hpp"
 #include "capture/win/hdr.hpp"
 #include "capture/win/outputs.hpp"
+#include "capture/win/staging_ring.hpp"
 #include "capture/win/win_handles.hpp"
 
 namespace porthole::agent::win {
 
-class DxgiSource final : public CaptureSource {
+class DxgiSource final : public CaptureSource, private DuplicationPort {
   public:
     // Creates the D3D11 device and the duplication of the first desktop
     // output; the error says why duplication is unavailable.
@@ -49,19 +51,32 @@ class DxgiSource final : public CaptureSource {
   private:
     static constexpr int kNoDisplay = 1;  // Error::code of init(): no real GPU output
     explicit DxgiSource(const CaptureOptions& options) : options_(options) {}
-    Status init();         // device, output and duplication
-    void release_frame();  // unmaps the staging texture and releases the desktop frame
+    Status init();  // device, output and duplication
     void drop_duplication(std::string why);
-    Status ensure_staging(const D3D11_TEXTURE2D_DESC& desc);
     Status read_metadata(std::uint32_t total_bytes);
     void update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info);
+
+    // DuplicationPort: the COM calls the staging ring makes.
+    Acquired acquire(std::chrono::milliseconds timeout) override;
+    void release_frame() override;
+    Status make_staging(const StagingLayout& layout, std::size_t slots) override;
+    void copy(std::size_t slot, std::span<const protocol::Rect> rects) override;
+    MapResult map(std::size_t slot, bool wait, MappedSlot& out) override;
+    void unmap(std::size_t slot) override;
 
     CaptureOptions options_;
     ComPtr<ID3D11Device> device_;
     ComPtr<ID3D11DeviceContext> context_;
     ComPtr<IDXGIOutputDuplication> duplication_;
-    ComPtr<ID3D11Texture2D> staging_;
-    D3D11_TEXTURE2D_DESC staging_desc_{};
+    StagingRing ring_;
+    std::vector<ComPtr<ID3D11Texture2D>> staging_;  // the ring's textures
+    DXGI_FORMAT staging_format_ = DXGI_FORMAT_UNKNOWN;
+    ComPtr<ID3D11Texture2D> frame_texture_;  // the desktop frame held
+    protocol::DamageList frame_damage_;      // its damage (converted on first copy)
+    bool frame_damage_known_ = false;
+    bool frame_converted_ = false;
+    bool converter_fresh_ = true;  // the converter's output is not the desktop yet
+    bool fresh_duplication_ = true;
     Rotation rotation_ = Rotation::identity;
     protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;  // what the region carries
     PublishPlan plan_;
@@ -69,8 +84,6 @@ class DxgiSource final : public CaptureSource {
     std::vector<std::byte> converted_;  // CPU conversion (no shader compiler) or RGBA swizzle
     bool hdr_notice_given_ = false;
     bool frame_held_ = false;
-    bool mapped_ = false;
-    bool need_full_ = true;
     std::vector<std::byte> rotated_;  // the turned desktop when the display is rotated
     std::vector<RECT> dirty_;
     std::vector<DXGI_OUTDUPL_MOVE_RECT> moves_;
