@@ -27,6 +27,7 @@
 #include "porthole/protocol/test_pattern.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "support/aligned_region.hpp"
+#include "support/interesting_values.hpp"
 
 namespace {
 
@@ -134,7 +135,7 @@ class HostileGuest {
             const std::size_t word = (t.offset + (rng() % (t.size / 8)) * 8) / 8;
             const unsigned action = static_cast<unsigned>(rng() % 100);
             if (action < 60) {
-                store(word, interesting(rng, load(word)));
+                store(word, porthole::test::interesting_value(rng, load(word)));
             } else if (action < 75) {  // a run of random words
                 const std::size_t n = rng() % 16 + 1;
                 for (std::size_t i = 0; i < n && word + i < (t.offset + t.size) / 8; ++i) {
@@ -160,26 +161,6 @@ class HostileGuest {
     [[nodiscard]] std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
 
   private:
-    static std::uint64_t interesting(std::mt19937_64& rng, std::uint64_t current) {
-        switch (rng() % 8) {
-            case 0:
-                return 0;
-            case 1:
-                return ~std::uint64_t{0};
-            case 2:
-                return current + 1;
-            case 3:
-                return current - 1;
-            case 4:
-                return current ^ (std::uint64_t{1} << (rng() % 64));
-            case 5:
-                return std::uint64_t{1} << (rng() % 64);
-            case 6:
-                return current + (std::uint64_t{1} << 32);
-            default:
-                return rng();
-        }
-    }
     [[nodiscard]] std::uint64_t load(std::size_t word) const { return load_relaxed(region_[word]); }
     void store(std::size_t word, std::uint64_t v) { store_relaxed(region_[word], v); }
 

@@ -110,6 +110,25 @@ vm_client_sessions() {
   grep -o 'agent connected: .*(session [0-9a-f]*)' "$VM_WORK/client.log" | sort -u | wc -l
 }
 
+# Runs an input sender (its "SENT type code value" lines) and waits until the
+# guest's probe has printed as many PROBE-EV lines on CONSOLE, then half a
+# second more so that anything extra shows too. Leaves $VM_WORK/want.txt and
+# got.txt ("type code value" each) to compare; prints an error and returns 1
+# when the sender fails or reports fewer than 10 events.
+vm_send_and_read_back() {  # CONSOLE SENDER [ARGS...]
+  local console=$1 n; shift
+  if ! timeout 90 "$@" >"$VM_WORK/sent.txt" 2>"$VM_WORK/sender.log"; then
+    cat "$VM_WORK/sender.log"; echo "sending with $1 failed"; return 1
+  fi
+  awk '/^SENT/{print $2, $3, $4}' "$VM_WORK/sent.txt" >"$VM_WORK/want.txt"
+  n=$(wc -l <"$VM_WORK/want.txt")
+  [ "$n" -ge 10 ] || { echo "the sender reported only $n events"; return 1; }
+  _vm_got() { tr -d '\r' <"$console" | awk '/^PROBE-EV/{print $3, $4, $5}'; }
+  for _ in $(seq 100); do [ "$(_vm_got | wc -l)" -ge "$n" ] && break; sleep 0.2; done
+  sleep 0.5
+  _vm_got >"$VM_WORK/got.txt"
+}
+
 vm_fail() {
   echo "FAIL: $*"
   echo "---- guest console (last lines) ----"; tail -n 30 "$VM_CONSOLE" 2>/dev/null

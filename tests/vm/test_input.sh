@@ -36,15 +36,8 @@ case "$mode" in
   evdev-agent) send=("$sender" agent "$VM_REGION" "$porthole") ;;
   evdev-qmp) send=("$sender" qmp "$VM_REGION" "$porthole" "$VM_QMP") ;;
 esac
-timeout 90 "${send[@]}" >"$VM_WORK/sent.txt" 2>"$VM_WORK/sender.log" ||
-  { cat "$VM_WORK/sender.log"; vm_fail "sender failed"; }
-awk '/^SENT/{print $2, $3, $4}' "$VM_WORK/sent.txt" >"$VM_WORK/want.txt"
+problem=$(vm_send_and_read_back "$VM_CONSOLE" "${send[@]}") || vm_fail "$problem ($mode)"
 n=$(wc -l <"$VM_WORK/want.txt")
-[ "$n" -ge 10 ] || vm_fail "the sender reported only $n events"
-got() { tr -d '\r' <"$VM_CONSOLE" | awk '/^PROBE-EV/{print $3, $4, $5}'; }
-for _ in $(seq 100); do [ "$(got | wc -l)" -ge "$n" ] && break; sleep 0.2; done
-sleep 0.5  # anything extra (repeats, stray events) shows up too
-got >"$VM_WORK/got.txt"
 if ! diff -u "$VM_WORK/want.txt" "$VM_WORK/got.txt"; then
   grep PROBE "$VM_CONSOLE" | tr -d '\r' | head -n 40
   vm_fail "the guest read other events than were sent ($mode)"

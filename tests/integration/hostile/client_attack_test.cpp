@@ -36,6 +36,7 @@
 #include "porthole/protocol/test_pattern.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "render/process.hpp"
+#include "support/interesting_values.hpp"
 
 #ifndef PORTHOLE_CLIENT
 #error "PORTHOLE_CLIENT must name the program"
@@ -281,30 +282,6 @@ class Guest {
     std::uint64_t last_frame_ns_ = 0;
 };
 
-std::uint64_t interesting(std::mt19937_64& rng, std::uint64_t current) {
-    switch (rng() % 9) {
-        case 0:
-            return 0;
-        case 1:
-            return ~std::uint64_t{0};
-        case 2:
-            return current + 1;
-        case 3:
-            return current - 1;
-        case 4:
-            return current ^ (std::uint64_t{1} << (rng() % 64));
-        case 5:
-            return std::uint64_t{1} << (rng() % 64);
-        case 6:  // INT32_MIN / INT32_MAX in either half
-            return (rng() & 1) != 0 ? (current & ~0xFFFFFFFFULL) | 0x80000000ULL
-                                    : (current & 0xFFFFFFFFULL) | (0x7FFFFFFFULL << 32);
-        case 7:
-            return current + (std::uint64_t{1} << 32);
-        default:
-            return rng();
-    }
-}
-
 // The agent names a hostile guest would announce: clear screen, cursor home,
 // a forged log line on a new row, a bell, C1 CSI.
 const std::string kHostileNames[] = {
@@ -366,7 +343,8 @@ void attack(Guest& g, Mode mode) {
                 const std::size_t word = (t.offset + (rng() % (t.size / 8)) * 8) / 8;
                 const unsigned action = static_cast<unsigned>(rng() % 100);
                 if (action < 70) {
-                    store_relaxed(words[word], interesting(rng, load_relaxed(words[word])));
+                    store_relaxed(words[word], porthole::test::interesting_value(
+                                                   rng, load_relaxed(words[word])));
                 } else if (action < 80) {
                     store_relaxed(words[word], rng());
                 } else {  // restore the structure so the host gets deep again

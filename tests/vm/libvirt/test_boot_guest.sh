@@ -42,15 +42,8 @@ grep -q 'PROBE-DEV .*AT Translated Set 2 keyboard' "$console" || lv_fail "no PS/
 grep -q 'PROBE-DEV .*Tablet' "$console" || lv_fail "no virtio tablet in the guest"
 
 # Input through the domain's QMP socket, compared event by event.
-timeout 90 "$sender" qmp "$qmp" >"$LV_WORK/sent.txt" 2>"$LV_WORK/sender.log" ||
-  { cat "$LV_WORK/sender.log"; lv_fail "sending through $qmp failed"; }
-awk '/^SENT/{print $2, $3, $4}' "$LV_WORK/sent.txt" >"$LV_WORK/want.txt"
+problem=$(vm_send_and_read_back "$console" "$sender" qmp "$qmp") || lv_fail "$problem"
 n=$(wc -l <"$LV_WORK/want.txt")
-[ "$n" -ge 10 ] || lv_fail "the sender reported only $n events"
-got() { tr -d '\r' <"$console" | awk '/^PROBE-EV/{print $3, $4, $5}'; }
-for _ in $(seq 100); do [ "$(got | wc -l)" -ge "$n" ] && break; sleep 0.2; done
-sleep 0.5  # anything extra (repeats, stray events) shows up too
-got >"$LV_WORK/got.txt"
 # Each device's events exactly and in order; between the PS/2 keyboard and the
 # virtio mouse and tablet the guest's interrupts decide the order (a loaded host
 # delays the keyboard's path more than virtio's).
