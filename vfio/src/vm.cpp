@@ -419,9 +419,7 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
     }
 
     pugi::xml_node os = domain.append_child("os");
-    auto type = os.append_child("type");
-    type.append_attribute("arch") = "x86_64";
-    type.append_attribute("machine") = "q35";
+    auto type = xml::append_element(os, "type", {{"arch", "x86_64"}, {"machine", "q35"}});
     type.text().set("hvm");
     if (kernel_boot) {
         auto kernel = host_path("--kernel", o.kernel, true);
@@ -501,19 +499,18 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
         }
         const bool multifunction = functions->size() > 1;
         for (const auto& f : *functions) {
-            auto hostdev = devices.append_child("hostdev");
-            hostdev.append_attribute("mode") = "subsystem";
-            hostdev.append_attribute("type") = "pci";
-            hostdev.append_attribute("managed") = "yes";
+            auto hostdev = xml::append_element(
+                devices, "hostdev", {{"mode", "subsystem"}, {"type", "pci"}, {"managed", "yes"}});
             set_pci_address(hostdev.append_child("source").append_child("address"), f.bdf);
             if (rom && f.bdf == *gpu_bdf)
                 hostdev.append_child("rom").append_attribute("file") = rom->c_str();
-            auto addr = hostdev.append_child("address");
-            addr.append_attribute("type") = "pci";
-            addr.append_attribute("domain") = "0x0000";
-            addr.append_attribute("bus") = fmt::format("{:#04x}", kGpuRootPort).c_str();
-            addr.append_attribute("slot") = "0x00";
-            addr.append_attribute("function") = fmt::format("{:#x}", function_of(f.bdf)).c_str();
+            auto addr =
+                xml::append_element(hostdev, "address",
+                                    {{"type", "pci"},
+                                     {"domain", "0x0000"},
+                                     {"bus", fmt::format("{:#04x}", kGpuRootPort)},
+                                     {"slot", "0x00"},
+                                     {"function", fmt::format("{:#x}", function_of(f.bdf))}});
             if (multifunction && function_of(f.bdf) == 0)
                 addr.append_attribute("multifunction") = "on";
         }
@@ -561,12 +558,8 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
         for (const auto& [what, file] : cdroms) {
             auto path = host_path(what, file, true);
             if (!path) return path.error();
-            auto cd = devices.append_child("disk");
-            cd.append_attribute("type") = "file";
-            cd.append_attribute("device") = "cdrom";
-            auto drv = cd.append_child("driver");
-            drv.append_attribute("name") = "qemu";
-            drv.append_attribute("type") = "raw";
+            auto cd = xml::append_element(devices, "disk", {{"type", "file"}, {"device", "cdrom"}});
+            xml::append_element(cd, "driver", {{"name", "qemu"}, {"type", "raw"}});
             cd.append_child("source").append_attribute("file") = path->c_str();
             auto t = cd.append_child("target");
             const std::string dev = std::string("sd") + target++;
@@ -637,29 +630,21 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
     // tablet takes absolute positions. USB needs no driver in Windows; virtio is lighter.
     std::string bus = o.input_bus.empty() ? (windows ? "usb" : "virtio") : o.input_bus;
     if (bus != "usb" && bus != "virtio") return Error::make("--input-bus must be usb or virtio");
-    auto tablet = devices.append_child("input");
-    tablet.append_attribute("type") = "tablet";
-    tablet.append_attribute("bus") = bus.c_str();
+    xml::append_element(devices, "input", {{"type", "tablet"}, {"bus", bus}});
     if (bus == "virtio") {
-        auto mouse = devices.append_child("input");
-        mouse.append_attribute("type") = "mouse";
-        mouse.append_attribute("bus") = "virtio";
+        xml::append_element(devices, "input", {{"type", "mouse"}, {"bus", "virtio"}});
     }
 
     if (install) {
         // SPICE on the loopback only: it has no password.
-        auto graphics = devices.append_child("graphics");
-        graphics.append_attribute("type") = "spice";
-        graphics.append_attribute("autoport") = "yes";
-        auto listen = graphics.append_child("listen");
-        listen.append_attribute("type") = "address";
-        listen.append_attribute("address") = "127.0.0.1";
+        auto graphics =
+            xml::append_element(devices, "graphics", {{"type", "spice"}, {"autoport", "yes"}});
+        xml::append_element(graphics, "listen", {{"type", "address"}, {"address", "127.0.0.1"}});
         graphics.append_child("image").append_attribute("compression") = "off";
         auto channel = devices.append_child("channel");
         channel.append_attribute("type") = "spicevmc";
-        auto ct = channel.append_child("target");
-        ct.append_attribute("type") = "virtio";
-        ct.append_attribute("name") = "com.redhat.spice.0";
+        xml::append_element(channel, "target",
+                            {{"type", "virtio"}, {"name", "com.redhat.spice.0"}});
         auto model = devices.append_child("video").append_child("model");
         model.append_attribute("type") = "qxl";
         model.append_attribute("heads") = 1;
@@ -672,9 +657,7 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
     if (tpm) {
         auto t = devices.append_child("tpm");
         t.append_attribute("model") = "tpm-crb";
-        auto backend = t.append_child("backend");
-        backend.append_attribute("type") = "emulator";
-        backend.append_attribute("version") = "2.0";
+        xml::append_element(t, "backend", {{"type", "emulator"}, {"version", "2.0"}});
     }
 
     if (auto s = append_snippet(devices, *snippets, "shmem"); !s) return s.error();

@@ -78,4 +78,13 @@ pugi::xml_node porthole_metadata(pugi::xml_node domain) {
     return {};
 }
 
+pugi::xml_node append_element(
+    pugi::xml_node parent, const char* name,
+    std::initializer_list<std::pair<const char*, std::string_view>> attributes) {
+    auto node = parent.append_child(name);
+    for (const auto& [key, value] : attributes)
+        node.append_attribute(key).set_value(std::string(value).c_str());
+    return node;
+}
+
 }  // namespace porthole::vfio::xml

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <pugixml.hpp>
 
@@ -19,6 +20,11 @@ namespace porthole::vfio::xml {
 // elements to `parent`: all, or only those named in `only`.
 [[nodiscard]] Status append_fragment(pugi::xml_node parent, std::string_view fragment,
                                      std::initializer_list<const char*> only = {});
+
+// Appends <name a="v" ...> to `parent`, the attributes in the order given.
+pugi::xml_node append_element(
+    pugi::xml_node parent, const char* name,
+    std::initializer_list<std::pair<const char*, std::string_view>> attributes = {});
 
 // Two-space indented, no XML declaration (as virsh dumpxml prints).
 [[nodiscard]] std::string to_string(const pugi::xml_node& node);
