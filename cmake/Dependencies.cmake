@@ -100,10 +100,8 @@ exec "$WINE" "$@"
       COMMENT "Creating the Wine prefix for the tests")
     add_custom_target(wine_prefix ALL DEPENDS ${PORTHOLE_WINEPREFIX}/.porthole-ready)
     # Tests that run under Wine add ${PORTHOLE_WINE_TEST_PROPERTIES} to their
-    # properties; tests that capture the screen add ${PORTHOLE_WINE_DISPLAY_PROPERTIES}
-    # (a name for them: every Wine process has the display, see wine-run).
+    # properties (every Wine process gets the fixture's Xvfb display, see wine-run).
     set(PORTHOLE_WINE_TEST_PROPERTIES FIXTURES_REQUIRED wine)
-    set(PORTHOLE_WINE_DISPLAY_PROPERTIES ENVIRONMENT PORTHOLE_WINE_DISPLAY=1)
     add_test(NAME wine_server_start COMMAND ${_wine_run} --start-server)
     add_test(NAME wine_server_stop COMMAND ${_wine_run} --stop-server)
     set_tests_properties(wine_server_start PROPERTIES FIXTURES_SETUP wine LABELS "unit;wine" TIMEOUT 300)
