@@ -6,6 +6,10 @@
 namespace porthole::protocol {
 namespace {
 
+// Sources: set 1 from Microsoft's Keyboard Scan Code Specification (its
+// HID-to-set-1 table for the Japanese and Korean keys), where it has none
+// QEMU's keycodemapdb (the keypad's +- and parentheses); qcodes from QEMU
+// 7.2's QKeyCode (qapi/ui.json); VKs from winuser.h.
 // evdev, set-1, VK, qcode. evdev codes 1..83 equal their set-1 codes (the
 // Linux numbering began as the AT scancodes); the rest come from the
 // extended (E0) table. QEMU's "print" (not "sysrq") is the PrintScreen key:
@@ -94,13 +98,17 @@ constexpr std::array kMap = std::to_array<KeyMapping>({
     {81, 0x51, 0x63, "kp_3"},
     {82, 0x52, 0x60, "kp_0"},
     {83, 0x53, 0x6E, "kp_decimal"},
+    {85, 0x76, 0x00, ""},      // KEY_ZENKAKUHANKAKU: HID LANG5, which shares 0x76 with F24
     {86, 0x56, 0xE2, "less"},  // KEY_102ND
     {87, 0x57, 0x7A, "f11"},
     {88, 0x58, 0x7B, "f12"},
     {89, 0x73, 0xC1, "ro"},
+    {90, 0x78, 0x00, ""},          // KEY_KATAKANA: HID LANG3
+    {91, 0x77, 0x00, "hiragana"},  // KEY_HIRAGANA: HID LANG4
     {92, 0x79, 0x1C, "henkan"},
     {93, 0x70, 0x15, "katakanahiragana"},
     {94, 0x7B, 0x1D, "muhenkan"},
+    {95, 0x5C, 0x00, ""},  // KEY_KPJPCOMMA: HID International 6
     {96, 0xE01C, 0x0D, "kp_enter"},
     {97, 0xE01D, 0xA3, "ctrl_r"},
     {98, 0xE035, 0x6F, "kp_divide"},
@@ -121,10 +129,12 @@ constexpr std::array kMap = std::to_array<KeyMapping>({
     {115, 0xE030, 0xAF, "volumeup"},
     {116, 0xE05E, 0x00, "power"},
     {117, 0x59, 0x92, "kp_equals"},
+    {118, 0xE04E, 0x00, ""},  // KEY_KPPLUSMINUS
     {119, kSet1Pause, 0x13, "pause"},
     {121, 0x7E, 0x6C, "kp_comma"},
-    {122, 0xE072, 0x15, "lang1"},  // KEY_HANGEUL
-    {123, 0xE071, 0x19, "lang2"},  // KEY_HANJA
+    // The Korean keys have their own one-byte codes (no E0 prefix, make only).
+    {122, 0xF2, 0x15, "lang1"},  // KEY_HANGEUL: Hangul/English
+    {123, 0xF1, 0x19, "lang2"},  // KEY_HANJA
     {124, 0x7D, 0x00, "yen"},
     {125, 0xE05B, 0x5B, "meta_l"},
     {126, 0xE05C, 0x5C, "meta_r"},
@@ -144,7 +154,9 @@ constexpr std::array kMap = std::to_array<KeyMapping>({
     {166, 0xE024, 0xB2, "audiostop"},
     {172, 0xE032, 0xAC, "ac_home"},
     {173, 0xE067, 0xA8, "ac_refresh"},
-    {183, 0x64, 0x7C, ""},  // F13..F24: QEMU 7.2 has no names for them
+    {179, 0xE076, 0x00, ""},  // KEY_KPLEFTPAREN
+    {180, 0xE07B, 0x00, ""},  // KEY_KPRIGHTPAREN
+    {183, 0x64, 0x7C, ""},    // F13..F24: QEMU 7.2 has no names for them
     {184, 0x65, 0x7D, ""},
     {185, 0x66, 0x7E, ""},
     {186, 0x67, 0x7F, ""},

@@ -56,6 +56,22 @@ constexpr Known kKnown[] = {
     {113, 0xE020, 0xAD, "audiomute"},
     {115, 0xE030, 0xAF, "volumeup"},
     {164, 0xE022, 0xB3, "audioplay"},
+    // The Korean keys: one-byte codes without E0 (Microsoft's HID-to-set-1
+    // table: LANG1 F2, LANG2 F1); sent with E0 they reach Windows as nothing.
+    {122, 0xF2, 0x15, "lang1"},
+    {123, 0xF1, 0x19, "lang2"},
+    // Japanese keys (HID International 6, LANG3, LANG4, LANG5).
+    {95, 0x5C, 0x00, ""},
+    {90, 0x78, 0x00, ""},
+    {91, 0x77, 0x00, "hiragana"},
+    {85, 0x76, 0x00, ""},
+    {92, 0x79, 0x1C, "henkan"},
+    {94, 0x7B, 0x1D, "muhenkan"},
+    {93, 0x70, 0x15, "katakanahiragana"},
+    // Keypad +- and parentheses (QEMU's keycodemapdb; QEMU has no qcode for them).
+    {118, 0xE04E, 0x00, ""},
+    {179, 0xE076, 0x00, ""},
+    {180, 0xE07B, 0x00, ""},
 };
 
 TEST(Keymap, KnownKeysMapToScancodeVirtualKeyAndQemuName) {
@@ -67,6 +83,12 @@ TEST(Keymap, KnownKeysMapToScancodeVirtualKeyAndQemuName) {
         EXPECT_EQ(m->vk, k.vk);
         EXPECT_EQ(m->qcode, k.qcode);
     }
+}
+
+TEST(Keymap, KoreanKeysAreNotExtended) {
+    EXPECT_FALSE(set1_is_extended(map_evdev_key(122)->set1));
+    EXPECT_FALSE(set1_is_extended(map_evdev_key(123)->set1));
+    EXPECT_EQ(set1_low_byte(map_evdev_key(122)->set1), 0xF2);
 }
 
 TEST(Keymap, ExtendedKeysCarryTheE0Prefix) {
@@ -96,6 +118,8 @@ TEST(Keymap, ScancodesAndQemuNamesAreUnique) {
     std::set<std::uint16_t> scancodes;
     std::set<std::string> names;
     for (const auto& m : key_mappings()) {
+        // Zenkaku/Hankaku (HID LANG5) and F24 share 0x76 in Microsoft's table.
+        if (m.evdev == 85) continue;
         EXPECT_TRUE(scancodes.insert(m.set1).second) << "set-1 code used twice: " << m.set1;
         if (!m.qcode.empty()) {
             EXPECT_TRUE(names.insert(std::string(m.qcode)).second) << m.qcode;
