@@ -52,6 +52,7 @@ struct QmpClient::Impl {
     mutable std::mutex mutex;  // guards stats
     mutable std::condition_variable cv;
     QmpStats stats;
+    QemuVersion qemu;  // from the greeting (guarded by mutex)
 
     void connect() {
         phase = Phase::greeting;
@@ -114,6 +115,12 @@ struct QmpClient::Impl {
                 if (!j.contains("QMP")) {
                     fail("no QMP greeting on " + config.socket_path);
                     return false;
+                }
+                {
+                    std::lock_guard lock(mutex);
+                    qemu = greeting_version(j);
+                    stats.qemu_major = qemu.major;
+                    stats.qemu_minor = qemu.minor;
                 }
                 phase = Phase::capabilities;
                 write(R"({"execute":"qmp_capabilities","id":0})"
@@ -189,8 +196,11 @@ struct QmpClient::Impl {
     }
 
     void send_batch(std::vector<protocol::InputEvent> batch, std::uint64_t queued_ns) {
-        auto t = to_qmp_events(batch);
-        std::lock_guard lock(mutex);
+        std::unique_lock lock(mutex);
+        const QemuVersion version = qemu;
+        lock.unlock();
+        auto t = to_qmp_events(batch, version);
+        lock.lock();
         stats.unmapped += t.unmapped;
         if (t.events.empty()) return;
         if (phase != Phase::ready) {

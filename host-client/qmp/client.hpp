@@ -41,6 +41,7 @@ struct QmpStats {
     std::uint64_t merged = 0;    // motion events folded into the backlog's previous motion
     std::uint64_t unmapped = 0;  // events QEMU has no name for
     std::uint64_t connects = 0;
+    int qemu_major = 0, qemu_minor = 0;  // from the greeting; 0.0 if it did not say
     std::string last_error;
 };
 

@@ -36,7 +36,37 @@ json button(const char* name, bool down) {
 
 }  // namespace
 
-Translation to_qmp_events(std::span<const protocol::InputEvent> batch) {
+QemuVersion greeting_version(const nlohmann::json& greeting) {
+    const auto* v = &greeting;
+    for (const char* key : {"QMP", "version", "qemu"}) {
+        if (!v->is_object()) return {};
+        const auto it = v->find(key);
+        if (it == v->end()) return {};
+        v = &*it;
+    }
+    if (!v->is_object()) return {};
+    const auto number = [v](const char* key) -> int {
+        const auto it = v->find(key);
+        if (it == v->end() || !it->is_number_integer()) return -1;
+        const auto n = it->get<std::int64_t>();
+        return n >= 0 && n < 1000 ? static_cast<int>(n) : -1;
+    };
+    const int major = number("major"), minor = number("minor");
+    if (major < 0 || minor < 0) return {};
+    return {major, minor};
+}
+
+std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu) {
+    // QEMU 8.0 added f13..f24 to QKeyCode (qapi/ui.json).
+    static constexpr std::string_view kF13To24[] = {"f13", "f14", "f15", "f16", "f17", "f18",
+                                                    "f19", "f20", "f21", "f22", "f23", "f24"};
+    if (evdev_code >= KEY_F13 && evdev_code <= KEY_F24)
+        return qemu >= QemuVersion{8, 0} ? kF13To24[evdev_code - KEY_F13] : std::string_view{};
+    const auto m = protocol::map_evdev_key(evdev_code);
+    return m ? m->qcode : std::string_view{};
+}
+
+Translation to_qmp_events(std::span<const protocol::InputEvent> batch, QemuVersion qemu) {
     Translation t;
     for (const auto& e : batch) {
         switch (e.type) {
@@ -47,8 +77,8 @@ Translation to_qmp_events(std::span<const protocol::InputEvent> batch) {
                     t.events.push_back(button(b, down));
                     break;
                 }
-                const auto m = protocol::map_evdev_key(e.code);
-                if (!m || m->qcode.empty()) {
+                const std::string_view qcode = qcode_for(e.code, qemu);
+                if (qcode.empty()) {
                     ++t.unmapped;
                     break;
                 }
@@ -56,7 +86,7 @@ Translation to_qmp_events(std::span<const protocol::InputEvent> batch) {
                     {{"type", "key"},
                      {"data",
                       {{"down", down},
-                       {"key", {{"type", "qcode"}, {"data", std::string(m->qcode)}}}}}});
+                       {"key", {{"type", "qcode"}, {"data", std::string(qcode)}}}}}});
                 break;
             }
             case ev::rel:

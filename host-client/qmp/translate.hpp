@@ -5,12 +5,27 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "porthole/protocol/region.hpp"
 
 namespace porthole::client::qmp {
+
+// QEMU's version from its QMP greeting; {0, 0} when it did not say.
+struct QemuVersion {
+    int major = 0, minor = 0;
+    friend auto operator<=>(const QemuVersion&, const QemuVersion&) = default;
+};
+// The version in a greeting ({"QMP": {"version": {"qemu": {"major": ..}}}});
+// anything malformed or out of range gives {0, 0}.
+QemuVersion greeting_version(const nlohmann::json& greeting);
+
+// The qcode QEMU `qemu` accepts for an evdev key, empty if none: the keymap's
+// names are QEMU 7.2's; F13..F24 have names from QEMU 8.0 on (unknown names
+// make QEMU refuse the whole command, so older versions are not sent them).
+std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu);
 
 struct Translation {
     nlohmann::json events = nlohmann::json::array();  // input-send-event "events"
@@ -20,7 +35,7 @@ struct Translation {
 // The QMP events for one batch (one SYN_REPORT's worth). Wheel steps become
 // wheel button clicks; high-resolution wheel events are left out because the
 // plain REL_WHEEL of the same motion carries them for QEMU.
-Translation to_qmp_events(std::span<const protocol::InputEvent> batch);
+Translation to_qmp_events(std::span<const protocol::InputEvent> batch, QemuVersion qemu = {});
 
 // The whole command line, with an id for matching the reply.
 std::string input_send_event_command(const nlohmann::json& events, std::uint64_t id);

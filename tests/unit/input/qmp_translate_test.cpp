@@ -22,6 +22,38 @@ TEST(QmpTranslate, KeysBecomeQcodesWithDirection) {
     EXPECT_EQ(t.events[1]["data"]["down"], false);
 }
 
+TEST(QmpTranslate, F13ToF24AreSentOnlyToQemuEightAndLater) {
+    const InputEvent b[] = {{0, EV_KEY, KEY_F13, 1, 0}, {0, EV_KEY, KEY_F24, 0, 0}};
+    // QEMU 7.2 refuses a whole input-send-event for a name it does not know.
+    const auto old = to_qmp_events(b, QemuVersion{7, 2});
+    EXPECT_TRUE(old.events.empty());
+    EXPECT_EQ(old.unmapped, 2U);
+    EXPECT_EQ(to_qmp_events(b).unmapped, 2U);  // version unknown: as old
+    const auto t = to_qmp_events(b, QemuVersion{8, 0});
+    ASSERT_EQ(t.events.size(), 2U);
+    EXPECT_EQ(t.events[0]["data"]["key"]["data"], "f13");
+    EXPECT_EQ(t.events[1]["data"]["key"]["data"], "f24");
+    EXPECT_EQ(t.unmapped, 0U);
+    EXPECT_EQ(qcode_for(KEY_F12, QemuVersion{7, 2}), "f12");
+    EXPECT_EQ(qcode_for(KEY_F18, QemuVersion{9, 1}), "f18");
+}
+
+TEST(QmpTranslate, GreetingVersionIsReadAndAnythingOddIsUnknown) {
+    EXPECT_EQ(greeting_version(json::parse(
+                  R"({"QMP":{"version":{"qemu":{"micro":0,"minor":2,"major":7},"package":""},)"
+                  R"("capabilities":["oob"]}})")),
+              (QemuVersion{7, 2}));
+    for (const char* odd :
+         {R"({"QMP":{}})", R"({"QMP":{"version":{"qemu":{"major":"8","minor":0}}}})",
+          R"({"QMP":{"version":{"qemu":{"major":-1,"minor":0}}}})",
+          R"({"QMP":{"version":{"qemu":{"major":99999999999,"minor":0}}}})",
+          R"({"QMP":{"version":{"qemu":[8,0]}}})", R"({"QMP":[]})", R"([])",
+          R"({"QMP":{"version":{"qemu":{"major":8.5,"minor":0}}}})"}) {
+        SCOPED_TRACE(odd);
+        EXPECT_EQ(greeting_version(json::parse(odd)), (QemuVersion{0, 0}));
+    }
+}
+
 TEST(QmpTranslate, ButtonsAxesAndWheel) {
     const InputEvent b[] = {{0, EV_REL, REL_X, -4, 0},
                             {0, EV_ABS, ABS_Y, 32767, 0},
