@@ -148,6 +148,91 @@ std::uint16_t sdl_to_evdev(SDL_Scancode s) {
             return KEY_HANGEUL;
         case SDL_SCANCODE_LANG2:
             return KEY_HANJA;
+        // The Japanese keys (USB HID International 2, 4, 5, 6 and LANG3-5).
+        case SDL_SCANCODE_INTERNATIONAL2:
+            return KEY_KATAKANAHIRAGANA;
+        case SDL_SCANCODE_INTERNATIONAL4:
+            return KEY_HENKAN;
+        case SDL_SCANCODE_INTERNATIONAL5:
+            return KEY_MUHENKAN;
+        case SDL_SCANCODE_INTERNATIONAL6:
+            return KEY_KPJPCOMMA;
+        case SDL_SCANCODE_LANG3:
+            return KEY_KATAKANA;
+        case SDL_SCANCODE_LANG4:
+            return KEY_HIRAGANA;
+        case SDL_SCANCODE_LANG5:
+            return KEY_ZENKAKUHANKAKU;
+        case SDL_SCANCODE_KP_PLUSMINUS:
+            return KEY_KPPLUSMINUS;
+        case SDL_SCANCODE_KP_LEFTPAREN:
+            return KEY_KPLEFTPAREN;
+        case SDL_SCANCODE_KP_RIGHTPAREN:
+            return KEY_KPRIGHTPAREN;
+        // Media, browser and launch keys (HID consumer page, as SDL names them).
+        case SDL_SCANCODE_AUDIONEXT:
+            return KEY_NEXTSONG;
+        case SDL_SCANCODE_AUDIOPREV:
+            return KEY_PREVIOUSSONG;
+        case SDL_SCANCODE_AUDIOSTOP:
+            return KEY_STOPCD;
+        case SDL_SCANCODE_AUDIOPLAY:
+            return KEY_PLAYPAUSE;
+        case SDL_SCANCODE_AUDIOMUTE:
+            return KEY_MUTE;
+        case SDL_SCANCODE_AUDIOREWIND:
+            return KEY_REWIND;
+        case SDL_SCANCODE_AUDIOFASTFORWARD:
+            return KEY_FASTFORWARD;
+        case SDL_SCANCODE_MEDIASELECT:
+            return KEY_MEDIA;
+        case SDL_SCANCODE_WWW:
+            return KEY_WWW;
+        case SDL_SCANCODE_MAIL:
+            return KEY_MAIL;
+        case SDL_SCANCODE_CALCULATOR:
+            return KEY_CALC;
+        case SDL_SCANCODE_COMPUTER:
+            return KEY_COMPUTER;
+        case SDL_SCANCODE_AC_SEARCH:
+            return KEY_SEARCH;
+        case SDL_SCANCODE_AC_HOME:
+            return KEY_HOMEPAGE;
+        case SDL_SCANCODE_AC_BACK:
+            return KEY_BACK;
+        case SDL_SCANCODE_AC_FORWARD:
+            return KEY_FORWARD;
+        case SDL_SCANCODE_AC_STOP:
+        case SDL_SCANCODE_STOP:
+            return KEY_STOP;
+        case SDL_SCANCODE_AC_REFRESH:
+            return KEY_REFRESH;
+        case SDL_SCANCODE_AC_BOOKMARKS:
+            return KEY_BOOKMARKS;
+        case SDL_SCANCODE_SLEEP:
+            return KEY_SLEEP;
+        case SDL_SCANCODE_EJECT:
+            return KEY_EJECTCD;
+        case SDL_SCANCODE_BRIGHTNESSDOWN:
+            return KEY_BRIGHTNESSDOWN;
+        case SDL_SCANCODE_BRIGHTNESSUP:
+            return KEY_BRIGHTNESSUP;
+        case SDL_SCANCODE_HELP:
+            return KEY_HELP;
+        case SDL_SCANCODE_MENU:
+            return KEY_MENU;
+        case SDL_SCANCODE_UNDO:
+            return KEY_UNDO;
+        case SDL_SCANCODE_CUT:
+            return KEY_CUT;
+        case SDL_SCANCODE_COPY:
+            return KEY_COPY;
+        case SDL_SCANCODE_PASTE:
+            return KEY_PASTE;
+        case SDL_SCANCODE_FIND:
+            return KEY_FIND;
+        case SDL_SCANCODE_AGAIN:
+            return KEY_AGAIN;
         case SDL_SCANCODE_LCTRL:
             return KEY_LEFTCTRL;
         case SDL_SCANCODE_LSHIFT:

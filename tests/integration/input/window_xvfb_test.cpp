@@ -167,6 +167,22 @@ TEST_F(WindowModeUnderX, TypedKeysReachTheGuestAsEvdevCodes) {
     EXPECT_TRUE(saw(EV_KEY, KEY_RIGHTSHIFT, 1));
 }
 
+// Keys beyond the main block (Japanese, Korean, media, browser and launch
+// keys), from the X server's evdev keycodes through SDL: each arrives as its
+// evdev code (window mode once dropped all of them).
+TEST_F(WindowModeUnderX, JapaneseKoreanAndMediaKeysReachTheGuest) {
+    xdo("key --delay 20 Henkan_Mode Muhenkan Hiragana_Katakana Hangul Hangul_Hanja XF86Mail "
+        "XF86Calculator XF86AudioNext XF86AudioPlay XF86Back XF86Reload");
+    const std::uint16_t want[] = {
+        KEY_HENKAN, KEY_MUHENKAN, KEY_KATAKANAHIRAGANA, KEY_HANGEUL, KEY_HANJA,  KEY_MAIL,
+        KEY_CALC,   KEY_NEXTSONG, KEY_PLAYPAUSE,        KEY_BACK,    KEY_REFRESH};
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_REFRESH, 0); }));
+    for (const auto code : want) {
+        EXPECT_TRUE(saw(EV_KEY, code, 1)) << "no press of evdev key " << code;
+        EXPECT_TRUE(saw(EV_KEY, code, 0)) << "no release of evdev key " << code;
+    }
+}
+
 TEST_F(WindowModeUnderX, ScrollLockTogglesCaptureWithAKeyboardGrab) {
     xdo("key Scroll_Lock");
     ASSERT_TRUE(pump_until([&] { return did(WindowAction::capture_on); }));

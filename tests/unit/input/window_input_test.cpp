@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <linux/input-event-codes.h>
 
+#include <set>
 #include <vector>
+
+#include "porthole/protocol/keymap.hpp"
 
 namespace porthole::client::input {
 namespace {
@@ -250,6 +253,24 @@ TEST(WindowInput, ScancodeTableCoversTheKeyboard) {
     for (int s = SDL_SCANCODE_A; s <= SDL_SCANCODE_RGUI; ++s)
         mapped += sdl_to_evdev(static_cast<SDL_Scancode>(s)) != 0;
     EXPECT_GE(mapped, 120);
+}
+
+// Window mode reaches every key the evdev path sends: each key of the shared
+// keymap comes from some SDL scancode. The one exception is KEY_WAKEUP, for
+// which SDL 2 has no scancode.
+TEST(WindowInput, EveryKeyOfTheKeymapHasAnSdlScancode) {
+    std::set<std::uint16_t> reachable;
+    for (int s = 0; s < SDL_NUM_SCANCODES; ++s)
+        reachable.insert(sdl_to_evdev(static_cast<SDL_Scancode>(s)));
+    for (const auto& m : protocol::key_mappings()) {
+        if (m.evdev == KEY_WAKEUP) continue;
+        EXPECT_TRUE(reachable.count(m.evdev)) << "no SDL scancode gives evdev key " << m.evdev;
+    }
+    // Spot checks against the USB HID usage tables (SDL scancodes are HID usages).
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_INTERNATIONAL4), KEY_HENKAN);     // 0x8A
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_INTERNATIONAL5), KEY_MUHENKAN);   // 0x8B
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_LANG5), KEY_ZENKAKUHANKAKU);      // 0x94
+    EXPECT_EQ(sdl_to_evdev(SDL_SCANCODE_KP_PLUSMINUS), KEY_KPPLUSMINUS);  // 0xD7
 }
 
 }  // namespace
