@@ -25,13 +25,6 @@ Result<SDL_Scancode> capture_key(const std::string& spec) {
     return Error{"--hotkey '" + spec + "': no SDL key for it"};
 }
 
-// The SDL_Window behind the client's only window (SdlWindow does not expose it).
-SDL_Window* first_sdl_window() {
-    for (Uint32 id = 1; id < 64; ++id)
-        if (SDL_Window* w = SDL_GetWindowFromID(id)) return w;
-    return nullptr;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
@@ -101,7 +94,7 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
     wc.mouse = o.mouse == "absolute"   ? input::MouseMode::absolute
                : o.mouse == "relative" ? input::MouseMode::relative
                                        : input::MouseMode::automatic;
-    s->sdl_window_ = first_sdl_window();
+    s->sdl_window_ = window->sdl_window();
     s->window_input_ = std::make_unique<input::WindowInput>(
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);
     window->set_event_sink([self](const SDL_Event& e) {

@@ -42,6 +42,8 @@ class SdlWindow final : public SurfaceProvider {
     // Borderless fullscreen on the window's display, or back to the window.
     void set_fullscreen(bool on);
     [[nodiscard]] bool fullscreen() const { return fullscreen_; }
+    // The SDL window itself (input capture grabs it); owned by this object.
+    [[nodiscard]] SDL_Window* sdl_window() const { return window_; }
 
     [[nodiscard]] std::vector<std::string> vulkan_instance_extensions() const override;
     Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) override;
