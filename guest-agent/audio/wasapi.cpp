@@ -4,10 +4,11 @@
 // (IMMNotificationClient) and format changes (the stream is invalidated and
 // reopened). While nothing plays WASAPI delivers nothing: StreamClock fills
 // the silence so the host's position keeps going. Sample conversion lives in
-// convert.cpp (tested on Linux and under Wine), and the mix format's fields,
-// its speaker mask among them, are read in wave_format_win.cpp. The endpoint's master volume
-// and mute are polled every 100 ms and reported in the channel, for hosts
-// that follow them (loopback captures the mix before the endpoint volume).
+// convert.cpp (tested on Linux and under Wine); the mix format's fields, its
+// speaker mask among them, are read in wave_format_win.cpp (tested under
+// Wine). The endpoint's master volume and mute are polled every 100 ms and
+// reported in the channel, for hosts that follow them (loopback captures the
+// mix before the endpoint volume).
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
