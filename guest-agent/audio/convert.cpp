@@ -1,6 +1,7 @@
 #include "audio/convert.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -52,6 +53,8 @@ Result<CaptureFormat> describe_wave_format(const WaveFormatFields& w) {
     CaptureFormat f;
     f.rate = w.rate;
     f.channels = w.channels;
+    // A plain WAVEFORMATEX has no mask: the count's default layout applies.
+    f.channel_mask = w.tag == kExtensible ? w.channel_mask : 0;
     if (is_float) {
         if (w.bits != 32) return unsupported(std::to_string(w.bits) + "-bit float");
         f.sample = CaptureSample::float32;
@@ -75,11 +78,24 @@ Result<CaptureFormat> describe_wave_format(const WaveFormatFields& w) {
     return f;
 }
 
+std::uint32_t carried_channel_mask(std::uint32_t source_mask, std::uint16_t source_channels,
+                                   std::uint16_t carried) {
+    std::uint32_t mask = source_mask & protocol::speaker::all_positions;
+    if (std::popcount(mask) < static_cast<int>(source_channels))
+        return protocol::default_channel_mask(carried);
+    // More speakers than channels: the channels take the lowest ones.
+    std::uint32_t out = 0;
+    for (std::uint16_t c = 0; c < carried; ++c)
+        out |= protocol::speaker_of_channel(mask, c);
+    return out;
+}
+
 protocol::AudioFormat protocol_format_for(const CaptureFormat& in) {
     protocol::AudioFormat out;
     out.rate = in.rate;
     out.channels = static_cast<std::uint16_t>(
         std::min<std::uint32_t>(in.channels, protocol::kMaxAudioChannels));
+    out.channel_mask = carried_channel_mask(in.channel_mask, in.channels, out.channels);
     switch (in.sample) {
         case CaptureSample::float32:
             out.sample = protocol::SampleFormat::f32;

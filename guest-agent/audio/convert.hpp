@@ -25,6 +25,7 @@ struct CaptureFormat {
     std::uint32_t rate = 48000;
     std::uint16_t channels = 2;  // as captured (may exceed the protocol's 8)
     CaptureSample sample = CaptureSample::float32;
+    std::uint32_t channel_mask = 0;  // dwChannelMask as the source gave it (0: none given)
     [[nodiscard]] std::uint32_t frame_bytes() const;
 };
 
@@ -38,13 +39,23 @@ struct WaveFormatFields {
     std::uint16_t bits = 0;
     std::uint16_t valid_bits = 0;  // extensible only (0: same as bits)
     SubFormat sub = SubFormat::none;
+    std::uint32_t channel_mask = 0;  // extensible only: dwChannelMask
 };
 
 // Reads a wave format; an error names the unsupported field and value.
 Result<CaptureFormat> describe_wave_format(const WaveFormatFields& w);
 
+// The speakers of the channels carried, as the protocol's mask: the source's
+// dwChannelMask (reserved bits and SPEAKER_ALL dropped) cut to the first
+// `carried` channels' positions, or the default layout for `carried` when
+// the source gave none or named fewer speakers than it has channels (the
+// extra channels have no position then, which the protocol cannot say).
+std::uint32_t carried_channel_mask(std::uint32_t source_mask, std::uint16_t source_channels,
+                                   std::uint16_t carried);
+
 // The protocol format a capture format is carried in: float stays f32, 16-bit
-// stays s16, 24/32-bit become s32; channels beyond 8 are dropped.
+// stays s16, 24/32-bit become s32; channels beyond 8 are dropped; the
+// channel mask is carried_channel_mask's.
 protocol::AudioFormat protocol_format_for(const CaptureFormat& in);
 
 // Converts `frames` whole frames from src (in `in`) into dst (in

@@ -133,7 +133,9 @@ class PipeWireSource final : public AudioSource {
             pw_thread_loop_get_loop(loop_),
             [](void* self, std::uint64_t) { static_cast<PipeWireSource*>(self)->on_timer(); },
             this);
-        const protocol::AudioFormat f{kRate, kChannels, protocol::SampleFormat::f32};
+        // Captured as FL FR (the positions declared below), whatever the sink has.
+        const protocol::AudioFormat f{kRate, kChannels, protocol::SampleFormat::f32,
+                                      protocol::speaker::stereo};
         if (auto ok = writer_.set_format(f); !ok) return ok;
         stats_.format_changes.fetch_add(1);
         clock_.on_frames(0, monotonic_ns());  // a sink suspended from the start still gets silence

@@ -18,7 +18,8 @@
 namespace porthole::agent::audio {
 
 struct AudioSourceOptions {
-    protocol::AudioFormat tone_format{};  // tone: format it writes
+    protocol::AudioFormat tone_format{};  // tone: format it writes (its mask: the speakers)
+    bool tone_per_speaker = false;        // tone: a steady sine per speaker instead of the sweep
     std::uint32_t chunk_ms = 5;           // tone: frames written per wake-up
     double clock_scale = 1.0;             // tone: >1 runs the guest clock fast (drift tests)
     std::string pipewire_target;          // pipewire: sink to capture ("" = default sink)

@@ -1,6 +1,7 @@
 #include "audio/tone.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <numbers>
@@ -17,11 +18,23 @@ double rising_phase(double t) {
 
 }  // namespace
 
-ToneGenerator::ToneGenerator(protocol::AudioFormat format, float amplitude)
-    : format_(format), amplitude_(amplitude) {}
+double speaker_tone_hz(std::uint32_t speaker) {
+    if (speaker == 0 || (speaker & (speaker - 1)) != 0) return 0;
+    return 250.0 + 150.0 * std::countr_zero(speaker);
+}
+
+ToneGenerator::ToneGenerator(protocol::AudioFormat format, float amplitude, ToneKind kind)
+    : format_(format), amplitude_(amplitude), kind_(kind) {}
 
 float ToneGenerator::sample(std::uint64_t n, std::uint32_t ch) const {
     const std::uint64_t period = period_frames();
+    if (kind_ == ToneKind::speakers) {
+        const double hz = speaker_tone_hz(
+            protocol::speaker_of_channel(format_.speakers(), static_cast<std::uint16_t>(ch)));
+        // Whole cycles per period: the phase restarts exactly each second.
+        const double t = static_cast<double>(n % period) / format_.rate;
+        return amplitude_ * static_cast<float>(std::sin(2.0 * std::numbers::pi * hz * t));
+    }
     const std::uint64_t i = (n + ch * (period / 4)) % period;
     const double t = static_cast<double>(i) / format_.rate;
     // The falling half mirrors the rising one; a whole number of cycles per

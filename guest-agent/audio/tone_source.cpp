@@ -18,7 +18,7 @@ class ToneSource final : public AudioSource {
   public:
     ToneSource(protocol::AudioWriter& writer, const AudioSourceOptions& o)
         : writer_(writer),
-          tone_(o.tone_format),
+          tone_(o.tone_format, 0.5F, o.tone_per_speaker ? ToneKind::speakers : ToneKind::sweep),
           chunk_ms_(std::max<std::uint32_t>(o.chunk_ms, 1)),
           scale_(o.clock_scale),
           volume_(o.tone_volume),

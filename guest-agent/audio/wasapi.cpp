@@ -4,9 +4,11 @@
 // (IMMNotificationClient) and format changes (the stream is invalidated and
 // reopened). While nothing plays WASAPI delivers nothing: StreamClock fills
 // the silence so the host's position keeps going. Sample conversion lives in
-// convert.cpp (tested on Linux and under Wine). The endpoint's master volume
-// and mute are polled every 100 ms and reported in the channel, for hosts
-// that follow them (loopback captures the mix before the endpoint volume).
+// convert.cpp (tested on Linux and under Wine); the mix format's fields, its
+// speaker mask among them, are read in wave_format_win.cpp (tested under
+// Wine). The endpoint's master volume and mute are polled every 100 ms and
+// reported in the channel, for hosts that follow them (loopback captures the
+// mix before the endpoint volume).
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
@@ -27,6 +29,7 @@
 #include "audio/backends.hpp"
 #include "audio/convert.hpp"
 #include "audio/stream_clock.hpp"
+#include "audio/wave_format_win.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 
 namespace porthole::agent::audio {
@@ -133,26 +136,6 @@ class DeviceWatcher final : public IMMNotificationClient {
 };
 #pragma GCC diagnostic pop
 
-WaveFormatFields fields_of(const WAVEFORMATEX& w) {
-    WaveFormatFields f;
-    f.tag = w.wFormatTag;
-    f.channels = w.nChannels;
-    f.rate = w.nSamplesPerSec;
-    f.block_align = w.nBlockAlign;
-    f.bits = w.wBitsPerSample;
-    if (w.wFormatTag == WAVE_FORMAT_EXTENSIBLE && w.cbSize >= 22) {
-        const auto& x = reinterpret_cast<const WAVEFORMATEXTENSIBLE&>(w);
-        f.valid_bits = x.Samples.wValidBitsPerSample;
-        if (IsEqualGUID(x.SubFormat, KSDATAFORMAT_SUBTYPE_IEEE_FLOAT))
-            f.sub = WaveFormatFields::SubFormat::ieee_float;
-        else if (IsEqualGUID(x.SubFormat, KSDATAFORMAT_SUBTYPE_PCM))
-            f.sub = WaveFormatFields::SubFormat::pcm;
-        else
-            f.sub = WaveFormatFields::SubFormat::other;
-    }
-    return f;
-}
-
 class WasapiSource final : public AudioSource {
   public:
     explicit WasapiSource(protocol::AudioWriter& writer)
@@ -233,7 +216,7 @@ class WasapiSource final : public AudioSource {
         CoTaskFree mix;
         hr = s.client->GetMixFormat(reinterpret_cast<WAVEFORMATEX**>(&mix.p));
         if (FAILED(hr)) return Error::make(hr_text("reading the device's mix format", hr));
-        auto format = describe_wave_format(fields_of(*static_cast<WAVEFORMATEX*>(mix.p)));
+        auto format = describe_wave_format(wave_format_fields(*static_cast<WAVEFORMATEX*>(mix.p)));
         if (!format) return format.error();
         s.format = *format;
         constexpr REFERENCE_TIME kBuffer = 200000;  // 20 ms, in 100 ns units

@@ -16,7 +16,15 @@ namespace porthole::client::audio {
 struct PcmFormat {
     std::uint32_t rate = 48000;
     std::uint16_t channels = 2;
-    friend bool operator==(const PcmFormat&, const PcmFormat&) = default;
+    std::uint32_t channel_mask = 0;  // protocol::speaker:: bits, one per channel; 0 = default
+    // The speakers in use: the mask, or the default layout for the count.
+    [[nodiscard]] std::uint32_t speakers() const {
+        return channel_mask != 0 ? channel_mask : protocol::default_channel_mask(channels);
+    }
+    // Same stream layout: a mask of 0 equals the count's default spelled out.
+    friend bool operator==(const PcmFormat& a, const PcmFormat& b) {
+        return a.rate == b.rate && a.channels == b.channels && a.speakers() == b.speakers();
+    }
 };
 
 struct PcmRead {

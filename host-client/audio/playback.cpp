@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string>
 
+#include "audio/speaker_positions.hpp"
+
 namespace porthole::client::audio {
 
 // Threads: the PipeWire data thread runs on_process (RT_PROCESS); the thread
@@ -119,15 +121,9 @@ Status AudioPlayback::Impl::connect(const PcmFormat& f) {
     info.format = SPA_AUDIO_FORMAT_F32;
     info.rate = f.rate;
     info.channels = f.channels;
-    // WAVE channel order (FL FR FC LFE RL RR SL SR), as WASAPI and Scream use.
-    static constexpr std::array<std::uint32_t, 8> kOrder = {
-        SPA_AUDIO_CHANNEL_FL, SPA_AUDIO_CHANNEL_FR, SPA_AUDIO_CHANNEL_FC, SPA_AUDIO_CHANNEL_LFE,
-        SPA_AUDIO_CHANNEL_RL, SPA_AUDIO_CHANNEL_RR, SPA_AUDIO_CHANNEL_SL, SPA_AUDIO_CHANNEL_SR};
-    if (f.channels == 1)
-        info.position[0] = SPA_AUDIO_CHANNEL_MONO;
-    else
-        for (std::size_t i = 0; i < f.channels && i < kOrder.size(); ++i)
-            info.position[i] = kOrder[i];
+    // Each channel at its speaker, as the guest's channel mask says.
+    const SpeakerPositions positions = speaker_positions(f.channels, f.channel_mask);
+    std::copy(positions.begin(), positions.end(), std::begin(info.position));
     const spa_pod* params[1] = {spa_format_audio_raw_build(&b, SPA_PARAM_EnumFormat, &info)};
     {
         // Before connecting: on_process reads it (no callback runs before connect).

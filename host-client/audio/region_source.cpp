@@ -18,7 +18,7 @@ class RegionSource final : public PcmSource {
         sample_ = (*f)->sample;
         frame_bytes_ = (*f)->frame_bytes();
         channels_ = (*f)->channels;
-        return std::optional<PcmFormat>{PcmFormat{(*f)->rate, (*f)->channels}};
+        return std::optional<PcmFormat>{PcmFormat{(*f)->rate, (*f)->channels, (*f)->channel_mask}};
     }
     std::uint64_t available() override { return frame_bytes_ == 0 ? 0 : reader_.available(); }
     Result<PcmRead> read(std::span<float> out) override {

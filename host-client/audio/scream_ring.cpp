@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -37,7 +38,8 @@ class ScreamSource final : public PcmSource {
                                "; is --scream-shm the Scream IVSHMEM device?");
         }
         if (!valid_ || !same_format(h, current_)) restart(h);
-        return std::optional<PcmFormat>{PcmFormat{scream_rate(h.rate), h.channels}};
+        return std::optional<PcmFormat>{
+            PcmFormat{scream_rate(h.rate), h.channels, scream_speakers(h)}};
     }
 
     std::uint64_t available() override {
@@ -234,6 +236,11 @@ void encode_scream_header(const ScreamHeader& h, std::span<std::byte, kScreamHea
 std::uint32_t scream_rate(std::uint8_t rate_byte) {
     const std::uint32_t base = (rate_byte & 0x80U) != 0 ? 44100 : 48000;
     return base * (rate_byte & 0x7FU);
+}
+
+std::uint32_t scream_speakers(const ScreamHeader& h) {
+    if (std::popcount(h.channel_mask) == h.channels) return h.channel_mask;
+    return protocol::default_channel_mask(h.channels);
 }
 
 std::string check_scream_header(const ScreamHeader& h, std::size_t region_size) {

@@ -41,6 +41,10 @@ ScreamHeader decode_scream_header(std::span<const std::byte, kScreamHeaderSize> 
 void encode_scream_header(const ScreamHeader& h, std::span<std::byte, kScreamHeaderSize> raw);
 // Rate in Hz of a Scream rate byte; 0 if the multiplier is 0.
 std::uint32_t scream_rate(std::uint8_t rate_byte);
+// The speakers of a header's channels (protocol::speaker:: bits): its
+// channel_mask, or the default layout for the count when the mask is 0 or
+// does not name one speaker per channel, as Scream's own receivers do.
+std::uint32_t scream_speakers(const ScreamHeader& h);
 // Why a header cannot be used with a ring of region_size bytes ("" if it can).
 std::string check_scream_header(const ScreamHeader& h, std::size_t region_size);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "porthole/protocol/layout.hpp"
@@ -16,11 +17,43 @@ Error channel_error(std::string msg) {
 }
 constexpr std::uint64_t kDataOffset = kPageSize;
 
+std::string hex(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%X", v);
+    return buf;
+}
+
 const AudioRingHeader& header(std::span<const std::byte> c) {
     return *reinterpret_cast<const AudioRingHeader*>(c.data());
 }
 
 }  // namespace
+
+std::uint32_t default_channel_mask(std::uint16_t channels) {
+    switch (channels) {
+        case 1:
+            return speaker::mono;
+        case 2:
+            return speaker::stereo;
+        case 4:
+            return speaker::quad;
+        case 6:
+            return speaker::layout_5_1_back;
+        case 8:
+            return speaker::layout_7_1;
+        default:  // 3, 5, 7: the first positions; beyond 18 there is no layout
+            return channels <= speaker::kPositionCount ? (1U << channels) - 1U : 0;
+    }
+}
+
+std::uint32_t speaker_of_channel(std::uint32_t mask, std::uint16_t index) {
+    for (std::uint16_t i = 0; mask != 0; ++i) {
+        const std::uint32_t bit = mask & (~mask + 1U);  // lowest set bit
+        if (i == index) return bit;
+        mask &= mask - 1U;
+    }
+    return 0;
+}
 
 Status validate_audio_format(const AudioFormat& f) {
     if (f.rate < 8000 || f.rate > 384000)
@@ -28,6 +61,18 @@ Status validate_audio_format(const AudioFormat& f) {
     if (f.channels == 0 || f.channels > kMaxAudioChannels)
         return channel_error("audio channel count out of range");
     if (bytes_per_sample(f.sample) == 0) return channel_error("unknown audio sample format");
+    if ((f.channel_mask & ~speaker::all_positions) != 0) {
+        return channel_error(
+            "audio channel mask " + hex(f.channel_mask) +
+            " names unknown speaker positions (known: " + hex(speaker::all_positions) + ")");
+    }
+    if (f.channel_mask != 0 &&
+        static_cast<std::uint32_t>(std::popcount(f.channel_mask)) != f.channels) {
+        return channel_error("audio channel mask " + hex(f.channel_mask) + " names " +
+                             std::to_string(std::popcount(f.channel_mask)) + " speakers for " +
+                             std::to_string(f.channels) +
+                             " channels (one speaker per channel, or 0 for the default layout)");
+    }
     return {};
 }
 
@@ -57,6 +102,7 @@ Status AudioWriter::set_format(const AudioFormat& f) {
     v.rate = f.rate;
     v.channels = f.channels;
     v.sample_format = static_cast<std::uint16_t>(f.sample);
+    v.channel_mask = f.channel_mask;
     v.write_pos = 0;
     copy_in(h, v);
     seqlock_end_write(h.format_seq);
@@ -120,7 +166,7 @@ Result<std::optional<AudioFormat>> AudioReader::format() {
     if ((begin & 1U) != 0 || begin == 0) return std::optional<AudioFormat>{};
     const AudioRingHeader v = copy_out(h);
     if (!seqlock_read_valid(h.format_seq, begin)) return std::optional<AudioFormat>{};
-    AudioFormat f{v.rate, v.channels, static_cast<SampleFormat>(v.sample_format)};
+    AudioFormat f{v.rate, v.channels, static_cast<SampleFormat>(v.sample_format), v.channel_mask};
     if (auto ok = validate_audio_format(f); !ok) return ok.error();
     if (begin != format_seq_) {
         format_seq_ = begin;

@@ -83,7 +83,13 @@ bool write_file(const std::string& path, const std::string& text) {
     return static_cast<bool>(f);
 }
 
-std::string pipewire_conf(std::uint32_t quantum) {
+std::string pipewire_conf(std::uint32_t quantum, bool surround) {
+    const std::string surround_sink = surround ? R"(
+    { factory = adapter
+      args = { factory.name = support.null-audio-sink node.name = porthole-test-surround
+               media.class = Audio/Sink audio.position = [ FL FR FC LFE RL RR SL SR ]
+               audio.rate = 48000 node.group = porthole.test } })"
+                                               : "";
     return R"(context.properties = {
     core.daemon = true
     core.name = pipewire-0
@@ -116,14 +122,15 @@ context.objects = [
     { factory = adapter
       args = { factory.name = support.null-audio-sink node.name = porthole-test-sink
                media.class = Audio/Sink audio.position = [ FL FR ] audio.rate = 48000
-               node.group = porthole.test } }
+               node.group = porthole.test } })" +
+           surround_sink + R"(
 ]
 )";
 }
 
 }  // namespace
 
-Result<PipeWireDaemon> PipeWireDaemon::start(std::uint32_t quantum) {
+Result<PipeWireDaemon> PipeWireDaemon::start(std::uint32_t quantum, bool surround) {
     char tmpl[] = "/tmp/porthole-pw-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return Error::make("mkdtemp failed", errno);
     PipeWireDaemon d;
@@ -134,11 +141,20 @@ Result<PipeWireDaemon> PipeWireDaemon::start(std::uint32_t quantum) {
     ::chmod(run.c_str(), 0700);
     fs::create_directories(d.dir_ + "/config/wireplumber/main.lua.d");
     fs::create_directories(d.dir_ + "/state");
-    if (!write_file(d.dir_ + "/pipewire.conf", pipewire_conf(quantum)) ||
+    if (!write_file(d.dir_ + "/pipewire.conf", pipewire_conf(quantum, surround)) ||
         !write_file(d.dir_ + "/config/wireplumber/main.lua.d/51-no-dbus.lua",
                     "default_access.properties[\"enable-flatpak-portal\"] = false\n"
                     "alsa_monitor.properties[\"alsa.reserve\"] = false\n")) {
         return Error::make("cannot write the PipeWire test config in " + d.dir_);
+    }
+    // Surround: streams in this process keep each channel where it was
+    // declared (no upmix filling the sides from the rears), so a test sees
+    // which position PipeWire was told.
+    if (surround) {
+        fs::create_directories(d.dir_ + "/config/pipewire/client.conf.d");
+        if (!write_file(d.dir_ + "/config/pipewire/client.conf.d/50-no-upmix.conf",
+                        "stream.properties = { channelmix.upmix = false }\n"))
+            return Error::make("cannot write the PipeWire client config in " + d.dir_);
     }
     // This process and every child use the private daemon, nothing else.
     ::setenv("XDG_RUNTIME_DIR", run.c_str(), 1);

@@ -39,8 +39,12 @@ class Child {
 class PipeWireDaemon {
   public:
     static constexpr const char* kSink = "porthole-test-sink";
-    // quantum: the graph's default quantum (frames).
-    static Result<PipeWireDaemon> start(std::uint32_t quantum = 256);
+    // A 7.1 null sink (FL FR FC LFE RL RR SL SR), created only on request.
+    static constexpr const char* kSurroundSink = "porthole-test-surround";
+    static constexpr const char* kSurroundPositions = "FL,FR,FC,LFE,RL,RR,SL,SR";
+    // quantum: the graph's default quantum (frames); surround: also create
+    // kSurroundSink (the stereo sink stays the default).
+    static Result<PipeWireDaemon> start(std::uint32_t quantum = 256, bool surround = false);
     PipeWireDaemon(PipeWireDaemon&&) = default;
     PipeWireDaemon& operator=(PipeWireDaemon&&) = default;
     ~PipeWireDaemon();

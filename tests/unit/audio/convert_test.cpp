@@ -91,6 +91,54 @@ TEST(AudioConvert, ChannelsBeyondEightAreDropped) {
         EXPECT_EQ(out[i], static_cast<float>(i % 8));
 }
 
+// Masks: Microsoft ksmedia.h, KSAUDIO_SPEAKER_QUAD 0x33, _5POINT1_SURROUND
+// 0x60F, _7POINT1_SURROUND 0x63F, _5POINT1 0x3F; SPEAKER_ALL 0x80000000.
+TEST(AudioConvert, ExtensibleChannelMaskIsCarried) {
+    WaveFormatFields w{0xFFFE, 4, 48000, 16, 32, 32, SubFormat::ieee_float};
+    w.channel_mask = 0x33;  // quad: front and back pairs
+    auto f = describe_wave_format(w);
+    ASSERT_TRUE(f) << f.error().message;
+    EXPECT_EQ(f->channel_mask, 0x33U);
+    EXPECT_EQ(protocol_format_for(*f).channel_mask, 0x33U);
+    w.channels = 6;
+    w.block_align = 24;
+    w.channel_mask = 0x60F;  // side 5.1
+    f = describe_wave_format(w);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(protocol_format_for(*f).channel_mask, 0x60FU);
+    EXPECT_TRUE(protocol::validate_audio_format(protocol_format_for(*f)));
+}
+
+TEST(AudioConvert, PlainWaveFormatGetsTheDefaultMaskForItsCount) {
+    // WAVEFORMATEX has no mask field: quad is assumed for 4 channels, not
+    // front pair + centre + sub.
+    auto f = describe_wave_format({1, 4, 48000, 8, 16, 0, SubFormat::none});
+    ASSERT_TRUE(f);
+    EXPECT_EQ(protocol_format_for(*f).channel_mask, 0x33U);
+    f = describe_wave_format({3, 2, 48000, 8, 32, 0, SubFormat::none});
+    ASSERT_TRUE(f);
+    EXPECT_EQ(protocol_format_for(*f).channel_mask, 0x3U);
+}
+
+TEST(AudioConvert, MaskIsCutToTheCarriedChannels) {
+    // 10 channels with 10 speakers: the 8 carried keep the 8 lowest.
+    EXPECT_EQ(carried_channel_mask(0x63F | 0x1800, 10, 8), 0x63FU);
+    // More speakers than channels: the channels take the lowest ones.
+    EXPECT_EQ(carried_channel_mask(0x3F, 2, 2), 0x3U);
+    // SPEAKER_ALL and reserved bits are not positions.
+    EXPECT_EQ(carried_channel_mask(0x80000003, 2, 2), 0x3U);
+    // Fewer speakers than channels (the rest unassigned, which the protocol
+    // cannot say) or none: the default layout for what is carried.
+    EXPECT_EQ(carried_channel_mask(0x3, 6, 6), 0x3FU);
+    EXPECT_EQ(carried_channel_mask(0, 8, 8), 0x63FU);
+    EXPECT_EQ(carried_channel_mask(0, 10, 8), 0x63FU);
+    for (std::uint16_t n = 1; n <= 8; ++n) {
+        const std::uint32_t m = carried_channel_mask(0xFFFFFFFF, n, n);
+        EXPECT_TRUE(protocol::validate_audio_format({48000, n, protocol::SampleFormat::f32, m}))
+            << n;
+    }
+}
+
 TEST(AudioConvert, RejectsWhatItCannotCarry) {
     EXPECT_FALSE(
         describe_wave_format({0xFFFE, 2, 48000, 16, 64, 64, SubFormat::ieee_float}));  // double

@@ -172,3 +172,28 @@ TEST(ScreamRing, GarbageHeadersAreRejectedNotTrusted) {
 
 }  // namespace
 }  // namespace porthole::client::audio
+
+namespace porthole::client::audio {
+namespace {
+
+TEST(ScreamRing, ChannelMaskGivesTheSpeakers) {
+    // Scream's channel_mask is the driver's dwChannelMask (ksmedia.h:
+    // KSAUDIO_SPEAKER_QUAD 0x33, _5POINT1_SURROUND 0x60F).
+    ScreamHeader h;
+    h.channels = 4;
+    h.channel_mask = 0x33;
+    EXPECT_EQ(scream_speakers(h), 0x33U);
+    h.channels = 6;
+    h.channel_mask = 0x60F;
+    EXPECT_EQ(scream_speakers(h), 0x60FU);
+    // No mask, or one that does not name a speaker per channel: the
+    // count's default layout, as Scream's own receivers fall back.
+    h.channels = 4;
+    h.channel_mask = 0;
+    EXPECT_EQ(scream_speakers(h), 0x33U);
+    h.channel_mask = 0x3;
+    EXPECT_EQ(scream_speakers(h), 0x33U);
+}
+
+}  // namespace
+}  // namespace porthole::client::audio

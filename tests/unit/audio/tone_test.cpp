@@ -57,5 +57,44 @@ TEST(ToneGenerator, ChannelsAreShiftedCopiesSoSwapsShow) {
     EXPECT_NE(tone.sample(100, 0), tone.sample(100, 1));
 }
 
+// The speaker tone: each channel a steady sine at its speaker's frequency.
+double level_at(const ToneGenerator& tone, std::uint32_t ch, double hz) {
+    // Correlation with a sine and a cosine over one second (whole cycles).
+    double re = 0, im = 0;
+    const std::uint64_t n = tone.period_frames();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const double w = 2.0 * 3.14159265358979323846 * hz * static_cast<double>(i) / 48000.0;
+        re += tone.sample(i, ch) * std::cos(w);
+        im += tone.sample(i, ch) * std::sin(w);
+    }
+    return 2.0 * std::sqrt(re * re + im * im) / static_cast<double>(n);
+}
+
+TEST(ToneGenerator, SpeakerToneFrequenciesAreDistinctAndWhole) {
+    EXPECT_EQ(speaker_tone_hz(protocol::speaker::front_left), 250.0);
+    EXPECT_EQ(speaker_tone_hz(protocol::speaker::low_frequency), 700.0);
+    EXPECT_EQ(speaker_tone_hz(protocol::speaker::side_right), 1750.0);
+    EXPECT_EQ(speaker_tone_hz(0), 0.0);
+    EXPECT_EQ(speaker_tone_hz(0x3), 0.0);  // not one speaker
+    for (std::uint32_t b = 1; b < protocol::speaker::kPositionCount; ++b)
+        EXPECT_GE(speaker_tone_hz(1U << b) - speaker_tone_hz(1U << (b - 1)), 150.0);
+}
+
+TEST(ToneGenerator, SpeakerToneChannelsFollowTheMask) {
+    // Quad: channels 2 and 3 are the back pair, so they carry the back
+    // speakers' tones, not the centre's and the sub's.
+    ToneGenerator tone({48000, 4, protocol::SampleFormat::f32, protocol::speaker::quad}, 0.5F,
+                       ToneKind::speakers);
+    const std::uint32_t speakers[] = {protocol::speaker::front_left, protocol::speaker::front_right,
+                                      protocol::speaker::back_left, protocol::speaker::back_right};
+    for (std::uint32_t c = 0; c < 4; ++c) {
+        EXPECT_NEAR(level_at(tone, c, speaker_tone_hz(speakers[c])), 0.5, 1e-3) << c;
+        EXPECT_LT(level_at(tone, c, speaker_tone_hz(protocol::speaker::front_center)), 1e-3) << c;
+    }
+    // Whole cycles a second: no click where the second repeats.
+    EXPECT_NEAR(tone.sample(tone.period_frames(), 3), tone.sample(0, 3), 1e-6);
+    EXPECT_NEAR(tone.sample(tone.period_frames() - 1, 3), tone.sample(47999, 3), 1e-6);
+}
+
 }  // namespace
 }  // namespace porthole::agent::audio

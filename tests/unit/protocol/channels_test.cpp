@@ -331,6 +331,80 @@ TEST(AudioRing, InvalidFormatsAreRefused) {
     EXPECT_FALSE(r->format());
 }
 
+TEST(AudioRing, ChannelMaskTravelsWithTheFormat) {
+    AlignedRegion mem(kAudioChannel);
+    auto w = AudioWriter::create(mem.bytes());
+    auto r = AudioReader::attach(mem.bytes());
+    ASSERT_TRUE(w && r);
+    // Quad: front and back pairs, which the channel count alone cannot tell
+    // from front pair + centre + sub.
+    ASSERT_TRUE(w->set_format(AudioFormat{48000, 4, SampleFormat::f32, speaker::quad}));
+    auto f = r->format();
+    ASSERT_TRUE(f && *f);
+    EXPECT_EQ((*f)->channel_mask, 0x33U);
+    EXPECT_EQ((*f)->speakers(), 0x33U);
+    // A new mask alone is a new stream format.
+    ASSERT_TRUE(w->set_format(AudioFormat{48000, 4, SampleFormat::f32, 0x107}));
+    std::vector<std::byte> out(4096);
+    auto got = r->read(out);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(got->format_changed);
+    f = r->format();
+    ASSERT_TRUE(f && *f);
+    EXPECT_EQ((*f)->channel_mask, 0x107U);
+}
+
+TEST(AudioRing, MaskZeroMeansTheDefaultLayoutForTheCount) {
+    const AudioFormat stereo{48000, 2, SampleFormat::f32};
+    EXPECT_EQ(stereo.channel_mask, 0U);
+    EXPECT_EQ(stereo.speakers(), 0x3U);
+    // Values: ksmedia.h KSAUDIO_SPEAKER_MONO 0x4, _STEREO 0x3, _QUAD 0x33,
+    // _5POINT1 0x3F, _7POINT1_SURROUND 0x63F; 3, 5, 7: the first bits.
+    const std::uint32_t want[] = {0x4, 0x3, 0x7, 0x33, 0x1F, 0x3F, 0x7F, 0x63F};
+    for (std::uint16_t n = 1; n <= 8; ++n) {
+        EXPECT_EQ(default_channel_mask(n), want[n - 1]) << n << " channels";
+        EXPECT_TRUE(validate_audio_format(
+            AudioFormat{48000, n, SampleFormat::f32, default_channel_mask(n)}))
+            << n << " channels";
+    }
+}
+
+TEST(AudioRing, SpeakerOfChannelIsTheMasksNthBit) {
+    EXPECT_EQ(speaker_of_channel(speaker::layout_5_1_side, 0), speaker::front_left);
+    EXPECT_EQ(speaker_of_channel(speaker::layout_5_1_side, 3), speaker::low_frequency);
+    EXPECT_EQ(speaker_of_channel(speaker::layout_5_1_side, 4), speaker::side_left);
+    EXPECT_EQ(speaker_of_channel(speaker::layout_5_1_side, 5), speaker::side_right);
+    EXPECT_EQ(speaker_of_channel(speaker::layout_5_1_side, 6), 0U);
+    EXPECT_EQ(speaker_of_channel(speaker::layout_2_1, 2), speaker::low_frequency);
+}
+
+TEST(AudioRing, MaskThatDoesNotNameOneSpeakerPerChannelIsRefused) {
+    AlignedRegion mem(kAudioChannel);
+    auto w = AudioWriter::create(mem.bytes());
+    auto r = AudioReader::attach(mem.bytes());
+    ASSERT_TRUE(w && r);
+    // Three speakers for two channels, one for two, and a bit past the 18 positions.
+    for (const std::uint32_t mask : {0x7U, 0x1U, 0x40003U, 0x80000003U}) {
+        const auto st = w->set_format(AudioFormat{48000, 2, SampleFormat::f32, mask});
+        ASSERT_FALSE(st) << std::hex << mask;
+        EXPECT_NE(st.error().message.find("channel mask"), std::string::npos) << st.error().message;
+    }
+    // A guest writing the field directly is caught by the reader, named.
+    auto& h = *reinterpret_cast<AudioRingHeader*>(mem.data());
+    seqlock_begin_write(h.format_seq);
+    AudioRingHeader v = copy_out(h);
+    v.rate = 48000;
+    v.channels = 4;
+    v.sample_format = static_cast<std::uint16_t>(SampleFormat::f32);
+    v.channel_mask = 0x3F;  // 5.1's six speakers for four channels
+    copy_in(h, v);
+    seqlock_end_write(h.format_seq);
+    auto f = r->format();
+    ASSERT_FALSE(f);
+    EXPECT_NE(f.error().message.find("names 6 speakers for 4 channels"), std::string::npos)
+        << f.error().message;
+}
+
 TEST(AudioRing, VolumeAndMuteFollowTheGuest) {
     AlignedRegion mem(kAudioChannel);
     auto w = AudioWriter::create(mem.bytes());

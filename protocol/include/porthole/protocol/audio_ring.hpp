@@ -12,13 +12,71 @@
 
 namespace porthole::protocol {
 
+// Speaker positions as WAVEFORMATEXTENSIBLE's dwChannelMask names them
+// (Microsoft ksmedia.h SPEAKER_*), so a Windows mix format's mask travels
+// as it is. The channels of a frame are the mask's set bits in increasing
+// order (Microsoft: "Multiple channel audio data and WAVE files").
+namespace speaker {
+inline constexpr std::uint32_t front_left = 0x1;
+inline constexpr std::uint32_t front_right = 0x2;
+inline constexpr std::uint32_t front_center = 0x4;
+inline constexpr std::uint32_t low_frequency = 0x8;
+inline constexpr std::uint32_t back_left = 0x10;
+inline constexpr std::uint32_t back_right = 0x20;
+inline constexpr std::uint32_t front_left_of_center = 0x40;
+inline constexpr std::uint32_t front_right_of_center = 0x80;
+inline constexpr std::uint32_t back_center = 0x100;
+inline constexpr std::uint32_t side_left = 0x200;
+inline constexpr std::uint32_t side_right = 0x400;
+inline constexpr std::uint32_t top_center = 0x800;
+inline constexpr std::uint32_t top_front_left = 0x1000;
+inline constexpr std::uint32_t top_front_center = 0x2000;
+inline constexpr std::uint32_t top_front_right = 0x4000;
+inline constexpr std::uint32_t top_back_left = 0x8000;
+inline constexpr std::uint32_t top_back_center = 0x10000;
+inline constexpr std::uint32_t top_back_right = 0x20000;
+inline constexpr std::uint32_t all_positions = 0x3FFFF;  // the 18 positions above
+inline constexpr std::uint32_t kPositionCount = 18;
+
+// Common layouts (ksmedia.h KSAUDIO_SPEAKER_*, where it names one).
+inline constexpr std::uint32_t mono = front_center;                // KSAUDIO_SPEAKER_MONO
+inline constexpr std::uint32_t stereo = front_left | front_right;  // KSAUDIO_SPEAKER_STEREO
+inline constexpr std::uint32_t layout_2_1 = stereo | low_frequency;
+inline constexpr std::uint32_t quad = stereo | back_left | back_right;  // KSAUDIO_SPEAKER_QUAD
+inline constexpr std::uint32_t layout_5_1_back =
+    quad | front_center | low_frequency;  // KSAUDIO_SPEAKER_5POINT1
+inline constexpr std::uint32_t layout_5_1_side = stereo | front_center | low_frequency | side_left |
+                                                 side_right;  // KSAUDIO_SPEAKER_5POINT1_SURROUND
+inline constexpr std::uint32_t layout_7_1 =
+    layout_5_1_back | side_left | side_right;  // KSAUDIO_SPEAKER_7POINT1_SURROUND
+}  // namespace speaker
+
+// The layout a channel count means when no mask is given (mask 0): Windows'
+// own for 1, 2, 4, 6 and 8 channels (mono, stereo, quad, 5.1, 7.1), the
+// first positions in WAVE order for 3, 5 and 7 (as PulseAudio's WAVEEX map).
+std::uint32_t default_channel_mask(std::uint16_t channels);
+
+// The speaker (one mask bit) of channel `index` under `mask`; 0 if none.
+std::uint32_t speaker_of_channel(std::uint32_t mask, std::uint16_t index);
+
 struct AudioFormat {
     std::uint32_t rate = 48000;
     std::uint16_t channels = 2;
     SampleFormat sample = SampleFormat::f32;
+    std::uint32_t channel_mask = 0;  // speaker:: bits, one per channel; 0 = default for the count
     [[nodiscard]] std::uint32_t frame_bytes() const { return channels * bytes_per_sample(sample); }
-    friend bool operator==(const AudioFormat&, const AudioFormat&) = default;
+    // The mask in use: channel_mask, or the default layout for the count.
+    [[nodiscard]] std::uint32_t speakers() const {
+        return channel_mask != 0 ? channel_mask : default_channel_mask(channels);
+    }
+    // Same stream: a mask of 0 equals the count's default layout spelled out.
+    friend bool operator==(const AudioFormat& a, const AudioFormat& b) {
+        return a.rate == b.rate && a.channels == b.channels && a.sample == b.sample &&
+               a.speakers() == b.speakers();
+    }
 };
+// Rate, channel count, sample format and channel mask (0, or exactly one
+// known position per channel).
 Status validate_audio_format(const AudioFormat& f);
 
 class AudioWriter {  // agent side (audio_out)

@@ -18,7 +18,8 @@
 namespace porthole::protocol {
 
 inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
-inline constexpr std::uint32_t kVersion = 2;                    // 2: AgentStatus at 0x480
+// 2: AgentStatus at 0x480; 3: AudioRingHeader::channel_mask
+inline constexpr std::uint32_t kVersion = 3;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -245,9 +246,11 @@ struct alignas(64) AudioRingHeader {
     std::uint64_t format_seq;  // seqlock over the format fields; a change restarts the stream
     std::uint32_t rate;        // Hz
     std::uint16_t channels;
-    std::uint16_t sample_format;          // SampleFormat
-    std::uint64_t data_offset;            // from the channel start
-    std::uint64_t data_size;              // bytes of the PCM ring
+    std::uint16_t sample_format;  // SampleFormat
+    std::uint64_t data_offset;    // from the channel start
+    std::uint64_t data_size;      // bytes of the PCM ring
+    std::uint32_t
+        channel_mask;  // speaker of each channel: dwChannelMask bits (speaker::), 0 = default
     alignas(64) std::uint64_t write_pos;  // frames written since the format was set (monotonic)
     std::uint64_t write_time_ns;          // agent clock at write_pos
     std::uint32_t volume;                 // 0..65536 (unity), the guest's master volume
@@ -382,6 +385,7 @@ static_assert(offsetof(AudioRingHeader, channels) == 12);
 static_assert(offsetof(AudioRingHeader, sample_format) == 14);
 static_assert(offsetof(AudioRingHeader, data_offset) == 16);
 static_assert(offsetof(AudioRingHeader, data_size) == 24);
+static_assert(offsetof(AudioRingHeader, channel_mask) == 32);
 static_assert(offsetof(AudioRingHeader, write_pos) == 64);
 static_assert(offsetof(AudioRingHeader, write_time_ns) == 72);
 static_assert(offsetof(AudioRingHeader, volume) == 80);
