@@ -12,6 +12,7 @@ namespace porthole::client::audio {
 PlayoutEngine::PlayoutEngine(PlayoutConfig config) : config_(config) {
     config_.target_ms = std::clamp(config_.target_ms, 5.0, 500.0);
     config_.quality = std::clamp(config_.quality, 0, 10);
+    counters_.target_ms = config_.target_ms;
 }
 
 PlayoutEngine::~PlayoutEngine() {
@@ -79,8 +80,10 @@ std::uint64_t PlayoutEngine::engine_frames() const {
 }
 
 void PlayoutEngine::set_ratio(double r, bool force) {
-    counters_.ratio = r;
-    if (resampler_ == nullptr || !format_) return;
+    if (resampler_ == nullptr || !format_) {
+        counters_.ratio = r;
+        return;
+    }
     // speexdsp rescales its phase by den on every change in 32 bits: a
     // denominator over 65535 overflows it (and crashes). 48000 steps the
     // ratio by 21 ppm, which the integrator dithers to any mean.
@@ -94,6 +97,7 @@ void PlayoutEngine::set_ratio(double r, bool force) {
     frames_since_rate_ = 0;
     speex_resampler_set_rate_frac(resampler_, num, den, format_->rate, format_->rate);
     resampler_num_ = num;
+    counters_.ratio = static_cast<double>(num) / den;
 }
 
 bool PlayoutEngine::trim(std::uint64_t frames) {

@@ -56,7 +56,8 @@ struct PlayoutCounters {
     std::uint64_t trims = 0;       // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;  // output frames produced, silence included
     double latency_ms = 0;         // smoothed current latency
-    double ratio = 1.0;            // current input/output ratio
+    double target_ms = 0;          // the latency held (the configured target)
+    double ratio = 1.0;            // input/output ratio the resampler applies
     bool playing = false;
 };
 
