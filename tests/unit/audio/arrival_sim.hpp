@@ -7,8 +7,8 @@
 // the run's own long-term ratio (a drifting guest clock must shift the ratio;
 // the wobble around it is what is heard), dropouts, trims and the latency
 // held. Deterministic: simulated time and a fixed pseudo-random sequence.
-// Shared by the unit tests (arrival_test.cpp) and `porthole-bench-audio
-// --arrivals`.
+// Shared by the unit tests (arrival_sim_test.cpp checks the patterns
+// themselves) and `porthole-bench-audio --arrivals`.
 
 #include <algorithm>
 #include <cmath>
