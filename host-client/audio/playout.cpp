@@ -29,9 +29,9 @@ void PlayoutEngine::set_source(std::unique_ptr<PcmSource> source) {
 void PlayoutEngine::restart(State next) {
     if (next != State::playing && state_ == State::playing) {
         ++counters_.resets;
-        // Two resets within 10 s: the drift may have changed (a resumed or
+        // Two resets within 3 s: the drift may have changed (a resumed or
         // migrated VM): acquire again. One is a stall or a pause.
-        if (since_reset_s_ < 10.0) unlock();
+        if (since_reset_s_ < 3.0) unlock();
         since_reset_s_ = 0;
     }
     state_ = next;
@@ -291,11 +291,14 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         const double excess = (prefiltered_ms_ - target_eff_ms_) * rate / 1000.0;
         if (!trim(static_cast<std::uint64_t>(std::min(excess, spare)))) return false;
         // The slow filters had taken in part of the step: restart them from the
-        // settled fast average, and forget the arrivals measured meanwhile.
+        // settled fast average.
         fill_lp_ += (prefiltered_ms_ - level_ms_) * rate / 1000.0;
         level_ms_ = prefiltered_ms_;
-        while (!snaps_.empty() && snaps_.back().out > out_total_ - rate)
-            snaps_.pop_back();
+        // The cut never equals the stall's step to the frame: what is left
+        // would bias the window by remainder / span. Start a new window; the
+        // estimate so far stands until it spans 5 s.
+        snaps_.clear();
+        if (drift_known_) min_span_s_ = 5.0;
     }
     // Drift: arrivals (frames read + the filtered fill) against output frames.
     const double arrivals = in_total_ + fill_lp_;
