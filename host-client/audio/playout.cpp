@@ -208,6 +208,7 @@ bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     pending_dip_ms_ = 0;
     snaps_.clear();
     min_span_s_ = drift_known_ && locked_ ? 5.0 : 0.25;
+    playing_s_ = 0;
     fade_len_ =
         std::max<std::uint64_t>(static_cast<std::uint64_t>(config_.fade_ms * rate / 1000.0), 1);
     fade_left_ = fade_len_;
@@ -272,7 +273,11 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         level_ms_ += a * (latency - level_ms_);
         fill_lp_ += a * (fill - fill_lp_);
     }
-    pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
+    // Locked, a dip below a mean that is itself moving fast (a changed guest
+    // clock draining the buffer) is the mean's motion, not the arrivals'
+    // grain: the floor takes it only while the fast and slow averages agree.
+    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
+        pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
 
     // Fast average for trims, as before: two 40 ms poles.
     const double af = dt / (0.04 + dt);
@@ -301,8 +306,13 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         if (drift_known_) min_span_s_ = 5.0;
     }
     // Drift: arrivals (frames read + the filtered fill) against output frames.
+    // Not before the fill filter has settled (three time constants) after a
+    // start: its start value is the sawtooth's mean only to a millisecond or
+    // two, and 1.5 ms settling within a 0.25 s window reads as a 0.6% drift.
     const double arrivals = in_total_ + fill_lp_;
-    if (snaps_.empty() || out_total_ - snaps_.back().out >= rate / 4) {
+    playing_s_ += dt;
+    const bool settled = playing_s_ >= 3.0 / (4.0 * kp);
+    if (settled && (snaps_.empty() || out_total_ - snaps_.back().out >= rate / 4)) {
         snaps_.push_back({out_total_, arrivals});
         const double keep = (locked_ ? config_.drift_window_s : 2.0) * rate;
         std::size_t drop = 0;
@@ -445,7 +455,14 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // and a millisecond more (learned for this format).
         // Applied when the next arrival shows the gap was the driver's
         // granularity, not a pause.
-        underrun_dip_ms_ = std::max(dip_ms_, pending_dip_ms_) + 1.0;
+        // Locked, with the guest writing on time and the fast average already
+        // sunk below the target: not the grain (the floor), but the guest's
+        // clock changed (a migrated or resumed VM): acquire the drift again.
+        if (locked_ && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate &&
+            smoothed_ms_ < target_eff_ms_ - std::max(2.5, target_eff_ms_ / 8.0) / 2)
+            unlock();
+        else
+            underrun_dip_ms_ = std::max(dip_ms_, pending_dip_ms_) + 1.0;
         const std::size_t tail = std::min<std::size_t>(produced, 64);
         for (std::size_t i = 0; i < tail; ++i) {  // short fade-out instead of a click
             const float g = static_cast<float>(tail - i) / static_cast<float>(tail + 1);

@@ -165,6 +165,7 @@ class PlayoutEngine {
     double unlocked_s_ = 0;
     double since_trim_s_ = 0;
     double since_reset_s_ = 1e9;
+    double playing_s_ = 0;             // output time since the last start
     std::uint64_t trims_at_lock_ = 0;  // window needed before the estimate is used  // (output
                                        // frames, arrivals) every 0.25 s, oldest first
     std::uint64_t last_avail_ = 0;     // source frames left after the previous cycle
