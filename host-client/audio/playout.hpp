@@ -37,6 +37,12 @@
 //    above the target, the excess is cut out of the source with a short
 //    crossfade (a "trim"), and the filters and the arrival count are
 //    shifted by the cut, so the ratio does not move.
+//  - The drift window opens only once the fill filter has settled after a
+//    start (three time constants): its start value is the sawtooth's mean
+//    only to a ms or two, which in a 0.25 s window reads as a 0.5% drift.
+//  - An underrun while locked, with the guest writing on time and the fast
+//    average already below the target, is a clock step (a migrated VM), not
+//    the grain: it re-acquires the drift instead of raising the floor.
 // A jump (guest paused, VM resumed, format change, lost frames, latency far
 // off) resets: silence, re-buffer to the target, fade in; the drift learned
 // is kept for the same format.
