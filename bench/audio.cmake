@@ -4,3 +4,5 @@
 add_executable(porthole-bench-audio ${CMAKE_CURRENT_LIST_DIR}/audio.cpp)
 target_link_libraries(porthole-bench-audio PRIVATE porthole_client_audio porthole_agent_audio porthole_protocol
   fmt::fmt porthole_warnings)
+# --arrivals: the arrival-pattern matrix, from the unit tests' simulation.
+target_include_directories(porthole-bench-audio PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit/audio)

@@ -20,7 +20,13 @@
 // before trims): how long until the latency is back within 1 ms of the
 // target, how far the pitch bends on the way (cents), and trims made.
 //
-// Usage: porthole-bench-audio [--quick]
+// --arrivals instead runs the arrival-pattern matrix (tests/unit/audio/
+// arrival_sim.hpp): each guest publishing pattern at each target and clock
+// drift, reporting the pitch's wobble around the run's long-term ratio
+// (cents: p50, p95, max, outside trims), dropouts, trims and the latency
+// held, all after the start-up.
+//
+// Usage: porthole-bench-audio [--quick] [--arrivals]
 
 #include <time.h>
 
@@ -33,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arrival_sim.hpp"
 #include "audio/pcm_source.hpp"
 #include "audio/playout.hpp"
 #include "audio/tone.hpp"
@@ -165,10 +172,62 @@ Outcome run(const Scenario& sc, bool controlled, double seconds,
     return o;
 }
 
+int run_arrival_matrix(bool quick) {
+    const double seconds = quick ? 30 : 60;
+    fmt::print(
+        "arrival patterns, 48 kHz stereo, {} s per run, measured after {} s of start-up\n"
+        "(cents: |pitch - the run's long-term pitch| outside trims; latency: mean, guest's "
+        "newest write -> speaker)\n\n",
+        seconds, 15);
+    fmt::print("{:>8} {:>6} {:>5} {:>6} | {:>5} {:>5} {:>6} | {:>4} {:>5} {:>5} | {:>8} {:>8}\n",
+               "pattern", "target", "quant", "drift", "p50", "p95", "max", "drop", "reset", "trims",
+               "latency", "held");
+    int failing = 0;
+    for (const auto arrival : test::kArrivals) {
+        for (const double target : {5.0, 10.0, 20.0, 40.0, 60.0, 100.0, 200.0}) {
+            for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01}) {
+                const test::ArrivalRunConfig rc{arrival, target, drift, seconds, 15};
+                const auto r = test::run_arrivals(rc);
+                // Pass: p95 <= 2 cents, max <= 5, no dropouts, latency within 1 ms of
+                // what the engine holds (or a quantum, where that is larger).
+                const double tol = std::max(1.0, r.quantum * 1000.0 / 48000.0);
+                const bool pass = r.p95_cents <= 2.0 && r.max_cents <= 5.0 && r.dropouts == 0 &&
+                                  r.resets == 0 &&
+                                  std::abs(r.latency_ms - r.engine_target_ms) <= tol;
+                failing += pass ? 0 : 1;
+                fmt::print(
+                    "{:>8} {:>6.0f} {:>5} {:>+5.1f}% | {:>5.2f} {:>5.2f} {:>6.2f} | {:>4} {:>5} "
+                    "{:>5} | {:>8.2f} {:>8.2f} {}\n",
+                    test::arrival_name(arrival), target, r.quantum, drift * 100, r.p50_cents,
+                    r.p95_cents, r.max_cents, r.dropouts, r.resets, r.trims, r.latency_ms,
+                    r.engine_target_ms, pass ? "" : "FAIL");
+                std::fflush(stdout);
+            }
+        }
+    }
+    fmt::print(
+        "\n{} of {} runs fail (p95 <= 2 c, max <= 5 c, no dropout or reset, latency "
+        "within max(1 ms, a quantum) of the latency held)\n",
+        failing, 5 * 7 * 5);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const bool quick = argc > 1 && std::string_view(argv[1]) == "--quick";
+    bool quick = false, arrivals = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--quick")
+            quick = true;
+        else if (a == "--arrivals")
+            arrivals = true;
+        else {
+            fmt::print(stderr, "usage: porthole-bench-audio [--quick] [--arrivals]\n");
+            return 2;
+        }
+    }
+    if (arrivals) return run_arrival_matrix(quick);
     const double seconds = quick ? 10 : 60;
     const Scenario scenarios[] = {
         {20, 256, 480, 1.0}, {20, 256, 480, 1.005}, {20, 256, 480, 0.995},

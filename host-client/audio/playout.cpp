@@ -12,6 +12,7 @@ namespace porthole::client::audio {
 PlayoutEngine::PlayoutEngine(PlayoutConfig config) : config_(config) {
     config_.target_ms = std::clamp(config_.target_ms, 5.0, 500.0);
     config_.quality = std::clamp(config_.quality, 0, 10);
+    counters_.target_ms = config_.target_ms;
 }
 
 PlayoutEngine::~PlayoutEngine() {
@@ -21,21 +22,49 @@ PlayoutEngine::~PlayoutEngine() {
 void PlayoutEngine::set_source(std::unique_ptr<PcmSource> source) {
     source_ = std::move(source);
     format_.reset();
+    forget_clock();
     restart(State::idle);
 }
 
 void PlayoutEngine::restart(State next) {
-    if (next != State::playing && state_ == State::playing) ++counters_.resets;
+    if (next != State::playing && state_ == State::playing) {
+        ++counters_.resets;
+        // Two resets within 3 s: the drift may have changed (a resumed or
+        // migrated VM): acquire again. One is a stall or a pause.
+        if (since_reset_s_ < 3.0) unlock();
+        since_reset_s_ = 0;
+    }
     state_ = next;
     fifo_.clear();
     fifo_pos_ = 0;
-    integral_ = 0;
+    snaps_.clear();
+    // The first estimate after a quarter second (the 5 ms target cannot wait
+    // longer); after a reset the old estimate stands until the new window is 5 s.
+    min_span_s_ = drift_known_ && locked_ ? 5.0 : 0.25;
     if (resampler_ != nullptr) {
         speex_resampler_reset_mem(resampler_);
         speex_resampler_skip_zeros(resampler_);  // output starts with the first input frame
     }
-    set_ratio(1.0, true);
+    ratio_ = drift_;  // the same guest clock: resume at its rate
+    set_ratio(ratio_, true);
     counters_.playing = next == State::playing;
+}
+
+void PlayoutEngine::unlock() {
+    locked_ = false;
+    unlocked_s_ = 0;
+    snaps_.clear();  // the old clock's arrivals do not count
+    min_span_s_ = 0.25;
+    trims_at_lock_ = counters_.trims;
+}
+
+void PlayoutEngine::forget_clock() {
+    unlock();
+    drift_ = 1.0;
+    drift_known_ = false;
+    dip_ms_ = pending_dip_ms_ = 0;
+    target_eff_ms_ = config_.target_ms;
+    counters_.target_ms = target_eff_ms_;
 }
 
 std::optional<PcmFormat> PlayoutEngine::poll_format() {
@@ -64,6 +93,7 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
             format_.reset();
             return std::nullopt;
         }
+        forget_clock();
         restart(State::buffering);
     } else if (state_ == State::idle) {
         restart(State::buffering);
@@ -79,8 +109,10 @@ std::uint64_t PlayoutEngine::engine_frames() const {
 }
 
 void PlayoutEngine::set_ratio(double r, bool force) {
-    counters_.ratio = r;
-    if (resampler_ == nullptr || !format_) return;
+    if (resampler_ == nullptr || !format_) {
+        counters_.ratio = r;
+        return;
+    }
     // speexdsp rescales its phase by den on every change in 32 bits: a
     // denominator over 65535 overflows it (and crashes). 48000 steps the
     // ratio by 21 ppm, which the integrator dithers to any mean.
@@ -94,6 +126,7 @@ void PlayoutEngine::set_ratio(double r, bool force) {
     frames_since_rate_ = 0;
     speex_resampler_set_rate_frac(resampler_, num, den, format_->rate, format_->rate);
     resampler_num_ = num;
+    counters_.ratio = static_cast<double>(num) / den;
 }
 
 bool PlayoutEngine::trim(std::uint64_t frames) {
@@ -143,6 +176,11 @@ bool PlayoutEngine::trim(std::uint64_t frames) {
     const double cut_ms = static_cast<double>(frames) * 1000.0 / format_->rate;
     prefiltered_ms_ -= cut_ms;
     smoothed_ms_ -= cut_ms;
+    // The stall's step leaves the arrival count too (the trim's reads are
+    // not counted as played): the drift estimate does not see it.
+    level_ms_ -= cut_ms;
+    since_trim_s_ = 0;
+    fill_lp_ -= static_cast<double>(frames);
     ++counters_.trims;
     return true;
 }
@@ -151,7 +189,7 @@ bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     const double rate = f.rate;
     // The resampler starts empty (skip_zeros): it swallows its half filter
     // before the first output, so that part comes out of the source too.
-    const double want = std::max((config_.target_ms - output_delay_ms) * rate / 1000.0, 0.0);
+    const double want = std::max((target_eff_ms_ - output_delay_ms) * rate / 1000.0, 0.0);
     const auto need = static_cast<std::uint64_t>(std::ceil(want));
     // The guest publishes in grains (10 ms for WASAPI, 20 ms for Scream): we
     // see the top of that sawtooth right after a write, so start half a grain
@@ -163,8 +201,14 @@ bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     if (avail > start + f.rate / 1000) source_->skip_to_latest(start);
     state_ = State::playing;
     counters_.playing = true;
-    smoothed_ms_ = prefiltered_ms_ = config_.target_ms;
-    integral_ = 0;
+    smoothed_ms_ = prefiltered_ms_ = level_ms_ = target_eff_ms_;
+    // Started half a grain high, the sawtooth's mean sits on the target: so
+    // does the filtered fill, or its settling would read as a slow guest.
+    fill_lp_ = std::max(target_eff_ms_ - output_delay_ms, 0.0) * rate / 1000.0;
+    pending_dip_ms_ = 0;
+    snaps_.clear();
+    min_span_s_ = drift_known_ && locked_ ? 5.0 : 0.25;
+    playing_s_ = 0;
     fade_len_ =
         std::max<std::uint64_t>(static_cast<std::uint64_t>(config_.fade_ms * rate / 1000.0), 1);
     fade_left_ = fade_len_;
@@ -192,6 +236,131 @@ void PlayoutEngine::apply_gain(std::span<float> out, std::size_t channels) {
     }
 }
 
+bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uint64_t avail) {
+    const double rate = format_->rate;
+    const double dt = static_cast<double>(frames) / rate;
+    const auto fill = static_cast<double>(avail + engine_frames());
+    const double latency = fill * 1000.0 / rate + output_delay_ms;
+    // Far above the target: a jump (VM resumed, writer burst) not worth
+    // hearing late for a trim's settling: start over at the target.
+    if (latency > target_eff_ms_ + std::max(3.0 * target_eff_ms_, 150.0)) {
+        ++counters_.overruns;
+        restart(State::buffering);
+        return false;
+    }
+    frames_since_rate_ += frames;
+    out_total_ += static_cast<double>(frames);
+
+    dip_ms_ -= dip_ms_ * dt / 120.0;
+    // One callback needs a quantum (at the ratio) plus the resampler's
+    // filter in hand when it starts: a dip must leave that and 1 ms.
+    const double need_ms =
+        output_delay_ms +
+        (static_cast<double>(frames) * ratio_ +
+         (resampler_ != nullptr ? speex_resampler_get_input_latency(resampler_) : 0) + 8.0) *
+            1000.0 / rate;
+    target_eff_ms_ = std::max(config_.target_ms, need_ms + dip_ms_ + 1.0);
+    counters_.target_ms = target_eff_ms_;
+
+    // Gains from the target held: a quarter of it bends the pitch 5 cents;
+    // four times that until locked (acquiring the drift).
+    const double kp = (locked_ ? 1.0 : 4.0) * 0.0116 / (target_eff_ms_ / 1000.0);
+    unlocked_s_ += dt;
+    const double a = std::min(1.0, dt * 4.0 * kp);  // tau = 1 / (4 kp): critically damped
+    // Not inside a stall (no arrival for longer than a driver's granularity):
+    // its dip says nothing about the mean, and the backlog follows.
+    if (since_arrival_s_ <= 0.040 + dt) {
+        level_ms_ += a * (latency - level_ms_);
+        fill_lp_ += a * (fill - fill_lp_);
+    }
+    // Locked, a dip below a mean that is itself moving fast (a changed guest
+    // clock draining the buffer) is the mean's motion, not the arrivals'
+    // grain: the floor takes it only while the fast and slow averages agree.
+    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
+        pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
+
+    // Fast average for trims, as before: two 40 ms poles.
+    const double af = dt / (0.04 + dt);
+    prefiltered_ms_ += af * (latency - prefiltered_ms_);
+    smoothed_ms_ += af * (prefiltered_ms_ - smoothed_ms_);
+    // A step above the target (the host stalled while the guest wrote on):
+    // once the fast averages agree on it, cut it out in one trim. Only what
+    // the source holds beyond this cycle can go: latency in PipeWire's own
+    // queue is not ours to cut.
+    const double margin = std::max(config_.trim_margin_ms, target_eff_ms_ / 4.0) + dip_ms_;
+    const double spare =
+        std::max(static_cast<double>(source_->available()) - static_cast<double>(frames), 0.0);
+    const bool trimmable = smoothed_ms_ > target_eff_ms_ + margin && spare * 1000.0 / rate > margin;
+    const bool stepped = smoothed_ms_ > target_eff_ms_ + margin;
+    if (trimmable && std::abs(prefiltered_ms_ - smoothed_ms_) < 1.0) {
+        const double excess = (prefiltered_ms_ - target_eff_ms_) * rate / 1000.0;
+        if (!trim(static_cast<std::uint64_t>(std::min(excess, spare)))) return false;
+        // The slow filters had taken in part of the step: restart them from the
+        // settled fast average.
+        fill_lp_ += (prefiltered_ms_ - level_ms_) * rate / 1000.0;
+        level_ms_ = prefiltered_ms_;
+        // The cut never equals the stall's step to the frame: what is left
+        // would bias the window by remainder / span. Start a new window; the
+        // estimate so far stands until it spans 5 s.
+        snaps_.clear();
+        if (drift_known_) min_span_s_ = 5.0;
+    }
+    // Drift: arrivals (frames read + the filtered fill) against output frames.
+    // Not before the fill filter has settled (three time constants) after a
+    // start: its start value is the sawtooth's mean only to a millisecond or
+    // two, and 1.5 ms settling within a 0.25 s window reads as a 0.6% drift.
+    const double arrivals = in_total_ + fill_lp_;
+    playing_s_ += dt;
+    const bool settled = playing_s_ >= 3.0 / (4.0 * kp);
+    if (settled && (snaps_.empty() || out_total_ - snaps_.back().out >= rate / 4)) {
+        snaps_.push_back({out_total_, arrivals});
+        const double keep = (locked_ ? config_.drift_window_s : 2.0) * rate;
+        std::size_t drop = 0;
+        while (drop + 1 < snaps_.size() && out_total_ - snaps_[drop + 1].out >= keep)
+            ++drop;
+        snaps_.erase(snaps_.begin(), snaps_.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+    const double span = snaps_.empty() ? 0.0 : out_total_ - snaps_.front().out;
+    // Not while a step waits for its trim: it is the host's stall, not the
+    // guest's clock.
+    if (span >= min_span_s_ * rate && !stepped) {
+        const double measured = (arrivals - snaps_.front().arrived) / span;
+        if (std::abs(measured - 1.0) < config_.max_deviation) {
+            // Smooths the window's 0.25 s steps (one second).
+            drift_ += std::min(1.0, dt) * (measured - drift_);
+            drift_known_ = true;
+        }
+    }
+
+    counters_.latency_ms = level_ms_;
+    counters_.drift = drift_;
+    counters_.locked = locked_;
+    // Lock: the drift estimate holds the latency. Lost when the latency sinks
+    // well below the target (the guest's clock changed: a resumed or
+    // migrated VM), or trims repeat (the same, the other way): acquire again.
+    const double err_ms = level_ms_ - target_eff_ms_;
+    const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
+    if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
+        locked_ = true;
+    else if (locked_ && (err_ms < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
+        unlock();
+    if (locked_ && since_trim_s_ > 10.0) trims_at_lock_ = counters_.trims;
+    since_trim_s_ += dt;
+    since_reset_s_ += dt;
+
+    // The ratio: the drift plus a proportional correction, slew-limited.
+    // While a trim is coming, the drift alone (no glide toward it).
+    const double err = stepped ? 0.0 : (level_ms_ - target_eff_ms_) / 1000.0;
+    const double want = drift_ + kp * err;
+    const double cents_per_s =
+        locked_ ? config_.slew_cents_per_s : config_.startup_slew_cents_per_s;
+    const double step = ratio_ * (std::exp2(cents_per_s * dt / 1200.0) - 1.0);
+    ratio_ = std::clamp(want, ratio_ - step, ratio_ + step);
+    ratio_ = std::clamp(ratio_, 1.0 - config_.max_deviation, 1.0 + config_.max_deviation);
+    set_ratio(ratio_);
+    return true;
+}
+
 void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double output_delay_ms) {
     const std::size_t ch = output.channels;
     const std::size_t frames = out.size() / ch;
@@ -205,9 +374,21 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     }
     const double rate = format_->rate;
     if (state_ == State::idle) restart(State::buffering);
+    std::uint64_t arrived = 0;  // frames the guest published since the last cycle
     {
         const std::uint64_t avail = source_->available();
-        const double grain = static_cast<double>(avail > last_avail_ ? avail - last_avail_ : 0);
+        arrived = avail > last_avail_ ? avail - last_avail_ : 0;
+        // The floor: the fill's deepest dip below its mean between two
+        // arrivals, taken when the gap ends (a gap beyond 40 ms + a quantum is
+        // a stall or a pause, whose dip the floor does not absorb).
+        since_arrival_s_ += static_cast<double>(frames) / rate;
+        if (arrived > 0) {
+            if (since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate)
+                dip_ms_ = std::max({dip_ms_, pending_dip_ms_, underrun_dip_ms_});
+            pending_dip_ms_ = underrun_dip_ms_ = 0;
+            since_arrival_s_ = 0;
+        }
+        const auto grain = static_cast<double>(arrived);
         // A burst beyond twice the target is a jump (VM resumed), not a grain.
         if (grain <= 2.0 * config_.target_ms * rate / 1000.0)
             write_grain_ = std::max(grain, write_grain_ * 0.999);
@@ -222,60 +403,11 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         ~Remember() { e.last_avail_ = e.source_ ? e.source_->available() : 0; }
     } remember{*this};
 
-    // Controller: smoothed latency -> ratio (in frames per out frame).
-    const double latency =
-        static_cast<double>(source_->available() + engine_frames()) * 1000.0 / rate +
-        output_delay_ms;
-    // Up to this far above the target a trim takes the excess out smoothly
-    // (a desktop stall); beyond it is a jump (VM resumed, writer burst) not
-    // worth hearing late for the trim's settling: start over at the target.
-    const double limit = config_.target_ms + std::max(3.0 * config_.target_ms, 150.0);
-    if (latency > limit) {
-        ++counters_.overruns;
-        restart(State::buffering);
+    if (!control(frames, output_delay_ms, source_->available())) {
         silence(0);
         return;
     }
-    const double dt = static_cast<double>(frames) / rate;
-    frames_since_rate_ += frames;
-    // Two averages in a row: the guest's writes make the latency a sawtooth
-    // (10 ms teeth for WASAPI); one average leaves ripple the controller
-    // would turn into pitch wobble, two leave almost none.
-    const double a = dt / (config_.smoothing_s + dt);
-    prefiltered_ms_ += a * (latency - prefiltered_ms_);
-    smoothed_ms_ += a * (prefiltered_ms_ - smoothed_ms_);
-    // A step above the target (the host stalled while the guest wrote on):
-    // once the two averages agree on it, cut it out in one trim. Only what
-    // the source holds beyond this cycle can go: latency in PipeWire's own
-    // queue is not ours to cut.
-    const double margin = std::max(config_.trim_margin_ms, config_.target_ms / 4.0);
-    const double spare =
-        std::max(static_cast<double>(source_->available()) - static_cast<double>(frames), 0.0);
-    const bool trimmable =
-        smoothed_ms_ > config_.target_ms + margin && spare * 1000.0 / rate > margin;
-    if (trimmable && std::abs(prefiltered_ms_ - smoothed_ms_) < 1.0) {
-        const double excess = (prefiltered_ms_ - config_.target_ms) * rate / 1000.0;
-        if (!trim(static_cast<std::uint64_t>(std::min(excess, spare)))) {
-            silence(0);
-            return;
-        }
-    }
-    counters_.latency_ms = smoothed_ms_;
-    const double err = (smoothed_ms_ - config_.target_ms) / 1000.0;
-    const double imax = config_.ki > 0 ? config_.max_deviation / config_.ki : 0.0;
-    const double unclamped = 1.0 + config_.kp * err + config_.ki * integral_;
-    // The integral learns the clock drift: not from excursions the trims
-    // handle, nor while the ratio is pinned at its clamp (wind-up would swing
-    // the latency the other way afterwards).
-    const bool pinned =
-        std::abs(unclamped - 1.0) >= config_.max_deviation && (unclamped > 1.0) == (err > 0);
-    if (!trimmable && !pinned) integral_ = std::clamp(integral_ + err * dt, -imax, imax);
-    // A trim is coming: play at the drift estimate alone rather than speed
-    // up for the few hundred ms until it.
-    const double p = trimmable ? 0.0 : config_.kp * err;
-    const double ratio = std::clamp(1.0 + p + config_.ki * integral_, 1.0 - config_.max_deviation,
-                                    1.0 + config_.max_deviation);
-    set_ratio(ratio);
+    const double ratio = ratio_;
 
     std::size_t produced = 0;
     bool dry = false;
@@ -297,6 +429,7 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
                 dry = true;
             } else {
                 fifo_.resize(old + r->frames * ch);
+                in_total_ += static_cast<double>(r->frames);
                 if (r->lost_frames > 0 || r->format_changed) {  // discontinuity: start over
                     if (r->lost_frames > 0) ++counters_.overruns;
                     restart(State::buffering);
@@ -318,6 +451,18 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     }
     if (produced < frames) {  // the source ran dry: a real underrun
         ++counters_.underruns;
+        // Within a driver's granularity, the floor was too low: the dip so far
+        // and a millisecond more (learned for this format).
+        // Applied when the next arrival shows the gap was the driver's
+        // granularity, not a pause.
+        // Locked, with the guest writing on time and the fast average already
+        // sunk below the target: not the grain (the floor), but the guest's
+        // clock changed (a migrated or resumed VM): acquire the drift again.
+        if (locked_ && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate &&
+            smoothed_ms_ < target_eff_ms_ - std::max(2.5, target_eff_ms_ / 8.0) / 2)
+            unlock();
+        else
+            underrun_dip_ms_ = std::max(dip_ms_, pending_dip_ms_) + 1.0;
         const std::size_t tail = std::min<std::size_t>(produced, 64);
         for (std::size_t i = 0; i < tail; ++i) {  // short fade-out instead of a click
             const float g = static_cast<float>(tail - i) / static_cast<float>(tail + 1);

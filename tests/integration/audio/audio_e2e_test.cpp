@@ -205,8 +205,14 @@ TEST_F(PipeWireAudio, DriftingGuestClockNeverUnderrunsAndHoldsTheTarget) {
     // machine is cut out by a trim: the second that holds it is the stall's,
     // not the drift's. A drift the ratio lost would be a trend, or (0.5% is
     // 5 ms a second) a trim every second or two.
+    // The guest's clock steps by 1% at once (about 7 s in): the controller
+    // re-acquires the drift and glides the ratio there below audibility, so
+    // the latency sinks a few ms for the seconds that takes (the old fast
+    // loop held 3 ms there by swinging the pitch 17 cents). That step is
+    // bounded on its own; everywhere else the target holds within 3 ms.
+    constexpr double kStepFrom = 6.0, kStepTo = 10.0;
     std::uint64_t underruns_at_3s = 0, trims_at_3s = 0, trims_before = 0;
-    double worst = 0, sum = 0;
+    double worst = 0, worst_step = 0, sum = 0;
     int n = 0;
     double window_end = 4.0;
     for (const auto& [t, s] : log.samples) {
@@ -216,7 +222,11 @@ TEST_F(PipeWireAudio, DriftingGuestClockNeverUnderrunsAndHoldsTheTarget) {
             continue;
         }
         if (t >= window_end && n > 0) {
-            if (s.trims == trims_before) worst = std::max(worst, std::abs(sum / n - 20.0));
+            if (s.trims == trims_before) {
+                const double err = std::abs(sum / n - 20.0);
+                const bool step = window_end > kStepFrom && window_end <= kStepTo;
+                (step ? worst_step : worst) = std::max(step ? worst_step : worst, err);
+            }
             trims_before = s.trims;
             sum = 0;
             n = 0;
@@ -227,6 +237,7 @@ TEST_F(PipeWireAudio, DriftingGuestClockNeverUnderrunsAndHoldsTheTarget) {
     }
     const auto& last = log.samples.back().second;
     RecordProperty("worst_latency_error_ms", std::to_string(worst));
+    RecordProperty("worst_latency_error_at_the_step_ms", std::to_string(worst_step));
     const double rate = log.sink_rate(3.0);
     RecordProperty("sink_rate", std::to_string(rate));
     SKIP_IF_THE_SINK_LOST_REAL_TIME(rate, 0.004);  // with the guest's own 0.5%, past the 1%
@@ -237,6 +248,7 @@ TEST_F(PipeWireAudio, DriftingGuestClockNeverUnderrunsAndHoldsTheTarget) {
     // drift lost to trims would need five or more.
     EXPECT_LE(last.trims - trims_at_3s, 3U);
     EXPECT_LT(worst, 3.0);
+    EXPECT_LT(worst_step, 6.0);
     // The controller really compensates: the ratio follows the slow guest.
     EXPECT_LT(last.ratio, 1.0);
 }

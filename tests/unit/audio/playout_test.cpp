@@ -31,8 +31,10 @@ struct Window {  // true latency averaged over one second
 
 struct DriftResult {
     std::uint64_t underruns_after_start = 0;
-    double worst_steady_error_ms = 0;  // 1 s averages, away from the clock switch
-    double worst_error_ms = 0;         // 1 s averages, anywhere after the start
+    std::uint64_t underruns_before_switch = 0;  // after the start, before the clock switch
+    std::uint64_t underruns_after_switch = 0;   // from one second after the switch on
+    double worst_steady_error_ms = 0;           // 1 s averages, away from the clock switch
+    double worst_error_ms = 0;                  // 1 s averages, anywhere after the start
     std::uint64_t resets = 0;
     std::uint64_t trims = 0;
 };
@@ -48,7 +50,7 @@ DriftResult run_drift(double target_ms, std::uint32_t quantum, std::uint32_t chu
     c.clock_scale = [=](double t) { return t < half ? first_scale : second_scale; };
     AudioSim sim(c);
     DriftResult r;
-    std::uint64_t underruns_at_start = 0;
+    std::uint64_t underruns_at_start = 0, underruns_at_switch = 0, underruns_switched = 0;
     Window w;
     double next_close = 1.0;
     sim.run(seconds, [&](const AudioSim::Cycle& cy) {
@@ -56,6 +58,8 @@ DriftResult run_drift(double target_ms, std::uint32_t quantum, std::uint32_t chu
             underruns_at_start = sim.counters().underruns;
             return;
         }
+        if (cy.t < half) underruns_at_switch = sim.counters().underruns;
+        if (cy.t < half + 1.0) underruns_switched = sim.counters().underruns;
         w.add(cy.true_latency_ms);
         if (cy.t >= next_close) {
             const double avg = w.sum / std::max(w.n, 1);
@@ -68,19 +72,32 @@ DriftResult run_drift(double target_ms, std::uint32_t quantum, std::uint32_t chu
         }
     });
     r.underruns_after_start = sim.counters().underruns - underruns_at_start;
+    r.underruns_before_switch = underruns_at_switch - underruns_at_start;
+    r.underruns_after_switch = sim.counters().underruns - underruns_switched;
     r.resets = sim.counters().resets;
     r.trims = sim.counters().trims;
     return r;
 }
 
-// Ten minutes of audio: 0.5% fast for five, then 0.5% slow for five.
+// Ten minutes of audio: 0.5% fast for five, then 0.5% slow for five. The
+// switch is instant (a migrated VM): a 1% step drains the 20 ms buffer's few
+// ms of slack within 0.4 s, faster than any ratio glide below audibility can
+// follow, so it costs one re-buffer, after which the drift is acquired again
+// (no second underrun, no trim, the same latency). A gradual drift never
+// underruns: the five minutes on either side of the switch are clean.
 TEST(PlayoutEngine, DriftingGuestClockHoldsTwentyMsForTenMinutes) {
     const auto r = run_drift(20.0, 256, 480, 600.0);
-    EXPECT_EQ(r.underruns_after_start, 0U);
-    EXPECT_EQ(r.resets, 0U);
+    EXPECT_EQ(r.underruns_before_switch, 0U);
+    EXPECT_LE(r.underruns_after_start, 1U) << "the clock step: one re-buffer, not a series";
+    EXPECT_EQ(r.underruns_after_switch, 0U);
+    EXPECT_LE(r.resets, 1U);
     EXPECT_EQ(r.trims, 0U) << "drift is the resampler's to follow, not the trim's";
     EXPECT_LT(r.worst_steady_error_ms, 1.0);
-    EXPECT_LT(r.worst_error_ms, 3.0);
+    // The re-buffer refills to the target, but until the new drift is
+    // measured (about a second) the old one drains it further: 3.1 ms in
+    // that second's average. The old fast loop stayed within 3 ms by
+    // swinging the pitch 17 cents; now that costs the one re-buffer instead.
+    EXPECT_LT(r.worst_error_ms, 3.5);
 }
 
 TEST(PlayoutEngine, DriftingGuestClockHoldsFiveMs) {
