@@ -1,5 +1,6 @@
 // porthole: the host client. Maps the region, follows the agent's session and
 // shows its frames in a Vulkan window (or offscreen with --headless).
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,7 @@
 #include "display/sdl_window.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/region.hpp"
+#include "porthole/util/adaptive_wait.hpp"
 #include "render/renderer.hpp"
 
 namespace {
@@ -25,6 +27,7 @@ extern "C" void on_signal(int) {
 
 int run(const porthole::client::Options& o) {
     using namespace porthole;
+    const std::uint64_t start = monotonic_ns();
     // QEMU creates the region file when the VM starts: a client started
     // first waits for it (a wrong path or missing permissions still fail).
     auto region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
@@ -32,6 +35,11 @@ int run(const porthole::client::Options& o) {
         if (!said) spdlog::info("waiting for {} ({})", o.shm, region.error().message);
         said = true;
         if (g_stop.load()) return 0;
+        if (o.timeout_s > 0 && static_cast<double>(monotonic_ns() - start) / 1e9 > o.timeout_s) {
+            spdlog::error("timed out after {} s waiting for {}: {}", o.timeout_s, o.shm,
+                          region.error().message);
+            return 3;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
     }
@@ -66,7 +74,7 @@ int run(const porthole::client::Options& o) {
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
     loop.set_input(**input);
     if (audio) loop.set_audio(*audio);
-    const int code = loop.run(g_stop);
+    const int code = loop.run(g_stop, start);
     // The audio source and the input writer read the region: gone before its mapping.
     audio.reset();
     input->reset();
@@ -84,5 +92,13 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("[%H:%M:%S.%e] [porthole] [%l] %v");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (!o.config_files_read.empty()) {
+        spdlog::info("config: read {}", fmt::join(o.config_files_read, ", "));
+    } else if (!o.config_files_absent.empty()) {
+        spdlog::info("config: no config file ({} not there)",
+                     fmt::join(o.config_files_absent, " and "));
+    } else {
+        spdlog::info("config: no config file (--config \"\")");
+    }
     return run(o);
 }
