@@ -7,13 +7,17 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
 #include "display/sdl_window.hpp"
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/layout.hpp"
 #include "porthole/protocol/region.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "render/renderer.hpp"
@@ -25,12 +29,31 @@ extern "C" void on_signal(int) {
     g_stop.store(true);
 }
 
+// A region no agent can lay out (smaller than its fixed channels and three
+// minimal frame slots): the agent would exit and the window would wait for it
+// for ever, so say at once what size it needs and where that is set.
+std::optional<std::string> region_too_small(const std::string& path, std::size_t size) {
+    using namespace porthole::protocol;
+    if (size >= kPageSize && plan_layout(size)) return std::nullopt;
+    const auto mib = [](std::uint64_t b) { return b / (std::uint64_t{1024} * 1024); };
+    const auto need = mib(recommended_region_size(1920, 1080, PixelFormat::bgra8));
+    const std::string name = std::filesystem::path(path).filename().string();
+    return fmt::format(
+        "{} holds {} bytes, too small for the shared region: it needs {} MiB for a 1920x1080 "
+        "desktop ({} MiB for 2560x1440, {} MiB for 3840x2160). Set the size where the VM "
+        "defines the region: QEMU -object memory-backend-file,id=porthole,share=on,mem-path={},"
+        "size={}M; libvirt <shmem name='{}'><model type='ivshmem-plain'/><size unit='M'>{}</size>"
+        "</shmem> (`porthole-vfio libvirt snippets --width W --height H` prints it sized)",
+        path, size, need, mib(recommended_region_size(2560, 1440, PixelFormat::bgra8)),
+        mib(recommended_region_size(3840, 2160, PixelFormat::bgra8)), path, need, name, need);
+}
+
 int run(const porthole::client::Options& o) {
     using namespace porthole;
     const std::uint64_t start = monotonic_ns();
     // QEMU creates the region file when the VM starts: a client started
     // first waits for it (a wrong path or missing permissions still fail).
-    auto region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+    auto region = ivshmem::open_host_region(o.shm);
     for (bool said = false; !region && ivshmem::region_not_there_yet(region.error());) {
         if (!said) spdlog::info("waiting for {} ({})", o.shm, region.error().message);
         said = true;
@@ -41,13 +64,17 @@ int run(const porthole::client::Options& o) {
             return 3;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+        region = ivshmem::open_host_region(o.shm);
     }
     if (!region) {
         spdlog::error("{}", region.error().message);
         return 1;
     }
     spdlog::info("region: {}", region->description());
+    if (auto why = region_too_small(o.shm, region->size())) {
+        spdlog::error("{}", *why);
+        return 1;
+    }
 
     std::unique_ptr<client::SdlWindow> window;
     if (!o.headless) {

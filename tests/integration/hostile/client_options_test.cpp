@@ -279,4 +279,32 @@ TEST(Timeout, CoversTheWaitForTheVm) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
 }
 
+// A region no agent can lay out: the client says at once what size it needs
+// and where the VM sets it, instead of waiting for an agent that has exited.
+class RegionTooSmall : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(RegionTooSmall, SaysTheSizeNeededAndWhereToSetIt) {
+    TempDir dir;
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), GetParam());
+    const auto r = run(dir, {"--headless", "--shm", region});
+    ASSERT_TRUE(r.code) << "still waiting after 5 s: " << r.err;
+    EXPECT_EQ(*r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(region + " holds " + std::to_string(GetParam()) + " bytes"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("needs 32 MiB for a 1920x1080 desktop"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("mem-path=" + region + ",size=32M"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("<size unit='M'>32</size>"), std::string::npos) << r.err;
+    // The command named is one porthole-vfio has.
+    EXPECT_NE(r.err.find("porthole-vfio libvirt snippets"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(" 0 MiB"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("waiting for"), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, RegionTooSmall,
+                         ::testing::Values(std::size_t{1000}, std::size_t{4096},
+                                           std::size_t{1} << 20),
+                         [](const auto& p) { return std::to_string(p.param) + "Bytes"; });
+
 }  // namespace
