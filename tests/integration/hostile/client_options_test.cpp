@@ -4,6 +4,7 @@
 // as the config file, an empty --shm).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -306,5 +307,28 @@ INSTANTIATE_TEST_SUITE_P(Sizes, RegionTooSmall,
                          ::testing::Values(std::size_t{1000}, std::size_t{4096},
                                            std::size_t{1} << 20),
                          [](const auto& p) { return std::to_string(p.param) + "Bytes"; });
+
+// A region file the user may not write: QEMU made it 0644 as itself. A udev
+// rule cannot reach a file, so the fix named is porthole-vfio's tmpfiles.d rule.
+TEST(RegionPermission, AFileNamesTheTmpfilesRuleNotUdev) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the client as another user";
+    TempDir dir;
+    ::chmod(dir.file("").c_str(), 0755);  // mkdtemp's 0700 would refuse the folder instead
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    ::chmod(region.c_str(), 0644);
+    Process p({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               PORTHOLE_CLIENT, "--headless", "--config", "", "--shm", region},
+              dir.file("out"), dir.file("err"), {"PORTHOLE_SYSTEM_CONFIG="});
+    const auto code = p.wait_exit(5s);
+    const std::string err = read_text(dir.file("err"));
+    ASSERT_TRUE(code) << err;
+    EXPECT_EQ(*code, 1) << err;
+    EXPECT_NE(err.find("Permission denied"), std::string::npos) << err;
+    EXPECT_NE(err.find("sudo porthole-vfio region --user $USER --path " + region),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("udev"), std::string::npos) << err;
+}
 
 }  // namespace
