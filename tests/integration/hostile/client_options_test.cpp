@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "render/process.hpp"
@@ -329,6 +330,32 @@ TEST(RegionPermission, AFileNamesTheTmpfilesRuleNotUdev) {
               std::string::npos)
         << err;
     EXPECT_EQ(err.find("udev"), std::string::npos) << err;
+}
+
+// --input-to qmp with no socket at the path: said at once, with QEMU's -qmp
+// option, instead of reconnecting in silence. In a window on Xvfb (window
+// input is what QMP carries), over a region no agent writes yet.
+TEST(QmpSocket, AMissingSocketIsSaidWithTheQemuOption) {
+    TempDir dir;
+    porthole::test::Xvfb xvfb;
+    ASSERT_FALSE(xvfb.display().empty()) << "Xvfb did not start";
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    const std::string socket = dir.file("vm.qmp");
+    Process p({PORTHOLE_CLIENT, "--config", "", "--shm", region, "--input-to", "qmp", "--qmp",
+               "unix:" + socket, "--audio", "off"},
+              dir.file("out"), dir.file("err"),
+              {"DISPLAY=" + xvfb.display(), "PORTHOLE_SYSTEM_CONFIG="});
+    const std::string want = "QMP socket " + socket +
+                             " does not exist: start QEMU with -qmp unix:" + socket +
+                             ",server=on,wait=off";
+    std::string err;
+    for (int i = 0; i < 100 && err.find(want) == std::string::npos && p.running(); ++i) {
+        std::this_thread::sleep_for(100ms);
+        err = read_text(dir.file("err"));
+    }
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+    EXPECT_TRUE(p.running()) << "the client waits for the socket, it does not exit: " << err;
 }
 
 }  // namespace
