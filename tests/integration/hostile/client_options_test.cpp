@@ -358,4 +358,24 @@ TEST(QmpSocket, AMissingSocketIsSaidWithTheQemuOption) {
     EXPECT_TRUE(p.running()) << "the client waits for the socket, it does not exit: " << err;
 }
 
+// No display at all: said as such, with --headless, instead of SDL's
+// offscreen driver failing in a way that blames the Vulkan packages.
+TEST(NoDisplay, SaysNeitherVariableIsSetAndSuggestsHeadless) {
+    TempDir dir;
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    Process p({PORTHOLE_CLIENT, "--config", "", "--shm", region, "--audio", "off"}, dir.file("out"),
+              dir.file("err"),
+              {"DISPLAY=", "WAYLAND_DISPLAY=", "SDL_VIDEODRIVER=", "PORTHOLE_SYSTEM_CONFIG="});
+    const auto code = p.wait_exit(10s);
+    const std::string err = read_text(dir.file("err"));
+    ASSERT_TRUE(code) << err;
+    EXPECT_EQ(*code, 1) << err;
+    EXPECT_NE(err.find("no display: neither $DISPLAY nor $WAYLAND_DISPLAY is set"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("--headless"), std::string::npos) << err;
+    EXPECT_EQ(err.find("libvulkan1"), std::string::npos) << err;
+}
+
 }  // namespace
