@@ -378,4 +378,29 @@ TEST(NoDisplay, SaysNeitherVariableIsSetAndSuggestsHeadless) {
     EXPECT_EQ(err.find("libvulkan1"), std::string::npos) << err;
 }
 
+// No PipeWire daemon for this user: said as such, with how to start it, and
+// the client goes on showing the guest (headless here) without audio.
+TEST(NoPipeWire, SaysItIsNotRunningAndHowToStartItAndGoesOn) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.file("runtime"));
+    ::chmod(dir.file("runtime").c_str(), 0700);
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    Process p(
+        {PORTHOLE_CLIENT, "--config", "", "--headless", "--shm", region, "--audio", "on"},
+        dir.file("out"), dir.file("err"),
+        {"XDG_RUNTIME_DIR=" + dir.file("runtime"), "PIPEWIRE_REMOTE=", "PORTHOLE_SYSTEM_CONFIG="});
+    const std::string want = "PipeWire is not running for this user";
+    std::string err;
+    for (int i = 0; i < 100 && err.find(want) == std::string::npos && p.running(); ++i) {
+        std::this_thread::sleep_for(100ms);
+        err = read_text(dir.file("err"));
+    }
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+    EXPECT_NE(err.find("systemctl --user start pipewire"), std::string::npos) << err;
+    EXPECT_NE(err.find("the video continues without audio"), std::string::npos) << err;
+    EXPECT_EQ(err.find("Host is down"), std::string::npos) << err;
+    EXPECT_TRUE(p.running()) << "the client stopped: " << err;
+}
+
 }  // namespace
