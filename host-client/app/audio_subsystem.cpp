@@ -14,8 +14,9 @@ std::unique_ptr<AudioSubsystem> AudioSubsystem::create(const Options& o) {
     po.follow_volume = o.audio_follow_volume;
     auto playback = audio::AudioPlayback::create(po);
     if (!playback) {
-        spdlog::warn("audio off: {} (the picture goes on; --audio off silences this)",
-                     playback.error().message);
+        const auto& why = playback.error().message;
+        spdlog::warn("audio off: {} ({}--audio off silences this)", why,
+                     why.find("without audio") == std::string::npos ? "the picture goes on; " : "");
         return nullptr;
     }
     std::unique_ptr<AudioSubsystem> s(new AudioSubsystem(o, std::move(*playback)));

@@ -1,6 +1,7 @@
 #include "app/input_subsystem.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <chrono>
 
@@ -41,6 +42,18 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
             s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
             s->sink_ = s->qmp_sink_.get();
             spdlog::info("input: to QEMU over QMP at {}", *path);
+            // The client reconnects quietly: a socket that is not there gets said once, with the
+            // fix.
+            struct stat st {};
+            if (::stat(path->c_str(), &st) != 0) {
+                spdlog::warn(
+                    "input: QMP socket {} does not exist: start QEMU with -qmp unix:{},server=on,"
+                    "wait=off (libvirt: the domain from `porthole-vfio vm define` has it) or pass "
+                    "--qmp with the right path; input goes to the guest once it appears",
+                    *path, *path);
+            } else if (!S_ISSOCK(st.st_mode)) {
+                spdlog::warn("input: {} is not a socket: --qmp wants QEMU's -qmp unix:PATH", *path);
+            }
         } else {
             s->sink_ = &s->region_sink_;
         }

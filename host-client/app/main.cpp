@@ -1,19 +1,25 @@
 // porthole: the host client. Maps the region, follows the agent's session and
 // shows its frames in a Vulkan window (or offscreen with --headless).
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
 #include "display/sdl_window.hpp"
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/layout.hpp"
 #include "porthole/protocol/region.hpp"
+#include "porthole/util/adaptive_wait.hpp"
 #include "render/renderer.hpp"
 
 namespace {
@@ -23,23 +29,52 @@ extern "C" void on_signal(int) {
     g_stop.store(true);
 }
 
+// A region no agent can lay out (smaller than its fixed channels and three
+// minimal frame slots): the agent would exit and the window would wait for it
+// for ever, so say at once what size it needs and where that is set.
+std::optional<std::string> region_too_small(const std::string& path, std::size_t size) {
+    using namespace porthole::protocol;
+    if (size >= kPageSize && plan_layout(size)) return std::nullopt;
+    const auto mib = [](std::uint64_t b) { return b / (std::uint64_t{1024} * 1024); };
+    const auto need = mib(recommended_region_size(1920, 1080, PixelFormat::bgra8));
+    const std::string name = std::filesystem::path(path).filename().string();
+    return fmt::format(
+        "{} holds {} bytes, too small for the shared region: it needs {} MiB for a 1920x1080 "
+        "desktop ({} MiB for 2560x1440, {} MiB for 3840x2160). Set the size where the VM "
+        "defines the region: QEMU -object memory-backend-file,id=porthole,share=on,mem-path={},"
+        "size={}M; libvirt <shmem name='{}'><model type='ivshmem-plain'/><size unit='M'>{}</size>"
+        "</shmem> (`porthole-vfio libvirt snippets --width W --height H` prints it sized)",
+        path, size, need, mib(recommended_region_size(2560, 1440, PixelFormat::bgra8)),
+        mib(recommended_region_size(3840, 2160, PixelFormat::bgra8)), path, need, name, need);
+}
+
 int run(const porthole::client::Options& o) {
     using namespace porthole;
+    const std::uint64_t start = monotonic_ns();
     // QEMU creates the region file when the VM starts: a client started
     // first waits for it (a wrong path or missing permissions still fail).
-    auto region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+    auto region = ivshmem::open_host_region(o.shm);
     for (bool said = false; !region && ivshmem::region_not_there_yet(region.error());) {
         if (!said) spdlog::info("waiting for {} ({})", o.shm, region.error().message);
         said = true;
         if (g_stop.load()) return 0;
+        if (o.timeout_s > 0 && static_cast<double>(monotonic_ns() - start) / 1e9 > o.timeout_s) {
+            spdlog::error("timed out after {} s waiting for {}: {}", o.timeout_s, o.shm,
+                          region.error().message);
+            return 3;
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        region = ivshmem::open_host_region(o.shm, protocol::kPageSize);
+        region = ivshmem::open_host_region(o.shm);
     }
     if (!region) {
         spdlog::error("{}", region.error().message);
         return 1;
     }
     spdlog::info("region: {}", region->description());
+    if (auto why = region_too_small(o.shm, region->size())) {
+        spdlog::error("{}", *why);
+        return 1;
+    }
 
     std::unique_ptr<client::SdlWindow> window;
     if (!o.headless) {
@@ -66,7 +101,7 @@ int run(const porthole::client::Options& o) {
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
     loop.set_input(**input);
     if (audio) loop.set_audio(*audio);
-    const int code = loop.run(g_stop);
+    const int code = loop.run(g_stop, start);
     // The audio source and the input writer read the region: gone before its mapping.
     audio.reset();
     input->reset();
@@ -84,5 +119,13 @@ int main(int argc, char** argv) {
     spdlog::set_pattern("[%H:%M:%S.%e] [porthole] [%l] %v");
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (!o.config_files_read.empty()) {
+        spdlog::info("config: read {}", fmt::join(o.config_files_read, ", "));
+    } else if (!o.config_files_absent.empty()) {
+        spdlog::info("config: no config file ({} not there)",
+                     fmt::join(o.config_files_absent, " and "));
+    } else {
+        spdlog::info("config: no config file (--config \"\")");
+    }
     return run(o);
 }

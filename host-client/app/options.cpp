@@ -2,18 +2,22 @@
 
 #include <CLI/CLI.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string_view>
 
+#include "app/config_file.hpp"
 #include "input/bindings.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
@@ -31,7 +35,25 @@ std::string default_config_path() {
     return "porthole.conf";
 }
 
+std::string system_config_path() {
+    if (const char* p = std::getenv("PORTHOLE_SYSTEM_CONFIG")) return p;
+    return std::string(kSystemConfigPath);
+}
+
 namespace {
+
+// What the table parses before it becomes Options.
+struct RawOptions {
+    std::string present = "fifo", scale = "fit", filter = "linear", size;
+    bool no_cursor = false;
+    std::string config;
+    bool print_config = false;
+};
+
+// Options about reading options: neither set by a config file nor printed by --print-config.
+bool is_meta(std::string_view key) {
+    return key == "help" || key == "version" || key == "config" || key == "print-config";
+}
 
 // WIDTHxHEIGHT, each 1..16384, nothing else (sscanf's %u wrapped 4294967297 to 1).
 std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_size(std::string_view s) {
@@ -50,30 +72,6 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_size(std::string_vi
     return std::pair{*w, *h};
 }
 
-// The config file CLI11 will read (--config PATH, --config=PATH or the default).
-std::string config_path_in(int argc, char** argv) {
-    std::string path = default_config_path();
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--config" && i + 1 < argc) path = argv[++i];
-        if (a.starts_with("--config=")) path = std::string(a.substr(9));
-    }
-    return path;
-}
-
-// CLI11 reads the config file with a blocking ifstream: a FIFO (or a device)
-// there would hang start-up. Opened without blocking and checked first;
-// empty when it is fine or absent (CLI11 says so itself when it was asked for).
-std::string config_file_problem(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return {};
-    struct stat st {};
-    const bool ok = ::fstat(fd, &st) == 0;
-    ::close(fd);
-    if (ok && S_ISREG(st.st_mode)) return {};
-    return "config file " + path + " is not a regular file (a FIFO, device or folder?)";
-}
-
 // porthole(1) beyond the option table.
 packaging::ProgramDocs man_docs() {
     packaging::ProgramDocs d;
@@ -87,7 +85,14 @@ packaging::ProgramDocs man_docs() {
                      "and guest; the keys above still work while the window has the focus."},
         {"FILES",
          "$XDG_CONFIG_HOME/porthole/porthole.conf (~/.config/porthole/porthole.conf): the "
-         "options above, one per line as TOML (scale = \"integer\"); the command line wins.\n"
+         "options above without their dashes, one per line as TOML (scale = \"integer\", "
+         "fullscreen = true, evdev-device = [\"/dev/input/event3\"]). An unknown name, a value "
+         "the option refuses or a TOML mistake is an error naming the file and line (exit 2).\n"
+         "\n"
+         "/etc/porthole/porthole.conf: the same for every user, read first: the user's file "
+         "wins over it, the command line over both. The environment variable "
+         "PORTHOLE_SYSTEM_CONFIG names another file instead (\"\" for none). The log says "
+         "which files were read; --print-config shows each value and where it came from.\n"
          "\n"
          "/dev/shm/porthole: the shared region QEMU creates for the VM's IVSHMEM device. Your "
          "user needs read-write access: `sudo porthole-vfio region --user $USER` writes a "
@@ -100,45 +105,75 @@ packaging::ProgramDocs man_docs() {
     return d;
 }
 
-}  // namespace
-
-std::variant<Options, int> parse_options(int argc, char** argv) {
-    Options o;
+// The option table, the one --help, the man page, the completions and the
+// config files all use. Writes into `o` and `r` when parsed.
+std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     o.shm = std::string(ivshmem::kDefaultShmPath);
-    std::string present = "fifo", scale = "fit", filter = "linear", size;
-    bool no_cursor = false;
-    CLI::App app{"porthole: shows a VFIO guest's screen from the Porthole shared region"};
+    auto app_ptr = std::make_unique<CLI::App>(
+        "porthole: shows a VFIO guest's screen from the Porthole shared region");
+    CLI::App& app = *app_ptr;
+    // nan passes any range check (every comparison is false).
+    const CLI::Validator finite(
+        [](std::string& v) -> std::string {
+            const double d = std::strtod(v.c_str(), nullptr);
+            return std::isfinite(d) ? std::string{} : "not a finite number: " + v;
+        },
+        "FINITE");
     app.footer(input::bindings_text());
     app.option_defaults()->always_capture_default();
     app.set_version_flag("--version", version_line("porthole"));
-    app.set_config("--config", default_config_path(),
-                   "config file with the same option names (TOML: scale = \"integer\")");
+    r.config = default_config_path();
+    app.add_option("--config", r.config,
+                   "config file with the same option names (TOML: scale = \"integer\"), read "
+                   "over /etc/porthole/porthole.conf; \"\" reads none");
+    app.add_flag("--print-config", r.print_config,
+                 "print the effective configuration, each value with where it came from "
+                 "(default, a config file's line, the command line), and exit");
     app.add_option("--shm", o.shm,
                    "region file or device (QEMU's memory-backend-file, /dev/kvmfr0); "
-                   "waits for it to appear when the VM is not started yet");
+                   "waits for it to appear when the VM is not started yet")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return v.empty() ? "needs a path (e.g. /dev/shm/porthole or /dev/kvmfr0)" : "";
+            },
+            ""));
     app.add_flag("--fullscreen", o.fullscreen, "start in borderless fullscreen");
-    app.add_option("--present-mode", present, "fifo, mailbox or immediate (falls back to fifo)")
+    app.add_option("--present-mode", r.present, "fifo, mailbox or immediate (falls back to fifo)")
         ->check(CLI::IsMember({"fifo", "mailbox", "immediate"}));
-    app.add_option("--scale", scale, "fit (keep aspect), integer, stretch")
+    app.add_option("--scale", r.scale, "fit (keep aspect), integer, stretch")
         ->check(CLI::IsMember({"fit", "integer", "stretch"}));
-    app.add_option("--filter", filter, "nearest or linear")
+    app.add_option("--filter", r.filter, "nearest or linear")
         ->check(CLI::IsMember({"nearest", "linear"}));
-    app.add_option("--size", size,
+    app.add_option("--size", r.size,
                    "window size, or the headless image size, as WIDTHxHEIGHT "
-                   "(default: 1280x720 window; headless follows the frame)");
+                   "(default: 1280x720 window; headless follows the frame)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                if (v.empty() || parse_size(v)) return {};
+                return "wants WIDTHxHEIGHT, each 1 to 16384 (e.g. 1920x1080), got '" + v + "'";
+            },
+            ""));
     app.add_flag("--headless", o.headless,
                  "render offscreen through the same Vulkan path, no window");
     app.add_option("--screenshot", o.screenshot, "save the image shown at exit to this PNG file");
     app.add_option("--exit-after-frames", o.exit_after_frames,
                    "exit after showing N frames (0: never)");
     app.add_flag("--stats", o.stats, "print one JSON line of statistics per second");
-    app.add_option("--timeout", o.timeout_s, "fail (exit 3) after this many seconds (0: never)");
+    app.add_option("--timeout", o.timeout_s,
+                   "fail (exit 3) after this many seconds, the wait for the VM included (0: never)")
+        ->check(finite)
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return std::strtod(v.c_str(), nullptr) < 0 ? "wants 0 or more seconds, not " + v
+                                                           : "";
+            },
+            ""));
     app.add_flag(
         "--verify-pattern", o.verify_pattern,
         "read back every shown frame and check it pixel-exact against the agent's test pattern "
         "(needs 1:1 scale; the cursor is not drawn; exit 4 on a mismatch)");
     app.add_flag("--overlay", o.overlay, "show the statistics overlay from the start");
-    app.add_flag("--no-cursor", no_cursor, "do not draw the guest's cursor");
+    app.add_flag("--no-cursor", r.no_cursor, "do not draw the guest's cursor");
     app.add_flag("--force-staging", o.renderer.force_staging,
                  "copy frames through a staging buffer even when the region can be imported");
     app.add_option("--input", o.input,
@@ -165,13 +200,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "on", "off"}));
     app.add_option("--audio-latency", o.audio_latency_ms,
                    "audio latency target in ms between guest and speakers")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                // nan passes any range check (every comparison is false).
-                const double d = std::strtod(v.c_str(), nullptr);
-                return std::isfinite(d) ? std::string{} : "not a finite number: " + v;
-            },
-            "FINITE"))
+        ->check(finite)
         ->check(CLI::Range(5.0, 200.0));
     app.add_option("--audio-source", o.audio_source,
                    "region (the agent's audio channel) or scream (a Scream IVSHMEM ring)")
@@ -182,29 +211,206 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "apply the guest's volume and mute to the stream");
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    if (auto code = packaging::print_docs_if_asked(app, argc, argv, man_docs())) return *code;
-    if (const auto problem = config_file_problem(config_path_in(argc, argv)); !problem.empty()) {
-        std::fprintf(stderr, "%s\n", problem.c_str());
-        return 2;
-    }
+    return app_ptr;
+}
+
+// An option's config-file name: its long name without the dashes ("" for none).
+std::string key_of(const CLI::Option& opt) {
+    const auto& names = opt.get_lnames();
+    return names.empty() ? std::string{} : names.front();
+}
+
+bool is_flag(const CLI::Option& opt) {
+    return opt.get_expected_max() == 0;
+}
+
+// Parses `args` (without the program name) into `app`; the exit code when
+// that ends the program: 0 after --help or --version, 2 for an error.
+std::optional<int> parse_args(CLI::App& app, const std::vector<std::string>& args) {
+    std::vector<const char*> argv{"porthole"};
+    for (const auto& a : args)
+        argv.push_back(a.c_str());
     try {
-        app.parse(argc, argv);
+        app.parse(static_cast<int>(argv.size()), argv.data());
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;
     }
-    o.config_file = app.get_config_ptr()->as<std::string>();
-    if (o.shm.empty()) {
-        std::fprintf(stderr, "--shm needs a path (e.g. /dev/shm/porthole or /dev/kvmfr0)\n");
-        return 2;
+    return std::nullopt;
+}
+
+// `key = ""`: the option's empty default (CLI11 refuses an empty --key=).
+bool is_unset(const ConfigEntry& e) {
+    return e.kind == ConfigEntry::Kind::scalar && e.values.size() == 1 && e.values[0].empty();
+}
+
+// The command-line words that carry a config entry: --key=value for each value.
+std::vector<std::string> entry_args(const ConfigEntry& e) {
+    std::vector<std::string> out;
+    if (is_unset(e)) return out;
+    for (const auto& v : e.values)
+        out.push_back("--" + e.key + "=" + v);
+    return out;
+}
+
+// Why the option table refuses `e` ("" when it takes it): the same checks as
+// on the command line, run on a fresh table so that nothing else interferes.
+std::string entry_problem(const CLI::App& table, const ConfigEntry& e) {
+    const CLI::Option* opt = table.get_option_no_throw("--" + e.key);
+    if (opt == nullptr || is_meta(e.key) || e.key.starts_with("-")) {
+        std::vector<std::string> names;
+        for (const CLI::Option* o : table.get_options())
+            if (const auto k = key_of(*o); !k.empty() && !is_meta(k)) names.push_back(k);
+        if (is_meta(e.key))
+            return fmt::format("'{}' is not read from a config file, only from the command line",
+                               e.key);
+        const auto near = closest_name(e.key, names);
+        return near.empty() ? fmt::format(
+                                  "unknown key '{}' (porthole --help lists the options; "
+                                  "the file uses their names without the dashes)",
+                                  e.key)
+                            : fmt::format("unknown key '{}' (did you mean '{}'?)", e.key, near);
     }
-    if (!size.empty()) {
-        const auto wh = parse_size(size);
-        if (!wh) {
-            std::fprintf(stderr,
-                         "--size wants WIDTHxHEIGHT, each 1 to 16384 (e.g. 1920x1080), got '%s'\n",
-                         size.c_str());
+    if (is_flag(*opt) && e.kind != ConfigEntry::Kind::boolean)
+        return fmt::format("{} wants true or false", e.key);
+    if (!is_flag(*opt) && e.kind == ConfigEntry::Kind::boolean)
+        return fmt::format("{} wants a value, not true or false", e.key);
+    if (e.kind == ConfigEntry::Kind::array && opt->get_items_expected_max() <= 1)
+        return fmt::format("{} takes one value, not a list", e.key);
+    if (is_unset(e)) {
+        // `qmp = ""` is the default, as --print-config shows it; `shm = ""` is no path.
+        return opt->get_default_str().empty()
+                   ? std::string{}
+                   : fmt::format("{} needs a value (default: {})", e.key, opt->get_default_str());
+    }
+    Options o;
+    RawOptions r;
+    auto app = make_app(o, r);
+    try {
+        const auto args = entry_args(e);
+        std::vector<const char*> argv{"porthole"};
+        for (const auto& a : args)
+            argv.push_back(a.c_str());
+        app->parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const CLI::ParseError& err) {
+        // CLI11 says "--scale: ..."; the file's name for it is "scale".
+        std::string what = err.what();
+        if (const std::string prefix = "--" + e.key + ": "; what.starts_with(prefix))
+            what = e.key + ": " + what.substr(prefix.size());
+        return what;
+    }
+    return {};
+}
+
+// A value as TOML text, so that --print-config's output reads back as a config file.
+std::string toml_value(const CLI::Option& opt, const std::string& text) {
+    if (is_flag(opt)) return text;
+    const std::string type = opt.get_type_name();
+    if (!type.starts_with("TEXT")) {
+        double d = 0;
+        const auto r = std::from_chars(text.data(), text.data() + text.size(), d);
+        if (!text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size()) return text;
+    }
+    std::ostringstream s;
+    s << toml::value<std::string>(text);
+    return s.str();
+}
+
+// --print-config: every option as `key = value  # origin`, TOML that reads back.
+void print_config(const CLI::App& app, const std::map<std::string, std::string>& origin,
+                  const std::map<std::string, std::string>& derived) {
+    std::printf("# porthole's effective configuration; after each value, where it came from\n");
+    for (const CLI::Option* opt : app.get_options()) {
+        const std::string key = key_of(*opt);
+        if (key.empty() || is_meta(key)) continue;
+        std::string value;
+        if (is_flag(*opt)) {
+            value = opt->as<bool>() ? "true" : "false";
+        } else if (opt->get_items_expected_max() > 1) {
+            std::vector<std::string> items;
+            for (const auto& v : opt->results())
+                items.push_back(toml_value(*opt, v));
+            value = "[" + fmt::format("{}", fmt::join(items, ", ")) + "]";
+        } else if (opt->count() > 0) {
+            value = toml_value(*opt, opt->results().front());
+        } else if (const auto d = derived.find(key); d != derived.end()) {
+            value = toml_value(*opt, d->second);
+        } else {
+            value = toml_value(*opt, opt->get_default_str());
+        }
+        const auto o = origin.find(key);
+        std::printf("%s\n", fmt::format("{:<34}  # {}", key + " = " + value,
+                                        o == origin.end() ? std::string("default") : o->second)
+                                .c_str());
+    }
+}
+
+}  // namespace
+
+std::variant<Options, int> parse_options(int argc, char** argv) {
+    Options o;
+    RawOptions r;
+    auto app = make_app(o, r);
+    if (auto code = packaging::print_docs_if_asked(*app, argc, argv, man_docs())) return *code;
+
+    // The command line alone first: it names the user's file and wins over both files.
+    const std::vector<std::string> cli(argv + 1, argv + argc);
+    if (auto code = parse_args(*app, cli)) return *code;
+    std::map<std::string, std::string> origin;
+    for (const CLI::Option* opt : app->get_options())
+        if (opt->count() > 0) origin[key_of(*opt)] = "command line";
+    const bool config_given = app->get_option("--config")->count() > 0;
+
+    // The files, system first: a later file's value replaces an earlier one's.
+    std::vector<ConfigFile> files;
+    for (const auto& [path, user] :
+         {std::pair{system_config_path(), false}, std::pair{r.config, true}}) {
+        if (path.empty()) continue;
+        auto file = read_config_file(path);
+        if (!file) {
+            std::fprintf(stderr, "%s\n", file.error().message.c_str());
             return 2;
         }
+        if (!*file) {
+            if (user && config_given) {
+                std::fprintf(stderr, "config file %s does not exist (--config \"\" reads none)\n",
+                             path.c_str());
+                return 2;
+            }
+            o.config_files_absent.push_back(path);
+            continue;
+        }
+        o.config_files_read.push_back(path);
+        files.push_back(std::move(**file));
+    }
+    std::map<std::string, std::vector<std::string>> from_files;
+    for (const auto& f : files) {
+        for (const auto& e : f.entries) {
+            if (const auto problem = entry_problem(*app, e); !problem.empty()) {
+                std::fprintf(stderr, "%s: %s\n", f.where(e).c_str(), problem.c_str());
+                return 2;
+            }
+            if (origin.contains(e.key) && origin[e.key] == "command line") continue;
+            origin[e.key] = f.where(e);
+            from_files[e.key] = entry_args(e);
+        }
+    }
+
+    // Then everything together, the files' values before the command line's.
+    std::vector<std::string> args;
+    for (const auto& [key, words] : from_files)
+        args.insert(args.end(), words.begin(), words.end());
+    args.insert(args.end(), cli.begin(), cli.end());
+    const auto read = std::move(o.config_files_read);
+    const auto absent = std::move(o.config_files_absent);
+    o = Options{};
+    r = RawOptions{};
+    app = make_app(o, r);
+    if (auto code = parse_args(*app, args)) return *code;
+    o.config_files_read = read;
+    o.config_files_absent = absent;
+
+    const auto wh = parse_size(r.size);
+    if (wh) {
         o.width = wh->first;
         o.height = wh->second;
     }
@@ -226,11 +432,15 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                      "--audio-source scream needs --scream-shm PATH (Scream's IVSHMEM file)\n");
         return 2;
     }
-    o.renderer.present_mode = *parse_present_mode(present);
-    o.renderer.scale = *parse_scale_mode(scale);
-    o.renderer.filter = *parse_filter(filter);
+    if (r.print_config) {
+        print_config(*app, origin, {{"input", o.input}, {"hotkey", o.hotkey}});
+        return 0;
+    }
+    o.renderer.present_mode = *parse_present_mode(r.present);
+    o.renderer.scale = *parse_scale_mode(r.scale);
+    o.renderer.filter = *parse_filter(r.filter);
     o.renderer.draw_cursor =
-        !no_cursor && !o.verify_pattern;  // verification compares the frame alone
+        !r.no_cursor && !o.verify_pattern;  // verification compares the frame alone
     if (o.headless) {
         o.renderer.headless_width = o.width;
         o.renderer.headless_height = o.height;

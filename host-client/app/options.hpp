@@ -1,10 +1,11 @@
 #pragma once
-// porthole's options: command line, and a config file with the same names
-// ($XDG_CONFIG_HOME/porthole/porthole.conf by default, TOML `name = value`);
-// the command line wins.
+// porthole's options: the command line over the user's config file
+// ($XDG_CONFIG_HOME/porthole/porthole.conf by default) over the system's
+// (/etc/porthole/porthole.conf), both TOML `name = value` with the same names.
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace porthole::client {
 
 struct Options {
     std::string shm;
-    std::string config_file;
+    std::vector<std::string> config_files_read;    // the config files that were read, system first
+    std::vector<std::string> config_files_absent;  // the ones looked for and not there
     bool fullscreen = false;
     bool headless = false;
     std::string screenshot;
@@ -46,7 +48,13 @@ struct Options {
 // The options, or the exit code when parsing ends the program (--help, errors).
 std::variant<Options, int> parse_options(int argc, char** argv);
 
+inline constexpr std::string_view kSystemConfigPath = "/etc/porthole/porthole.conf";
+
 // The default config file path: $XDG_CONFIG_HOME or ~/.config, then porthole/porthole.conf.
 std::string default_config_path();
+
+// The system-wide config file: $PORTHOLE_SYSTEM_CONFIG when set ("" for none),
+// else kSystemConfigPath.
+std::string system_config_path();
 
 }  // namespace porthole::client

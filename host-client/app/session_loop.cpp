@@ -353,10 +353,10 @@ StatsLine SessionLoop::stats_line() const {
     return s;
 }
 
-int SessionLoop::run(const std::atomic<bool>& stop) {
+int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
     AdaptiveWait wait;
-    const std::uint64_t start = monotonic_ns();
-    std::uint64_t next_stats = start + kSecond;
+    const std::uint64_t start = start_ns;
+    std::uint64_t next_stats = monotonic_ns() + kSecond;
     int code = 0;
     bool quit = false;
     while (!stop.load() && !quit) {

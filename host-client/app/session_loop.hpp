@@ -41,9 +41,10 @@ class SessionLoop {
         input_ = &i;
         add_subsystem(i);
     }
-    // Runs until `stop`, the window closes, or --exit-after-frames / --timeout;
-    // returns the process exit code.
-    int run(const std::atomic<bool>& stop);
+    // Runs until `stop`, the window closes, or --exit-after-frames / --timeout
+    // (counted from `start_ns`, the program's start, so that it covers the
+    // wait for the VM too); returns the process exit code.
+    int run(const std::atomic<bool>& stop, std::uint64_t start_ns);
 
   private:
     void follow_session(std::uint64_t now);

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -135,6 +137,16 @@ Status AudioPlayback::Impl::connect(const PcmFormat& f) {
         static_cast<pw_stream_flags>(PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
                                      PW_STREAM_FLAG_RT_PROCESS),
         params, 1);
+    if (rc == -EHOSTDOWN || rc == -ECONNREFUSED || rc == -ENOENT) {
+        // libpipewire's "Host is down": no daemon answers on this user's socket.
+        const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+        return Error::make(
+            "PipeWire is not running for this user (nothing answers at " +
+                std::string(runtime != nullptr ? runtime : "$XDG_RUNTIME_DIR") +
+                "/pipewire-0): start it with `systemctl --user start pipewire wireplumber`; "
+                "the video continues without audio",
+            -rc);
+    }
     if (rc < 0)
         return Error::make("cannot connect the PipeWire playback stream: " +
                            std::string(std::strerror(-rc)));

@@ -2,13 +2,32 @@
 
 #include <SDL2/SDL_vulkan.h>
 
+#include <cstdlib>
+#include <string_view>
+
 namespace porthole::client {
 
 Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const std::string& title, std::uint32_t width,
                                                      std::uint32_t height, bool fullscreen) {
+    // Without a display SDL falls back to its offscreen driver, and the window
+    // then fails for what looks like a Vulkan problem: say what is missing.
+    const auto unset = [](const char* name) {
+        const char* v = std::getenv(name);
+        return v == nullptr || *v == '\0';
+    };
+    const std::string no_display =
+        "no display: neither $DISPLAY nor $WAYLAND_DISPLAY is set. Run porthole in your desktop "
+        "session (or set DISPLAY), or pass --headless to render without a window";
+    if (unset("SDL_VIDEODRIVER") && unset("DISPLAY") && unset("WAYLAND_DISPLAY"))
+        return Error::make(no_display);
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         return Error::make(std::string("cannot open the display: ") + SDL_GetError() +
                            " (is DISPLAY or WAYLAND_DISPLAY set? --headless runs without one)");
+    }
+    if (const char* driver = SDL_GetCurrentVideoDriver();
+        unset("SDL_VIDEODRIVER") && driver != nullptr && std::string_view(driver) == "offscreen") {
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+        return Error::make(no_display + " (SDL found no display and chose its offscreen driver)");
     }
     std::uint32_t flags = SDL_WINDOW_VULKAN | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
     if (fullscreen) flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;

@@ -18,8 +18,10 @@
 namespace porthole::ivshmem {
 namespace {
 
+// MiB from 1 MiB up, else bytes: a region of a few KiB is not "0 MiB".
 std::string mib(std::size_t bytes) {
-    return std::to_string(bytes / (std::size_t{1024} * 1024)) + " MiB";
+    constexpr std::size_t kMiB = std::size_t{1024} * 1024;
+    return bytes >= kMiB ? std::to_string(bytes / kMiB) + " MiB" : std::to_string(bytes) + " bytes";
 }
 
 std::string owner_of(const struct stat& st) {
@@ -107,8 +109,8 @@ Result<Mapping> open_host_region(const std::string& path, std::size_t min_size) 
     if (size < min_size) {
         return Error::make(
             path + " holds " + mib(size) + " but at least " + mib(min_size) +
-            " are needed; enlarge the VM's IVSHMEM size (porthole-vfio libvirt shmem "
-            "prints a sized <shmem> element)");
+            " are needed; enlarge the VM's IVSHMEM size (`porthole-vfio libvirt snippets "
+            "--width W --height H` prints a sized <shmem> element)");
     }
     return map_fd(fd.get(), size, path + " (" + mib(size) + ")");
 }

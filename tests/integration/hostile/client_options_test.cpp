@@ -4,12 +4,15 @@
 // as the config file, an empty --shm).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "render/process.hpp"
@@ -28,15 +31,21 @@ using porthole::test::TempDir;
 struct Outcome {
     std::optional<int> code;  // nullopt: still running after the limit (killed) or a signal
     std::string err;
+    std::string out;
 };
 
 // Runs porthole with `args` and a private config home holding no config.
 Outcome run(const TempDir& dir, std::vector<std::string> args, std::vector<std::string> env = {}) {
     args.insert(args.begin(), PORTHOLE_CLIENT);
     if (env.empty()) env.push_back("XDG_CONFIG_HOME=" + dir.file("no-config"));
+    // Never the machine's /etc/porthole/porthole.conf unless a test names one.
+    bool system_named = false;
+    for (const auto& e : env)
+        system_named = system_named || e.starts_with("PORTHOLE_SYSTEM_CONFIG=");
+    if (!system_named) env.push_back("PORTHOLE_SYSTEM_CONFIG=" + dir.file("no-system-config"));
     Process p(args, dir.file("out"), dir.file("err"), env);
     const auto code = p.wait_exit(5s);
-    return {code, read_text(dir.file("err"))};
+    return {code, read_text(dir.file("err")), read_text(dir.file("out"))};
 }
 
 struct Case {
@@ -66,11 +75,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"LatencyInf", {"--audio-latency", "inf"}, "not a finite number"},
                       Case{"LatencyMinusInf", {"--audio-latency", "-inf"}, "not a finite number"},
                       Case{"LatencyOutOfRange", {"--audio-latency", "1000"}, "not in range"},
-                      Case{"SizeWrapsPast32Bits", {"--size", "4294967297x1"}, "--size wants"},
-                      Case{"SizeNegative", {"--size", "-1x100"}, "--size wants"},
-                      Case{"SizeTrailing", {"--size", "640x480x2"}, "--size wants"},
-                      Case{"SizeTooLarge", {"--size", "16385x100"}, "--size wants"},
-                      Case{"ShmEmpty", {"--shm", ""}, "--shm needs a path"}),
+                      Case{"SizeWrapsPast32Bits", {"--size", "4294967297x1"}, "--size: wants"},
+                      Case{"SizeNegative", {"--size", "-1x100"}, "--size: wants"},
+                      Case{"SizeTrailing", {"--size", "640x480x2"}, "--size: wants"},
+                      Case{"SizeTooLarge", {"--size", "16385x100"}, "--size: wants"},
+                      Case{"ShmEmpty", {"--shm", ""}, "--shm: needs a path"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {
@@ -109,6 +118,289 @@ TEST(HostileConfig, NanLatencyInTheConfigFileIsRefusedToo) {
     ASSERT_TRUE(r.code);
     EXPECT_NE(*r.code, 0);
     EXPECT_NE(r.err.find("not a finite number"), std::string::npos) << r.err;
+}
+
+// The strict config file: every mistake is an error naming the file and the
+// line (exit 2), and the values go through the command line's own checks.
+struct ConfigCase {
+    const char* name;
+    const char* text;
+    const char* message;  // after "PATH:"
+};
+
+class StrictConfig : public ::testing::TestWithParam<ConfigCase> {};
+
+TEST_P(StrictConfig, RefusesTheFileNamingItsLine) {
+    TempDir dir;
+    const auto& c = GetParam();
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << c.text;
+    const auto r = run(dir, {"--headless", "--shm", dir.file("region"), "--config", conf});
+    ASSERT_TRUE(r.code) << r.err;
+    EXPECT_EQ(*r.code, 2) << r.err;
+    EXPECT_NE(r.err.find(conf + ":" + c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("waiting for"), std::string::npos) << "refused before any waiting";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, StrictConfig,
+    ::testing::Values(
+        ConfigCase{"UnknownKeyWithSuggestion", "# mine\nfullscreen = true\nscael = \"integer\"\n",
+                   "3: unknown key 'scael' (did you mean 'scale'?)"},
+        ConfigCase{"UnknownKeyWithoutSuggestion", "colour = 3\n", "1: unknown key 'colour'"},
+        ConfigCase{"UnderscoreForDash", "audio_latency = 30\n",
+                   "1: unknown key 'audio_latency' (did you mean 'audio-latency'?)"},
+        ConfigCase{"NotAMember", "\n\nscale = \"huge\"\n", "3: scale: huge not in"},
+        ConfigCase{"OutOfRange", "audio-latency = 1000\n",
+                   "1: audio-latency: Value 1000 not in range"},
+        ConfigCase{"NegativeTimeout", "timeout = -1\n", "1: timeout: wants 0 or more seconds"},
+        ConfigCase{"BadSize", "\nsize = \"640x0\"\n", "2: size: wants WIDTHxHEIGHT"},
+        ConfigCase{"UnquotedText", "scale = integer\n", "1:11: "},
+        ConfigCase{"UnquotedTextHint", "scale = integer\n", "1:11: Error while parsing"},
+        ConfigCase{"UnterminatedString", "shm = \"/dev/shm/x\n", "1:"},
+        ConfigCase{"DuplicateKey", "scale = \"fit\"\nscale = \"integer\"\n", "2:"},
+        ConfigCase{"Section", "[window]\nscale = \"fit\"\n", "1: 'window' is a table"},
+        ConfigCase{"FlagWithText", "fullscreen = \"yes\"\n", "1: fullscreen wants true or false"},
+        ConfigCase{"ValueWithBoolean", "audio = true\n", "1: audio wants a value"},
+        ConfigCase{"ListForOneValue", "scale = [\"fit\"]\n", "1: scale takes one value"},
+        ConfigCase{"ConfigInConfig", "config = \"/tmp/x\"\n", "1: 'config' is not read"}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+TEST(StrictConfig, UnquotedTextSaysToQuoteIt) {
+    TempDir dir;
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << "scale = integer\n";
+    const auto r = run(dir, {"--headless", "--config", conf});
+    ASSERT_TRUE(r.code);
+    EXPECT_NE(r.err.find("(text needs quotes: scale = \"integer\")"), std::string::npos) << r.err;
+}
+
+TEST(StrictConfig, AMissingConfigNamedOnTheCommandLineIsAnError) {
+    TempDir dir;
+    const auto r = run(dir, {"--headless", "--config", dir.file("nothing.conf")});
+    ASSERT_TRUE(r.code);
+    EXPECT_EQ(*r.code, 2);
+    EXPECT_NE(r.err.find("nothing.conf does not exist"), std::string::npos) << r.err;
+}
+
+TEST(StrictConfig, BadOptionsOnTheCommandLineExitWithTwoAsTheManPageSays) {
+    TempDir dir;
+    const auto r = run(dir, {"--headless", "--scale", "huge"});
+    ASSERT_TRUE(r.code);
+    EXPECT_EQ(*r.code, 2) << r.err;
+}
+
+// The line of --print-config that sets `key`.
+std::string config_line(const std::string& out, const std::string& key) {
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(key + " = ")) return line;
+    return {};
+}
+
+TEST(PrintConfig, ShowsEachValueAndWhereItCameFromWithTheRightPrecedence) {
+    TempDir dir;
+    const std::string system = dir.file("system.conf");
+    std::filesystem::create_directories(dir.file("xdg/porthole"));
+    const std::string user = dir.file("xdg/porthole/porthole.conf");
+    std::ofstream(system) << "scale = \"integer\"\nfilter = \"nearest\"\naudio-latency = 40\n"
+                             "fullscreen = true\n";
+    std::ofstream(user) << "# mine\nfilter = \"linear\"\nfullscreen = false\n"
+                           "evdev-device = [\"/dev/input/event3\", \"/dev/input/event4\"]\n";
+    const auto r = run(dir, {"--print-config", "--audio-latency", "25"},
+                       {"XDG_CONFIG_HOME=" + dir.file("xdg"), "PORTHOLE_SYSTEM_CONFIG=" + system});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    // Only in the system file: from there.
+    EXPECT_NE(config_line(r.out, "scale").find("'integer'"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "scale").find("# " + system + ":1"), std::string::npos) << r.out;
+    // In both files: the user's wins.
+    EXPECT_NE(config_line(r.out, "filter").find("'linear'"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "filter").find("# " + user + ":2"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "fullscreen").find("false"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "evdev-device")
+                  .find("['/dev/input/event3', '/dev/input/event4']  # " + user + ":4"),
+              std::string::npos)
+        << r.out;
+    // The command line wins over both.
+    EXPECT_NE(config_line(r.out, "audio-latency").find("25"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "audio-latency").find("# command line"), std::string::npos)
+        << r.out;
+    // Set nowhere: the default.
+    EXPECT_NE(config_line(r.out, "mouse").find("'auto'"), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "mouse").find("# default"), std::string::npos) << r.out;
+}
+
+TEST(PrintConfig, ItsOutputReadsBackAsAConfigFileWithTheSameValues) {
+    TempDir dir;
+    const std::string user = dir.file("first.conf");
+    std::ofstream(user)
+        << "scale = \"stretch\"\ntimeout = 2.5\nshm = \"/dev/shm/it's \\\"odd\\\"\"\n"
+           "evdev-device = [\"/dev/input/event3\"]\nstats = true\n";
+    const auto first = run(dir, {"--print-config", "--headless", "--config", user});
+    ASSERT_TRUE(first.code);
+    ASSERT_EQ(*first.code, 0) << first.err;
+    std::string values;  // the output without its comments, as a config file
+    std::istringstream in(first.out);
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("#")) continue;
+        values += line.substr(0, line.find("  #")) + "\n";
+    }
+    std::ofstream(dir.file("second.conf")) << values;
+    const auto second =
+        run(dir, {"--print-config", "--headless", "--config", dir.file("second.conf")});
+    ASSERT_TRUE(second.code);
+    ASSERT_EQ(*second.code, 0) << second.err;
+    for (const std::string key : {"scale", "timeout", "shm", "evdev-device", "stats", "mouse"}) {
+        const auto a = config_line(first.out, key), b = config_line(second.out, key);
+        EXPECT_EQ(a.substr(0, a.find("  #")), b.substr(0, b.find("  #"))) << key;
+    }
+    EXPECT_NE(config_line(first.out, "shm").find("odd"), std::string::npos) << first.out;
+}
+
+TEST(ConfigLog, SaysWhichFilesWereRead) {
+    TempDir dir;
+    const std::string system = dir.file("system.conf");
+    std::ofstream(system) << "log-level = \"info\"\n";
+    const auto r =
+        run(dir, {"--headless", "--shm", dir.file("dir-missing/region")},
+            {"XDG_CONFIG_HOME=" + dir.file("no-config"), "PORTHOLE_SYSTEM_CONFIG=" + system});
+    ASSERT_TRUE(r.code);
+    EXPECT_NE(r.err.find("config: read " + system), std::string::npos) << r.err;
+}
+
+TEST(Timeout, CoversTheWaitForTheVm) {
+    TempDir dir;
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = run(dir, {"--headless", "--shm", dir.file("region-not-yet"), "--timeout", "1"});
+    ASSERT_TRUE(r.code) << "still waiting after 5 s: " << r.err;
+    EXPECT_EQ(*r.code, 3) << r.err;
+    EXPECT_NE(r.err.find("timed out after 1 s waiting for " + dir.file("region-not-yet")),
+              std::string::npos)
+        << r.err;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+}
+
+// A region no agent can lay out: the client says at once what size it needs
+// and where the VM sets it, instead of waiting for an agent that has exited.
+class RegionTooSmall : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(RegionTooSmall, SaysTheSizeNeededAndWhereToSetIt) {
+    TempDir dir;
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), GetParam());
+    const auto r = run(dir, {"--headless", "--shm", region});
+    ASSERT_TRUE(r.code) << "still waiting after 5 s: " << r.err;
+    EXPECT_EQ(*r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(region + " holds " + std::to_string(GetParam()) + " bytes"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("needs 32 MiB for a 1920x1080 desktop"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("mem-path=" + region + ",size=32M"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("<size unit='M'>32</size>"), std::string::npos) << r.err;
+    // The command named is one porthole-vfio has.
+    EXPECT_NE(r.err.find("porthole-vfio libvirt snippets"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(" 0 MiB"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("waiting for"), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, RegionTooSmall,
+                         ::testing::Values(std::size_t{1000}, std::size_t{4096},
+                                           std::size_t{1} << 20),
+                         [](const auto& p) { return std::to_string(p.param) + "Bytes"; });
+
+// A region file the user may not write: QEMU made it 0644 as itself. A udev
+// rule cannot reach a file, so the fix named is porthole-vfio's tmpfiles.d rule.
+TEST(RegionPermission, AFileNamesTheTmpfilesRuleNotUdev) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the client as another user";
+    TempDir dir;
+    ::chmod(dir.file("").c_str(), 0755);  // mkdtemp's 0700 would refuse the folder instead
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    ::chmod(region.c_str(), 0644);
+    Process p({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               PORTHOLE_CLIENT, "--headless", "--config", "", "--shm", region},
+              dir.file("out"), dir.file("err"), {"PORTHOLE_SYSTEM_CONFIG="});
+    const auto code = p.wait_exit(5s);
+    const std::string err = read_text(dir.file("err"));
+    ASSERT_TRUE(code) << err;
+    EXPECT_EQ(*code, 1) << err;
+    EXPECT_NE(err.find("Permission denied"), std::string::npos) << err;
+    EXPECT_NE(err.find("sudo porthole-vfio region --user $USER --path " + region),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("udev"), std::string::npos) << err;
+}
+
+// --input-to qmp with no socket at the path: said at once, with QEMU's -qmp
+// option, instead of reconnecting in silence. In a window on Xvfb (window
+// input is what QMP carries), over a region no agent writes yet.
+TEST(QmpSocket, AMissingSocketIsSaidWithTheQemuOption) {
+    TempDir dir;
+    porthole::test::Xvfb xvfb;
+    ASSERT_FALSE(xvfb.display().empty()) << "Xvfb did not start";
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    const std::string socket = dir.file("vm.qmp");
+    Process p({PORTHOLE_CLIENT, "--config", "", "--shm", region, "--input-to", "qmp", "--qmp",
+               "unix:" + socket, "--audio", "off"},
+              dir.file("out"), dir.file("err"),
+              {"DISPLAY=" + xvfb.display(), "PORTHOLE_SYSTEM_CONFIG="});
+    const std::string want = "QMP socket " + socket +
+                             " does not exist: start QEMU with -qmp unix:" + socket +
+                             ",server=on,wait=off";
+    std::string err;
+    for (int i = 0; i < 100 && err.find(want) == std::string::npos && p.running(); ++i) {
+        std::this_thread::sleep_for(100ms);
+        err = read_text(dir.file("err"));
+    }
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+    EXPECT_TRUE(p.running()) << "the client waits for the socket, it does not exit: " << err;
+}
+
+// No display at all: said as such, with --headless, instead of SDL's
+// offscreen driver failing in a way that blames the Vulkan packages.
+TEST(NoDisplay, SaysNeitherVariableIsSetAndSuggestsHeadless) {
+    TempDir dir;
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    Process p({PORTHOLE_CLIENT, "--config", "", "--shm", region, "--audio", "off"}, dir.file("out"),
+              dir.file("err"),
+              {"DISPLAY=", "WAYLAND_DISPLAY=", "SDL_VIDEODRIVER=", "PORTHOLE_SYSTEM_CONFIG="});
+    const auto code = p.wait_exit(10s);
+    const std::string err = read_text(dir.file("err"));
+    ASSERT_TRUE(code) << err;
+    EXPECT_EQ(*code, 1) << err;
+    EXPECT_NE(err.find("no display: neither $DISPLAY nor $WAYLAND_DISPLAY is set"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("--headless"), std::string::npos) << err;
+    EXPECT_EQ(err.find("libvulkan1"), std::string::npos) << err;
+}
+
+// No PipeWire daemon for this user: said as such, with how to start it, and
+// the client goes on showing the guest (headless here) without audio.
+TEST(NoPipeWire, SaysItIsNotRunningAndHowToStartItAndGoesOn) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.file("runtime"));
+    ::chmod(dir.file("runtime").c_str(), 0700);
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    Process p(
+        {PORTHOLE_CLIENT, "--config", "", "--headless", "--shm", region, "--audio", "on"},
+        dir.file("out"), dir.file("err"),
+        {"XDG_RUNTIME_DIR=" + dir.file("runtime"), "PIPEWIRE_REMOTE=", "PORTHOLE_SYSTEM_CONFIG="});
+    const std::string want = "PipeWire is not running for this user";
+    std::string err;
+    for (int i = 0; i < 100 && err.find(want) == std::string::npos && p.running(); ++i) {
+        std::this_thread::sleep_for(100ms);
+        err = read_text(dir.file("err"));
+    }
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+    EXPECT_NE(err.find("systemctl --user start pipewire"), std::string::npos) << err;
+    EXPECT_NE(err.find("the video continues without audio"), std::string::npos) << err;
+    EXPECT_EQ(err.find("Host is down"), std::string::npos) << err;
+    EXPECT_TRUE(p.running()) << "the client stopped: " << err;
 }
 
 }  // namespace
