@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/clipboard_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
 #include "display/sdl_window.hpp"
@@ -66,10 +67,13 @@ int run(const porthole::client::Options& o) {
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
     loop.set_input(**input);
     if (audio) loop.set_audio(*audio);
+    auto clipboard = client::ClipboardSubsystem::create(o);
+    if (clipboard) loop.add_subsystem(*clipboard);
     const int code = loop.run(g_stop);
     // The audio source and the input writer read the region: gone before its mapping.
     audio.reset();
     input->reset();
+    clipboard.reset();
     return code;
 }
 
