@@ -21,9 +21,12 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/layout.hpp"
 #include "porthole/protocol/region.hpp"
+#include "porthole/protocol/session.hpp"
 #include "porthole/protocol/shared_memory.hpp"
+#include "porthole/util/adaptive_wait.hpp"
 #include "xvfb_server.hpp"
 
 namespace {
@@ -248,6 +251,94 @@ TEST_F(ClipboardBothWays, OffSharesNothing) {
     EXPECT_EQ(read_serials(region_)->to_guest, 0U) << logs();
     EXPECT_EQ(host_->paste(), "stays on the host");
     EXPECT_EQ(guest_->paste(), "stays in the guest");
+}
+
+// A hostile guest: this process plays the agent and writes what it likes into
+// the guest->host clipboard channel. The real client refuses it with a clear
+// line, at most one every 5 s, and the desktop's clipboard keeps its text.
+TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine) {
+    namespace protocol = porthole::protocol;
+    char tmpl[] = "/tmp/porthole-clipboard-hostile-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string region = "/dev/shm/porthole-clipboard-hostile-" + std::to_string(getpid());
+    struct Cleanup {
+        std::string dir, region;
+        ~Cleanup() {
+            unlink(region.c_str());
+            std::system(("rm -rf " + dir).c_str());
+        }
+    } cleanup{dir, region};
+    auto x = XvfbServer::start(320, 240, 24);
+    ASSERT_TRUE(x) << x.error().message;
+    const Desktop host(*x, dir);
+    host.copy("the host's own text");
+
+    auto map = porthole::ivshmem::create_region_file(region, std::size_t{8} << 20);
+    ASSERT_TRUE(map) << map.error().message;
+    auto session = protocol::AgentSession::create(
+        map->bytes(), protocol::LayoutParams{}, protocol::cap::frames | protocol::cap::clipboard,
+        "hostile-clipboard-test", porthole::monotonic_ns());
+    ASSERT_TRUE(session) << session.error().message;
+    const auto pump = [&](std::chrono::milliseconds d) {
+        for (const auto end = Clock::now() + d; Clock::now() < end;) {
+            session->tick(porthole::monotonic_ns());
+            std::this_thread::sleep_for(5ms);
+        }
+    };
+    Child client({PORTHOLE_CLIENT_BIN, "--shm", region, "--size", "320x240", "--input", "none",
+                  "--audio", "off", "--clipboard-limit", "1000"},
+                 {"DISPLAY=" + x->display()}, dir + "/client.out");
+    for (int i = 0; i < 1500 && session->client_session() == 0; ++i)
+        pump(20ms);
+    ASSERT_NE(session->client_session(), 0U) << read_file(dir + "/client.out");
+
+    // Ten offers of invalid UTF-8, then ten lengths over the limit (still within the channel).
+    auto& out = session->channels().clipboard_out;
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(out.publish("bad \xC3\x28 text " + std::to_string(i)));
+        pump(30ms);
+    }
+    const auto& layout = session->layout();
+    auto& h = *reinterpret_cast<protocol::ClipboardHeader*>(
+        session->channel(layout.clipboard_to_host).data());
+    for (int i = 0; i < 10; ++i) {
+        protocol::seqlock_begin_write(h.seq);
+        auto v = protocol::copy_out(h);
+        v.serial += 1;
+        v.length = 200'000;
+        protocol::copy_in(h, v);
+        protocol::seqlock_end_write(h.seq);
+        pump(30ms);
+    }
+    pump(500ms);
+    const std::string log = read_file(dir + "/client.out");
+    const auto count = [&log](const std::string& what) {
+        std::size_t n = 0;
+        for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count("the guest's clipboard text is not valid UTF-8 (byte 4 of"), 1U) << log;
+    // Within 5 s of the first line: the oversize offers are counted, not logged.
+    EXPECT_EQ(count("clipboard: "), 2U) << log;  // "clipboard: both ..." and the refusal
+    EXPECT_EQ(host.paste(), "the host's own text");
+    // After the quiet period the next refusal is said, with what was left unsaid.
+    pump(5000ms);
+    protocol::seqlock_begin_write(h.seq);
+    auto v = protocol::copy_out(h);
+    v.serial += 1;
+    v.length = 200'000;
+    protocol::copy_in(h, v);
+    protocol::seqlock_end_write(h.seq);
+    pump(500ms);
+    const std::string later = read_file(dir + "/client.out");
+    EXPECT_NE(later.find("clipboard text of 200000 bytes is over the limit of 1000 bytes"),
+              std::string::npos)
+        << later;
+    EXPECT_NE(later.find("(19 more refused since the last line)"), std::string::npos) << later;
+    EXPECT_EQ(host.paste(), "the host's own text");
+    EXPECT_EQ(client.terminate(), 0) << later;
 }
 
 }  // namespace
