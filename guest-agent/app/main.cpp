@@ -78,7 +78,7 @@ struct Options {
     std::string input = "uinput";
     std::string audio = "none";
 #endif
-    std::string clipboard = "auto";  // auto, x11 or none
+    std::string clipboard = "auto";  // auto, x11, win32 or none
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
     std::string output;      // Windows: which display to capture
@@ -390,7 +390,7 @@ int main(int argc, char** argv) {
     app.add_option(
            "--clipboard", o.clipboard,
            "share clipboard text with the host: " + fmt::format("{}", fmt::join(clipboards, "|")) +
-               " (auto: x11 when the X display opens)")
+               " (auto: win32 on Windows, x11 when the X display opens)")
         ->check(CLI::IsMember(clipboards));
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
 #ifdef _WIN32

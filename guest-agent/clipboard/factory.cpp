@@ -4,6 +4,9 @@
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
 #include "clipboard/x11.hpp"
 #endif
+#ifdef _WIN32
+#include "clipboard/win32.hpp"
+#endif
 
 namespace porthole::agent::clipboard {
 
@@ -12,6 +15,9 @@ std::vector<std::string_view> available_clipboards() {
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
     names.emplace_back("x11");
 #endif
+#ifdef _WIN32
+    names.emplace_back("win32");
+#endif
     names.emplace_back("none");
     return names;
 }
@@ -19,6 +25,9 @@ std::vector<std::string_view> available_clipboards() {
 Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
                                                          const std::string& display) {
     if (name == "none") return std::unique_ptr<ClipboardBackend>{};
+#ifdef _WIN32
+    if (name == "win32" || name == "auto") return make_win32_clipboard();
+#endif
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
     if (name == "x11") return open_x11_clipboard(display);
     if (name == "auto") {
@@ -35,6 +44,9 @@ Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
                        "' (this build has: auto, " +
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
                        "x11, " +
+#endif
+#ifdef _WIN32
+                       "win32, " +
 #endif
                        "none)");
 }
