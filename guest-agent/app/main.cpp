@@ -1,6 +1,8 @@
 // porthole-agent: the guest half. Captures the desktop and cursor into the
 // shared region, keeps the session's heartbeat, and survives the host client
 // coming and going. Restarting the agent starts a new session.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -12,6 +14,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/input_pump.hpp"
 #include "app/repeated_problem.hpp"
@@ -19,6 +22,8 @@
 #include "audio/source.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
+#include "clipboard/backend.hpp"
+#include "clipboard/pump.hpp"
 #include "input/injector.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
@@ -73,6 +78,7 @@ struct Options {
     std::string input = "uinput";
     std::string audio = "none";
 #endif
+    std::string clipboard = "auto";  // auto, x11, win32 or none
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
     std::string output;      // Windows: which display to capture
@@ -196,6 +202,13 @@ int run(const Options& o) {
             spdlog::info("audio: {}", audio->name());
         }
     }
+    std::optional<agent::clipboard::ClipboardPump> clipboard;
+    if (auto cb = agent::clipboard::make_clipboard(o.clipboard, o.display); !cb) {
+        spdlog::warn("clipboard off: {}", cb.error().message);
+    } else if (*cb) {
+        spdlog::info("clipboard: {}", (*cb)->name());
+        clipboard.emplace(std::move(*cb), ch.clipboard_in, ch.clipboard_out);
+    }
     agent::RepeatedProblem problem;
     [[maybe_unused]] agent::ScreenArea captured_area;
     // The status line the host shows; written only when it changes.
@@ -312,6 +325,7 @@ int run(const Options& o) {
     // Stop the users of the channels before the session is withdrawn.
     audio.reset();
     input_pump.reset();
+    clipboard.reset();
     heartbeat.request_stop();
     heartbeat.join();
     session->close();
@@ -368,7 +382,16 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0F, 1.0F))
         ->capture_default_str();
     app.add_flag("--tone-mute", o.tone_mute, "tone: report the guest muted");
-    app.add_option("--display", o.display, "x11: X display to capture (default: $DISPLAY)");
+    app.add_option("--display", o.display,
+                   "x11: X display to capture and share the clipboard of (default: $DISPLAY)");
+    std::vector<std::string> clipboards;
+    for (auto c : agent::clipboard::available_clipboards())
+        clipboards.emplace_back(c);
+    app.add_option(
+           "--clipboard", o.clipboard,
+           "share clipboard text with the host: " + fmt::format("{}", fmt::join(clipboards, "|")) +
+               " (auto: win32 on Windows, x11 when the X display opens)")
+        ->check(CLI::IsMember(clipboards));
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
 #ifdef _WIN32
     app.add_option("--stop-event", o.stop_event,

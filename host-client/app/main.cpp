@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "app/clipboard_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
 #include "display/sdl_window.hpp"
@@ -101,10 +102,13 @@ int run(const porthole::client::Options& o) {
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
     loop.set_input(**input);
     if (audio) loop.set_audio(*audio);
+    auto clipboard = client::ClipboardSubsystem::create(o);
+    if (clipboard) loop.add_subsystem(*clipboard);
     const int code = loop.run(g_stop, start);
     // The audio source and the input writer read the region: gone before its mapping.
     audio.reset();
     input->reset();
+    clipboard.reset();
     return code;
 }
 

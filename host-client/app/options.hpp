@@ -43,6 +43,10 @@ struct Options {
     std::string audio_source = "region";  // region or scream
     std::string scream_shm;
     bool audio_follow_volume = false;
+
+    // Clipboard text between the desktop and the guest.
+    std::string clipboard = "both";              // both, to-guest, to-host or off
+    std::uint64_t clipboard_limit = 256 * 1024;  // bytes; longer text is refused
 };
 
 // The options, or the exit code when parsing ends the program (--help, errors).

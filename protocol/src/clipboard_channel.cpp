@@ -61,7 +61,7 @@ Result<ClipboardReader> ClipboardReader::attach(std::span<const std::byte> chann
     return ClipboardReader(channel, g->first, g->second);
 }
 
-Result<std::optional<std::string>> ClipboardReader::poll() {
+Result<std::optional<std::string>> ClipboardReader::poll(std::uint64_t max_length) {
     const auto& shared = *reinterpret_cast<const ClipboardHeader*>(channel_.data());
     const std::uint64_t begin = seqlock_read_begin(shared.seq);
     if ((begin & 1U) != 0) return std::optional<std::string>{};
@@ -70,6 +70,11 @@ Result<std::optional<std::string>> ClipboardReader::poll() {
     if (h.mime != static_cast<std::uint32_t>(ClipboardMime::text_utf8) || h.length > capacity_) {
         serial_ = h.serial;
         return channel_error("invalid clipboard content");
+    }
+    if (h.length > max_length) {
+        serial_ = h.serial;
+        return Error::make("clipboard text of " + std::to_string(h.length) +
+                           " bytes is over the limit of " + std::to_string(max_length) + " bytes");
     }
     std::string text(h.length, '\0');
     copy_racy(text.data(), channel_.data() + data_offset_, h.length);

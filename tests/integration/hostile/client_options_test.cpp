@@ -71,15 +71,19 @@ TEST_P(HostileOption, IsRefusedAtOnceWithAMessage) {
 
 INSTANTIATE_TEST_SUITE_P(
     Options, HostileOption,
-    ::testing::Values(Case{"LatencyNan", {"--audio-latency", "nan"}, "not a finite number"},
-                      Case{"LatencyInf", {"--audio-latency", "inf"}, "not a finite number"},
-                      Case{"LatencyMinusInf", {"--audio-latency", "-inf"}, "not a finite number"},
-                      Case{"LatencyOutOfRange", {"--audio-latency", "1000"}, "not in range"},
-                      Case{"SizeWrapsPast32Bits", {"--size", "4294967297x1"}, "--size: wants"},
-                      Case{"SizeNegative", {"--size", "-1x100"}, "--size: wants"},
-                      Case{"SizeTrailing", {"--size", "640x480x2"}, "--size: wants"},
-                      Case{"SizeTooLarge", {"--size", "16385x100"}, "--size: wants"},
-                      Case{"ShmEmpty", {"--shm", ""}, "--shm: needs a path"}),
+    ::testing::Values(
+        Case{"LatencyNan", {"--audio-latency", "nan"}, "not a finite number"},
+        Case{"LatencyInf", {"--audio-latency", "inf"}, "not a finite number"},
+        Case{"LatencyMinusInf", {"--audio-latency", "-inf"}, "not a finite number"},
+        Case{"LatencyOutOfRange", {"--audio-latency", "1000"}, "not in range"},
+        Case{"SizeWrapsPast32Bits", {"--size", "4294967297x1"}, "--size: wants"},
+        Case{"SizeNegative", {"--size", "-1x100"}, "--size: wants"},
+        Case{"SizeTrailing", {"--size", "640x480x2"}, "--size: wants"},
+        Case{"SizeTooLarge", {"--size", "16385x100"}, "--size: wants"},
+        Case{"ShmEmpty", {"--shm", ""}, "--shm: needs a path"},
+        Case{"ClipboardUnknownMode", {"--clipboard", "on"}, "--clipboard: on not in"},
+        Case{"ClipboardLimitZero", {"--clipboard-limit", "0"}, "not in range"},
+        Case{"ClipboardLimitNegative", {"--clipboard-limit", "-1"}, "--clipboard-limit"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {

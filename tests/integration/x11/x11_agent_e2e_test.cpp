@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "x_painter.hpp"
 #include "xvfb_server.hpp"
 
@@ -26,67 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using porthole::protocol::Rect;
-
-// A child process started with posix_spawn, killed and reaped by the destructor.
-class Child {
-  public:
-    Child(std::vector<std::string> argv, const std::vector<std::string>& extra_env,
-          const std::string& stdout_path) {
-        std::vector<std::string> env_store;
-        for (char** e = environ; *e != nullptr; ++e)
-            env_store.emplace_back(*e);
-        for (const auto& e : extra_env)
-            env_store.push_back(e);
-        std::vector<char*> args, envp;
-        for (auto& a : argv)
-            args.push_back(a.data());
-        args.push_back(nullptr);
-        for (auto& e : env_store)
-            envp.push_back(e.data());
-        envp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                         0600);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);  // the log too
-        if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), envp.data()) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child() {
-        if (pid_ > 0 && !exited_) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    [[nodiscard]] bool started() const { return pid_ > 0; }
-    // The exit code once the process has exited, else -1 (never blocks).
-    int poll_exit() {
-        if (exited_) return code_;
-        int st = 0;
-        if (waitpid(pid_, &st, WNOHANG) == pid_) {
-            exited_ = true;
-            code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        return exited_ ? code_ : -1;
-    }
-    // SIGTERM, then the exit code (SIGKILL after 5 s).
-    int terminate() {
-        if (!exited_) kill(pid_, SIGTERM);
-        for (int i = 0; i < 500 && poll_exit() < 0; ++i)
-            std::this_thread::sleep_for(10ms);
-        if (!exited_) kill(pid_, SIGKILL);
-        while (poll_exit() < 0)
-            std::this_thread::sleep_for(10ms);
-        return code_;
-    }
-
-  private:
-    pid_t pid_ = -1;
-    bool exited_ = false;
-    int code_ = -1;
-};
+using porthole::testing::Child;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path);

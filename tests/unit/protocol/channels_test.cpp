@@ -464,3 +464,20 @@ TEST(ClipboardChannel, ReaderRejectsLengthBeyondCapacity) {
     copy_in(h, v);
     EXPECT_FALSE(r->poll());
 }
+
+TEST(ClipboardChannel, ReaderRefusesTextOverTheCallersLimitThenReadsTheNext) {
+    AlignedRegion mem(3 * kPageSize);
+    ASSERT_TRUE(init_clipboard_channel(mem.bytes()));
+    auto w = ClipboardWriter::attach(mem.bytes());
+    auto r = ClipboardReader::attach(mem.bytes());
+    ASSERT_TRUE(w && r);
+    ASSERT_TRUE(w->publish(std::string(100, 'x')));
+    auto over = r->poll(99);
+    ASSERT_FALSE(over);
+    EXPECT_NE(over.error().message.find("100 bytes is over the limit of 99"), std::string::npos)
+        << over.error().message;
+    ASSERT_TRUE(w->publish("short"));
+    auto next = r->poll(99);
+    ASSERT_TRUE(next && *next);
+    EXPECT_EQ(**next, "short");
+}

@@ -33,8 +33,9 @@ class ClipboardWriter {
 class ClipboardReader {
   public:
     static Result<ClipboardReader> attach(std::span<const std::byte> channel);
-    // New text since the last call, if any (an error for invalid content).
-    Result<std::optional<std::string>> poll();
+    // New text since the last call, if any (an error for invalid content, or
+    // for text longer than max_length, refused before anything is allocated).
+    Result<std::optional<std::string>> poll(std::uint64_t max_length = UINT64_MAX);
 
   private:
     ClipboardReader(std::span<const std::byte> channel, std::uint64_t capacity,

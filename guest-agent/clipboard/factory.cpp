@@ -1,0 +1,54 @@
+#include <spdlog/spdlog.h>
+
+#include "clipboard/backend.hpp"
+#ifdef PORTHOLE_HAVE_X11_CLIPBOARD
+#include "clipboard/x11.hpp"
+#endif
+#ifdef _WIN32
+#include "clipboard/win32.hpp"
+#endif
+
+namespace porthole::agent::clipboard {
+
+std::vector<std::string_view> available_clipboards() {
+    std::vector<std::string_view> names{"auto"};
+#ifdef PORTHOLE_HAVE_X11_CLIPBOARD
+    names.emplace_back("x11");
+#endif
+#ifdef _WIN32
+    names.emplace_back("win32");
+#endif
+    names.emplace_back("none");
+    return names;
+}
+
+Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
+                                                         const std::string& display) {
+    if (name == "none") return std::unique_ptr<ClipboardBackend>{};
+#ifdef _WIN32
+    if (name == "win32" || name == "auto") return make_win32_clipboard();
+#endif
+#ifdef PORTHOLE_HAVE_X11_CLIPBOARD
+    if (name == "x11") return open_x11_clipboard(display);
+    if (name == "auto") {
+        auto x = open_x11_clipboard(display);
+        if (x) return x;
+        spdlog::info("clipboard off: {}", x.error().message);
+        return std::unique_ptr<ClipboardBackend>{};
+    }
+#else
+    (void)display;
+    if (name == "auto") return std::unique_ptr<ClipboardBackend>{};
+#endif
+    return Error::make("unknown clipboard backend '" + std::string(name) +
+                       "' (this build has: auto, " +
+#ifdef PORTHOLE_HAVE_X11_CLIPBOARD
+                       "x11, " +
+#endif
+#ifdef _WIN32
+                       "win32, " +
+#endif
+                       "none)");
+}
+
+}  // namespace porthole::agent::clipboard

@@ -1,0 +1,166 @@
+#include "clipboard/win32.hpp"
+
+#include <windows.h>
+
+#include <string>
+
+namespace porthole::agent::clipboard {
+namespace {
+
+std::wstring to_windows_text(std::string_view utf8) {
+    std::string crlf;
+    crlf.reserve(utf8.size());
+    for (std::size_t i = 0; i < utf8.size(); ++i) {
+        if (utf8[i] == '\n' && (i == 0 || utf8[i - 1] != '\r')) crlf += '\r';
+        crlf += utf8[i];
+    }
+    if (crlf.empty()) return {};
+    const int n =
+        MultiByteToWideChar(CP_UTF8, 0, crlf.data(), static_cast<int>(crlf.size()), nullptr, 0);
+    std::wstring w(static_cast<std::size_t>(n), L'\0');
+    MultiByteToWideChar(CP_UTF8, 0, crlf.data(), static_cast<int>(crlf.size()), w.data(), n);
+    return w;
+}
+
+std::string from_windows_text(std::wstring_view w) {
+    if (w.empty()) return {};
+    const int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0,
+                                      nullptr, nullptr);
+    std::string s(static_cast<std::size_t>(n), '\0');
+    WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr,
+                        nullptr);
+    std::string lf;
+    lf.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) lf += s[i];
+    return lf;
+}
+
+// OpenClipboard fails while another program holds it: retry briefly.
+bool open_clipboard(HWND owner) {
+    for (int i = 0; i < 20; ++i) {
+        if (OpenClipboard(owner) != 0) return true;
+        Sleep(5);
+    }
+    return false;
+}
+
+class Win32Clipboard final : public ClipboardBackend {
+  public:
+    Win32Clipboard() = default;
+    ~Win32Clipboard() override {
+        if (window_ != nullptr) {
+            RemoveClipboardFormatListener(window_);
+            DestroyWindow(window_);
+        }
+    }
+    Win32Clipboard(const Win32Clipboard&) = delete;
+    Win32Clipboard& operator=(const Win32Clipboard&) = delete;
+
+    [[nodiscard]] std::string_view name() const override { return "win32"; }
+
+    Result<void> set_text(std::string text) override {
+        if (auto ok = ensure_window(); !ok) return ok;
+        const std::wstring w = to_windows_text(text);
+        HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, (w.size() + 1) * sizeof(wchar_t));
+        if (mem == nullptr) return Error::make("clipboard: out of memory for the host's text");
+        auto* dst = static_cast<wchar_t*>(GlobalLock(mem));
+        std::copy(w.begin(), w.end(), dst);
+        dst[w.size()] = L'\0';
+        GlobalUnlock(mem);
+        if (!open_clipboard(window_)) {
+            GlobalFree(mem);
+            return Error::make("clipboard: another program keeps the Windows clipboard open");
+        }
+        EmptyClipboard();  // makes our window the owner: its own change is never read back
+        const bool set = SetClipboardData(CF_UNICODETEXT, mem) != nullptr;
+        CloseClipboard();
+        if (!set) {
+            GlobalFree(mem);
+            return Error::make("clipboard: SetClipboardData failed (error " +
+                               std::to_string(GetLastError()) + ")");
+        }
+        return {};
+    }
+
+    std::optional<std::string> wait(std::chrono::milliseconds timeout) override {
+        if (!ensure_window()) {
+            Sleep(static_cast<DWORD>(timeout.count()));
+            return std::nullopt;
+        }
+        MsgWaitForMultipleObjects(0, nullptr, FALSE, static_cast<DWORD>(timeout.count()),
+                                  QS_ALLINPUT);
+        MSG msg;
+        while (PeekMessageW(&msg, nullptr, 0, 0, PM_REMOVE) != 0) {
+            TranslateMessage(&msg);
+            DispatchMessageW(&msg);
+        }
+        if (!changed_) return std::nullopt;
+        changed_ = false;
+        if (GetClipboardOwner() == window_) return std::nullopt;  // the host's text: no echo
+        return read_text();
+    }
+
+  private:
+    static LRESULT CALLBACK proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
+        if (msg == WM_CLIPBOARDUPDATE) {
+            auto* self = reinterpret_cast<Win32Clipboard*>(GetWindowLongPtrW(hwnd, GWLP_USERDATA));
+            if (self != nullptr) self->changed_ = true;
+            return 0;
+        }
+        return DefWindowProcW(hwnd, msg, wp, lp);
+    }
+
+    Result<void> ensure_window() {
+        if (window_ != nullptr) return {};
+        if (!error_.empty()) return Error::make(error_);
+        WNDCLASSW wc{};
+        wc.lpfnWndProc = &Win32Clipboard::proc;
+        wc.hInstance = GetModuleHandleW(nullptr);
+        wc.lpszClassName = L"PortholeClipboard";
+        RegisterClassW(&wc);  // fails harmlessly when already registered
+        window_ = CreateWindowExW(0, wc.lpszClassName, L"porthole clipboard", 0, 0, 0, 0, 0,
+                                  HWND_MESSAGE, nullptr, wc.hInstance, nullptr);
+        if (window_ == nullptr || AddClipboardFormatListener(window_) == 0) {
+            error_ = "clipboard: cannot listen to the Windows clipboard (error " +
+                     std::to_string(GetLastError()) + ")";
+            if (window_ != nullptr) DestroyWindow(window_);
+            window_ = nullptr;
+            return Error::make(error_);
+        }
+        SetWindowLongPtrW(window_, GWLP_USERDATA, reinterpret_cast<LONG_PTR>(this));
+        changed_ = true;  // text copied before the agent started is offered too
+        return {};
+    }
+
+    std::optional<std::string> read_text() {
+        if (IsClipboardFormatAvailable(CF_UNICODETEXT) == 0) return std::nullopt;
+        if (!open_clipboard(window_)) return std::nullopt;
+        std::optional<std::string> out;
+        if (HANDLE h = GetClipboardData(CF_UNICODETEXT); h != nullptr) {
+            if (const auto* w = static_cast<const wchar_t*>(GlobalLock(h)); w != nullptr) {
+                // Bounded by the allocation, never by a missing terminator alone.
+                const std::size_t cap = GlobalSize(h) / sizeof(wchar_t);
+                std::size_t n = 0;
+                while (n < cap && w[n] != L'\0')
+                    ++n;
+                out = from_windows_text(std::wstring_view(w, n));
+                GlobalUnlock(h);
+            }
+        }
+        CloseClipboard();
+        return out;
+    }
+
+    HWND window_ = nullptr;
+    bool changed_ = false;
+    std::string error_;
+};
+
+}  // namespace
+
+std::unique_ptr<ClipboardBackend> make_win32_clipboard() {
+    return std::make_unique<Win32Clipboard>();
+}
+
+}  // namespace porthole::agent::clipboard

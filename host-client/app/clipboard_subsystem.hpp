@@ -1,0 +1,39 @@
+#pragma once
+// The client's clipboard: the desktop's text offered to the guest through the
+// host->guest channel, the guest's text (checked) put on the desktop.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "app/options.hpp"
+#include "app/subsystem.hpp"
+#include "clipboard/sdl_clipboard.hpp"
+#include "clipboard/sync.hpp"
+
+namespace porthole::client {
+
+class ClipboardSubsystem final : public SessionSubsystem {
+  public:
+    // Null when --clipboard off, or (with a warning) when there is no window.
+    static std::unique_ptr<ClipboardSubsystem> create(const Options& o);
+
+    void attach(protocol::HostChannels& channels, const protocol::HostSession& session) override;
+    void detach() override;
+    bool tick(std::uint64_t now_ns) override;
+
+  private:
+    ClipboardSubsystem(clipboard::ClipboardSync sync, clipboard::SdlClipboard desktop)
+        : sync_(std::move(sync)), desktop_(std::move(desktop)) {}
+    // One line per refusal, at most one every 5 s (a hostile guest can offer fast).
+    void refuse(const std::string& why, std::uint64_t now_ns);
+    clipboard::ClipboardSync sync_;
+    clipboard::SdlClipboard desktop_;
+    std::optional<protocol::ClipboardReader> from_guest_;
+    std::optional<protocol::ClipboardWriter> to_guest_;
+    std::optional<std::string> pending_;  // the desktop's text waiting for a session
+    std::uint64_t next_refusal_log_ns_ = 0;
+    std::uint64_t refusals_unsaid_ = 0;
+};
+
+}  // namespace porthole::client

@@ -1,0 +1,60 @@
+#include "clipboard/sdl_clipboard.hpp"
+
+#include <SDL.h>
+
+#include <atomic>
+#include <string>
+
+namespace porthole::client::clipboard {
+
+struct SdlClipboard::Watch {
+    std::atomic<bool> changed{true};  // offer what the desktop holds at the start
+    static int on_event(void* self, SDL_Event* e) {
+        if (e->type == SDL_CLIPBOARDUPDATE) static_cast<Watch*>(self)->changed.store(true);
+        return 1;
+    }
+};
+
+SdlClipboard::SdlClipboard() : watch_(new Watch) {
+    SDL_AddEventWatch(&Watch::on_event, watch_);
+}
+
+SdlClipboard::SdlClipboard(SdlClipboard&& o) noexcept
+    : watch_(o.watch_), next_poll_ns_(o.next_poll_ns_) {
+    o.watch_ = nullptr;
+}
+
+SdlClipboard::~SdlClipboard() {
+    if (watch_ == nullptr) return;
+    SDL_DelEventWatch(&Watch::on_event, watch_);
+    delete watch_;
+}
+
+Result<SdlClipboard> SdlClipboard::open() {
+    if (SDL_WasInit(SDL_INIT_VIDEO) == 0) {
+        return Error::make("the clipboard needs the window (SDL video); --headless has none");
+    }
+    return SdlClipboard();
+}
+
+std::optional<std::string> SdlClipboard::take_change(std::uint64_t now_ns) {
+    const bool event = watch_->changed.exchange(false);
+    if (!event && now_ns < next_poll_ns_) return std::nullopt;
+    next_poll_ns_ = now_ns + poll_ns;
+    char* text = SDL_GetClipboardText();  // "" (never null) on failure
+    if (text == nullptr) return std::nullopt;
+    std::string out(text);
+    SDL_free(text);
+    if (out.empty()) return std::nullopt;  // nothing, or no text: nothing to offer
+    return out;
+}
+
+Status SdlClipboard::set_text(std::string_view text) {
+    const std::string copy(text);  // SDL wants a terminated string
+    if (SDL_SetClipboardText(copy.c_str()) != 0) {
+        return Error::make(std::string("cannot set the desktop clipboard: ") + SDL_GetError());
+    }
+    return {};
+}
+
+}  // namespace porthole::client::clipboard
