@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -33,9 +34,16 @@ extern "C" void on_signal(int) {
 // A region no agent can lay out (smaller than its fixed channels and three
 // minimal frame slots): the agent would exit and the window would wait for it
 // for ever, so say at once what size it needs and where that is set.
-std::optional<std::string> region_too_small(const std::string& path, std::size_t size) {
+std::optional<std::string> region_too_small(const std::string& path,
+                                            std::span<const std::byte> region) {
     using namespace porthole::protocol;
+    const std::size_t size = region.size();
     if (size >= kPageSize && plan_layout(size)) return std::nullopt;
+    // An agent laid it out already (with channels smaller than the defaults):
+    // the session's own validation judges it.
+    std::uint64_t magic = 0;
+    if (size >= sizeof magic) std::memcpy(&magic, region.data(), sizeof magic);
+    if (magic == kMagic) return std::nullopt;
     const auto mib = [](std::uint64_t b) { return b / (std::uint64_t{1024} * 1024); };
     const auto need = mib(recommended_region_size(1920, 1080, PixelFormat::bgra8));
     const std::string name = std::filesystem::path(path).filename().string();
@@ -72,7 +80,7 @@ int run(const porthole::client::Options& o) {
         return 1;
     }
     spdlog::info("region: {}", region->description());
-    if (auto why = region_too_small(o.shm, region->size())) {
+    if (auto why = region_too_small(o.shm, region->bytes())) {
         spdlog::error("{}", *why);
         return 1;
     }
