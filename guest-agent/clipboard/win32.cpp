@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "win/utf16.hpp"
+
 namespace porthole::agent::clipboard {
 namespace {
 
@@ -14,21 +16,11 @@ std::wstring to_windows_text(std::string_view utf8) {
         if (utf8[i] == '\n' && (i == 0 || utf8[i - 1] != '\r')) crlf += '\r';
         crlf += utf8[i];
     }
-    if (crlf.empty()) return {};
-    const int n =
-        MultiByteToWideChar(CP_UTF8, 0, crlf.data(), static_cast<int>(crlf.size()), nullptr, 0);
-    std::wstring w(static_cast<std::size_t>(n), L'\0');
-    MultiByteToWideChar(CP_UTF8, 0, crlf.data(), static_cast<int>(crlf.size()), w.data(), n);
-    return w;
+    return win::widen(crlf);
 }
 
 std::string from_windows_text(std::wstring_view w) {
-    if (w.empty()) return {};
-    const int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0,
-                                      nullptr, nullptr);
-    std::string s(static_cast<std::size_t>(n), '\0');
-    WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr,
-                        nullptr);
+    const std::string s = win::narrow(w);
     std::string lf;
     lf.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i)

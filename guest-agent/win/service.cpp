@@ -20,6 +20,7 @@
 
 #include "capture/win/win_handles.hpp"
 #include "win/restart_policy.hpp"
+#include "win/utf16.hpp"
 
 namespace porthole::agent::service {
 
@@ -28,23 +29,8 @@ using agent::win::win32_message;
 
 namespace {
 
-std::wstring widen(std::string_view s) {
-    if (s.empty()) return {};
-    const int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
-    std::wstring w(static_cast<std::size_t>(n), L'\0');
-    MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
-    return w;
-}
-
-std::string narrow(std::wstring_view w) {
-    if (w.empty()) return {};
-    const int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0,
-                                      nullptr, nullptr);
-    std::string s(static_cast<std::size_t>(n), '\0');
-    WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr,
-                        nullptr);
-    return s;
-}
+using win::narrow;
+using win::widen;
 
 std::string executable_path() {
     std::wstring buf(MAX_PATH, L'\0');

@@ -11,6 +11,7 @@
 #include "capture/win/cursor_shape.hpp"
 #include "capture/win/damage.hpp"
 #include "porthole/util/adaptive_wait.hpp"
+#include "win/utf16.hpp"
 
 namespace porthole::agent::win {
 
@@ -18,13 +19,6 @@ using protocol::DamageList;
 using protocol::Rect;
 
 namespace {
-
-std::string narrow(const wchar_t* w) {
-    std::string s;
-    for (; *w != 0; ++w)
-        s.push_back(*w < 128 ? static_cast<char>(*w) : '?');
-    return s;
-}
 
 // The capture thread must sit on the input desktop to duplicate it (the
 // secure desktop of UAC and the login screen is a different one).
