@@ -13,6 +13,9 @@ PlayoutEngine::PlayoutEngine(PlayoutConfig config) : config_(config) {
     config_.target_ms = std::clamp(config_.target_ms, 5.0, 500.0);
     config_.quality = std::clamp(config_.quality, 0, 10);
     counters_.target_ms = config_.target_ms;
+    // One snapshot per 0.25 s over the drift window: no allocation in the
+    // real-time callback later.
+    snaps_.reserve(static_cast<std::size_t>(std::max(config_.drift_window_s, 2.0) * 4.0) + 2);
 }
 
 PlayoutEngine::~PlayoutEngine() {

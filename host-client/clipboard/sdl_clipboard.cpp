@@ -15,19 +15,14 @@ struct SdlClipboard::Watch {
     }
 };
 
-SdlClipboard::SdlClipboard() : watch_(new Watch) {
-    SDL_AddEventWatch(&Watch::on_event, watch_);
+SdlClipboard::SdlClipboard() : watch_(std::make_unique<Watch>()) {
+    SDL_AddEventWatch(&Watch::on_event, watch_.get());
 }
 
-SdlClipboard::SdlClipboard(SdlClipboard&& o) noexcept
-    : watch_(o.watch_), next_poll_ns_(o.next_poll_ns_) {
-    o.watch_ = nullptr;
-}
+SdlClipboard::SdlClipboard(SdlClipboard&& o) noexcept = default;
 
 SdlClipboard::~SdlClipboard() {
-    if (watch_ == nullptr) return;
-    SDL_DelEventWatch(&Watch::on_event, watch_);
-    delete watch_;
+    if (watch_ != nullptr) SDL_DelEventWatch(&Watch::on_event, watch_.get());
 }
 
 Result<SdlClipboard> SdlClipboard::open() {

@@ -3,6 +3,7 @@
 // video subsystem (the window) to be initialised, and its events pumped.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,7 +33,7 @@ class SdlClipboard {
   private:
     SdlClipboard();
     struct Watch;
-    Watch* watch_;  // registered with SDL_AddEventWatch; owned
+    std::unique_ptr<Watch> watch_;  // registered with SDL_AddEventWatch (stable address)
     std::uint64_t next_poll_ns_ = 0;
 };
 

@@ -302,13 +302,17 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
     const auto& layout = session->layout();
     auto& h = *reinterpret_cast<protocol::ClipboardHeader*>(
         session->channel(layout.clipboard_to_host).data());
-    for (int i = 0; i < 10; ++i) {
+    // A new offer whose length is over the client's limit (a hostile header write).
+    const auto offer_oversize = [&h] {
         protocol::seqlock_begin_write(h.seq);
         auto v = protocol::copy_out(h);
         v.serial += 1;
         v.length = 200'000;
         protocol::copy_in(h, v);
         protocol::seqlock_end_write(h.seq);
+    };
+    for (int i = 0; i < 10; ++i) {
+        offer_oversize();
         pump(30ms);
     }
     pump(500ms);
@@ -325,12 +329,7 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
     EXPECT_EQ(host.paste(), "the host's own text");
     // After the quiet period the next refusal is said, with what was left unsaid.
     pump(5000ms);
-    protocol::seqlock_begin_write(h.seq);
-    auto v = protocol::copy_out(h);
-    v.serial += 1;
-    v.length = 200'000;
-    protocol::copy_in(h, v);
-    protocol::seqlock_end_write(h.seq);
+    offer_oversize();
     pump(500ms);
     const std::string later = read_file(dir + "/client.out");
     EXPECT_NE(later.find("clipboard text of 200000 bytes is over the limit of 1000 bytes"),
