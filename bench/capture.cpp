@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent_region.hpp"
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
 #include "porthole/protocol/layout.hpp"
@@ -93,29 +94,10 @@ struct Row {
     int odd = 0;  // frames whose damage was not what the case drew
 };
 
-// An in-memory region laid out by the agent's own session code.
-struct Region {
-    Buffer bytes;
-    std::optional<protocol::AgentSession> session;
-    static std::optional<Region> make(std::uint32_t w, std::uint32_t h) {
-        Region r;
-        const auto size = protocol::required_region_size(w, h, protocol::PixelFormat::bgra8);
-        r.bytes = page_aligned(size);
-        auto s = protocol::AgentSession::create({r.bytes.get(), size}, {}, protocol::cap::frames,
-                                                "bench", 1);
-        if (!s) {
-            fmt::print(stderr, "cannot lay out a region: {}\n", s.error().message);
-            return std::nullopt;
-        }
-        r.session.emplace(std::move(*s));
-        return r;
-    }
-};
-
 // Times `frames` rounds of: prepare (untimed; draws the change), next_frame, publish.
 template <class Prepare, class Check>
 bool run_case(agent::CaptureSource& src, Row& row, int frames, Prepare prepare, Check check) {
-    auto region = Region::make(row.w, row.h);
+    auto region = bench::AgentRegion::make(row.w, row.h);
     if (!region) return false;
     auto& writer = region->session->channels().frames;
     std::vector<double> cap, pub;

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent_region.hpp"
 #include "capture/win/staging_ring.hpp"
 #include "porthole/protocol/layout.hpp"
 #include "porthole/protocol/session.hpp"
@@ -169,23 +170,6 @@ class ModelledDuplication final : public DuplicationPort {
     std::thread gpu_thread_;  // last: started once the rest is set up
 };
 
-struct Region {
-    std::vector<std::byte> bytes;
-    std::optional<protocol::AgentSession> session;
-};
-std::optional<Region> make_region(std::uint32_t w, std::uint32_t h) {
-    Region r;
-    const auto size = protocol::required_region_size(w, h, protocol::PixelFormat::bgra8);
-    r.bytes.assign(size, std::byte{0});
-    auto s = protocol::AgentSession::create(r.bytes, {}, protocol::cap::frames, "bench-staging", 1);
-    if (!s) {
-        fmt::print(stderr, "cannot lay out a region: {}\n", s.error().message);
-        return std::nullopt;
-    }
-    r.session.emplace(std::move(*s));
-    return r;
-}
-
 struct RunResult {
     double fps = 0;                 // frames published per second
     double publish_us = 0;          // median publish
@@ -243,7 +227,7 @@ template <class Loop>
 RunResult run(Loop& loop, ModelledDuplication& dup, std::uint32_t w, std::uint32_t h,
               Clock::duration length) {
     RunResult r;
-    auto region = make_region(w, h);
+    auto region = bench::AgentRegion::make(w, h);
     if (!region) return r;
     auto& writer = region->session->channels().frames;
     protocol::DamageList full;
