@@ -88,6 +88,28 @@ if xvfb_alive && [ -s "$WINEPREFIX.display" ]; then
   export DISPLAY=":$(cat "$WINEPREFIX.display")"
 fi
 init || exit 1
+# Test discovery (gtest_discover_tests runs `wine-run X.exe --gtest_list_tests`
+# when ctest starts, before the fixture's server) fails the whole ctest run if
+# one listing fails. A CI run once got exit 1 with no output at all there, which
+# no run here reproduced: a listing is retried after the previous server has
+# gone, and a last failure is repeated with Wine's error channels on, so that
+# the log says why.
+case " $* " in
+  *" --gtest_list_tests "*)
+    err="$(mktemp)"
+    for attempt in 1 2 3; do
+      out="$("$WINE" "$@" 2>"$err")"
+      rc=$?
+      if [ $rc -eq 0 ]; then rm -f "$err"; printf '%s\n' "$out"; exit 0; fi
+      echo "wine-run: listing the tests of $1 failed (exit $rc, attempt $attempt of 3)" >&2
+      sed 's/^/wine-run:   /' "$err" | head -n 40 >&2
+      timeout 30 "$server" -w 2>/dev/null
+    done
+    rm -f "$err"
+    echo "wine-run: once more with WINEDEBUG=err+all:" >&2
+    WINEDEBUG=err+all "$WINE" "$@" 2>&1 | head -n 200 >&2
+    exit $rc ;;
+esac
 exec "$WINE" "$@"
 ]])
     file(COPY ${_wine_run}.in DESTINATION ${CMAKE_BINARY_DIR}/wine-run.d
