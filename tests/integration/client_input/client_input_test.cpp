@@ -22,8 +22,8 @@
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "process.hpp"
-#include "qemu_process.hpp"
 #include "render/png_file.hpp"
+#include "support/qemu_process.hpp"
 
 #ifndef PORTHOLE_CLIENT_BIN
 #error "PORTHOLE_CLIENT_BIN must name the porthole program"
