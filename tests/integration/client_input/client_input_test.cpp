@@ -332,7 +332,7 @@ struct WindowClient {
         // The window may take a moment to map.
         bool focused = false;
         for (int i = 0; i < 50 && !focused; ++i) {
-            focused = xdo("search --sync --name '^porthole$' windowfocus --sync") == 0;
+            focused = xdo("search --sync --name '^porthole [(]' windowfocus --sync") == 0;
             if (!focused) guest->pump(100ms);
         }
         if (!focused) return "the window never took the focus: " + read_text(err);
@@ -460,9 +460,10 @@ TEST(ClientWindowInput, MouseOptionChoosesAbsoluteOrRelativeMotion) {
         w.guest->pump(300ms);
         std::vector<protocol::InputEvent> got;
         if (mode == "absolute") {
-            ASSERT_EQ(w.xdo("mousemove --window \\$(xdotool search --name '^porthole$' | head -1) "
-                            "300 200"),
-                      0);
+            ASSERT_EQ(
+                w.xdo("mousemove --window \\$(xdotool search --name '^porthole [(]' | head -1) "
+                      "300 200"),
+                0);
         } else {
             for (int i = 0; i < 5; ++i) {
                 ASSERT_EQ(w.xdo("mousemove_relative -- 9 4"), 0);

@@ -242,7 +242,7 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     ASSERT_GE(before, 20U) << porthole::test::read_text(dir_.file("client.err"));
     const std::string resize =
         "DISPLAY=" + xvfb_->display() +
-        " xdotool search --name '^porthole$' windowsize 1000 700 >/dev/null 2>&1";
+        " xdotool search --name '^porthole [(]' windowsize 1000 700 >/dev/null 2>&1";
     ASSERT_EQ(std::system(resize.c_str()), 0) << "xdotool could not resize the window";
     std::this_thread::sleep_for(300ms);
     const std::uint64_t resized = wait_verified(0, 0ms);  // the count now
@@ -292,13 +292,13 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
     const auto key = [&](const char* k) {
         const std::string cmd = "DISPLAY=" + xvfb_->display() +
                                 " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
-                                "'^porthole$' | head -1) key " +
+                                "'^porthole [(]' | head -1) key " +
                                 k + "\" >/dev/null 2>&1";
         return std::system(cmd.c_str());
     };
     const auto window_size = [&] {
-        const std::string cmd =
-            "DISPLAY=" + xvfb_->display() + " xdotool search --name '^porthole$' getwindowgeometry";
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " xdotool search --name '^porthole [(]' getwindowgeometry";
         const std::string out = porthole::test::command_output(cmd);
         const auto at = out.find("Geometry: ");
         return at == std::string::npos ? std::string{}
