@@ -687,21 +687,50 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
     const auto r = run_client({"--help"}, 5s);
     ASSERT_EQ(r.code, 0);
     const auto help = porthole::test::read_text(dir_.file("client.out"));
-    for (const char* opt : {"--shm",           "--config",     "--fullscreen",
-                            "--present-mode",  "--scale",      "--filter",
-                            "--headless",      "--screenshot", "--exit-after-frames",
-                            "--stats",         "--timeout",    "--verify-pattern",
-                            "--size",          "--overlay",    "--no-cursor",
-                            "--force-staging", "--input",      "--evdev-device",
-                            "--hotkey",        "--mouse",      "--input-to",
-                            "--qmp",           "--audio",      "--audio-latency",
-                            "--audio-source",  "--scream-shm", "--audio-follow-volume",
-                            "--log-level"}) {
+    for (const char* opt : {"--shm",
+                            "--config",
+                            "--fullscreen",
+                            "--present-mode",
+                            "--scale",
+                            "--filter",
+                            "--headless",
+                            "--screenshot",
+                            "--exit-after-frames",
+                            "--stats",
+                            "--timeout",
+                            "--verify-pattern",
+                            "--size",
+                            "--overlay",
+                            "--no-cursor",
+                            "--force-staging",
+                            "--input",
+                            "--evdev-device",
+                            "--hotkey",
+                            "--mouse",
+                            "--input-to",
+                            "--qmp",
+                            "--audio",
+                            "--audio-latency",
+                            "--audio-source",
+                            "--scream-shm",
+                            "--audio-follow-volume",
+                            "--log-level",
+                            "--borderless",
+                            "--window-position",
+                            "--title",
+                            "--allow-screensaver",
+                            "--hide-cursor",
+                            "--mouse-sensitivity",
+                            "--ignore-windows-keys"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(help.find("/dev/shm/porthole"), std::string::npos);
     EXPECT_NE(help.find("fifo"), std::string::npos);
     EXPECT_NE(help.find("fit"), std::string::npos);
+    EXPECT_NE(help.find("-f,-F,--fullscreen"), std::string::npos);
+    EXPECT_NE(help.find("--mouse-sensitivity INT=0"), std::string::npos);
+    EXPECT_NE(help.find("default: centered"), std::string::npos);
+    EXPECT_NE(help.find("default: porthole (REGION)"), std::string::npos);
 }
 
 }  // namespace
