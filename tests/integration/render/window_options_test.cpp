@@ -19,6 +19,8 @@
 
 // Last: Xlib's macros (Status, None, Bool) would break the headers above.
 #include <SDL_syswm.h>
+#include <X11/Xlib.h>
+#include <X11/extensions/Xfixes.h>
 
 namespace {
 
@@ -170,11 +172,38 @@ class ProgramWindowOptions : public WindowOptions {
         return 0;
     }
 
+    // Whether the pointer the X server shows now has a visible pixel (XFixes).
+    static bool pointer_image_visible() {
+        Display* d = XOpenDisplay(xvfb_->display().c_str());
+        if (d == nullptr) {
+            ADD_FAILURE() << "cannot open " << xvfb_->display();
+            return false;
+        }
+        bool any = false;
+        if (XFixesCursorImage* img = XFixesGetCursorImage(d)) {
+            for (std::size_t i = 0; i < std::size_t{img->width} * img->height; ++i)
+                any = any || (img->pixels[i] >> 24) != 0;
+            XFree(img);
+        } else {
+            ADD_FAILURE() << "XFixesGetCursorImage failed";
+        }
+        XCloseDisplay(d);
+        return any;
+    }
+    // The pointer moved over window `id`; its image visibility once settled.
+    bool pointer_over(unsigned long id) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() + " xdotool mousemove --window " +
+                                std::to_string(id) + " 100 100 >/dev/null 2>&1";
+        EXPECT_EQ(std::system(cmd.c_str()), 0);
+        std::this_thread::sleep_for(500ms);
+        return pointer_image_visible();
+    }
+
     porthole::test::TempDir dir_;
     const std::string shm_ = "/dev/shm/porthole-winopts-" + std::to_string(::getpid());
 };
 
-TEST_F(ProgramWindowOptions, BorderlessPositionAndTitleReachTheWindow) {
+TEST_F(ProgramWindowOptions, BorderlessPositionTitleAndHiddenPointerReachTheWindow) {
     porthole::test::Process agent({PORTHOLE_AGENT, "--shm", shm_, "--log-level", "warn", "--width",
                                    "320", "--height", "240", "--fps-limit", "30"},
                                   dir_.file("agent.out"), dir_.file("agent.err"));
@@ -188,7 +217,15 @@ TEST_F(ProgramWindowOptions, BorderlessPositionAndTitleReachTheWindow) {
     const auto info = x_query("xwininfo", id, "");
     EXPECT_NE(info.find("Absolute upper-left X:  40\n"), std::string::npos) << info;
     EXPECT_NE(info.find("Absolute upper-left Y:  30\n"), std::string::npos) << info;
+    EXPECT_TRUE(pointer_over(id)) << "the host pointer shows without --hide-cursor";
     EXPECT_TRUE(client.terminate().has_value());
+
+    // -M: the pattern agent's cursor is drawn, so the host pointer over the window is blank.
+    auto hidden = start("hidden", {"-M", "--title", "hidden"});
+    const unsigned long hidden_id = find_window("hidden", "hidden");
+    ASSERT_NE(hidden_id, 0UL);
+    EXPECT_FALSE(pointer_over(hidden_id)) << porthole::test::read_text(dir_.file("hidden.err"));
+    EXPECT_TRUE(hidden.terminate().has_value());
 
     auto plain = start("plain", {});
     const unsigned long plain_id = find_window("porthole [(]" + shm_ + "[)]", "plain");
