@@ -1,7 +1,7 @@
 #pragma once
-// The X11 CLIPBOARD selection: owned with the host's text (answering
-// UTF8_STRING, TEXT, STRING and TARGETS), watched with XFixes and read with
-// XConvertSelection when another program copies.
+// The X11 CLIPBOARD selection through the shared x11/ bridge: owned with the
+// host's text (TARGETS, UTF8_STRING, TEXT, STRING; INCR for large texts),
+// watched with XFixes and read when another program copies.
 
 #include <memory>
 #include <string>

@@ -7,12 +7,13 @@ namespace porthole::client {
 std::unique_ptr<ClipboardSubsystem> ClipboardSubsystem::create(const Options& o) {
     const auto mode = clipboard::parse_mode(o.clipboard).value_or(clipboard::Mode::off);
     if (mode == clipboard::Mode::off) return nullptr;
-    auto desktop = clipboard::SdlClipboard::open();
+    auto desktop = clipboard::open_desktop_clipboard(o.clipboard_limit);
     if (!desktop) {
         spdlog::warn("clipboard off: {}", desktop.error().message);
         return nullptr;
     }
-    spdlog::info("clipboard: {} (text up to {} bytes)", o.clipboard, o.clipboard_limit);
+    spdlog::info("clipboard: {} (text up to {} bytes, the desktop's through {})", o.clipboard,
+                 o.clipboard_limit, (*desktop)->name());
     return std::unique_ptr<ClipboardSubsystem>(new ClipboardSubsystem(
         clipboard::ClipboardSync(mode, o.clipboard_limit), std::move(*desktop)));
 }
@@ -25,7 +26,7 @@ void ClipboardSubsystem::attach(protocol::HostChannels& channels, const protocol
     sync_.forget_guest();
     // A new agent starts with an empty clipboard: offer the desktop's text again.
     if (!sync_.to_guest()) return;
-    if (auto text = desktop_.take_change(UINT64_MAX)) pending_ = std::move(text);
+    if (auto text = desktop_->text_now()) pending_ = std::move(text);
 }
 
 void ClipboardSubsystem::detach() {
@@ -50,7 +51,7 @@ bool ClipboardSubsystem::tick(std::uint64_t now_ns) {
     bool active = false;
     if (!sync_.to_guest()) {
         // nothing read from the desktop
-    } else if (auto text = desktop_.take_change(now_ns)) {
+    } else if (auto text = desktop_->take_change(now_ns)) {
         pending_ = std::move(text);
     }
     if (pending_ && to_guest_) {
@@ -78,7 +79,7 @@ bool ClipboardSubsystem::tick(std::uint64_t now_ns) {
             if (!take) {
                 refuse(take.error().message, now_ns);
             } else if (*take) {
-                if (auto ok = desktop_.set_text(**take); !ok)
+                if (auto ok = desktop_->set_text(**take); !ok)
                     spdlog::warn("clipboard: {}", ok.error().message);
                 else
                     spdlog::debug("clipboard: {} bytes from the guest", (*take)->size());

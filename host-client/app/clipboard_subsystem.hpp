@@ -8,7 +8,7 @@
 
 #include "app/options.hpp"
 #include "app/subsystem.hpp"
-#include "clipboard/sdl_clipboard.hpp"
+#include "clipboard/desktop.hpp"
 #include "clipboard/sync.hpp"
 
 namespace porthole::client {
@@ -23,12 +23,13 @@ class ClipboardSubsystem final : public SessionSubsystem {
     bool tick(std::uint64_t now_ns) override;
 
   private:
-    ClipboardSubsystem(clipboard::ClipboardSync sync, clipboard::SdlClipboard desktop)
+    ClipboardSubsystem(clipboard::ClipboardSync sync,
+                       std::unique_ptr<clipboard::DesktopClipboard> desktop)
         : sync_(std::move(sync)), desktop_(std::move(desktop)) {}
     // One line per refusal, at most one every 5 s (a hostile guest can offer fast).
     void refuse(const std::string& why, std::uint64_t now_ns);
     clipboard::ClipboardSync sync_;
-    clipboard::SdlClipboard desktop_;
+    std::unique_ptr<clipboard::DesktopClipboard> desktop_;  // never null
     std::optional<protocol::ClipboardReader> from_guest_;
     std::optional<protocol::ClipboardWriter> to_guest_;
     std::optional<std::string> pending_;  // the desktop's text waiting for a session

@@ -19,17 +19,15 @@ SdlClipboard::SdlClipboard() : watch_(std::make_unique<Watch>()) {
     SDL_AddEventWatch(&Watch::on_event, watch_.get());
 }
 
-SdlClipboard::SdlClipboard(SdlClipboard&& o) noexcept = default;
-
 SdlClipboard::~SdlClipboard() {
-    if (watch_ != nullptr) SDL_DelEventWatch(&Watch::on_event, watch_.get());
+    SDL_DelEventWatch(&Watch::on_event, watch_.get());
 }
 
-Result<SdlClipboard> SdlClipboard::open() {
+Result<std::unique_ptr<SdlClipboard>> SdlClipboard::open() {
     if (SDL_WasInit(SDL_INIT_VIDEO) == 0) {
         return Error::make("the clipboard needs the window (SDL video); --headless has none");
     }
-    return SdlClipboard();
+    return std::unique_ptr<SdlClipboard>(new SdlClipboard());
 }
 
 std::optional<std::string> SdlClipboard::take_change(std::uint64_t now_ns) {

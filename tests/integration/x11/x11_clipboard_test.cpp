@@ -157,6 +157,9 @@ class ClipboardBothWays : public ::testing::Test {
             std::vector<std::string>{"DISPLAY=" + host_x_->display()}, dir_ + "/client.out");
         if (!wait_log(dir_ + "/agent.out", "host client"))
             return "never attached: " + read_file(dir_ + "/client.out");
+        // SDL runs on X11 here: the desktop's clipboard is watched on its own thread.
+        if (mode != "off" && !wait_log(dir_ + "/client.out", "the desktop's through x11"))
+            return "not the x11 clipboard: " + read_file(dir_ + "/client.out");
         return {};
     }
     bool wait_log(const std::string& file, const std::string& text) {
@@ -187,8 +190,8 @@ TEST_F(ClipboardBothWays, HostTextReachesTheGuestAndGuestTextTheHostByteExact) {
     const std::string to_host = "from the guest: \xC3\xB8 \xE2\x82\xAC\n\ttabbed";
     guest_->copy(to_host);
     EXPECT_EQ(host_->wait_for(to_host), to_host) << logs();
-    // Each text crossed once, and nothing came back the way it went, for a few
-    // of the client's clipboard polls (SdlClipboard::poll_ns) after.
+    // Each text crossed once, and nothing came back the way it went, for a
+    // while after (SDL's fallback would have polled three times).
     std::this_thread::sleep_for(1500ms);
     const auto s = read_serials(region_);
     ASSERT_TRUE(s);

@@ -1,0 +1,490 @@
+// The desktop's X11 clipboard with the real parts: a private Xvfb, xclip as
+// the user's programs, and a raw Xlib client (below) for what xclip never
+// does: an owner that sends its text in parts (INCR) or never answers, and a
+// requestor that stops reading. The host's X11Clipboard runs its own thread;
+// the Linux agent's backend shares the same selection bridge (x11/).
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "clipboard/backend.hpp"
+#include "clipboard/x11.hpp"
+#include "clipboard/x11_clipboard.hpp"
+#include "xvfb_server.hpp"
+// Last: Xlib #defines None and Status, names gtest and result.hpp use.
+#include <X11/Xatom.h>
+#include <X11/Xlib.h>
+
+namespace {
+
+using namespace std::chrono_literals;
+using porthole::client::clipboard::X11Clipboard;
+using porthole::testing::XvfbServer;
+using Clock = std::chrono::steady_clock;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A text of `n` bytes with multi-byte characters, different in every line.
+std::string big_text(std::size_t n, char tag) {
+    std::string s;
+    for (int line = 0; s.size() < n; ++line)
+        s += std::string(1, tag) + " line " + std::to_string(line) + " h\xC3\xA9llo \xE2\x9C\x93\n";
+    s.resize(n);
+    while ((static_cast<unsigned char>(s.back()) & 0x80U) != 0)  // whole characters
+        s.back() = '.';
+    return s;
+}
+
+// A raw X client: owns CLIPBOARD and answers as the test says (on its own
+// thread), or pastes CLIPBOARD, reporting whether the text came in parts.
+class RawClient {
+  public:
+    explicit RawClient(const std::string& display) {
+        dpy_ = XOpenDisplay(display.c_str());
+        if (dpy_ == nullptr) return;
+        win_ = XCreateSimpleWindow(dpy_, DefaultRootWindow(dpy_), 0, 0, 1, 1, 0, 0, 0);
+        XSelectInput(dpy_, win_, PropertyChangeMask);
+        clipboard_ = XInternAtom(dpy_, "CLIPBOARD", False);
+        utf8_ = XInternAtom(dpy_, "UTF8_STRING", False);
+        incr_ = XInternAtom(dpy_, "INCR", False);
+        prop_ = XInternAtom(dpy_, "RAW_PASTE", False);
+        XSync(dpy_, False);
+    }
+    ~RawClient() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        if (dpy_ != nullptr) XCloseDisplay(dpy_);
+    }
+    RawClient(const RawClient&) = delete;
+    RawClient& operator=(const RawClient&) = delete;
+    [[nodiscard]] bool ok() const { return dpy_ != nullptr; }
+
+    // Owns CLIPBOARD; `parts` < 0: never answers. Otherwise answers UTF8_STRING
+    // with INCR and sends at most `parts` parts of 64 KiB (then the end when all went).
+    void own(std::string text, int parts) {
+        text_ = std::move(text);
+        parts_ = parts;
+        XSetSelectionOwner(dpy_, clipboard_, win_, CurrentTime);
+        XSync(dpy_, False);
+        thread_ = std::thread([this] { serve(); });
+    }
+    [[nodiscard]] int parts_sent() const { return sent_.load(); }
+
+    struct Paste {
+        bool answered = false, incr = false, complete = false;
+        std::string bytes;
+    };
+    // Pastes CLIPBOARD as UTF8_STRING; with `stall`, stops after the INCR header.
+    Paste paste(std::chrono::milliseconds limit, bool stall = false) {
+        Paste p;
+        const auto end = Clock::now() + limit;
+        XConvertSelection(dpy_, clipboard_, utf8_, prop_, win_, CurrentTime);
+        XEvent e;
+        if (!next(
+                end, [&](const XEvent& ev) { return ev.type == SelectionNotify; }, &e))
+            return p;
+        p.answered = true;
+        if (e.xselection.property == None) return p;
+        auto [type, bytes] = take();
+        if (type != incr_) {
+            p.bytes = bytes;
+            p.complete = true;
+            return p;
+        }
+        p.incr = true;
+        if (stall) return p;
+        for (;;) {
+            const auto is_part = [&](const XEvent& ev) {
+                return ev.type == PropertyNotify && ev.xproperty.atom == prop_ &&
+                       ev.xproperty.state == PropertyNewValue;
+            };
+            if (!next(end, is_part, &e)) return p;
+            auto [t, part] = take();
+            if (part.empty()) break;
+            p.bytes += part;
+        }
+        p.complete = true;
+        return p;
+    }
+
+  private:
+    bool next(Clock::time_point end, const std::function<bool(const XEvent&)>& want, XEvent* out) {
+        while (Clock::now() < end) {
+            while (XPending(dpy_) > 0) {
+                XNextEvent(dpy_, out);
+                if (want(*out)) return true;
+            }
+            pollfd p{ConnectionNumber(dpy_), POLLIN, 0};
+            ::poll(&p, 1, 20);
+        }
+        return false;
+    }
+    std::pair<Atom, std::string> take() {
+        Atom type = None;
+        int format = 0;
+        unsigned long items = 0, after = 0;
+        unsigned char* data = nullptr;
+        XGetWindowProperty(dpy_, win_, prop_, 0, 1L << 24, True, AnyPropertyType, &type, &format,
+                           &items, &after, &data);
+        std::string bytes;
+        if (data != nullptr) {
+            if (format == 8) bytes.assign(reinterpret_cast<const char*>(data), items);
+            XFree(data);
+        }
+        return {type, bytes};
+    }
+    void serve() {
+        Window requestor = None;
+        Atom property = None;
+        std::size_t offset = 0;
+        bool ended = false;
+        while (!stop_) {
+            while (XPending(dpy_) > 0) {
+                XEvent e;
+                XNextEvent(dpy_, &e);
+                if (e.type == SelectionRequest && parts_ >= 0) {
+                    const auto& r = e.xselectionrequest;
+                    requestor = r.requestor;
+                    property = r.property;
+                    offset = 0;
+                    ended = false;
+                    XSelectInput(dpy_, requestor, PropertyChangeMask);
+                    const long size = static_cast<long>(text_.size());
+                    XChangeProperty(dpy_, requestor, property, incr_, 32, PropModeReplace,
+                                    reinterpret_cast<const unsigned char*>(&size), 1);
+                    XSelectionEvent reply{};
+                    reply.type = SelectionNotify;
+                    reply.requestor = r.requestor;
+                    reply.selection = r.selection;
+                    reply.target = r.target;
+                    reply.property = property;
+                    reply.time = r.time;
+                    XSendEvent(dpy_, requestor, False, NoEventMask,
+                               reinterpret_cast<XEvent*>(&reply));
+                } else if (e.type == PropertyNotify && e.xproperty.window == requestor &&
+                           e.xproperty.atom == property && e.xproperty.state == PropertyDelete &&
+                           !ended && sent_ < parts_) {
+                    const std::size_t n = std::min<std::size_t>(64 * 1024, text_.size() - offset);
+                    XChangeProperty(dpy_, requestor, property, utf8_, 8, PropModeReplace,
+                                    reinterpret_cast<const unsigned char*>(text_.data() + offset),
+                                    static_cast<int>(n));
+                    offset += n;
+                    ended = n == 0;
+                    if (n != 0) ++sent_;
+                }
+            }
+            XFlush(dpy_);
+            pollfd p{ConnectionNumber(dpy_), POLLIN, 0};
+            ::poll(&p, 1, 20);
+        }
+    }
+
+    Display* dpy_ = nullptr;
+    Window win_ = None;
+    Atom clipboard_ = None, utf8_ = None, incr_ = None, prop_ = None;
+    std::string text_;
+    int parts_ = -1;
+    std::atomic<int> sent_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+class X11Selection : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/porthole-selection-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        auto x = XvfbServer::start(64, 64, 24);
+        ASSERT_TRUE(x) << x.error().message;
+        x_ = std::make_unique<XvfbServer>(std::move(*x));
+    }
+    void TearDown() override {
+        x_.reset();  // xclip's servers end with their X server
+        std::system(("rm -rf " + dir_).c_str());
+    }
+    [[nodiscard]] std::unique_ptr<X11Clipboard> open(std::size_t limit = 1U << 20,
+                                                     std::chrono::milliseconds timeout = 2000ms) {
+        porthole::x11::SelectionOptions o;
+        o.display = x_->display();
+        o.limit = limit;
+        o.timeout = timeout;
+        auto c = X11Clipboard::open(o);
+        EXPECT_TRUE(c) << c.error().message;
+        return c ? std::move(*c) : nullptr;
+    }
+    [[nodiscard]] int sh(const std::string& cmd) const {
+        const std::string full = "env -u LD_PRELOAD DISPLAY=" + x_->display() + " " + cmd;
+        return std::system(full.c_str());
+    }
+    // xclip serves `text` as CLIPBOARD in the background until another program copies.
+    void copy(const std::string& text) {
+        const std::string file = dir_ + "/copy";
+        std::ofstream(file, std::ios::binary) << text;
+        ASSERT_EQ(sh("xclip -selection clipboard -i " + file + " >/dev/null 2>&1"), 0);
+    }
+    // What `xclip -o` pastes (with `target`), waiting up to 10 s for `want`.
+    [[nodiscard]] std::optional<std::string> paste_until(const std::string& want,
+                                                         const std::string& target = "") {
+        const std::string file = dir_ + "/paste";
+        std::optional<std::string> got;
+        for (const auto end = Clock::now() + 10s; Clock::now() < end;) {
+            const std::string t = target.empty() ? "" : " -t " + target;
+            got = sh("timeout 10 xclip -selection clipboard -o" + t + " >" + file +
+                     " 2>/dev/null") == 0
+                      ? std::optional(read_file(file))
+                      : std::nullopt;
+            if (got == want) break;
+            std::this_thread::sleep_for(50ms);
+        }
+        return got;
+    }
+    // Takes changes every 10 ms for up to `limit` until one equals `want`; every
+    // text taken on the way lands in `seen`, and the slowest call in `slowest`.
+    std::optional<std::string> take_until(X11Clipboard& c, const std::string& want,
+                                          std::chrono::milliseconds limit = 10s) {
+        std::optional<std::string> last;
+        for (const auto end = Clock::now() + limit; Clock::now() < end;) {
+            const auto t0 = Clock::now();
+            auto t = c.take_change(0);
+            slowest_ = std::max(slowest_, Clock::now() - t0);
+            if (t) {
+                seen_.push_back(*t);
+                last = t;
+                if (*t == want) break;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return last;
+    }
+
+    std::string dir_;
+    std::unique_ptr<XvfbServer> x_;
+    std::vector<std::string> seen_;
+    Clock::duration slowest_{};
+};
+
+TEST_F(X11Selection, HostCopyArrivesWithoutTheLoopCallingAnything) {
+    auto c = open();
+    ASSERT_TRUE(c);
+    const std::string text = "h\xC3\xA9llo w\xC3\xB6rld \xE2\x9C\x93 \xF0\x9F\x98\x80\n";
+    copy(text);
+    // No call at all while the text travels: the watcher's thread reads it.
+    std::this_thread::sleep_for(1500ms);
+    const auto t0 = Clock::now();
+    const auto got = c->take_change(0);
+    const auto took = Clock::now() - t0;
+    EXPECT_EQ(got, text);
+    EXPECT_LT(took, 20ms);                       // a mutex and a move: the loop never waits on X
+    EXPECT_EQ(c->take_change(0), std::nullopt);  // taken once
+    EXPECT_EQ(c->text_now(), text);              // still known for a new session
+    EXPECT_EQ(c->errors(), 0U);
+}
+
+TEST_F(X11Selection, TextCopiedBeforeTheStartIsRead) {
+    copy("there before");
+    auto c = open();
+    ASSERT_TRUE(c);
+    EXPECT_EQ(take_until(*c, "there before"), "there before");
+}
+
+TEST_F(X11Selection, GuestTextIsPastedByXclipInEveryTarget) {
+    auto c = open();
+    ASSERT_TRUE(c);
+    const std::string text = "from the guest: \xC3\xB8 \xE2\x82\xAC\n\ttabbed";
+    ASSERT_TRUE(c->set_text(text));
+    EXPECT_EQ(paste_until(text), text);
+    EXPECT_EQ(paste_until(text, "UTF8_STRING"), text);
+    // STRING is Latin-1: the euro sign has no place there.
+    EXPECT_EQ(paste_until("from the guest: \xF8 ?\n\ttabbed", "STRING"),
+              "from the guest: \xF8 ?\n\ttabbed");
+    const auto targets = paste_until("TARGETS\nUTF8_STRING\nTEXT\nSTRING\n", "TARGETS");
+    EXPECT_EQ(targets, "TARGETS\nUTF8_STRING\nTEXT\nSTRING\n");
+    // Its own ownership is never read back as a desktop change: no echo.
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(c->take_change(0), std::nullopt);
+}
+
+TEST_F(X11Selection, LargeTextBothWaysThroughIncr) {
+    auto host = open(1U << 20);
+    ASSERT_TRUE(host);
+    const std::string to_desktop = big_text(300 * 1024, 'g');  // over 256 KiB: past one request
+    ASSERT_TRUE(host->set_text(to_desktop));
+    // A raw requestor sees the parts (INCR); xclip pastes it whole.
+    RawClient raw(x_->display());
+    ASSERT_TRUE(raw.ok());
+    std::this_thread::sleep_for(200ms);
+    const auto p = raw.paste(10s);
+    EXPECT_TRUE(p.incr);
+    EXPECT_TRUE(p.complete);
+    EXPECT_EQ(p.bytes.size(), to_desktop.size());
+    EXPECT_TRUE(p.bytes == to_desktop);
+    const auto pasted = paste_until(to_desktop);
+    ASSERT_TRUE(pasted);
+    EXPECT_EQ(pasted->size(), to_desktop.size());
+    EXPECT_TRUE(*pasted == to_desktop);
+
+    // The other way: an owner that sends its text in parts of 64 KiB.
+    const std::string from_desktop = big_text(400 * 1024, 'h');
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(from_desktop, 1000);
+    const auto got = take_until(*host, from_desktop);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->size(), from_desktop.size());
+    EXPECT_TRUE(*got == from_desktop);
+    EXPECT_GE(owner.parts_sent(), 7);
+    EXPECT_EQ(host->errors(), 0U) << host->last_error().value_or("");
+}
+
+TEST_F(X11Selection, TwoBridgesTradeALargeTextThroughIncr) {
+    auto a = open(1U << 20);
+    auto b = open(1U << 20);
+    ASSERT_TRUE(a && b);
+    const std::string text = big_text(600 * 1024, 'a');
+    ASSERT_TRUE(a->set_text(text));
+    const auto got = take_until(*b, text);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(*got == text);
+    EXPECT_EQ(a->errors() + b->errors(), 0U);
+}
+
+TEST_F(X11Selection, TextOverTheLimitIsRefusedWithAClearError) {
+    auto c = open(1000, 500ms);
+    ASSERT_TRUE(c);
+    copy(std::string(5000, 'x'));  // one property, over the limit
+    for (int i = 0; i < 500 && c->errors() == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_NE(c->last_error().value_or("").find("is over the limit of 1000 bytes: not read"),
+              std::string::npos)
+        << c->last_error().value_or("(no error)");
+    EXPECT_EQ(c->take_change(0), std::nullopt);
+    // In parts: the announced size is already over the limit.
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(std::string(300 * 1024, 'y'), 1000);
+    for (int i = 0; i < 500 && c->errors() < 2; ++i)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_NE(c->last_error().value_or("").find("(307200 bytes) is over the limit of 1000 bytes"),
+              std::string::npos)
+        << c->last_error().value_or("(no error)");
+    EXPECT_EQ(owner.parts_sent(), 0);
+    EXPECT_EQ(c->take_change(0), std::nullopt);
+}
+
+TEST_F(X11Selection, AnOwnerThatNeverAnswersTimesOutAndNothingHangs) {
+    auto c = open(1U << 20, 300ms);
+    ASSERT_TRUE(c);
+    RawClient silent(x_->display());
+    ASSERT_TRUE(silent.ok());
+    silent.own("never sent", -1);
+    // The loop keeps calling meanwhile, never slowed.
+    for (const auto end = Clock::now() + 3s; Clock::now() < end && c->errors() == 0;) {
+        const auto t0 = Clock::now();
+        EXPECT_EQ(c->take_change(0), std::nullopt);
+        slowest_ = std::max(slowest_, Clock::now() - t0);
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_LT(slowest_, 20ms);
+    ASSERT_EQ(c->errors(), 1U);
+    EXPECT_NE(c->last_error()->find("did not answer within 300 ms: its text is not read"),
+              std::string::npos)
+        << *c->last_error();
+    // The next copy is read as usual, and the guest's text still served.
+    copy("after the silent one");
+    EXPECT_EQ(take_until(*c, "after the silent one"), "after the silent one");
+    ASSERT_TRUE(c->set_text("the guest's"));
+    EXPECT_EQ(paste_until("the guest's"), "the guest's");
+    const auto t0 = Clock::now();
+    c.reset();  // stops and joins its thread
+    EXPECT_LT(Clock::now() - t0, 1s);
+}
+
+TEST_F(X11Selection, AnOwnerThatStopsSendingPartsTimesOut) {
+    auto c = open(1U << 20, 300ms);
+    ASSERT_TRUE(c);
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(big_text(400 * 1024, 's'), 2);  // two parts, then silence
+    for (int i = 0; i < 300 && c->errors() == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(c->errors(), 1U);
+    EXPECT_NE(c->last_error()->find("did not answer within 300 ms while sending its text in parts"),
+              std::string::npos)
+        << *c->last_error();
+    EXPECT_EQ(owner.parts_sent(), 2);
+    EXPECT_EQ(c->take_change(0), std::nullopt);  // no partial text
+}
+
+TEST_F(X11Selection, OwnershipChangeDuringATransferEndsWithTheNewText) {
+    auto c = open(1U << 20, 1500ms);
+    ASSERT_TRUE(c);
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(big_text(400 * 1024, 'o'), 2);  // stalls in the middle of its parts
+    for (int i = 0; i < 300 && owner.parts_sent() < 2; ++i)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(owner.parts_sent(), 2);
+    copy("the new owner's text");  // before the stalled read times out
+    EXPECT_EQ(take_until(*c, "the new owner's text", 3s), "the new owner's text");
+    // Nothing of the abandoned read surfaced, and it is not reported as a timeout.
+    std::this_thread::sleep_for(2000ms);
+    EXPECT_EQ(c->take_change(0), std::nullopt);
+    EXPECT_EQ(seen_, std::vector<std::string>{"the new owner's text"});
+    EXPECT_EQ(c->errors(), 0U) << c->last_error().value_or("");
+}
+
+TEST_F(X11Selection, ARequestorThatStopsReadingPartsIsGivenUp) {
+    auto c = open(1U << 20, 300ms);
+    ASSERT_TRUE(c);
+    const std::string text = big_text(300 * 1024, 'r');
+    ASSERT_TRUE(c->set_text(text));
+    RawClient stuck(x_->display());
+    ASSERT_TRUE(stuck.ok());
+    std::this_thread::sleep_for(200ms);
+    const auto p = stuck.paste(5s, /*stall=*/true);
+    EXPECT_TRUE(p.incr);
+    for (int i = 0; i < 300 && c->errors() == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(c->errors(), 1U);
+    EXPECT_NE(c->last_error()->find("stopped reading the text after 65536 of 307200 bytes"),
+              std::string::npos)
+        << *c->last_error();
+    const auto pasted = paste_until(text);  // others still paste it
+    ASSERT_TRUE(pasted);
+    EXPECT_TRUE(*pasted == text);
+}
+
+// The Linux agent's backend shares the bridge: a text sent in parts is read there too.
+TEST_F(X11Selection, AgentBackendReadsATextSentInParts) {
+    auto agent = porthole::agent::clipboard::make_clipboard("x11", x_->display());
+    ASSERT_TRUE(agent) << agent.error().message;
+    ASSERT_TRUE(*agent);
+    const std::string text = big_text(200 * 1024, 'z');
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(text, 1000);
+    std::optional<std::string> got;
+    for (const auto end = Clock::now() + 10s; Clock::now() < end && !got;)
+        got = (*agent)->wait(50ms);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(*got == text);
+}
+
+}  // namespace

@@ -1,0 +1,67 @@
+#pragma once
+// One X connection's view of the selections: copies by other programs seen
+// through XFixes and read (UTF8_STRING, then TEXT, then STRING; INCR for large
+// texts, at most `limit` bytes), and a text of ours owned as CLIPBOARD and
+// served (TARGETS, UTF8_STRING, TEXT, STRING; INCR past the server's maximum
+// request size). Nothing waits on another program: a transfer that stops for
+// `timeout` is given up with an error. Not thread-safe: one thread calls it all.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "porthole/util/result.hpp"
+
+namespace porthole::x11 {
+
+struct SelectionOptions {
+    std::string display;                      // "" for $DISPLAY
+    std::size_t limit = 256 * 1024;           // the longest text read from another program
+    std::chrono::milliseconds timeout{2000};  // a silent owner or requestor is given up after this
+    bool watch_primary = false;               // also report PRIMARY (the mouse selection)
+    // Texts longer than this are served with INCR; 0 for the X server's maximum request size.
+    std::size_t incr_threshold = 0;
+};
+
+// What one wait saw: the last text another program copied (if any) and the
+// transfers that failed (each message names the selection and the reason).
+struct SelectionStep {
+    std::optional<std::string> copied;
+    std::vector<std::string> errors;
+};
+
+class SelectionBridge {
+  public:
+    // An error naming the display when it cannot be opened or lacks XFixes. A
+    // selection owned at the start is read too (its text comes from the first waits).
+    static Result<std::unique_ptr<SelectionBridge>> open(const SelectionOptions& options);
+    ~SelectionBridge();
+    SelectionBridge(const SelectionBridge&) = delete;
+    SelectionBridge& operator=(const SelectionBridge&) = delete;
+
+    // Owns CLIPBOARD with `text` until another program copies; the bridge never
+    // reports its own text back (no echo).
+    Result<void> own(std::string text);  // (not Status: Xlib #defines it)
+    // Handles X events for up to `timeout`, returning early once something was
+    // handled or `wake_fd` (when >= 0) is readable; the caller drains wake_fd.
+    SelectionStep wait(std::chrono::milliseconds timeout, int wake_fd = -1);
+    // The display's name as opened, for messages.
+    [[nodiscard]] const std::string& display_name() const;
+
+    struct State;  // Xlib's types stay in selection.cpp
+
+  private:
+    explicit SelectionBridge(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+};
+
+// UTF-8 to Latin-1 (the STRING target); what Latin-1 lacks becomes '?'.
+std::string utf8_to_latin1(std::string_view utf8);
+// Latin-1 (a STRING reply) to UTF-8.
+std::string latin1_to_utf8(std::string_view latin1);
+
+}  // namespace porthole::x11
