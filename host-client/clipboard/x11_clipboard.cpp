@@ -37,8 +37,9 @@ void X11Clipboard::wake() const {
 void X11Clipboard::run(const std::stop_token& stop) {
     using namespace std::chrono_literals;
     while (!stop.stop_requested()) {
-        // The wait is bounded: a stop or a text to own wakes it through wake_.
-        auto step = bridge_->wait(200ms, wake_.get());
+        // A stop or a text to own wakes it through wake_; the bridge wakes
+        // itself for its transfers' deadlines.
+        auto step = bridge_->wait(1000ms, wake_.get());
         std::uint64_t drained = 0;
         [[maybe_unused]] const auto n = ::read(wake_.get(), &drained, sizeof drained);
         std::optional<std::string> own;

@@ -133,6 +133,19 @@ TEST_F(X11Selection, HostCopyArrivesWithoutTheLoopCallingAnything) {
     EXPECT_EQ(c->errors(), 0U);
 }
 
+TEST_F(X11Selection, PrimaryIsWatchedOnlyWhenAsked) {
+    auto clipboard_only = open();
+    porthole::x11::SelectionOptions o;
+    o.display = x_->display();
+    o.watch_primary = true;
+    auto with_primary = X11Clipboard::open(o);
+    ASSERT_TRUE(clipboard_only && with_primary);
+    std::ofstream(dir_ + "/primary") << "selected with the mouse";
+    ASSERT_EQ(sh("xclip -selection primary -i " + dir_ + "/primary >/dev/null 2>&1"), 0);
+    EXPECT_EQ(take_until(**with_primary, "selected with the mouse"), "selected with the mouse");
+    EXPECT_EQ(clipboard_only->take_change(0), std::nullopt);
+}
+
 TEST_F(X11Selection, TextCopiedBeforeTheStartIsRead) {
     copy("there before");
     auto c = open();
