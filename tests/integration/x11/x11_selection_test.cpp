@@ -146,6 +146,16 @@ TEST_F(X11Selection, PrimaryIsWatchedOnlyWhenAsked) {
     EXPECT_EQ(clipboard_only->take_change(0), std::nullopt);
 }
 
+TEST_F(X11Selection, AnOwnerOfferingOnlyStringIsReadAsLatin1) {
+    auto c = open();
+    ASSERT_TRUE(c);
+    // xclip -t STRING answers that target alone: UTF8_STRING and TEXT are refused.
+    std::ofstream(dir_ + "/latin1", std::ios::binary) << "caf\xE9 cr\xE8me";
+    ASSERT_EQ(sh("xclip -selection clipboard -t STRING -i " + dir_ + "/latin1 >/dev/null 2>&1"), 0);
+    EXPECT_EQ(take_until(*c, "caf\xC3\xA9 cr\xC3\xA8me"), "caf\xC3\xA9 cr\xC3\xA8me");
+    EXPECT_EQ(c->errors(), 0U);
+}
+
 TEST_F(X11Selection, TextCopiedBeforeTheStartIsRead) {
     copy("there before");
     auto c = open();
@@ -242,7 +252,7 @@ TEST_F(X11Selection, AnOwnerThatNeverAnswersTimesOutAndNothingHangs) {
     ASSERT_TRUE(c);
     RawClient silent(x_->display());
     ASSERT_TRUE(silent.ok());
-    silent.own("never sent", -1);
+    silent.own("never sent", -1);  // never answers
     // The loop keeps calling meanwhile, never slowed.
     for (const auto end = Clock::now() + 3s; Clock::now() < end && c->errors() == 0;) {
         const auto t0 = Clock::now();
