@@ -171,7 +171,8 @@ struct SelectionBridge::State {
 
     void on_owner_change(const XFixesSelectionNotifyEvent& n) {
         // A read from the previous owner is moot: its late parts land in its
-        // own property and are ignored.
+        // own property and are ignored. One read at a time: with PRIMARY
+        // watched too, the last copy wins (a new request replaces `in`).
         if (in && in->selection == n.selection) in.reset();
         // Our own ownership (the other side's text) is never read back: no echo.
         if (n.owner == None || n.owner == window) return;
@@ -469,11 +470,13 @@ Result<std::unique_ptr<SelectionBridge>> SelectionBridge::open(const SelectionOp
     const unsigned long mask = XFixesSetSelectionOwnerNotifyMask |
                                XFixesSelectionWindowDestroyNotifyMask |
                                XFixesSelectionClientCloseNotifyMask;
-    XFixesSelectSelectionInput(dpy, s->window, s->clipboard, mask);
-    if (options.watch_primary) XFixesSelectSelectionInput(dpy, s->window, XA_PRIMARY, mask);
-    // Text copied before we started is read too.
-    if (const Window owner = XGetSelectionOwner(dpy, s->clipboard); owner != None)
-        s->request(s->clipboard, owner, s->utf8, CurrentTime);
+    if (options.watch) {
+        XFixesSelectSelectionInput(dpy, s->window, s->clipboard, mask);
+        if (options.watch_primary) XFixesSelectSelectionInput(dpy, s->window, XA_PRIMARY, mask);
+        // Text copied before we started is read too.
+        if (const Window owner = XGetSelectionOwner(dpy, s->clipboard); owner != None)
+            s->request(s->clipboard, owner, s->utf8, CurrentTime);
+    }
     XFlush(dpy);
     return std::unique_ptr<SelectionBridge>(new SelectionBridge(std::move(s)));
 }

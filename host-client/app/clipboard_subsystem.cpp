@@ -7,7 +7,9 @@ namespace porthole::client {
 std::unique_ptr<ClipboardSubsystem> ClipboardSubsystem::create(const Options& o) {
     const auto mode = clipboard::parse_mode(o.clipboard).value_or(clipboard::Mode::off);
     if (mode == clipboard::Mode::off) return nullptr;
-    auto desktop = clipboard::open_desktop_clipboard(o.clipboard_limit);
+    // --clipboard to-host: the desktop's copies are not even read.
+    auto desktop = clipboard::open_desktop_clipboard(
+        o.clipboard_limit, mode == clipboard::Mode::both || mode == clipboard::Mode::to_guest);
     if (!desktop) {
         spdlog::warn("clipboard off: {}", desktop.error().message);
         return nullptr;

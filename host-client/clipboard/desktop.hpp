@@ -28,7 +28,8 @@ class DesktopClipboard {
 };
 
 // x11 when SDL's video driver is x11 and the display opens (texts read up to
-// `limit` bytes), else sdl; an error when SDL's video is not running.
-Result<std::unique_ptr<DesktopClipboard>> open_desktop_clipboard(std::size_t limit);
+// `limit` bytes; none at all unless `watch`: the desktop's text then never
+// leaves the X server), else sdl; an error when SDL's video is not running.
+Result<std::unique_ptr<DesktopClipboard>> open_desktop_clipboard(std::size_t limit, bool watch);
 
 }  // namespace porthole::client::clipboard

@@ -156,6 +156,22 @@ TEST_F(X11Selection, AnOwnerOfferingOnlyStringIsReadAsLatin1) {
     EXPECT_EQ(c->errors(), 0U);
 }
 
+TEST_F(X11Selection, UnwatchedCopiesAreNeverReadButTheGuestsTextIsServed) {
+    porthole::x11::SelectionOptions o;
+    o.display = x_->display();
+    o.watch = false;  // --clipboard to-host
+    auto c = X11Clipboard::open(o);
+    ASSERT_TRUE(c);
+    RawClient owner(x_->display());
+    ASSERT_TRUE(owner.ok());
+    owner.own(big_text(100 * 1024, 'u'), 1000);
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(owner.parts_sent(), 0);  // nobody asked for it
+    EXPECT_EQ((*c)->take_change(0), std::nullopt);
+    ASSERT_TRUE((*c)->set_text("to the host"));
+    EXPECT_EQ(paste_until("to the host"), "to the host");
+}
+
 TEST_F(X11Selection, TextCopiedBeforeTheStartIsRead) {
     copy("there before");
     auto c = open();

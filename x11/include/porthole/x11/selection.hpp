@@ -22,7 +22,8 @@ struct SelectionOptions {
     std::string display;                      // "" for $DISPLAY
     std::size_t limit = 256 * 1024;           // the longest text read from another program
     std::chrono::milliseconds timeout{2000};  // a silent owner or requestor is given up after this
-    bool watch_primary = false;               // also report PRIMARY (the mouse selection)
+    bool watch = true;           // read other programs' copies (false: only own CLIPBOARD)
+    bool watch_primary = false;  // also report PRIMARY (the mouse selection)
     // Texts longer than this are served with INCR; 0 for the X server's maximum request size.
     std::size_t incr_threshold = 0;
 };
