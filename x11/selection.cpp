@@ -466,7 +466,7 @@ Result<std::unique_ptr<SelectionBridge>> SelectionBridge::open(const SelectionOp
     // The request's own header and the property's name and type take the rest.
     const auto max_request = static_cast<std::size_t>(XMaxRequestSize(dpy)) * 4 - 64;
     s->incr_threshold = options.incr_threshold != 0 ? options.incr_threshold : max_request;
-    s->chunk = std::min<std::size_t>(s->incr_threshold, 64 * 1024);
+    s->chunk = std::min<std::size_t>(s->incr_threshold, std::size_t{64} * 1024);
     const unsigned long mask = XFixesSetSelectionOwnerNotifyMask |
                                XFixesSelectionWindowDestroyNotifyMask |
                                XFixesSelectionClientCloseNotifyMask;

@@ -19,8 +19,8 @@
 namespace porthole::x11 {
 
 struct SelectionOptions {
-    std::string display;                      // "" for $DISPLAY
-    std::size_t limit = 256 * 1024;           // the longest text read from another program
+    std::string display;                          // "" for $DISPLAY
+    std::size_t limit = std::size_t{256} * 1024;  // the longest text read from another program
     std::chrono::milliseconds timeout{2000};  // a silent owner or requestor is given up after this
     bool watch = true;           // read other programs' copies (false: only own CLIPBOARD)
     bool watch_primary = false;  // also report PRIMARY (the mouse selection)
