@@ -38,6 +38,17 @@ struct Sprite {
     vk::raii::DescriptorSet set{nullptr};
 };
 
+// How long draw() waits for a swapchain image before giving the loop back
+// (VK_TIMEOUT: try again on the next round, like an out-of-date swapchain).
+constexpr std::uint64_t kAcquireTimeoutNs = 2'000'000;
+
+// One draw in flight: its own commands, fence and acquire semaphore.
+struct InFlight {
+    vk::raii::CommandBuffer cmd{nullptr};
+    vk::raii::Fence fence{nullptr};
+    vk::raii::Semaphore acquired{nullptr};
+};
+
 // One presentable image of the target with what drawing to it needs.
 struct TargetImage {
     vk::Image image;
@@ -53,7 +64,7 @@ class VulkanRenderer final : public Renderer {
         : config_(config),
           window_(window),
           gpu_(std::move(gpu)),
-          frame_(*gpu_, region, config.force_staging),
+          frame_(*gpu_, region, config.force_staging, std::max(config.frames_in_flight, 1U)),
           uploads_(*gpu_) {
         choose_target_format();
         create_pipelines();
@@ -62,12 +73,18 @@ class VulkanRenderer final : public Renderer {
             vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
                                       gpu_->queue_family));
         cmd_pool_ = std::move(pool);
-        cmds_ = vk::raii::CommandBuffers(
+        vk::raii::CommandBuffers cmds(
             gpu_->device,
-            vk::CommandBufferAllocateInfo(*cmd_pool_, vk::CommandBufferLevel::ePrimary, 1));
-        render_fence_ =
-            vk::raii::Fence(gpu_->device, vk::FenceCreateInfo(vk::FenceCreateFlagBits::eSignaled));
-        acquired_ = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
+            vk::CommandBufferAllocateInfo(*cmd_pool_, vk::CommandBufferLevel::ePrimary,
+                                          std::max(config.frames_in_flight, 1U)));
+        for (auto& cmd : cmds) {
+            InFlight f;
+            f.cmd = std::move(cmd);
+            f.fence = vk::raii::Fence(gpu_->device,
+                                      vk::FenceCreateInfo(vk::FenceCreateFlagBits::eSignaled));
+            f.acquired = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
+            inflight_.push_back(std::move(f));
+        }
         if (window_) choose_present_mode();
     }
 
@@ -75,33 +92,31 @@ class VulkanRenderer final : public Renderer {
         if (*gpu_->device) gpu_->device.waitIdle();
     }
 
-    Result<bool> upload_frame(const protocol::FrameView& view,
-                              protocol::FrameReader& reader) override {
-        wait_render();
-        const auto gen = frame_.generation();
+    Result<UploadState> upload_frame(const protocol::FrameView& view,
+                                     protocol::FrameReader& reader) override {
         auto ok = frame_.upload(view, reader);
-        if (const auto* img = frame_.image(); img != nullptr && frame_.generation() != gen) {
-            bind_texture(frame_set_, *img->view, config_.filter == Filter::nearest);
-            frame_valid_ = false;
-        }
-        if (ok && *ok) {
-            frame_valid_ = true;
-            frame_serial_ = view.meta.serial;
-        } else if (ok && frame_.path() == CopyPath::host_import) {
-            frame_valid_ =
-                false;  // a torn GPU copy may be in the texture: show nothing stale-mixed
+        // A recreated texture (after waitIdle) gets its descriptor rewritten
+        // before any draw can use it.
+        for (std::uint32_t i = 0; i < frame_sets_.size(); ++i) {
+            if (const auto* img = frame_.image(i);
+                img != nullptr && frame_.generation(i) != bound_generation_[i]) {
+                bind_texture(frame_sets_[i], *img->view, config_.filter == Filter::nearest);
+                bound_generation_[i] = frame_.generation(i);
+            }
         }
         return ok;
     }
 
-    void forget_frame() override {
-        frame_valid_ = false;
-        frame_serial_ = 0;
+    UploadState finish_upload(protocol::FrameReader& reader, bool wait) override {
+        return frame_.finish(reader, wait);
     }
+    [[nodiscard]] bool upload_pending() const override { return frame_.pending(); }
+
+    void forget_frame() override { frame_.forget(); }
 
     void set_cursor_shape(const protocol::CursorShape& shape) override {
         cursor_ = convert_cursor(shape);
-        wait_render();
+        wait_frames();
         upload_sprite(cursor_blend_, cursor_.width, cursor_.height, cursor_.blend);
         upload_sprite(cursor_invert_, cursor_.width, cursor_.height, cursor_.invert);
     }
@@ -118,14 +133,17 @@ class VulkanRenderer final : public Renderer {
 
     Result<DrawResult> draw(bool readback) override try {
         DrawResult out;
-        wait_render();
+        auto& frame = inflight_[next_inflight_];
+        // The bound on draws in flight: this slot's previous draw, frames_in_flight draws ago.
+        (void)gpu_->device.waitForFences(*frame.fence, VK_TRUE, UINT64_MAX);
         std::uint32_t index = 0;
         if (window_) {
             if (rebuild_target_ || !swapchain_.has_value()) {
                 if (!rebuild_swapchain()) return out;  // minimised: nothing to draw on
             }
             try {
-                auto [res, i] = swapchain_->acquireNextImage(UINT64_MAX, *acquired_);
+                auto [res, i] = swapchain_->acquireNextImage(kAcquireTimeoutNs, *frame.acquired);
+                if (res == vk::Result::eTimeout || res == vk::Result::eNotReady) return out;
                 if (res == vk::Result::eSuboptimalKHR) rebuild_target_ = true;
                 index = i;
             } catch (const vk::OutOfDateKHRError&) {
@@ -136,26 +154,27 @@ class VulkanRenderer final : public Renderer {
             ensure_offscreen();
         }
         auto& target = targets_[index];
-        const auto& cmd = cmds_[0];
+        const auto& cmd = frame.cmd;
         cmd.reset();
         cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
         record(cmd, target);
         if (readback) record_readback(cmd, target);
         cmd.end();
 
-        gpu_->device.resetFences(*render_fence_);
+        gpu_->device.resetFences(*frame.fence);
         const vk::PipelineStageFlags wait_stage = vk::PipelineStageFlagBits::eColorAttachmentOutput;
         const vk::CommandBuffer cb = *cmd;
         vk::SubmitInfo submit;
         submit.setCommandBuffers(cb);
-        const vk::Semaphore wait_sem = *acquired_;
+        const vk::Semaphore wait_sem = *frame.acquired;
         const vk::Semaphore done_sem = *target.rendered;
         if (window_) {
             submit.setWaitSemaphores(wait_sem);
             submit.setWaitDstStageMask(wait_stage);
             submit.setSignalSemaphores(done_sem);
         }
-        gpu_->queue.submit(submit, *render_fence_);
+        gpu_->queue.submit(submit, *frame.fence);
+        next_inflight_ = (next_inflight_ + 1) % inflight_.size();
         if (window_) {
             const vk::SwapchainKHR sc = **swapchain_;
             vk::PresentInfoKHR present(done_sem, sc, index);
@@ -169,7 +188,7 @@ class VulkanRenderer final : public Renderer {
         out.present_ns = monotonic_ns();
         out.presented = true;
         if (readback) {
-            wait_render();
+            (void)gpu_->device.waitForFences(*frame.fence, VK_TRUE, UINT64_MAX);
             out.readback = take_readback();
         }
         return out;
@@ -183,11 +202,15 @@ class VulkanRenderer final : public Renderer {
     [[nodiscard]] PresentMode present_mode() const override { return present_mode_; }
     [[nodiscard]] std::string device_name() const override { return gpu_->name; }
     [[nodiscard]] std::uint64_t frame_serial() const override {
-        return frame_valid_ ? frame_serial_ : 0;
+        return frame_.front() != nullptr ? frame_.front_serial() : 0;
     }
 
   private:
-    void wait_render() { (void)gpu_->device.waitForFences(*render_fence_, VK_TRUE, UINT64_MAX); }
+    // Every queued draw done: before replacing an image they may sample.
+    void wait_frames() {
+        for (const auto& f : inflight_)
+            (void)gpu_->device.waitForFences(*f.fence, VK_TRUE, UINT64_MAX);
+    }
 
     void choose_target_format() {
         if (!window_) {
@@ -251,7 +274,9 @@ class VulkanRenderer final : public Renderer {
             VK_SUBPASS_EXTERNAL, 0,
             vk::PipelineStageFlagBits::eColorAttachmentOutput |
                 vk::PipelineStageFlagBits::eTransfer,
-            vk::PipelineStageFlagBits::eColorAttachmentOutput, vk::AccessFlagBits::eTransferRead,
+            vk::PipelineStageFlagBits::eColorAttachmentOutput,
+            // The previous frame in flight wrote (and may have read back) the same offscreen image.
+            vk::AccessFlagBits::eTransferRead | vk::AccessFlagBits::eColorAttachmentWrite,
             vk::AccessFlagBits::eColorAttachmentWrite | vk::AccessFlagBits::eColorAttachmentRead);
         render_pass_ =
             vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
@@ -319,8 +344,8 @@ class VulkanRenderer final : public Renderer {
         pool_ = vk::raii::DescriptorPool(
             gpu_->device, vk::DescriptorPoolCreateInfo(
                               vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet, 8, size));
-        for (auto* set :
-             {&frame_set_, &cursor_blend_.set, &cursor_invert_.set, &overlay_.set, &message_.set}) {
+        for (auto* set : {&frame_sets_[0], &frame_sets_[1], &cursor_blend_.set, &cursor_invert_.set,
+                          &overlay_.set, &message_.set}) {
             vk::raii::DescriptorSets sets(gpu_->device, vk::DescriptorSetAllocateInfo(*pool_, sl));
             *set = std::move(sets[0]);
         }
@@ -374,7 +399,7 @@ class VulkanRenderer final : public Renderer {
     }
 
     void set_text(Sprite& sprite, const std::vector<std::string>& lines, std::uint32_t scale) {
-        wait_render();
+        wait_frames();
         const auto img = render_text(lines, scale);
         try {
             upload_sprite(sprite, img.width, img.height, img.bgra);
@@ -438,11 +463,12 @@ class VulkanRenderer final : public Renderer {
     void ensure_offscreen() {
         std::uint32_t w = config_.headless_width, h = config_.headless_height;
         if (w == 0 || h == 0) {
-            const auto* img = frame_.image();
-            w = img && frame_valid_ ? img->width : 640;
-            h = img && frame_valid_ ? img->height : 360;
+            const auto* img = frame_.front();
+            w = img ? img->width : 640;
+            h = img ? img->height : 360;
         }
         if (offscreen_ && offscreen_->width == w && offscreen_->height == h) return;
+        gpu_->device.waitIdle();  // a resize: queued draws still render to the old image
         targets_.clear();
         offscreen_ = vkr::create_image(
             *gpu_, w, h, target_format_,
@@ -483,14 +509,15 @@ class VulkanRenderer final : public Renderer {
                                                     vk::Rect2D({0, 0}, extent_), clear),
                             vk::SubpassContents::eInline);
         last_frame_rect_ = {};
-        const auto* img = frame_.image();
-        if (frame_valid_ && img) {
+        const auto* img = frame_.front();
+        if (img) {
             const auto rect =
                 place_frame(config_.scale, img->width, img->height, extent_.width, extent_.height);
             last_frame_rect_ = rect;
             const std::uint32_t mode = frame_.format() == protocol::PixelFormat::rgba16f ? 2U : 1U;
             const auto scissor = clip(rect, extent_);
-            if (scissor.extent.width != 0) draw_quad(cmd, rect, scissor, opaque_, frame_set_, mode);
+            if (scissor.extent.width != 0)
+                draw_quad(cmd, rect, scissor, opaque_, frame_sets_[frame_.front_index()], mode);
             if (config_.draw_cursor && cursor_state_.visible && cursor_blend_.image &&
                 scissor.extent.width != 0) {
                 const PixelRect c = place_cursor(rect, img->width, img->height, cursor_state_.x,
@@ -560,7 +587,7 @@ class VulkanRenderer final : public Renderer {
         img.stride = img.width * 4;
         img.frame_rect = last_frame_rect_;
         img.frame_serial = frame_serial();
-        if (const auto* f = frame_.image()) {
+        if (const auto* f = frame_.front()) {
             img.frame_width = f->width;
             img.frame_height = f->height;
         }
@@ -591,15 +618,15 @@ class VulkanRenderer final : public Renderer {
     vk::raii::Pipeline opaque_{nullptr}, alpha_{nullptr}, invert_{nullptr};
     vk::raii::Sampler nearest_{nullptr}, linear_{nullptr};
     vk::raii::DescriptorPool pool_{nullptr};
-    vk::raii::DescriptorSet frame_set_{nullptr};
+    std::array<vk::raii::DescriptorSet, 2> frame_sets_{nullptr, nullptr};  // one a frame texture
+    std::array<std::uint64_t, 2> bound_generation_{};
     Sprite cursor_blend_, cursor_invert_, overlay_, message_;
     CursorImages cursor_;
     protocol::CursorState cursor_state_{};
 
     vk::raii::CommandPool cmd_pool_{nullptr};
-    vk::raii::CommandBuffers cmds_{nullptr};
-    vk::raii::Fence render_fence_{nullptr};
-    vk::raii::Semaphore acquired_{nullptr};
+    std::vector<InFlight> inflight_;
+    std::size_t next_inflight_ = 0;
 
     std::optional<vk::raii::SwapchainKHR> swapchain_;
     std::optional<vkr::GpuImage> offscreen_;
@@ -610,9 +637,6 @@ class VulkanRenderer final : public Renderer {
     std::optional<vkr::HostBuffer> readback_;
     bool readback_pending_ = false;
     PixelRect last_frame_rect_{};
-
-    bool frame_valid_ = false;
-    std::uint64_t frame_serial_ = 0;
 };
 
 }  // namespace
