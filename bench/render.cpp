@@ -6,7 +6,13 @@
 //    lavapipe the "GPU" copy runs on driver threads and is reported separately
 //    as wall time) and frame bytes copied by the CPU, each as a ratio to a
 //    memcpy of the whole frame measured in the same run.
-// 2. Streams: an agent thread publishes the test pattern (the agent's damage)
+// 2. Stages, one at a time on an idle pipeline, per frame: the agent's pattern
+//    render + publish (it shares this machine's cores in the stream table),
+//    the upload of the agent's damage (import, waited for) and a 1:1 draw of
+//    the whole frame (queued back to back), each as wall time, process CPU and
+//    a ratio to a memcpy of the frame (the floor of any CPU that touches every
+//    pixel once).
+// 3. Streams: an agent thread publishes the test pattern (the agent's damage)
 //    at 60 Hz for a few seconds while a loop like the client's takes and draws
 //    frames: frames shown / frames published, and host CPU per shown frame
 //    (the loop's thread, and the whole process minus the publisher: the loop
@@ -286,6 +292,102 @@ Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flig
     return row;
 }
 
+struct Stage {
+    double wall_ns = 0, cpu_ns = 0;
+};
+
+// Runs `body` `reps` times and returns the mean wall and process CPU time.
+template <typename F>
+Stage time_stage(int reps, F&& body) {
+    const double c0 = process_cpu_ns();
+    const auto t0 = monotonic_ns();
+    for (int i = 0; i < reps; ++i)
+        body(i);
+    return {static_cast<double>(monotonic_ns() - t0) / reps, (process_cpu_ns() - c0) / reps};
+}
+
+Status stages(std::uint32_t w, std::uint32_t h, int reps) {
+    const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
+    const std::size_t frame_bytes = std::size_t{w} * h * 4;
+    auto region =
+        ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
+    if (!region) return region.error();
+    std::remove(shm.c_str());
+    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
+                                                protocol::cap::frames, "bench", monotonic_ns());
+    if (!agent) return agent.error();
+    protocol::HostSession host(region->bytes(), 0, "bench");
+    std::optional<protocol::HostChannels> ch;
+    for (int i = 0; i < 100 && !ch; ++i) {
+        agent->tick(monotonic_ns());
+        if (host.poll(monotonic_ns()).new_session) {
+            auto c = host.attach_channels();
+            if (!c) return c.error();
+            ch.emplace(std::move(*c));
+        }
+    }
+    if (!ch) return Error::make("the host never saw the bench's agent session");
+    auto renderer = client::Renderer::create({}, nullptr, region->bytes());
+    if (!renderer) return renderer.error();
+    auto& r = **renderer;
+    std::vector<std::byte> image(frame_bytes);
+    const protocol::FrameSource src{w, h, w * 4, protocol::PixelFormat::bgra8, image.data()};
+    std::uint64_t n = 0;
+    bool failed = false;
+    auto publish = [&] {
+        protocol::DamageList d;
+        if (n == 0) {
+            protocol::pattern::render_full(0, w, h, protocol::PixelFormat::bgra8, image, w * 4);
+            d.set_full(w, h);
+        } else {
+            d = protocol::pattern::damage(n, w, h);
+            protocol::pattern::render(n, w, h, protocol::PixelFormat::bgra8, image, w * 4,
+                                      d.rects());
+        }
+        ++n;
+        failed = !agent->channels().frames.publish(src, d, monotonic_ns()) || failed;
+    };
+    auto upload = [&] {
+        auto v = ch->frames.poll();
+        if (!v || !*v) {
+            failed = true;
+            return;
+        }
+        auto up = r.upload_frame(**v, ch->frames);
+#ifdef PORTHOLE_BENCH_WAITING_RENDERER
+        failed = !up || !*up || failed;
+#else
+        failed = !up || failed;
+        if (up && *up == client::UploadState::pending)
+            failed = r.finish_upload(ch->frames, true) != client::UploadState::accepted || failed;
+#endif
+    };
+    publish();
+    upload();
+    if (auto d = r.draw(true); !d) return d.error();  // sizes the target, warms the driver up
+    const auto pub = time_stage(reps, [&](int) { publish(); });
+    upload();
+    Stage up{};
+    for (int i = 0; i < reps; ++i) {  // the damage the stream publishes, one frame at a time
+        publish();
+        const auto s = time_stage(1, [&](int) { upload(); });
+        up.wall_ns += s.wall_ns / reps;
+        up.cpu_ns += s.cpu_ns / reps;
+    }
+    const auto draw = time_stage(reps, [&](int i) {
+        auto d = r.draw(i + 1 == reps);  // the last one reads back: every draw has finished
+        failed = !d || failed;
+    });
+    if (failed) return Error::make("a stage failed");
+    const double mc = memcpy_ns(frame_bytes, 10);
+    for (const auto& [name, st] :
+         {std::pair{"publish", pub}, std::pair{"upload", up}, std::pair{"draw", draw}}) {
+        fmt::print("{:<8} {:<8} {:>10.0f} {:>10.0f} {:>10.0f} {:>9.2f}\n", fmt::format("{}p", h),
+                   name, st.wall_ns / 1e3, st.cpu_ns / 1e3, mc / 1e3, st.cpu_ns / mc);
+    }
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -315,6 +417,17 @@ int main(int argc, char** argv) {
             }
         }
     }
+    fmt::print(
+        "\nstages, one at a time, per frame (process cpu: every thread, the driver's too)\n");
+    fmt::print("{:<8} {:<8} {:>10} {:>10} {:>10} {:>9}\n", "size", "stage", "wall us", "cpu us",
+               "memcpy us", "cpu/memcpy");
+    for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{2560U, 1440U}}) {
+        if (auto ok = stages(w, h, frames); !ok) {
+            fmt::print("{}p stages: {}\n", h, ok.error().message);
+            ++failures;
+        }
+    }
+
     const double seconds = argc > 2 ? std::max(1.0, std::atof(argv[2])) : 5.0;
     fmt::print(
         "\nstreams: 60 Hz pattern (agent damage) for {} s, headless; cpu per shown frame; ratios "
