@@ -162,7 +162,10 @@ class VulkanRenderer final : public Renderer {
         cmd.end();
 
         gpu_->device.resetFences(*frame.fence);
-        const vk::PipelineStageFlags wait_stage = vk::PipelineStageFlagBits::eColorAttachmentOutput;
+        // The frame may reach the image by a copy (transfer stage) before the render pass.
+        const vk::PipelineStageFlags wait_stage =
+            vk::PipelineStageFlagBits::eColorAttachmentOutput |
+            vk::PipelineStageFlagBits::eTransfer;
         const vk::CommandBuffer cb = *cmd;
         vk::SubmitInfo submit;
         submit.setCommandBuffers(cb);
@@ -279,6 +282,14 @@ class VulkanRenderer final : public Renderer {
             vk::AccessFlagBits::eTransferRead | vk::AccessFlagBits::eColorAttachmentWrite,
             vk::AccessFlagBits::eColorAttachmentWrite | vk::AccessFlagBits::eColorAttachmentRead);
         render_pass_ =
+            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
+        // The same pass over a frame already copied in (compatible with every
+        // pipeline and framebuffer: only the load op and initial layout differ).
+        color.loadOp = vk::AttachmentLoadOp::eLoad;
+        color.initialLayout = vk::ImageLayout::eColorAttachmentOptimal;
+        dep.srcStageMask |= vk::PipelineStageFlagBits::eTransfer;
+        dep.srcAccessMask |= vk::AccessFlagBits::eTransferWrite;
+        load_pass_ =
             vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
 
         vk::DescriptorSetLayoutBinding binding(0, vk::DescriptorType::eCombinedImageSampler, 1,
@@ -429,6 +440,11 @@ class VulkanRenderer final : public Renderer {
         auto alpha = vk::CompositeAlphaFlagBitsKHR::eOpaque;
         if (!(caps.supportedCompositeAlpha & alpha))
             alpha = vk::CompositeAlphaFlagBitsKHR::eInherit;
+        // The copy carries the guest's alpha byte: only where the compositor ignores it.
+        copy_supported_ =
+            static_cast<bool>(caps.supportedUsageFlags & vk::ImageUsageFlagBits::eTransferDst) &&
+            alpha == vk::CompositeAlphaFlagBitsKHR::eOpaque;
+        if (copy_supported_) usage |= vk::ImageUsageFlagBits::eTransferDst;
         vk::SwapchainCreateInfoKHR sci({}, *gpu_->surface, count, target_format_, color_space_,
                                        extent, 1, usage, vk::SharingMode::eExclusive, {},
                                        caps.currentTransform, alpha, vk_present_mode_, VK_TRUE,
@@ -470,11 +486,13 @@ class VulkanRenderer final : public Renderer {
         if (offscreen_ && offscreen_->width == w && offscreen_->height == h) return;
         gpu_->device.waitIdle();  // a resize: queued draws still render to the old image
         targets_.clear();
-        offscreen_ = vkr::create_image(
-            *gpu_, w, h, target_format_,
-            vk::ImageUsageFlagBits::eColorAttachment | vk::ImageUsageFlagBits::eTransferSrc);
+        offscreen_ = vkr::create_image(*gpu_, w, h, target_format_,
+                                       vk::ImageUsageFlagBits::eColorAttachment |
+                                           vk::ImageUsageFlagBits::eTransferSrc |
+                                           vk::ImageUsageFlagBits::eTransferDst);
         extent_ = vk::Extent2D(w, h);
         readback_supported_ = true;
+        copy_supported_ = true;
         targets_.push_back(make_target(*offscreen_->image));
     }
 
@@ -503,20 +521,72 @@ class VulkanRenderer final : public Renderer {
             {static_cast<std::uint32_t>(x1 - x0), static_cast<std::uint32_t>(y1 - y0)});
     }
 
+    // A frame shown 1:1, whole, in the target's own format needs no shading:
+    // a copy moves the same bits for a fraction of the cost (on lavapipe a
+    // full-screen textured quad costs some 190 memcpys of the frame).
+    [[nodiscard]] bool copies_frame(const vkr::GpuImage& img, const PixelRect& r) const {
+        return copy_supported_ && !srgb_target_ && img.format == target_format_ &&
+               r.w == img.width && r.h == img.height && r.x >= 0 && r.y >= 0 &&
+               std::uint64_t{static_cast<std::uint32_t>(r.x)} + r.w <= extent_.width &&
+               std::uint64_t{static_cast<std::uint32_t>(r.y)} + r.h <= extent_.height;
+    }
+
+    void copy_frame(const vk::raii::CommandBuffer& cmd, const vkr::GpuImage& img,
+                    const PixelRect& r, vk::Image target) {
+        using S = vk::PipelineStageFlagBits;
+        using A = vk::AccessFlagBits;
+        // After the acquire (waited for at transfer too) or the previous draw to this image.
+        vkr::transition(cmd, target, vk::ImageLayout::eUndefined,
+                        vk::ImageLayout::eTransferDstOptimal,
+                        A::eColorAttachmentWrite | A::eTransferWrite,
+                        S::eColorAttachmentOutput | S::eTransfer, A::eTransferWrite, S::eTransfer);
+        if (r.w != extent_.width || r.h != extent_.height) {
+            const vk::ClearColorValue black(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F});
+            const vk::ImageSubresourceRange all(vk::ImageAspectFlagBits::eColor, 0, 1, 0, 1);
+            cmd.clearColorImage(target, vk::ImageLayout::eTransferDstOptimal, black, all);
+            vkr::transition(cmd, target, vk::ImageLayout::eTransferDstOptimal,
+                            vk::ImageLayout::eTransferDstOptimal, A::eTransferWrite, S::eTransfer,
+                            A::eTransferWrite, S::eTransfer);
+        }
+        // The texture's last writer (an upload) made it visible to fragment shaders; chain on that.
+        vkr::transition(cmd, *img.image, vk::ImageLayout::eShaderReadOnlyOptimal,
+                        vk::ImageLayout::eTransferSrcOptimal, {}, S::eFragmentShader,
+                        A::eTransferRead, S::eTransfer);
+        const vk::ImageSubresourceLayers layer(vk::ImageAspectFlagBits::eColor, 0, 0, 1);
+        cmd.copyImage(
+            *img.image, vk::ImageLayout::eTransferSrcOptimal, target,
+            vk::ImageLayout::eTransferDstOptimal,
+            vk::ImageCopy(layer, {}, layer, vk::Offset3D(r.x, r.y, 0), vk::Extent3D(r.w, r.h, 1)));
+        vkr::transition(cmd, *img.image, vk::ImageLayout::eTransferSrcOptimal,
+                        vk::ImageLayout::eShaderReadOnlyOptimal, {}, S::eTransfer, A::eShaderRead,
+                        S::eFragmentShader);
+        vkr::transition(cmd, target, vk::ImageLayout::eTransferDstOptimal,
+                        vk::ImageLayout::eColorAttachmentOptimal, A::eTransferWrite, S::eTransfer,
+                        A::eColorAttachmentRead | A::eColorAttachmentWrite,
+                        S::eColorAttachmentOutput);
+    }
+
     void record(const vk::raii::CommandBuffer& cmd, TargetImage& target) {
-        vk::ClearValue clear(vk::ClearColorValue(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F}));
-        cmd.beginRenderPass(vk::RenderPassBeginInfo(*render_pass_, *target.framebuffer,
-                                                    vk::Rect2D({0, 0}, extent_), clear),
-                            vk::SubpassContents::eInline);
         last_frame_rect_ = {};
+        frame_copied_ = false;
         const auto* img = frame_.front();
+        PixelRect rect{};
         if (img) {
-            const auto rect =
+            rect =
                 place_frame(config_.scale, img->width, img->height, extent_.width, extent_.height);
+            frame_copied_ = copies_frame(*img, rect);
+            if (frame_copied_) copy_frame(cmd, *img, rect, target.image);
+        }
+        vk::ClearValue clear(vk::ClearColorValue(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F}));
+        cmd.beginRenderPass(
+            vk::RenderPassBeginInfo(frame_copied_ ? *load_pass_ : *render_pass_,
+                                    *target.framebuffer, vk::Rect2D({0, 0}, extent_), clear),
+            vk::SubpassContents::eInline);
+        if (img) {
             last_frame_rect_ = rect;
             const std::uint32_t mode = frame_.format() == protocol::PixelFormat::rgba16f ? 2U : 1U;
             const auto scissor = clip(rect, extent_);
-            if (scissor.extent.width != 0)
+            if (scissor.extent.width != 0 && !frame_copied_)
                 draw_quad(cmd, rect, scissor, opaque_, frame_sets_[frame_.front_index()], mode);
             if (config_.draw_cursor && cursor_state_.visible && cursor_blend_.image &&
                 scissor.extent.width != 0) {
@@ -593,6 +663,10 @@ class VulkanRenderer final : public Renderer {
         }
         img.bgra.assign(readback_->mapped,
                         readback_->mapped + std::size_t{img.stride} * img.height);
+        if (frame_copied_) {  // the copy kept the guest's alpha byte; the shader writes it opaque
+            for (std::size_t i = 3; i < img.bgra.size(); i += 4)
+                img.bgra[i] = std::byte{0xFF};
+        }
         if (target_format_ == vk::Format::eR8G8B8A8Unorm ||
             target_format_ == vk::Format::eR8G8B8A8Srgb) {
             for (std::size_t i = 0; i + 3 < img.bgra.size(); i += 4)
@@ -612,7 +686,7 @@ class VulkanRenderer final : public Renderer {
     vk::PresentModeKHR vk_present_mode_ = vk::PresentModeKHR::eFifo;
     PresentMode present_mode_ = PresentMode::fifo;
 
-    vk::raii::RenderPass render_pass_{nullptr};
+    vk::raii::RenderPass render_pass_{nullptr}, load_pass_{nullptr};
     vk::raii::DescriptorSetLayout set_layout_{nullptr};
     vk::raii::PipelineLayout pipeline_layout_{nullptr};
     vk::raii::Pipeline opaque_{nullptr}, alpha_{nullptr}, invert_{nullptr};
@@ -634,9 +708,11 @@ class VulkanRenderer final : public Renderer {
     vk::Extent2D extent_{};
     bool rebuild_target_ = false;
     bool readback_supported_ = false;
+    bool copy_supported_ = false;  // the target can take the frame by a copy
     std::optional<vkr::HostBuffer> readback_;
     bool readback_pending_ = false;
     PixelRect last_frame_rect_{};
+    bool frame_copied_ = false;  // the last recorded draw copied the frame in
 };
 
 }  // namespace
