@@ -31,11 +31,10 @@ constexpr std::uint32_t kMaxW = 1024, kMaxH = 768;
 // An agent publishing the test pattern, a host session and the renderer, on one region.
 class Rig {
   public:
-    explicit Rig(bool staging)
+    explicit Rig(bool staging, porthole::client::RendererConfig cfg = {})
         : memory_(static_cast<std::size_t>(
               protocol::required_region_size(kMaxW, kMaxH, protocol::PixelFormat::bgra8))),
           host_(memory_.bytes(), 0, "test") {
-        porthole::client::RendererConfig cfg;
         cfg.force_staging = staging;
         cfg.draw_cursor = false;
         auto r = porthole::client::Renderer::create(cfg, nullptr, memory_.bytes());
@@ -298,6 +297,53 @@ TEST_P(RenderPipeline, AgentRestartWithACopyInFlight) {
         EXPECT_EQ(r.renderer().frame_serial(), serial);
         r.queue_draws(2);
         ASSERT_TRUE(r.shows(n, w, h)) << "pattern " << n;
+    }
+}
+
+// A 1:1 frame in the target's format is copied in rather than drawn: the
+// rest of the target stays black and the overlay is still drawn over it.
+TEST(RenderPipelineCopy, CopiedFrameKeepsTheBorderBlackAndTheOverlayOnTop) {
+    porthole::client::RendererConfig cfg;
+    cfg.headless_width = 800;
+    cfg.headless_height = 600;
+    cfg.scale = porthole::client::ScaleMode::integer;
+    Rig r(false, cfg);
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_TRUE(r.start_agent());
+    const std::uint32_t w = 640, h = 360;
+    r.publish(7, w, h);
+    const auto v = r.poll();
+    ASSERT_TRUE(v.has_value());
+    ASSERT_EQ(r.take(*v), UploadState::accepted);
+    const auto f = protocol::PixelFormat::bgra8;
+    for (bool overlay : {false, true}) {
+        if (overlay) r.renderer().set_overlay({"OVERLAY"});
+        auto d = r.renderer().draw(true);
+        ASSERT_TRUE(d && d->readback);
+        const auto& img = *d->readback;
+        const porthole::client::PixelRect at{80, 120, w, h};
+        ASSERT_EQ(img.frame_rect, at);
+        const auto frame = std::span<const std::byte>(img.bgra).subspan(
+            std::size_t{120} * img.stride + std::size_t{80} * 4);
+        const auto mm = pattern::verify(7, w, h, f, frame, img.stride);
+        EXPECT_EQ(mm.count, 0U) << "first at " << mm.first_x << "," << mm.first_y;
+        std::uint64_t lit_border = 0, lit_overlay = 0;
+        for (std::uint32_t y = 0; y < img.height; ++y) {
+            for (std::uint32_t x = 0; x < img.width; ++x) {
+                const auto* p = img.bgra.data() + std::size_t{y} * img.stride + std::size_t{x} * 4;
+                const bool in_frame = x >= 80 && x < 80 + w && y >= 120 && y < 120 + h;
+                if (in_frame) continue;
+                const bool lit = p[0] != std::byte{0} || p[1] != std::byte{0} ||
+                                 p[2] != std::byte{0} || p[3] != std::byte{0xFF};
+                (x < 80 && y < 120 ? lit_overlay : lit_border) += lit ? 1 : 0;
+            }
+        }
+        EXPECT_EQ(lit_border, 0U);
+        if (overlay) {
+            EXPECT_GT(lit_overlay, 0U) << "the overlay is missing over the copied frame";
+        } else {
+            EXPECT_EQ(lit_overlay, 0U);
+        }
     }
 }
 
