@@ -96,7 +96,8 @@ Result<UploadState> FrameTexture::upload(const protocol::FrameView& view,
         gpu_->device.waitIdle();
         tex.image =
             create_image(*gpu_, m.width, m.height, texture_format(view.format),
-                         vk::ImageUsageFlagBits::eSampled | vk::ImageUsageFlagBits::eTransferDst);
+                         vk::ImageUsageFlagBits::eSampled | vk::ImageUsageFlagBits::eTransferDst |
+                             vk::ImageUsageFlagBits::eTransferSrc);  // copied to a 1:1 target
         tex.format = view.format;
         tex.serial = 0;
         ++tex.generation;

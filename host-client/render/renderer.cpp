@@ -273,24 +273,31 @@ class VulkanRenderer final : public Renderer {
             present ? vk::ImageLayout::ePresentSrcKHR : vk::ImageLayout::eTransferSrcOptimal);
         vk::AttachmentReference ref(0, vk::ImageLayout::eColorAttachmentOptimal);
         vk::SubpassDescription subpass({}, vk::PipelineBindPoint::eGraphics, {}, ref);
-        vk::SubpassDependency dep(
-            VK_SUBPASS_EXTERNAL, 0,
-            vk::PipelineStageFlagBits::eColorAttachmentOutput |
-                vk::PipelineStageFlagBits::eTransfer,
-            vk::PipelineStageFlagBits::eColorAttachmentOutput,
-            // The previous frame in flight wrote (and may have read back) the same offscreen image.
-            vk::AccessFlagBits::eTransferRead | vk::AccessFlagBits::eColorAttachmentWrite,
-            vk::AccessFlagBits::eColorAttachmentWrite | vk::AccessFlagBits::eColorAttachmentRead);
+        const std::array deps = {
+            // In: the previous frame in flight wrote (and may have read back) the
+            // same offscreen image; a copied frame was written by a transfer.
+            vk::SubpassDependency(VK_SUBPASS_EXTERNAL, 0,
+                                  vk::PipelineStageFlagBits::eColorAttachmentOutput |
+                                      vk::PipelineStageFlagBits::eTransfer,
+                                  vk::PipelineStageFlagBits::eColorAttachmentOutput,
+                                  vk::AccessFlagBits::eTransferRead |
+                                      vk::AccessFlagBits::eTransferWrite |
+                                      vk::AccessFlagBits::eColorAttachmentWrite,
+                                  vk::AccessFlagBits::eColorAttachmentWrite |
+                                      vk::AccessFlagBits::eColorAttachmentRead),
+            // Out: the read-back copies the image after the final layout transition.
+            vk::SubpassDependency(
+                0, VK_SUBPASS_EXTERNAL, vk::PipelineStageFlagBits::eColorAttachmentOutput,
+                vk::PipelineStageFlagBits::eTransfer, vk::AccessFlagBits::eColorAttachmentWrite,
+                vk::AccessFlagBits::eTransferRead)};
         render_pass_ =
-            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
+            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, deps));
         // The same pass over a frame already copied in (compatible with every
         // pipeline and framebuffer: only the load op and initial layout differ).
         color.loadOp = vk::AttachmentLoadOp::eLoad;
         color.initialLayout = vk::ImageLayout::eColorAttachmentOptimal;
-        dep.srcStageMask |= vk::PipelineStageFlagBits::eTransfer;
-        dep.srcAccessMask |= vk::AccessFlagBits::eTransferWrite;
         load_pass_ =
-            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
+            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, deps));
 
         vk::DescriptorSetLayoutBinding binding(0, vk::DescriptorType::eCombinedImageSampler, 1,
                                                vk::ShaderStageFlagBits::eFragment);
