@@ -170,7 +170,7 @@ struct QmpResult {
     bool ran = false;
 };
 
-QmpResult qmp(std::size_t n) {
+QmpResult measure_qmp(std::size_t n) {
     QmpResult r;
     char tmpl[] = "/tmp/porthole-bench-qmp-XXXXXX";
     if (!::mkdtemp(tmpl)) return r;
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
     std::printf("input latency, %zu events, gaps 0.2..2 ms (mouse-like)\n\n", n);
     const Stats base = baseline(n);
     const RegionResult reg = region(n);
-    const QmpResult q = qmp(n);
+    const QmpResult q = measure_qmp(n);
     std::printf("%-52s %10s %10s %12s\n", "path", "median us", "p99 us", "p99/baseline");
     std::printf("%-52s %10.1f %10.1f %12.1f\n", "baseline: atomic handoff to a spinning thread",
                 base.median_us, base.p99_us, 1.0);

@@ -107,6 +107,10 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
     wc.mouse = o.mouse == "absolute"   ? input::MouseMode::absolute
                : o.mouse == "relative" ? input::MouseMode::relative
                                        : input::MouseMode::automatic;
+    wc.mouse_sensitivity = o.mouse_sensitivity;
+    wc.ignore_windows_keys = o.ignore_windows_keys;
+    // Only when the client draws the guest's cursor: else no cursor would be left.
+    wc.hide_host_cursor = o.hide_cursor && o.renderer.draw_cursor;
     s->sdl_window_ = window->sdl_window();
     s->window_input_ = std::make_unique<input::WindowInput>(
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);

@@ -87,8 +87,15 @@ int run(const porthole::client::Options& o) {
 
     std::unique_ptr<client::SdlWindow> window;
     if (!o.headless) {
-        auto w = client::SdlWindow::create("porthole", o.width != 0 ? o.width : 1280,
-                                           o.height != 0 ? o.height : 720, o.fullscreen);
+        client::WindowConfig wc;
+        wc.title = o.title;
+        if (o.width != 0) wc.width = o.width;
+        if (o.height != 0) wc.height = o.height;
+        wc.fullscreen = o.fullscreen;
+        wc.borderless = o.borderless;
+        wc.position = o.position;
+        wc.allow_screensaver = o.allow_screensaver;
+        auto w = client::SdlWindow::create(wc);
         if (!w) {
             spdlog::error("{}", w.error().message);
             return 1;

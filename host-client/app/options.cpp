@@ -19,6 +19,7 @@
 
 #include "app/config_file.hpp"
 #include "input/bindings.hpp"
+#include "input/window_input.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
 #include "porthole/util/version.hpp"
@@ -40,11 +41,57 @@ std::string system_config_path() {
     return std::string(kSystemConfigPath);
 }
 
+std::optional<std::pair<int, int>> parse_window_position(std::string_view s) {
+    const auto comma = s.find(',');
+    if (comma == std::string_view::npos) return std::nullopt;
+    const auto number = [](std::string_view t) -> std::optional<int> {
+        int v = 0;
+        const auto* end = t.data() + t.size();
+        const auto r = std::from_chars(t.data(), end, v);
+        if (t.empty() || r.ec != std::errc{} || r.ptr != end || v < -32768 || v > 32767)
+            return std::nullopt;
+        return v;
+    };
+    const auto x = number(s.substr(0, comma)), y = number(s.substr(comma + 1));
+    if (!x || !y) return std::nullopt;
+    return std::pair{*x, *y};
+}
+
+std::string title_problem(std::string_view title) {
+    if (title.size() > 255) return fmt::format("is {} bytes long, at most 255", title.size());
+    for (std::size_t i = 0; i < title.size();) {
+        const auto c = static_cast<unsigned char>(title[i]);
+        if (c < 0x20 || c == 0x7f)
+            return fmt::format("holds a control character (0x{:02x}) at byte {}: one line of text",
+                               c, i);
+        // UTF-8: the lead byte says how many continuation bytes follow.
+        std::size_t n = 4;  // 4: no lead byte
+        if (c < 0x80)
+            n = 0;
+        else if ((c & 0xe0) == 0xc0 && c >= 0xc2)
+            n = 1;
+        else if ((c & 0xf0) == 0xe0)
+            n = 2;
+        else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
+            n = 3;
+        if (n == 4 || i + n >= title.size()) return fmt::format("is not UTF-8 text (byte {})", i);
+        for (std::size_t k = 1; k <= n; ++k)
+            if ((static_cast<unsigned char>(title[i + k]) & 0xc0) != 0x80)
+                return fmt::format("is not UTF-8 text (byte {})", i + k);
+        i += n + 1;
+    }
+    return {};
+}
+
+std::string default_title(std::string_view shm) {
+    return fmt::format("porthole ({})", shm);
+}
+
 namespace {
 
 // What the table parses before it becomes Options.
 struct RawOptions {
-    std::string present = "fifo", scale = "fit", filter = "linear", size;
+    std::string present = "fifo", scale = "fit", filter = "linear", size, position;
     bool no_cursor = false;
     std::string config;
     bool print_config = false;
@@ -137,7 +184,31 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                 return v.empty() ? "needs a path (e.g. /dev/shm/porthole or /dev/kvmfr0)" : "";
             },
             ""));
-    app.add_flag("--fullscreen", o.fullscreen, "start in borderless fullscreen");
+    app.add_flag("-f,-F,--fullscreen", o.fullscreen,
+                 "start in borderless fullscreen (the escape key + F toggles it)");
+    app.add_flag("-d,--borderless", o.borderless,
+                 "a window without the desktop's frame and title bar");
+    app.add_option("--window-position", r.position,
+                   "where the window opens, as X,Y in pixels from the desktop's top left "
+                   "(negative for a display left of or above the primary; default: centered)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                if (v.empty() || parse_window_position(v)) return {};
+                return "wants X,Y, each -32768 to 32767 (e.g. 100,50), got '" + v + "'";
+            },
+            ""));
+    app.add_option("--title", o.title,
+                   "the window's title (default: porthole (REGION), e.g. \"porthole "
+                   "(/dev/shm/porthole)\"); one line of UTF-8 text, at most 255 bytes")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                const auto why = title_problem(v);
+                return why.empty() ? why : "the title " + why;
+            },
+            ""));
+    app.add_flag("--allow-screensaver", o.allow_screensaver,
+                 "let the desktop's screensaver and screen blanking start while porthole runs "
+                 "(default: held off, as SDL does, for watching without input)");
     app.add_option("--present-mode", r.present, "fifo, mailbox or immediate (falls back to fifo)")
         ->check(CLI::IsMember({"fifo", "mailbox", "immediate"}));
     app.add_option("--scale", r.scale, "fit (keep aspect), integer, stretch")
@@ -191,6 +262,26 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                    "relative (captured motion, for games), or auto: relative while captured "
                    "and the guest hides its cursor")
         ->check(CLI::IsMember({"auto", "absolute", "relative"}));
+    app.add_option("--mouse-sensitivity", o.mouse_sensitivity,
+                   "window mode: captured relative motion scaled by (10 + N) / 10, N from -9 "
+                   "(a tenth) to 9 (1.9 times) as Looking Glass's mouseSens; fractions carry over")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                int n = 0;
+                const auto* end = v.data() + v.size();
+                const auto res = std::from_chars(v.data(), end, n);
+                if (!v.empty() && res.ec == std::errc{} && res.ptr == end &&
+                    n >= input::kMinMouseSensitivity && n <= input::kMaxMouseSensitivity)
+                    return {};
+                return "wants a whole number from -9 (slowest) to 9 (fastest), 0 unscaled; got '" +
+                       v + "'";
+            },
+            ""));
+    app.add_flag("--ignore-windows-keys", o.ignore_windows_keys,
+                 "window mode: the Super (Windows) keys stay on the host, never sent to the guest");
+    app.add_flag("-M,--hide-cursor", o.hide_cursor,
+                 "hide the host pointer over the window while the guest's cursor is shown "
+                 "(one cursor, not two; needs the guest's cursor drawn, so not with --no-cursor)");
     app.add_option("--input-to", o.input_to,
                    "deliver input to the agent (region input ring) or to QEMU over QMP")
         ->check(CLI::IsMember({"agent", "qmp"}));
@@ -417,6 +508,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     o.config_files_read = read;
     o.config_files_absent = absent;
 
+    o.position = parse_window_position(r.position);
+    if (o.title.empty()) o.title = default_title(o.shm);
     const auto wh = parse_size(r.size);
     if (wh) {
         o.width = wh->first;
@@ -441,7 +534,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         return 2;
     }
     if (r.print_config) {
-        print_config(*app, origin, {{"input", o.input}, {"hotkey", o.hotkey}});
+        print_config(*app, origin, {{"input", o.input}, {"hotkey", o.hotkey}, {"title", o.title}});
         return 0;
     }
     o.renderer.present_mode = *parse_present_mode(r.present);

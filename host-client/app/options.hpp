@@ -4,8 +4,10 @@
 // (/etc/porthole/porthole.conf), both TOML `name = value` with the same names.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -27,15 +29,23 @@ struct Options {
     bool overlay = false;
     std::string log_level = "info";
     std::uint32_t width = 0, height = 0;  // --size; 0: window 1280x720, headless follows the frame
+    // The window (Looking Glass's win:borderless, win:position, win:title, win:noScreensaver).
+    bool borderless = false;
+    std::optional<std::pair<int, int>> position;  // --window-position; nullopt: centered
+    std::string title;                            // "" until parsed: "porthole (SHM)"
+    bool allow_screensaver = false;  // false: the screensaver is held off while porthole runs
     RendererConfig renderer;
 
     // Input: front end, owner-switch hotkey and where events go.
     std::string input;  // window, evdev or none ("" until parsed: window, or none when headless)
     std::vector<std::string> evdev_devices;  // empty: every keyboard and mouse
-    std::string hotkey;              // "" until parsed: ctrl-ctrl (evdev), scrolllock (window)
-    std::string input_to = "agent";  // agent (region input ring) or qmp
-    std::string qmp;                 // QEMU's QMP socket (unix:/path) for --input-to qmp
-    std::string mouse = "auto";      // window mode: auto, absolute or relative
+    std::string hotkey;                // "" until parsed: ctrl-ctrl (evdev), scrolllock (window)
+    std::string input_to = "agent";    // agent (region input ring) or qmp
+    std::string qmp;                   // QEMU's QMP socket (unix:/path) for --input-to qmp
+    std::string mouse = "auto";        // window mode: auto, absolute or relative
+    int mouse_sensitivity = 0;         // window mode, captured relative motion: -9..9
+    bool ignore_windows_keys = false;  // window mode: the Super keys stay on the host
+    bool hide_cursor = false;  // the host pointer hidden over the window while the guest's shows
 
     // Audio: auto plays when the agent announces audio.
     std::string audio = "auto";  // auto, on or off
@@ -60,5 +70,16 @@ std::string default_config_path();
 // The system-wide config file: $PORTHOLE_SYSTEM_CONFIG when set ("" for none),
 // else kSystemConfigPath.
 std::string system_config_path();
+
+// --window-position's value: "X,Y" in pixels (each -32768..32767, negative for
+// a display left of or above the primary one); nullopt for anything else.
+std::optional<std::pair<int, int>> parse_window_position(std::string_view s);
+
+// Why a --title is refused ("" when it is fine): control characters (a line
+// break would end the X11 title at it), invalid UTF-8, more than 255 bytes.
+std::string title_problem(std::string_view title);
+
+// The default title: names the region, so that two VMs' windows differ.
+std::string default_title(std::string_view shm);
 
 }  // namespace porthole::client

@@ -7,8 +7,7 @@
 
 namespace porthole::client {
 
-Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const std::string& title, std::uint32_t width,
-                                                     std::uint32_t height, bool fullscreen) {
+Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const WindowConfig& config) {
     // Without a display SDL falls back to its offscreen driver, and the window
     // then fails for what looks like a Vulkan problem: say what is missing.
     const auto unset = [](const char* name) {
@@ -29,10 +28,20 @@ Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const std::string& title, s
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
         return Error::make(no_display + " (SDL found no display and chose its offscreen driver)");
     }
+    // SDL's video start holds the screensaver off (SDL_HINT_VIDEO_ALLOW_SCREENSAVER
+    // unset); said explicitly so that the option, not a hint in the environment, decides.
+    if (config.allow_screensaver)
+        SDL_EnableScreenSaver();
+    else
+        SDL_DisableScreenSaver();
     std::uint32_t flags = SDL_WINDOW_VULKAN | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI;
-    if (fullscreen) flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
-    SDL_Window* w = SDL_CreateWindow(title.c_str(), SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                                     static_cast<int>(width), static_cast<int>(height), flags);
+    if (config.fullscreen) flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
+    if (config.borderless) flags |= SDL_WINDOW_BORDERLESS;
+    constexpr int centered = static_cast<int>(SDL_WINDOWPOS_CENTERED);
+    const int x = config.position ? config.position->first : centered;
+    const int y = config.position ? config.position->second : centered;
+    SDL_Window* w = SDL_CreateWindow(config.title.c_str(), x, y, static_cast<int>(config.width),
+                                     static_cast<int>(config.height), flags);
     if (w == nullptr) {
         const std::string err = SDL_GetError();
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
@@ -41,7 +50,7 @@ Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const std::string& title, s
             " (SDL2 needs a Vulkan loader and driver: libvulkan1 and mesa-vulkan-drivers)");
     }
     auto win = std::make_unique<SdlWindow>(w);
-    win->fullscreen_ = fullscreen;
+    win->fullscreen_ = config.fullscreen;
     return win;
 }
 

@@ -7,7 +7,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "porthole/util/result.hpp"
@@ -24,11 +26,20 @@ enum class WindowEvent {
     screenshot,
 };
 
+// How the window opens (the window options of `porthole --help`).
+struct WindowConfig {
+    std::string title = "porthole";
+    std::uint32_t width = 1280, height = 720;  // window units
+    bool fullscreen = false;
+    bool borderless = false;                      // no frame or title bar from the desktop
+    std::optional<std::pair<int, int>> position;  // top left on the desktop; nullopt: centered
+    // false: SDL holds the screensaver and blanking off while the window exists.
+    bool allow_screensaver = false;
+};
+
 class SdlWindow final : public SurfaceProvider {
   public:
-    // Opens a window of width x height (window units), fullscreen if asked.
-    static Result<std::unique_ptr<SdlWindow>> create(const std::string& title, std::uint32_t width,
-                                                     std::uint32_t height, bool fullscreen);
+    static Result<std::unique_ptr<SdlWindow>> create(const WindowConfig& config);
     SdlWindow(const SdlWindow&) = delete;
     SdlWindow& operator=(const SdlWindow&) = delete;
     ~SdlWindow() override;

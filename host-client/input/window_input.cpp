@@ -275,8 +275,28 @@ std::uint16_t sdl_button(std::uint8_t b) {
 
 }  // namespace
 
+void MotionScaler::set_sensitivity(int s) {
+    tenths_ = 10 + std::clamp(s, kMinMouseSensitivity, kMaxMouseSensitivity);
+    carry_ = 0;
+}
+
+std::int32_t MotionScaler::scale(std::int32_t delta) {
+    const std::int64_t total = std::int64_t{delta} * tenths_ + carry_;
+    // Rounds toward zero and keeps the rest: the rest keeps total's sign, so
+    // motion back the other way first uses up what was carried.
+    const std::int64_t whole = total / 10;
+    carry_ = total - whole * 10;
+    return static_cast<std::int32_t>(whole);
+}
+
 WindowInput::WindowInput(WindowInputConfig config, BatchFn emit, SDL_Window* window)
-    : config_(std::move(config)), emit_(std::move(emit)), window_(window) {}
+    : config_(std::move(config)),
+      emit_(std::move(emit)),
+      window_(window),
+      scale_x_(config_.mouse_sensitivity),
+      scale_y_(config_.mouse_sensitivity) {
+    if (config_.hide_host_cursor) apply_capture();
+}
 
 bool WindowInput::relative() const {
     switch (config_.mouse) {
@@ -303,6 +323,8 @@ void WindowInput::set_mouse_mode(MouseMode m) {
 void WindowInput::set_captured(bool on) {
     if (captured_ == on) return;
     captured_ = on;
+    scale_x_.reset();  // a new capture starts without an old remainder
+    scale_y_.reset();
     apply_capture();
 }
 
@@ -310,7 +332,9 @@ void WindowInput::apply_capture() {
     if (!window_) return;
     SDL_SetWindowKeyboardGrab(window_, captured_ ? SDL_TRUE : SDL_FALSE);
     SDL_SetRelativeMouseMode(relative() ? SDL_TRUE : SDL_FALSE);
-    SDL_ShowCursor(captured_ && relative() ? SDL_DISABLE : SDL_ENABLE);
+    // SDL hides the pointer over this window only (X11: a blank window cursor).
+    const bool hide = relative() || (config_.hide_host_cursor && guest_cursor_visible_);
+    SDL_ShowCursor(hide ? SDL_DISABLE : SDL_ENABLE);
 }
 
 void WindowInput::push(std::uint16_t type, std::uint16_t code, std::int32_t value) {
@@ -402,6 +426,7 @@ void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& act
         }
     }
     if (!config_.to_guest) return;
+    if (config_.ignore_windows_keys && (s == SDL_SCANCODE_LGUI || s == SDL_SCANCODE_RGUI)) return;
     emit_key(sdl_to_evdev(s), down ? (k.repeat ? 2 : 1) : 0);
     flush();
 }
@@ -416,8 +441,10 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
         case SDL_MOUSEMOTION:
             if (!focused_ || !config_.to_guest) break;
             if (relative()) {
-                if (e.motion.xrel) push(ev::rel, REL_X, e.motion.xrel);
-                if (e.motion.yrel) push(ev::rel, REL_Y, e.motion.yrel);
+                const std::int32_t dx = scale_x_.scale(e.motion.xrel);
+                const std::int32_t dy = scale_y_.scale(e.motion.yrel);
+                if (dx) push(ev::rel, REL_X, dx);
+                if (dy) push(ev::rel, REL_Y, dy);
             } else {
                 const auto scale = [](int v, int origin, int size) {
                     const double t = std::clamp(

@@ -35,6 +35,31 @@ struct WindowInputConfig {
     // from elsewhere or nowhere); typed keys and the mouse stay on the host and
     // the capture key alone does nothing.
     bool to_guest = true;
+    // Captured relative motion is scaled by (10 + sensitivity) / 10, as
+    // Looking Glass's input:mouseSens: -9 (a tenth) .. 9 (1.9 times).
+    int mouse_sensitivity = 0;
+    // The Super ("Windows") keys stay on the host (Looking Glass's ignoreWindowsKeys).
+    bool ignore_windows_keys = false;
+    // Hide the host pointer over the window while the guest's cursor is shown
+    // (drawn by the client), so that one cursor is seen, not two.
+    bool hide_host_cursor = false;
+};
+
+inline constexpr int kMinMouseSensitivity = -9, kMaxMouseSensitivity = 9;
+
+// Scales relative motion by (10 + sensitivity) / 10 in exact integer steps:
+// the part of a count that does not make a whole one is carried to the next
+// motion, so that slow movement is not lost at low sensitivity.
+class MotionScaler {
+  public:
+    explicit MotionScaler(int sensitivity = 0) { set_sensitivity(sensitivity); }
+    void set_sensitivity(int s);
+    std::int32_t scale(std::int32_t delta);
+    void reset() { carry_ = 0; }
+
+  private:
+    std::int64_t tenths_ = 10;  // 10 + sensitivity
+    std::int64_t carry_ = 0;    // in tenths of a count, -9..9
 };
 
 // Where the guest image sits in the window (letterboxing), for absolute mode.
@@ -84,6 +109,7 @@ class WindowInput {
                                            // must not reach the guest either
     KeySet held_;                          // keys and buttons the guest holds
     std::vector<protocol::InputEvent> batch_;
+    MotionScaler scale_x_, scale_y_;
 };
 
 }  // namespace porthole::client::input

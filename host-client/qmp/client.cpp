@@ -7,20 +7,11 @@
 #include <deque>
 #include <thread>
 
+#include "porthole/qmp/message.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "qmp/translate.hpp"
 
 namespace porthole::client::qmp {
-
-Result<std::string> parse_qmp_address(std::string_view spec) {
-    if (spec.starts_with("unix:")) spec.remove_prefix(5);
-    if (spec.empty() || spec.find(',') != std::string_view::npos) {
-        return Error::make(
-            "bad QMP address '" + std::string(spec) +
-            "': give unix:/path/to/socket (QEMU: -qmp unix:/path,server=on,wait=off)");
-    }
-    return std::string(spec);
-}
 
 struct QmpClient::Impl {
     enum class Phase { disconnected, greeting, capabilities, ready };
@@ -37,7 +28,7 @@ struct QmpClient::Impl {
     asio::local::stream_protocol::socket socket;
     asio::steady_timer timer;
     asio::executor_work_guard<asio::io_context::executor_type> guard;
-    asio::streambuf in;
+    asio::streambuf in{porthole::qmp::kMaxLine};  // a longer line fails the connection
     std::thread thread;
     Phase phase = Phase::disconnected;
     std::chrono::milliseconds backoff{0};
@@ -103,32 +94,32 @@ struct QmpClient::Impl {
     }
 
     // False when the connection was dropped.
-    bool handle(const std::string& line) {
-        const auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-            fail("QMP sent something that is not JSON: " + line.substr(0, 80));
+    bool handle(std::string_view line) {
+        using Kind = porthole::qmp::Message::Kind;
+        auto m = porthole::qmp::parse_message(line);
+        if (!m) {
+            fail(m.error().message);
             return false;
         }
-        if (j.contains("event")) return true;  // asynchronous event: not ours
+        if (m->kind == Kind::event) return true;  // asynchronous event: not ours
         switch (phase) {
             case Phase::greeting:
-                if (!j.contains("QMP")) {
+                if (m->kind != Kind::greeting) {
                     fail("no QMP greeting on " + config.socket_path);
                     return false;
                 }
                 {
                     std::lock_guard lock(mutex);
-                    qemu = greeting_version(j);
+                    qemu = greeting_version(m->body);
                     stats.qemu_major = qemu.major;
                     stats.qemu_minor = qemu.minor;
                 }
                 phase = Phase::capabilities;
-                write(R"({"execute":"qmp_capabilities","id":0})"
-                      "\n");
+                write(porthole::qmp::command_line("qmp_capabilities", nullptr, 0));
                 return true;
             case Phase::capabilities:
-                if (!j.contains("return")) {
-                    fail("QMP refused qmp_capabilities: " + j.dump());
+                if (m->kind != Kind::reply) {
+                    fail("QMP refused qmp_capabilities: " + m->error_desc);
                     return false;
                 }
                 phase = Phase::ready;
@@ -141,21 +132,20 @@ struct QmpClient::Impl {
                 cv.notify_all();
                 return true;
             case Phase::ready: {
-                const std::uint64_t id = j.value("id", std::uint64_t{0});
                 // Replies come in order; anything without a matching id is a protocol error.
-                if (in_flight.empty() || in_flight.front().id != id) {
-                    fail("QMP reply with unexpected id " + std::to_string(id));
+                if (m->kind == Kind::greeting || in_flight.empty() ||
+                    m->id != in_flight.front().id) {
+                    fail("QMP reply with unexpected id " +
+                         (m->id ? std::to_string(*m->id) : std::string("(none)")));
                     return false;
                 }
                 const InFlight f = in_flight.front();
                 in_flight.pop_front();
-                const bool ok = j.contains("return");
+                const bool ok = m->kind == Kind::reply;
                 {
                     std::lock_guard lock(mutex);
                     (ok ? stats.accepted : stats.rejected)++;
-                    if (!ok)
-                        stats.last_error =
-                            "QEMU rejected input: " + j.value("error", nlohmann::json{}).dump();
+                    if (!ok) stats.last_error = "QEMU rejected input: " + m->error_desc;
                 }
                 if (reply_fn) reply_fn(f.queued_ns, ok);
                 send_backlog();

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "porthole/protocol/region.hpp"
+#include "porthole/qmp/message.hpp"
 #include "porthole/util/result.hpp"
 
 namespace porthole::client::qmp {
@@ -45,8 +46,7 @@ struct QmpStats {
     std::string last_error;
 };
 
-// Accepts "unix:/path" or a bare path.
-Result<std::string> parse_qmp_address(std::string_view spec);
+using porthole::qmp::parse_qmp_address;  // "unix:/path" or a bare path
 
 class QmpClient {
   public:

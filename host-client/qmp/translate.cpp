@@ -36,26 +36,6 @@ json button(const char* name, bool down) {
 
 }  // namespace
 
-QemuVersion greeting_version(const nlohmann::json& greeting) {
-    const auto* v = &greeting;
-    for (const char* key : {"QMP", "version", "qemu"}) {
-        if (!v->is_object()) return {};
-        const auto it = v->find(key);
-        if (it == v->end()) return {};
-        v = &*it;
-    }
-    if (!v->is_object()) return {};
-    const auto number = [v](const char* key) -> int {
-        const auto it = v->find(key);
-        if (it == v->end() || !it->is_number_integer()) return -1;
-        const auto n = it->get<std::int64_t>();
-        return n >= 0 && n < 1000 ? static_cast<int>(n) : -1;
-    };
-    const int major = number("major"), minor = number("minor");
-    if (major < 0 || minor < 0) return {};
-    return {major, minor};
-}
-
 std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu) {
     // QEMU 8.0 added f13..f24 to QKeyCode (qapi/ui.json).
     static constexpr std::string_view kF13To24[] = {"f13", "f14", "f15", "f16", "f17", "f18",

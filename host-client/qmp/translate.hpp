@@ -10,17 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "porthole/protocol/region.hpp"
+#include "porthole/qmp/message.hpp"
 
 namespace porthole::client::qmp {
 
-// QEMU's version from its QMP greeting; {0, 0} when it did not say.
-struct QemuVersion {
-    int major = 0, minor = 0;
-    friend auto operator<=>(const QemuVersion&, const QemuVersion&) = default;
-};
-// The version in a greeting ({"QMP": {"version": {"qemu": {"major": ..}}}});
-// anything malformed or out of range gives {0, 0}.
-QemuVersion greeting_version(const nlohmann::json& greeting);
+using porthole::qmp::greeting_version;
+using porthole::qmp::QemuVersion;
 
 // The qcode QEMU `qemu` accepts for an evdev key, empty if none: the keymap's
 // names are QEMU 7.2's; F13..F24 have names from QEMU 8.0 on (unknown names

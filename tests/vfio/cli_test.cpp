@@ -14,6 +14,7 @@
 #include "porthole/vfio/cli.hpp"
 #include "porthole/vfio/shell.hpp"
 #include "support/command_output.hpp"
+#include "support/qemu_process.hpp"
 #include "test_support.hpp"
 
 namespace porthole::vfio {
@@ -198,6 +199,89 @@ TEST(Cli, RegionWritesTheTmpfilesRuleUnderRootAndReportsIt) {
     EXPECT_NE(copy.read("root/etc/tmpfiles.d/porthole.conf").find(j["line"].get<std::string>()),
               std::string::npos);
     EXPECT_EQ(run(copy, {"region"}).code, 2);  // --user is required
+}
+
+// A USB device's sysfs entry as the kernel lays it out.
+void usb_device(const testing::FixtureCopy& copy, const std::string& name, const std::string& vid,
+                const std::string& pid, const std::string& maker, const std::string& product) {
+    const std::string dir = "sys/bus/usb/devices/" + name + "/";
+    copy.write(dir + "idVendor", vid + "\n");
+    copy.write(dir + "idProduct", pid + "\n");
+    if (!maker.empty()) copy.write(dir + "manufacturer", maker + "\n");
+    if (!product.empty()) copy.write(dir + "product", product + "\n");
+}
+
+TEST(Cli, UsbListShowsDevicesNotHubsOrInterfacesWithTheirNamesMadePrintable) {
+    testing::FixtureCopy copy("intel-desktop");
+    usb_device(copy, "usb1", "1d6b", "0002", "Linux", "xHCI Host Controller");
+    usb_device(copy, "3-1.2", "045e", "028e", "Microsoft", "Xbox360 Controller");
+    usb_device(copy, "3-1.2:1.0", "045e", "028e", "", "");
+    usb_device(copy, "1-4", "1b1c", "0a51", "", "Headset\x1b[2J\nerror: forged");
+    usb_device(copy, "1-5", "zzzz", "0001", "Broken", "ids");
+    CliRun r = run(copy, {"usb", "list"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "DEVICE  ID         NAME\n"
+              "1-4     1b1c:0a51  Headset\\x1b[2J\\x0aerror: forged\n"
+              "3-1.2   045e:028e  Microsoft Xbox360 Controller\n");
+    CliRun j = run(copy, {"--json", "usb", "list"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    const auto doc = nlohmann::json::parse(j.out);
+    ASSERT_EQ(doc["host"].size(), 2u);
+    EXPECT_EQ(doc["host"][1]["device"], "3-1.2");
+    EXPECT_EQ(doc["host"][1]["id"], "045e:028e");
+    EXPECT_FALSE(doc.contains("vm"));
+}
+
+TEST(Cli, UsbAttachNeedsTheVmAndAValidDeviceAndSaysHow) {
+    testing::FixtureCopy copy("intel-desktop");
+    CliRun none = run(copy, {"usb", "attach", "045e:028e"});
+    EXPECT_EQ(none.code, 2);
+    EXPECT_NE(none.err.find("--vm NAME"), std::string::npos) << none.err;
+    CliRun both = run(copy, {"usb", "attach", "045e:028e", "--vm", "a", "--qmp", "/x"});
+    EXPECT_EQ(both.code, 2);
+    EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+    CliRun bad = run(copy, {"usb", "attach", "xbox", "--vm", "win11"});
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.err.find("vendor:product"), std::string::npos) << bad.err;
+    CliRun slash = run(copy, {"usb", "attach", "045e:028e", "--vm", "../etc/x"});
+    EXPECT_EQ(slash.code, 2);
+    EXPECT_NE(slash.err.find("'/'"), std::string::npos) << slash.err;
+    CliRun dry = run(copy, {"--dry-run", "--json", "usb", "attach", "3-1.2", "--vm", "win11"});
+    ASSERT_EQ(dry.code, 0) << dry.err;
+    const auto doc = nlohmann::json::parse(dry.out);
+    EXPECT_EQ(doc["qmp"], "/run/porthole/win11.qmp");
+    EXPECT_EQ(doc["command"]["arguments"]["hostport"], "1.2");
+}
+
+TEST(Cli, UsbAttachListAndDetachAgainstARealQemu) {
+    testing::FixtureCopy copy("intel-desktop");
+    usb_device(copy, "3-1.2", "045e", "028e", "Microsoft", "Xbox360 Controller");
+    char t[] = "/tmp/porthole-vfio-usb-XXXXXX";
+    const std::string dir = ::mkdtemp(t);
+    const std::string sock = dir + "/qmp.sock";
+    {
+        porthole::test::QemuProcess qemu(sock, true, {"-device", "qemu-xhci"});
+        ASSERT_TRUE(qemu.listening()) << "qemu-system-x86_64 did not start";
+        CliRun a = run(copy, {"usb", "attach", "045e:028e", "--qmp", "unix:" + sock});
+        ASSERT_EQ(a.code, 0) << a.err;
+        EXPECT_NE(a.out.find("porthole-usb-045e-028e"), std::string::npos) << a.out;
+        CliRun l = run(copy, {"usb", "list", "--qmp", sock});
+        ASSERT_EQ(l.code, 0) << l.err;
+        EXPECT_NE(l.out.find("3-1.2   045e:028e  Microsoft Xbox360 Controller  "
+                             "porthole-usb-045e-028e"),
+                  std::string::npos)
+            << l.out;
+        CliRun again = run(copy, {"usb", "attach", "045e:028e", "--qmp", sock});
+        EXPECT_EQ(again.code, 2);
+        EXPECT_NE(again.err.find("attached already"), std::string::npos) << again.err;
+        CliRun d = run(copy, {"usb", "detach", "045e:028e", "--qmp", sock});
+        ASSERT_EQ(d.code, 0) << d.err;
+        CliRun after = run(copy, {"--json", "usb", "list", "--qmp", sock});
+        ASSERT_EQ(after.code, 0) << after.err;
+        EXPECT_TRUE(nlohmann::json::parse(after.out)["vm"].empty()) << after.out;
+    }
+    fs::remove_all(dir);
 }
 
 }  // namespace

@@ -22,7 +22,8 @@
 namespace porthole::vfio {
 namespace {
 
-// A QMP server on a unix socket that answers the way QEMU does, with an event in between.
+// A QMP server on a unix socket that answers the way QEMU does (each reply
+// echoes its command's id), with an event in between.
 class FakeQmp {
   public:
     explicit FakeQmp(std::vector<int64_t> thread_ids, std::vector<int64_t> iothread_ids = {})
@@ -73,16 +74,16 @@ class FakeQmp {
                 for (size_t k = 0; k < ids.size(); ++k) {
                     cpus.push_back({{"cpu-index", k}, {"thread-id", ids[k]}, {"target", "x86_64"}});
                 }
-                send(client.get(), {{"return", cpus}});
+                send(client.get(), {{"return", cpus}, {"id", cmd["id"]}});
             } else if (cmd["execute"] == "query-iothreads") {
                 nlohmann::json threads = nlohmann::json::array();
                 for (size_t k = 0; k < io.size(); ++k) {
                     threads.push_back(
                         {{"id", "iothread" + std::to_string(k + 1)}, {"thread-id", io[k]}});
                 }
-                send(client.get(), {{"return", threads}});
+                send(client.get(), {{"return", threads}, {"id", cmd["id"]}});
             } else {
-                send(client.get(), {{"return", nlohmann::json::object()}});
+                send(client.get(), {{"return", nlohmann::json::object()}, {"id", cmd["id"]}});
             }
         }
     }

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "porthole/packaging/cli_docs.hpp"
+#include "porthole/qmp/session.hpp"
+#include "porthole/qmp/usb.hpp"
 #include "porthole/util/version.hpp"
 #include "porthole/vfio/bind.hpp"
 #include "porthole/vfio/doctor.hpp"
@@ -24,6 +26,7 @@
 #include "porthole/vfio/region.hpp"
 #include "porthole/vfio/rom.hpp"
 #include "porthole/vfio/topology.hpp"
+#include "porthole/vfio/usb.hpp"
 #include "porthole/vfio/virsh.hpp"
 #include "porthole/vfio/vm.hpp"
 #include "table.hpp"
@@ -222,6 +225,121 @@ Result<Output> cmd_persist(System& sys, const PciIds& ids, const PersistOptions&
         }
     } else {
         o.text += "\n(nothing written: add --apply to write these files and run the commands)\n";
+    }
+    return o;
+}
+
+struct UsbArgs {
+    std::string qmp;
+    std::string vm;
+    std::string device;
+};
+
+// The QMP socket of the VM the user named: --vm NAME is the socket `vm define` sets up.
+Result<std::string> usb_qmp_path(const UsbArgs& a) {
+    if (!a.qmp.empty() && !a.vm.empty()) return Error::make("give --vm or --qmp, not both");
+    if (!a.qmp.empty()) return porthole::qmp::parse_qmp_address(a.qmp);
+    if (!a.vm.empty()) {
+        if (auto s = validate_domain_name(a.vm); !s) return s.error();
+        return "/run/porthole/" + a.vm + ".qmp";
+    }
+    return Error::make(
+        "give the VM: --vm NAME (its QMP socket /run/porthole/NAME.qmp, as "
+        "`porthole-vfio vm define` sets it up) or --qmp PATH");
+}
+
+std::string usb_vm_option(const UsbArgs& a) {
+    return a.vm.empty() ? "--qmp " + a.qmp : "--vm " + a.vm;
+}
+
+Result<Output> cmd_usb_list(const System& sys, const UsbArgs& a) {
+    Output o;
+    std::vector<porthole::qmp::AttachedUsb> attached;
+    const bool ask_vm = !a.qmp.empty() || !a.vm.empty();
+    if (ask_vm) {
+        auto path = usb_qmp_path(a);
+        if (!path) return path.error();
+        auto session = porthole::qmp::Session::connect(*path);
+        if (!session) return session.error();
+        auto list = porthole::qmp::list_usb(*session);
+        if (!list) return list.error();
+        attached = std::move(*list);
+    }
+    const auto in_vm = [&](const HostUsbDevice& d) -> std::string {
+        for (const auto& v : attached) {
+            const auto& s = v.selector;
+            if ((s.vendor == d.vendor && s.product == d.product) ||
+                (s.bus && porthole::qmp::to_string(s) == d.name))
+                return v.id;
+        }
+        return "";
+    };
+    json host = json::array();
+    std::vector<std::vector<std::string>> rows{{"DEVICE", "ID", "NAME", ask_vm ? "IN THE VM" : ""}};
+    for (const auto& d : list_host_usb(sys)) {
+        const auto id = fmt::format("{:04x}:{:04x}", d.vendor, d.product);
+        const auto name =
+            d.manufacturer.empty() ? d.description : d.manufacturer + " " + d.description;
+        const auto vm_id = in_vm(d);
+        rows.push_back({d.name, id, name, vm_id});
+        host.push_back({{"device", d.name},
+                        {"id", id},
+                        {"manufacturer", d.manufacturer},
+                        {"product", d.description},
+                        {"in_vm", vm_id.empty() ? json(nullptr) : json(vm_id)}});
+    }
+    json vm = json::array();
+    for (const auto& v : attached)
+        vm.push_back({{"qemu_id", v.id}, {"device", porthole::qmp::to_string(v.selector)}});
+    o.data = {{"host", host}};
+    if (ask_vm) o.data["vm"] = vm;
+    o.text = rows.size() > 1 ? render_table(rows) : "no USB devices on this host\n";
+    if (ask_vm) {
+        o.text += attached.empty() ? "\nthe VM has no host USB devices\n"
+                                   : "\nin the VM (QEMU id, device):\n";
+        for (const auto& v : attached)
+            o.text += "  " + v.id + "  " + porthole::qmp::to_string(v.selector) + "\n";
+    }
+    return o;
+}
+
+Result<Output> cmd_usb_change(const System& sys, const UsbArgs& a, bool attach) {
+    auto path = usb_qmp_path(a);
+    if (!path) return path.error();
+    Output o;
+    std::optional<porthole::qmp::UsbSelector> selector;
+    if (auto s = porthole::qmp::parse_usb_selector(a.device)) {
+        selector = *s;
+    } else if (attach) {
+        return s.error();
+    }
+    if (sys.dry_run()) {
+        const std::string id =
+            selector ? porthole::qmp::usb_device_id(*selector) : std::string(a.device);
+        const json cmd =
+            attach ? json{{"execute", "device_add"},
+                          {"arguments", porthole::qmp::usb_device_add_arguments(*selector, id)}}
+                   : json{{"execute", "device_del"}, {"arguments", {{"id", id}}}};
+        o.text = fmt::format("dry run: would send to QMP at {}: {}\n", *path, cmd.dump());
+        o.data = {{"qmp", *path}, {"command", cmd}};
+        return o;
+    }
+    auto session = porthole::qmp::Session::connect(*path);
+    if (!session) return session.error();
+    if (attach) {
+        auto r = porthole::qmp::attach_usb(*session, *selector);
+        if (!r) return r.error();
+        o.text = fmt::format(
+            "USB device {} given to the VM as {} (QEMU takes it when it is plugged in; give it "
+            "back: porthole-vfio usb detach {} {})\n",
+            porthole::qmp::to_string(*selector), r->id, porthole::qmp::to_string(*selector),
+            usb_vm_option(a));
+        o.data = {{"attached", r->id}};
+    } else {
+        auto r = porthole::qmp::detach_usb(*session, a.device);
+        if (!r) return r.error();
+        o.text = fmt::format("USB device {} given back to the host\n", *r);
+        o.data = {{"detached", *r}};
     }
     return o;
 }
@@ -711,6 +829,27 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     pin->add_flag("--isolate", pin_args.isolate, "confine host slices to the host CPUs");
     pin->add_flag("--undo-isolation", pin_args.undo, "give the host every CPU back");
 
+    UsbArgs usb_args;
+    auto* usb = app.add_subcommand(
+        "usb", "give host USB devices (controllers, headsets, wheels) to a running VM over QMP");
+    usb->require_subcommand(1);
+    auto* usb_list = usb->add_subcommand(
+        "list", "this host's USB devices, and with --vm or --qmp the VM's usb-host devices");
+    auto* usb_attach =
+        usb->add_subcommand("attach", "give a USB device to the VM (QEMU takes it from the host)");
+    auto* usb_detach = usb->add_subcommand("detach", "give a USB device back to the host");
+    for (auto* sub : {usb_list, usb_attach, usb_detach}) {
+        sub->add_option("--vm", usb_args.vm, "the VM's name (QMP socket /run/porthole/NAME.qmp)");
+        sub->add_option("--qmp", usb_args.qmp, "the VM's QMP socket (unix:PATH or PATH)");
+    }
+    usb_attach
+        ->add_option("device", usb_args.device,
+                     "vendor:product in hex (046d:c52b, as lsusb shows) or bus-port "
+                     "(3-1.2, as usb list shows)")
+        ->required();
+    usb_detach->add_option("device", usb_args.device, "as given to attach, or the device's QEMU id")
+        ->required();
+
     HugepageArgs hp_args;
     auto* hugepages = app.add_subcommand("hugepages", "reserve or release huge pages");
     hugepages->require_subcommand(1);
@@ -885,6 +1024,10 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         } else {
             result = cmd_pin(sys, pin_args);
         }
+    } else if (usb_list->parsed()) {
+        result = cmd_usb_list(sys, usb_args);
+    } else if (usb_attach->parsed() || usb_detach->parsed()) {
+        result = cmd_usb_change(sys, usb_args, usb_attach->parsed());
     } else if (reserve->parsed() || release->parsed()) {
         result = cmd_hugepages(sys, hp_args, reserve->parsed());
     } else if (snippets->parsed()) {

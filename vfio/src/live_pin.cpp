@@ -1,103 +1,50 @@
 #include "porthole/vfio/live_pin.hpp"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "porthole/util/unique_fd.hpp"
+#include "porthole/qmp/session.hpp"
 
 namespace porthole::vfio {
 
-namespace {
-
-// QMP speaks one JSON object per line; events may arrive between replies.
-class QmpConnection {
-  public:
-    explicit QmpConnection(UniqueFd fd) : fd_(std::move(fd)) {}
-
-    Result<nlohmann::json> read_message() {
-        while (true) {
-            auto nl = buffer_.find('\n');
-            if (nl != std::string::npos) {
-                std::string line = buffer_.substr(0, nl);
-                buffer_.erase(0, nl + 1);
-                if (trim(line).empty()) continue;
-                auto msg = nlohmann::json::parse(line, nullptr, false);
-                if (msg.is_discarded()) return Error::make("QMP sent invalid JSON: " + line);
-                return msg;
-            }
-            pollfd p{fd_.get(), POLLIN, 0};
-            int r = ::poll(&p, 1, 5000);
-            if (r == 0) return Error::make("QMP did not answer within 5 s");
-            if (r < 0 && errno != EINTR) return Error::make("poll on QMP socket failed", errno);
-            char chunk[4096];
-            ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
-            if (n <= 0) return Error::make("QMP closed the connection");
-            buffer_.append(chunk, static_cast<size_t>(n));
-        }
-    }
-
-    Result<nlohmann::json> execute(const std::string& command) {
-        std::string line = nlohmann::json{{"execute", command}}.dump() + "\n";
-        if (::write(fd_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-            return Error::make("writing to the QMP socket failed", errno);
-        }
-        while (true) {
-            auto msg = read_message();
-            if (!msg) return msg;
-            if (msg->contains("event")) continue;
-            if (msg->contains("error")) {
-                return Error::make(fmt::format("QMP {} failed: {}", command,
-                                               (*msg)["error"].value("desc", "unknown error")));
-            }
-            if (msg->contains("return")) return (*msg)["return"];
-        }
-    }
-
-  private:
-    UniqueFd fd_;
-    std::string buffer_;
-};
-
-}  // namespace
-
 Result<VmThreads> query_vm_threads(const std::string& socket_path) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return Error::make("cannot create a unix socket", errno);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path) return Error::make("QMP socket path too long");
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        int err = errno;
-        return Error::make(fmt::format("cannot connect to QMP at {}: {} (is the VM running, and "
-                                       "QEMU started with -qmp unix:{},server,nowait?)",
-                                       socket_path, std::strerror(err), socket_path),
-                           err);
-    }
-    QmpConnection qmp(std::move(fd));
-    auto greeting = qmp.read_message();
-    if (!greeting) return greeting.error();
-    if (!greeting->contains("QMP")) return Error::make("not a QMP socket: " + socket_path);
-    if (auto r = qmp.execute("qmp_capabilities"); !r) return r.error();
-    auto cpus = qmp.execute("query-cpus-fast");
+    auto qmp = porthole::qmp::Session::connect(socket_path);
+    if (!qmp) return qmp.error();
+    auto cpus = qmp->execute("query-cpus-fast");
     if (!cpus) return cpus.error();
+    if (!cpus->is_array()) return Error::make("QMP query-cpus-fast returned no list");
     VmThreads out;
+    // A thread id is what sched_setaffinity will be given: only positive numbers.
+    const auto number = [](const nlohmann::json& j, const char* key) -> std::optional<int64_t> {
+        if (!j.is_object()) return std::nullopt;
+        const auto it = j.find(key);
+        if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+        return it->get<int64_t>();
+    };
     for (const auto& c : *cpus) {
-        out.vcpus.push_back({c.value("cpu-index", 0), c.value("thread-id", int64_t{0})});
+        const auto index = number(c, "cpu-index"), tid = number(c, "thread-id");
+        if (!index || !tid || *index < 0 || *index > 4096 || *tid <= 0)
+            return Error::make(
+                "QMP query-cpus-fast returned a vCPU without a valid "
+                "cpu-index and thread-id: " +
+                c.dump());
+        out.vcpus.push_back({static_cast<int>(*index), *tid});
     }
-    auto iothreads = qmp.execute("query-iothreads");
+    auto iothreads = qmp->execute("query-iothreads");
     if (!iothreads) return iothreads.error();
-    for (const auto& t : *iothreads)
-        out.iothreads.push_back(t.value("thread-id", int64_t{0}));
+    if (!iothreads->is_array()) return Error::make("QMP query-iothreads returned no list");
+    for (const auto& t : *iothreads) {
+        const auto tid = number(t, "thread-id");
+        if (!tid || *tid <= 0)
+            return Error::make(
+                "QMP query-iothreads returned an iothread without a valid "
+                "thread-id: " +
+                t.dump());
+        out.iothreads.push_back(*tid);
+    }
     return out;
 }
 

@@ -626,6 +626,12 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
         }
     }
 
+    // An xHCI controller stated, not left to libvirt's default (EHCI on older
+    // libvirt): USB 3 devices given with `porthole-vfio usb attach` need it, and
+    // 15 ports leave room for a controller, a headset and a wheel beside the tablet.
+    xml::append_element(devices, "controller",
+                        {{"type", "usb"}, {"index", "0"}, {"model", "qemu-xhci"}, {"ports", "15"}});
+
     // Input for QMP (porthole --input-to qmp): PS/2 keyboard and mouse are built in; a
     // tablet takes absolute positions. USB needs no driver in Windows; virtio is lighter.
     std::string bus = o.input_bus.empty() ? (windows ? "usb" : "virtio") : o.input_bus;

@@ -22,8 +22,8 @@
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "process.hpp"
-#include "qemu_process.hpp"
 #include "render/png_file.hpp"
+#include "support/qemu_process.hpp"
 
 #ifndef PORTHOLE_CLIENT_BIN
 #error "PORTHOLE_CLIENT_BIN must name the porthole program"
@@ -332,7 +332,7 @@ struct WindowClient {
         // The window may take a moment to map.
         bool focused = false;
         for (int i = 0; i < 50 && !focused; ++i) {
-            focused = xdo("search --sync --name '^porthole$' windowfocus --sync") == 0;
+            focused = xdo("search --sync --name '^porthole [(]' windowfocus --sync") == 0;
             if (!focused) guest->pump(100ms);
         }
         if (!focused) return "the window never took the focus: " + read_text(err);
@@ -460,9 +460,10 @@ TEST(ClientWindowInput, MouseOptionChoosesAbsoluteOrRelativeMotion) {
         w.guest->pump(300ms);
         std::vector<protocol::InputEvent> got;
         if (mode == "absolute") {
-            ASSERT_EQ(w.xdo("mousemove --window \\$(xdotool search --name '^porthole$' | head -1) "
-                            "300 200"),
-                      0);
+            ASSERT_EQ(
+                w.xdo("mousemove --window \\$(xdotool search --name '^porthole [(]' | head -1) "
+                      "300 200"),
+                0);
         } else {
             for (int i = 0; i < 5; ++i) {
                 ASSERT_EQ(w.xdo("mousemove_relative -- 9 4"), 0);
@@ -499,6 +500,43 @@ TEST(ClientWindowInput, MouseOptionChoosesAbsoluteOrRelativeMotion) {
             EXPECT_GT(last_x->value, 32767 * 8 / 10);
         } else {
             EXPECT_GT(dx, 0) << "the pointer moved right";
+        }
+        EXPECT_TRUE(w.client->terminate().has_value());
+    }
+}
+
+// --mouse-sensitivity and --ignore-windows-keys through the real client:
+// captured relative motion reaches the ring scaled (-5: half, none lost),
+// and the Super keys stay on the host while the others go on.
+TEST(ClientWindowInput, MouseSensitivityScalesMotionAndWindowsKeysStayOnTheHost) {
+    std::int64_t full = 0;
+    for (const std::string sens : {"0", "-5"}) {
+        WindowClient w;
+        const auto failed =
+            w.start({"--mouse", "relative", "--mouse-sensitivity", sens, "--ignore-windows-keys"});
+        ASSERT_TRUE(failed.empty()) << sens << ": " << failed;
+        ASSERT_EQ(w.xdo("key Scroll_Lock"), 0);
+        w.guest->pump(300ms);
+        std::vector<protocol::InputEvent> got;
+        for (int i = 0; i < 8; ++i) {
+            ASSERT_EQ(w.xdo("mousemove_relative -- 3 0"), 0);
+            const auto more = w.guest->pump(50ms);
+            got.insert(got.end(), more.begin(), more.end());
+        }
+        ASSERT_EQ(w.xdo("key --delay 30 Super_L Super_R x"), 0);
+        const auto keys = pump_until_keys(*w.guest, 2, 15s);
+        got.insert(got.end(), keys.begin(), keys.end());
+        const auto more = w.guest->pump(300ms);
+        got.insert(got.end(), more.begin(), more.end());
+        EXPECT_EQ(keys_of(got), (std::vector<Key>{{KEY_X, 1}, {KEY_X, 0}})) << read_text(w.err);
+        std::int64_t dx = 0;
+        for (const auto& e : got)
+            if (e.type == EV_REL && e.code == REL_X) dx += e.value;
+        if (sens == "0") {
+            full = dx;
+            EXPECT_GT(full, 0) << read_text(w.err);
+        } else {
+            EXPECT_EQ(dx, full / 2) << "half of the unscaled run's " << full;
         }
         EXPECT_TRUE(w.client->terminate().has_value());
     }

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "render/process.hpp"
@@ -83,7 +84,42 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ShmEmpty", {"--shm", ""}, "--shm: needs a path"},
         Case{"ClipboardUnknownMode", {"--clipboard", "on"}, "--clipboard: on not in"},
         Case{"ClipboardLimitZero", {"--clipboard-limit", "0"}, "not in range"},
-        Case{"ClipboardLimitNegative", {"--clipboard-limit", "-1"}, "--clipboard-limit"}),
+        Case{"ClipboardLimitNegative", {"--clipboard-limit", "-1"}, "--clipboard-limit"},
+        Case{"WindowPositionNotXY",
+             {"--window-position", "12x"},
+             "--window-position: wants X,Y, each -32768 to 32767 (e.g. 100,50), got '12x'"},
+        Case{
+            "WindowPositionOneNumber", {"--window-position", "12"}, "--window-position: wants X,Y"},
+        Case{"WindowPositionEmptyX", {"--window-position", ",5"}, "--window-position: wants X,Y"},
+        Case{"WindowPositionOutOfRange",
+             {"--window-position", "1,99999"},
+             "--window-position: wants X,Y"},
+        Case{"WindowPositionThreeNumbers",
+             {"--window-position", "1,2,3"},
+             "--window-position: wants X,Y"},
+        Case{"TitleWithANewline",
+             {"--title", "my\nvm"},
+             "--title: the title holds a control character (0x0a) at byte 2: one line of text"},
+        Case{"TitleWithATab", {"--title", "a\tb"}, "--title: the title holds a control character"},
+        Case{"TitleNotUtf8",
+             {"--title", "caf\xe9"},
+             "--title: the title is not UTF-8 text (byte 3)"},
+        Case{"TitleCutUtf8", {"--title", "vm \xe2\x9c"}, "--title: the title is not UTF-8 text"},
+        Case{"TitleTooLong",
+             {"--title", std::string(256, 'a')},
+             "--title: the title is 256 bytes long, at most 255"},
+        Case{"MouseSensitivityTooHigh",
+             {"--mouse-sensitivity", "10"},
+             "--mouse-sensitivity: wants a whole number from -9 (slowest) to 9 (fastest)"},
+        Case{"MouseSensitivityTooLow",
+             {"--mouse-sensitivity", "-10"},
+             "--mouse-sensitivity: wants a whole number"},
+        Case{"MouseSensitivityFraction",
+             {"--mouse-sensitivity", "1.5"},
+             "--mouse-sensitivity: wants a whole number"},
+        Case{"MouseSensitivityWord",
+             {"--mouse-sensitivity", "fast"},
+             "--mouse-sensitivity: wants a whole number"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {
@@ -167,7 +203,25 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"FlagWithText", "fullscreen = \"yes\"\n", "1: fullscreen wants true or false"},
         ConfigCase{"ValueWithBoolean", "audio = true\n", "1: audio wants a value"},
         ConfigCase{"ListForOneValue", "scale = [\"fit\"]\n", "1: scale takes one value"},
-        ConfigCase{"ConfigInConfig", "config = \"/tmp/x\"\n", "1: 'config' is not read"}),
+        ConfigCase{"ConfigInConfig", "config = \"/tmp/x\"\n", "1: 'config' is not read"},
+        ConfigCase{"BadWindowPosition", "\nwindow-position = \"12x\"\n",
+                   "2: window-position: wants X,Y, each -32768 to 32767"},
+        ConfigCase{"WindowPositionAsAList", "window-position = [12, 30]\n",
+                   "1: window-position takes one value, not a list"},
+        ConfigCase{"TitleWithANewline", "title = \"my\\nvm\"\n",
+                   "1: title: the title holds a control character (0x0a)"},
+        ConfigCase{"BorderlessAsText", "borderless = \"yes\"\n",
+                   "1: borderless wants true or false"},
+        ConfigCase{"HideCursorUnderscore", "hide_cursor = true\n",
+                   "1: unknown key 'hide_cursor' (did you mean 'hide-cursor'?)"},
+        ConfigCase{"MouseSensitivityTooHigh", "mouse-sensitivity = 12\n",
+                   "1: mouse-sensitivity: wants a whole number from -9"},
+        ConfigCase{"MouseSensitivityFraction", "mouse-sensitivity = 0.5\n",
+                   "1: mouse-sensitivity: wants a whole number"},
+        ConfigCase{"IgnoreWindowsKeysAsNumber", "ignore-windows-keys = 1\n",
+                   "1: ignore-windows-keys wants true or false"},
+        ConfigCase{"AllowScreensaverAsText", "allow-screensaver = \"true\"\n",
+                   "1: allow-screensaver wants true or false"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(StrictConfig, UnquotedTextSaysToQuoteIt) {
@@ -240,7 +294,8 @@ TEST(PrintConfig, ItsOutputReadsBackAsAConfigFileWithTheSameValues) {
     const std::string user = dir.file("first.conf");
     std::ofstream(user)
         << "scale = \"stretch\"\ntimeout = 2.5\nshm = \"/dev/shm/it's \\\"odd\\\"\"\n"
-           "evdev-device = [\"/dev/input/event3\"]\nstats = true\n";
+           "evdev-device = [\"/dev/input/event3\"]\nstats = true\n"
+           "title = \"it's \\\"mine\\\"\"\nwindow-position = \"-5,7\"\nmouse-sensitivity = -2\n";
     const auto first = run(dir, {"--print-config", "--headless", "--config", user});
     ASSERT_TRUE(first.code);
     ASSERT_EQ(*first.code, 0) << first.err;
@@ -255,11 +310,78 @@ TEST(PrintConfig, ItsOutputReadsBackAsAConfigFileWithTheSameValues) {
         run(dir, {"--print-config", "--headless", "--config", dir.file("second.conf")});
     ASSERT_TRUE(second.code);
     ASSERT_EQ(*second.code, 0) << second.err;
-    for (const std::string key : {"scale", "timeout", "shm", "evdev-device", "stats", "mouse"}) {
+    for (const std::string key : {"scale", "timeout", "shm", "evdev-device", "stats", "mouse",
+                                  "title", "window-position", "mouse-sensitivity"}) {
         const auto a = config_line(first.out, key), b = config_line(second.out, key);
         EXPECT_EQ(a.substr(0, a.find("  #")), b.substr(0, b.find("  #"))) << key;
     }
     EXPECT_NE(config_line(first.out, "shm").find("odd"), std::string::npos) << first.out;
+    EXPECT_NE(config_line(second.out, "title").find("mine"), std::string::npos) << second.out;
+}
+
+// The window and mouse options: each set in the config file, the command
+// line winning over it, the short options as their long names.
+TEST(PrintConfig, WindowOptionsComeFromTheFileAndTheCommandLineWins) {
+    TempDir dir;
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << "borderless = true\nwindow-position = \"10,20\"\ntitle = \"from file\"\n"
+                           "allow-screensaver = true\nhide-cursor = true\nmouse-sensitivity = -3\n"
+                           "ignore-windows-keys = true\n";
+    auto r = run(dir, {"--print-config", "--config", conf});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    for (const auto& [key, value, line] : {std::tuple{"borderless", "true", 1},
+                                           {"window-position", "'10,20'", 2},
+                                           {"title", "'from file'", 3},
+                                           {"allow-screensaver", "true", 4},
+                                           {"hide-cursor", "true", 5},
+                                           {"mouse-sensitivity", "-3", 6},
+                                           {"ignore-windows-keys", "true", 7}}) {
+        const auto l = config_line(r.out, key);
+        EXPECT_NE(l.find(std::string(" = ") + value), std::string::npos) << l;
+        EXPECT_NE(l.find("# " + conf + ":" + std::to_string(line)), std::string::npos) << l;
+    }
+    r = run(dir, {"--print-config", "--config", conf, "--window-position=-1920,0", "--title",
+                  "from the command line", "--mouse-sensitivity", "4"});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    for (const auto& [key, value] : {std::pair{"window-position", "'-1920,0'"},
+                                     {"title", "'from the command line'"},
+                                     {"mouse-sensitivity", "4"}}) {
+        const auto l = config_line(r.out, key);
+        EXPECT_NE(l.find(std::string(" = ") + value + " "), std::string::npos) << l;
+        EXPECT_NE(l.find("# command line"), std::string::npos) << l;
+    }
+    EXPECT_NE(config_line(r.out, "borderless").find("# " + conf + ":1"), std::string::npos);
+}
+
+TEST(PrintConfig, WindowOptionDefaultsAndTheTitleNamingTheRegion) {
+    TempDir dir;
+    const auto r = run(dir, {"--print-config", "--shm", "/dev/kvmfr0"});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    const auto title = config_line(r.out, "title");
+    EXPECT_TRUE(title.starts_with("title = 'porthole (/dev/kvmfr0)' ")) << title;
+    EXPECT_TRUE(title.ends_with("# default")) << title;
+    for (const char* flag :
+         {"fullscreen", "borderless", "allow-screensaver", "hide-cursor", "ignore-windows-keys"})
+        EXPECT_NE(config_line(r.out, flag).find("= false"), std::string::npos) << flag;
+    EXPECT_NE(config_line(r.out, "mouse-sensitivity").find("= 0 "), std::string::npos) << r.out;
+    EXPECT_NE(config_line(r.out, "window-position").find("= ''"), std::string::npos) << r.out;
+}
+
+TEST(ShortOptions, FullscreenBorderlessAndHideCursor) {
+    TempDir dir;
+    for (const auto& [flag, key] : {std::pair{"-f", "fullscreen"},
+                                    {"-F", "fullscreen"},
+                                    {"-d", "borderless"},
+                                    {"-M", "hide-cursor"}}) {
+        const auto r = run(dir, {"--print-config", flag});
+        ASSERT_TRUE(r.code);
+        ASSERT_EQ(*r.code, 0) << flag << ": " << r.err;
+        EXPECT_NE(config_line(r.out, key).find("= true"), std::string::npos) << flag;
+        EXPECT_NE(config_line(r.out, key).find("# command line"), std::string::npos) << flag;
+    }
 }
 
 TEST(ConfigLog, SaysWhichFilesWereRead) {

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <thread>
 
-#include "qemu_process.hpp"
 #include "qmp/client.hpp"
 #include "qmp/sink.hpp"
 #include "qmp/translate.hpp"
+#include "support/qemu_process.hpp"
 
 namespace porthole::client::qmp {
 namespace {

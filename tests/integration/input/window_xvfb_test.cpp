@@ -20,6 +20,11 @@
 
 #include "input/window_input.hpp"
 
+// Last: Xlib's macros (Status, None, Bool) would break the headers above.
+#include <SDL_syswm.h>
+#include <X11/Xlib.h>
+#include <X11/extensions/Xfixes.h>
+
 namespace porthole::client::input {
 namespace {
 
@@ -231,6 +236,50 @@ TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
     EXPECT_TRUE(saw(EV_KEY, BTN_LEFT, 0));
     EXPECT_TRUE(in_->guest_held().none());
     xdo("mouseup 1 keyup Control_L");
+}
+
+// Whether the X server shows a pointer image with any visible pixel now
+// (XFixes: the cursor as drawn, whoever set it).
+bool pointer_image_visible(SDL_Window* w) {
+    SDL_SysWMinfo info;
+    SDL_VERSION(&info.version);
+    if (SDL_GetWindowWMInfo(w, &info) != SDL_TRUE || info.subsystem != SDL_SYSWM_X11) {
+        ADD_FAILURE() << "no X11 window: " << SDL_GetError();
+        return false;
+    }
+    Display* d = info.info.x11.display;
+    XSync(d, False);
+    XFixesCursorImage* img = XFixesGetCursorImage(d);
+    if (img == nullptr) {
+        ADD_FAILURE() << "XFixesGetCursorImage failed";
+        return false;
+    }
+    bool any = false;
+    for (std::size_t i = 0; i < std::size_t{img->width} * img->height; ++i)
+        any = any || (img->pixels[i] >> 24) != 0;
+    XFree(img);
+    return any;
+}
+
+// --hide-cursor: while the client draws the guest's cursor, the host pointer
+// over the window is blank (one cursor seen, not two); it comes back when
+// the guest hides its cursor, and stays without the option.
+TEST_F(WindowModeUnderX, HideCursorBlanksTheHostPointerOverTheWindowWhileTheGuestCursorShows) {
+    xdo("mousemove --sync 100 100");
+    EXPECT_EQ(SDL_ShowCursor(SDL_QUERY), SDL_ENABLE);
+    EXPECT_TRUE(pointer_image_visible(window_)) << "without --hide-cursor the pointer shows";
+    in_.reset();
+    WindowInputConfig c;
+    c.hide_host_cursor = true;
+    in_ = std::make_unique<WindowInput>(
+        c, [](std::span<const InputEvent>) {}, window_);
+    EXPECT_EQ(SDL_ShowCursor(SDL_QUERY), SDL_DISABLE);
+    EXPECT_FALSE(pointer_image_visible(window_)) << "hidden from the start";
+    in_->set_guest_cursor_visible(false);  // the guest hides its own: the host's is the only one
+    EXPECT_TRUE(pointer_image_visible(window_));
+    in_->set_guest_cursor_visible(true);
+    EXPECT_FALSE(pointer_image_visible(window_));
+    EXPECT_FALSE(in_->captured()) << "all of it without capture";
 }
 
 }  // namespace

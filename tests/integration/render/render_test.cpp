@@ -242,7 +242,7 @@ TEST_F(RenderWindow, FollowsWindowResizesWithoutRestarting) {
     ASSERT_GE(before, 20U) << porthole::test::read_text(dir_.file("client.err"));
     const std::string resize =
         "DISPLAY=" + xvfb_->display() +
-        " xdotool search --name '^porthole$' windowsize 1000 700 >/dev/null 2>&1";
+        " xdotool search --name '^porthole [(]' windowsize 1000 700 >/dev/null 2>&1";
     ASSERT_EQ(std::system(resize.c_str()), 0) << "xdotool could not resize the window";
     std::this_thread::sleep_for(300ms);
     const std::uint64_t resized = wait_verified(0, 0ms);  // the count now
@@ -292,13 +292,13 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
     const auto key = [&](const char* k) {
         const std::string cmd = "DISPLAY=" + xvfb_->display() +
                                 " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
-                                "'^porthole$' | head -1) key " +
+                                "'^porthole [(]' | head -1) key " +
                                 k + "\" >/dev/null 2>&1";
         return std::system(cmd.c_str());
     };
     const auto window_size = [&] {
-        const std::string cmd =
-            "DISPLAY=" + xvfb_->display() + " xdotool search --name '^porthole$' getwindowgeometry";
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " xdotool search --name '^porthole [(]' getwindowgeometry";
         const std::string out = porthole::test::command_output(cmd);
         const auto at = out.find("Geometry: ");
         return at == std::string::npos ? std::string{}
@@ -687,21 +687,50 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
     const auto r = run_client({"--help"}, 5s);
     ASSERT_EQ(r.code, 0);
     const auto help = porthole::test::read_text(dir_.file("client.out"));
-    for (const char* opt : {"--shm",           "--config",     "--fullscreen",
-                            "--present-mode",  "--scale",      "--filter",
-                            "--headless",      "--screenshot", "--exit-after-frames",
-                            "--stats",         "--timeout",    "--verify-pattern",
-                            "--size",          "--overlay",    "--no-cursor",
-                            "--force-staging", "--input",      "--evdev-device",
-                            "--hotkey",        "--mouse",      "--input-to",
-                            "--qmp",           "--audio",      "--audio-latency",
-                            "--audio-source",  "--scream-shm", "--audio-follow-volume",
-                            "--log-level"}) {
+    for (const char* opt : {"--shm",
+                            "--config",
+                            "--fullscreen",
+                            "--present-mode",
+                            "--scale",
+                            "--filter",
+                            "--headless",
+                            "--screenshot",
+                            "--exit-after-frames",
+                            "--stats",
+                            "--timeout",
+                            "--verify-pattern",
+                            "--size",
+                            "--overlay",
+                            "--no-cursor",
+                            "--force-staging",
+                            "--input",
+                            "--evdev-device",
+                            "--hotkey",
+                            "--mouse",
+                            "--input-to",
+                            "--qmp",
+                            "--audio",
+                            "--audio-latency",
+                            "--audio-source",
+                            "--scream-shm",
+                            "--audio-follow-volume",
+                            "--log-level",
+                            "--borderless",
+                            "--window-position",
+                            "--title",
+                            "--allow-screensaver",
+                            "--hide-cursor",
+                            "--mouse-sensitivity",
+                            "--ignore-windows-keys"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(help.find("/dev/shm/porthole"), std::string::npos);
     EXPECT_NE(help.find("fifo"), std::string::npos);
     EXPECT_NE(help.find("fit"), std::string::npos);
+    EXPECT_NE(help.find("-f,-F,--fullscreen"), std::string::npos);
+    EXPECT_NE(help.find("--mouse-sensitivity INT=0"), std::string::npos);
+    EXPECT_NE(help.find("default: centered"), std::string::npos);
+    EXPECT_NE(help.find("default: porthole (REGION)"), std::string::npos);
 }
 
 }  // namespace

@@ -38,22 +38,6 @@ TEST(QmpTranslate, F13ToF24AreSentOnlyToQemuEightAndLater) {
     EXPECT_EQ(qcode_for(KEY_F18, QemuVersion{9, 1}), "f18");
 }
 
-TEST(QmpTranslate, GreetingVersionIsReadAndAnythingOddIsUnknown) {
-    EXPECT_EQ(greeting_version(json::parse(
-                  R"({"QMP":{"version":{"qemu":{"micro":0,"minor":2,"major":7},"package":""},)"
-                  R"("capabilities":["oob"]}})")),
-              (QemuVersion{7, 2}));
-    for (const char* odd :
-         {R"({"QMP":{}})", R"({"QMP":{"version":{"qemu":{"major":"8","minor":0}}}})",
-          R"({"QMP":{"version":{"qemu":{"major":-1,"minor":0}}}})",
-          R"({"QMP":{"version":{"qemu":{"major":99999999999,"minor":0}}}})",
-          R"({"QMP":{"version":{"qemu":[8,0]}}})", R"({"QMP":[]})", R"([])",
-          R"({"QMP":{"version":{"qemu":{"major":8.5,"minor":0}}}})"}) {
-        SCOPED_TRACE(odd);
-        EXPECT_EQ(greeting_version(json::parse(odd)), (QemuVersion{0, 0}));
-    }
-}
-
 TEST(QmpTranslate, ButtonsAxesAndWheel) {
     const InputEvent b[] = {{0, EV_REL, REL_X, -4, 0},
                             {0, EV_ABS, ABS_Y, 32767, 0},
@@ -86,12 +70,6 @@ TEST(QmpTranslate, CommandCarriesIdAndEndsWithNewline) {
     const auto j = json::parse(cmd);
     EXPECT_EQ(j["execute"], "input-send-event");
     EXPECT_EQ(j["id"], 42);
-}
-
-TEST(QmpAddress, AcceptsUnixPrefixAndRejectsOptions) {
-    EXPECT_EQ(*parse_qmp_address("unix:/run/q.sock"), "/run/q.sock");
-    EXPECT_EQ(*parse_qmp_address("/run/q.sock"), "/run/q.sock");
-    EXPECT_FALSE(parse_qmp_address("unix:/q,server=on"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "porthole/protocol/input_ring.hpp"
 #include "porthole/protocol/keymap.hpp"
 
 namespace porthole::client::input {
@@ -274,4 +275,127 @@ TEST(WindowInput, EveryKeyOfTheKeymapHasAnSdlScancode) {
 }
 
 }  // namespace
+// --mouse-sensitivity: (10 + N) / 10 in whole counts, the rest carried.
+TEST(MotionScaler, ScalesByTenthsAndCarriesTheRemainder) {
+    MotionScaler half(-5);  // 0.5
+    EXPECT_EQ(half.scale(1), 0) << "half a count is carried, not sent";
+    EXPECT_EQ(half.scale(1), 1) << "the carried half makes a whole one";
+    EXPECT_EQ(half.scale(7), 3);  // 3.5: 3 sent, 0.5 carried
+    EXPECT_EQ(half.scale(1), 1);  // 0.5 + 0.5
+    MotionScaler fast(3);         // 1.3
+    EXPECT_EQ(fast.scale(10), 13);
+    std::int32_t sum = 0;
+    for (int i = 0; i < 10; ++i)
+        sum += fast.scale(1);
+    EXPECT_EQ(sum, 13) << "ten slow steps of 1.3 add up to 13, none lost";
+    MotionScaler slowest(-9);  // 0.1
+    sum = 0;
+    for (int i = 0; i < 25; ++i)
+        sum += slowest.scale(1);
+    EXPECT_EQ(sum, 2) << "25 single counts at a tenth: 2, with 0.5 still carried";
+    EXPECT_EQ(MotionScaler(9).scale(-10), -19);
+    EXPECT_EQ(MotionScaler(0).scale(-7), -7);
+}
+
+TEST(MotionScaler, MotionBackTheOtherWayUsesUpTheCarryFirst) {
+    MotionScaler half(-5);
+    EXPECT_EQ(half.scale(1), 0);   // +0.5 carried
+    EXPECT_EQ(half.scale(-1), 0);  // back to 0: no count either way
+    EXPECT_EQ(half.scale(-1), 0);  // -0.5 carried
+    EXPECT_EQ(half.scale(-1), -1);
+    EXPECT_EQ(half.scale(-3), -1);  // -1.5: -1 sent, -0.5 carried
+    EXPECT_EQ(half.scale(-1), -1);
+}
+
+TEST(MotionScaler, OutOfRangeSensitivityIsClamped) {
+    EXPECT_EQ(MotionScaler(50).scale(10), 19);
+    EXPECT_EQ(MotionScaler(-50).scale(10), 1);
+}
+
+// Relative motion through WindowInput at sensitivity -5: what reaches the
+// guest is exactly half, slow single-count motion included.
+TEST(WindowInput, MouseSensitivityScalesCapturedRelativeMotionWithoutLosingSlowMotion) {
+    std::vector<std::vector<InputEvent>> batches;
+    WindowInputConfig c;
+    c.mouse = MouseMode::relative;
+    c.mouse_sensitivity = -5;
+    WindowInput in{
+        c, [&](std::span<const InputEvent> b) { batches.emplace_back(b.begin(), b.end()); }};
+    in.set_captured(true);
+    ASSERT_TRUE(in.relative());
+    const auto motion = [&](int xrel, int yrel) {
+        SDL_Event e{};
+        e.type = SDL_MOUSEMOTION;
+        e.motion.xrel = xrel;
+        e.motion.yrel = yrel;
+        in.handle(e);
+    };
+    std::int32_t x = 0, y = 0;
+    const auto sum = [&] {
+        x = y = 0;
+        for (const auto& b : batches) {
+            for (const auto& e : b) {
+                if (e.type == EV_REL && e.code == REL_X) x += e.value;
+                if (e.type == EV_REL && e.code == REL_Y) y += e.value;
+                EXPECT_FALSE(e.type == EV_REL && e.value == 0) << "no empty motion is sent";
+            }
+        }
+    };
+    for (int i = 0; i < 6; ++i)
+        motion(1, -1);
+    sum();
+    EXPECT_EQ(x, 3);
+    EXPECT_EQ(y, -3);
+    EXPECT_EQ(batches.size(), 3U) << "every other single count makes a whole one";
+    motion(10, 4);
+    sum();
+    EXPECT_EQ(x, 8);
+    EXPECT_EQ(y, -1);
+}
+
+TEST(WindowInput, MouseSensitivityLeavesAbsoluteMotionAlone) {
+    std::vector<std::vector<InputEvent>> batches;
+    WindowInputConfig c;
+    c.mouse = MouseMode::absolute;
+    c.mouse_sensitivity = -9;
+    WindowInput in{
+        c, [&](std::span<const InputEvent> b) { batches.emplace_back(b.begin(), b.end()); }};
+    in.set_view({0, 0, 101, 101});
+    SDL_Event e{};
+    e.type = SDL_MOUSEMOTION;
+    e.motion.x = 50;
+    e.motion.y = 100;
+    in.handle(e);
+    ASSERT_EQ(batches.size(), 1U);
+    EXPECT_EQ(batches[0][0].value, 16384);  // 32767 / 2 rounded: unscaled
+    EXPECT_EQ(batches[0][1].value, protocol::ev::abs_max);
+}
+
+// --ignore-windows-keys: the Super keys stay on the host; others still go.
+TEST(WindowInput, IgnoreWindowsKeysKeepsBothSuperKeysOnTheHost) {
+    for (const bool ignore : {false, true}) {
+        std::vector<std::vector<InputEvent>> batches;
+        WindowInputConfig c;
+        c.ignore_windows_keys = ignore;
+        WindowInput in{
+            c, [&](std::span<const InputEvent> b) { batches.emplace_back(b.begin(), b.end()); }};
+        for (const SDL_Scancode s : {SDL_SCANCODE_LGUI, SDL_SCANCODE_RGUI, SDL_SCANCODE_A}) {
+            for (const bool down : {true, false}) {
+                SDL_Event e{};
+                e.type = down ? SDL_KEYDOWN : SDL_KEYUP;
+                e.key.state = down ? SDL_PRESSED : SDL_RELEASED;
+                e.key.keysym.scancode = s;
+                in.handle(e);
+            }
+        }
+        std::set<std::uint16_t> codes;
+        for (const auto& b : batches)
+            for (const auto& e : b)
+                if (e.type == EV_KEY) codes.insert(e.code);
+        EXPECT_EQ(codes.contains(KEY_LEFTMETA), !ignore);
+        EXPECT_EQ(codes.contains(KEY_RIGHTMETA), !ignore);
+        EXPECT_TRUE(codes.contains(KEY_A));
+    }
+}
+
 }  // namespace porthole::client::input

@@ -19,7 +19,9 @@ namespace porthole::test {
 
 class QemuProcess {
   public:
-    explicit QemuProcess(std::string socket, bool paused = false) : socket_(std::move(socket)) {
+    explicit QemuProcess(std::string socket, bool paused = false,
+                         std::vector<std::string> extra_args = {})
+        : socket_(std::move(socket)), extra_(std::move(extra_args)) {
         start(paused);
     }
     ~QemuProcess() { stop(); }
@@ -34,6 +36,7 @@ class QemuProcess {
                                       "-device", "virtio-tablet-pci", "-qmp",
                                       "unix:" + socket_ + ",server=on,wait=off"};
         if (paused) args.push_back("-S");
+        args.insert(args.end(), extra_.begin(), extra_.end());
         pid_ = ::fork();
         if (pid_ == 0) {
             ::setsid();
@@ -67,6 +70,7 @@ class QemuProcess {
 
   private:
     std::string socket_;
+    std::vector<std::string> extra_;
     pid_t pid_ = -1;
 };
 
