@@ -1,18 +1,38 @@
-// porthole-bench-render: the host's cost of taking a frame into the GPU
-// texture, per copy path, headless on whatever Vulkan device is present
-// (lavapipe in CI). For 1080p and 1440p, full and partial damage, import and
-// staging: host CPU time per frame of the calling thread (the client's own
-// work; on lavapipe the "GPU" copy runs on driver threads and is reported
-// separately as wall time) and frame bytes copied by the CPU, each as a ratio
-// to a memcpy of the whole frame measured in the same run.
+// porthole-bench-render, two tables, headless on whatever Vulkan device is
+// present (lavapipe in CI).
+// 1. The host's cost of taking a frame into the GPU texture, per copy path:
+//    for 1080p and 1440p, full and partial damage, import and staging, host
+//    CPU time per frame of the calling thread (the client's own work; on
+//    lavapipe the "GPU" copy runs on driver threads and is reported separately
+//    as wall time) and frame bytes copied by the CPU, each as a ratio to a
+//    memcpy of the whole frame measured in the same run.
+// 2. Stages, one at a time on an idle pipeline, per frame: the agent's pattern
+//    render + publish (it shares this machine's cores in the stream table),
+//    the upload of the agent's damage (import, waited for) and a 1:1 draw of
+//    the whole frame (queued back to back), each as wall time, process CPU and
+//    a ratio to a memcpy of the frame (the floor of any CPU that touches every
+//    pixel once).
+// 3. Streams: an agent thread publishes the test pattern (the agent's damage)
+//    at 60 Hz for a few seconds while a loop like the client's takes and draws
+//    frames: frames shown / frames published, and host CPU per shown frame
+//    (the loop's thread, and the whole process minus the publisher: the loop
+//    plus the driver's threads), for 1, 2 and 3 frames in flight, as ratios to
+//    1 frame in flight in the same run. Built with
+//    -DPORTHOLE_BENCH_WAITING_RENDERER it drives the renderer before frames in
+//    flight (upload_frame returning bool, every stage waited for), to measure
+//    "before" with the same program.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
@@ -107,10 +127,19 @@ Result<Row> measure(std::uint32_t w, std::uint32_t h, bool partial, bool staging
         const double c0 = thread_cpu_ns();
         const auto t0 = monotonic_ns();
         auto up = r.upload_frame(**view, ch->frames);
+#ifdef PORTHOLE_BENCH_WAITING_RENDERER
+        const bool ok = up && *up;
+#else
+        // Waited for here to count the GPU copy's wall time, unlike the client.
+        const bool ok =
+            up && (*up == client::UploadState::accepted ||
+                   (*up == client::UploadState::pending &&
+                    r.finish_upload(ch->frames, true) == client::UploadState::accepted));
+#endif
         const auto t1 = monotonic_ns();
         const double c1 = thread_cpu_ns();
         if (!up) return up.error();
-        if (!*up) return Error::make("a bench frame was torn or refused");
+        if (!ok) return Error::make("a bench frame was torn or refused");
         if (n >= 2) {  // the first frames are whole and warm the driver up
             cpu += c1 - c0;
             wall += static_cast<double>(t1 - t0);
@@ -125,6 +154,238 @@ Result<Row> measure(std::uint32_t w, std::uint32_t h, bool partial, bool staging
     row.name = fmt::format("{}p {:<7} {:<7}", h, partial ? "partial" : "full",
                            staging ? "staging" : "import");
     return row;
+}
+
+double process_cpu_ns() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9) +
+           (static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3);
+}
+
+struct StreamRow {
+    std::uint64_t published = 0, shown = 0, torn = 0;
+    double loop_cpu_ns = 0, client_cpu_ns = 0;  // per shown frame
+    std::string path;
+};
+
+// One stream: the publisher paces itself on the clock (a late frame is not
+// made up), the loop polls like the client's session loop (AdaptiveWait).
+Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flight,
+                         double seconds) {
+    const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
+    const std::size_t frame_bytes = std::size_t{w} * h * 4;
+    auto region =
+        ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
+    if (!region) return region.error();
+    std::remove(shm.c_str());
+
+    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
+                                                protocol::cap::frames, "bench", monotonic_ns());
+    if (!agent) return agent.error();
+    protocol::HostSession host(region->bytes(), 0, "bench");
+    std::optional<protocol::HostChannels> ch;
+    for (int i = 0; i < 100 && !ch; ++i) {
+        agent->tick(monotonic_ns());
+        if (host.poll(monotonic_ns()).new_session) {
+            auto c = host.attach_channels();
+            if (!c) return c.error();
+            ch.emplace(std::move(*c));
+        }
+    }
+    if (!ch) return Error::make("the host never saw the bench's agent session");
+
+    client::RendererConfig cfg;
+#ifndef PORTHOLE_BENCH_WAITING_RENDERER
+    cfg.frames_in_flight = in_flight;
+#else
+    (void)in_flight;
+#endif
+    auto renderer = client::Renderer::create(cfg, nullptr, region->bytes());
+    if (!renderer) return renderer.error();
+    auto& r = **renderer;
+
+    // The first frame, whole, before the clock starts (it sizes the target).
+    std::vector<std::byte> image(frame_bytes);
+    protocol::pattern::render_full(0, w, h, protocol::PixelFormat::bgra8, image, w * 4);
+    const protocol::FrameSource src{w, h, w * 4, protocol::PixelFormat::bgra8, image.data()};
+    {
+        protocol::DamageList d;
+        d.set_full(w, h);
+        if (auto s = agent->channels().frames.publish(src, d, monotonic_ns()); !s) return s.error();
+    }
+
+    std::atomic<bool> done{false};
+    std::atomic<double> publisher_cpu{0};
+    std::uint64_t published = 0;
+    const std::uint64_t t_start = monotonic_ns();
+    const auto t_end = t_start + static_cast<std::uint64_t>(seconds * 1e9);
+    std::thread publisher([&] {
+        const double c0 = thread_cpu_ns();
+        std::uint64_t n = 1;
+        for (std::uint64_t next = t_start; next < t_end; next += 1'000'000'000ULL / 60) {
+            while (monotonic_ns() < next)
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+            const auto d = protocol::pattern::damage(n, w, h);
+            protocol::pattern::render(n, w, h, protocol::PixelFormat::bgra8, image, w * 4,
+                                      d.rects());
+            if (agent->channels().frames.publish(src, d, monotonic_ns())) ++published;
+            ++n;
+        }
+        publisher_cpu = thread_cpu_ns() - c0;
+        done = true;
+    });
+
+    StreamRow row;
+    const double loop0 = thread_cpu_ns(), proc0 = process_cpu_ns();
+    std::uint64_t last_shown = 0;
+    AdaptiveWait wait;
+    auto& frames = ch->frames;
+    // Runs a little past the publisher so that its last frame can be shown.
+    const auto drain_until = [&] {
+        return done.load() ? monotonic_ns() + 100'000'000 : UINT64_MAX;
+    };
+    std::uint64_t stop_at = UINT64_MAX;
+    while (monotonic_ns() < stop_at) {
+        if (stop_at == UINT64_MAX) stop_at = drain_until();
+        bool active = false, accepted = false;
+#ifdef PORTHOLE_BENCH_WAITING_RENDERER
+        if (auto v = frames.poll(); v && *v) {
+            auto up = r.upload_frame(**v, frames);
+            if (!up) return up.error();
+            accepted = *up;
+            active = true;
+        }
+#else
+        if (r.upload_pending()) {
+            const auto st = r.finish_upload(frames);
+            accepted = st == client::UploadState::accepted;
+            active = st != client::UploadState::pending;
+        } else if (auto v = frames.poll(); v && *v) {
+            auto up = r.upload_frame(**v, frames);
+            if (!up) return up.error();
+            accepted = *up == client::UploadState::accepted;
+            active = true;
+        }
+#endif
+        if (accepted) {
+            auto d = r.draw(false);
+            if (!d) return d.error();
+            if (d->presented && r.frame_serial() != last_shown) {
+                last_shown = r.frame_serial();
+                ++row.shown;
+            }
+        }
+        if (active)
+            wait.activity();
+        else
+            wait.idle();
+    }
+    publisher.join();
+    const double loop1 = thread_cpu_ns(), proc1 = process_cpu_ns();
+    row.published = published + 1;
+    row.torn = frames.stats().torn;
+    row.loop_cpu_ns = (loop1 - loop0) / static_cast<double>(std::max<std::uint64_t>(row.shown, 1));
+    row.client_cpu_ns = (proc1 - proc0 - publisher_cpu.load()) /
+                        static_cast<double>(std::max<std::uint64_t>(row.shown, 1));
+    row.path = std::string(client::to_string(r.copy_path()));
+    return row;
+}
+
+struct Stage {
+    double wall_ns = 0, cpu_ns = 0;
+};
+
+// Runs `body` `reps` times and returns the mean wall and process CPU time.
+template <typename F>
+Stage time_stage(int reps, F&& body) {
+    const double c0 = process_cpu_ns();
+    const auto t0 = monotonic_ns();
+    for (int i = 0; i < reps; ++i)
+        body(i);
+    return {static_cast<double>(monotonic_ns() - t0) / reps, (process_cpu_ns() - c0) / reps};
+}
+
+Status stages(std::uint32_t w, std::uint32_t h, int reps) {
+    const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
+    const std::size_t frame_bytes = std::size_t{w} * h * 4;
+    auto region =
+        ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
+    if (!region) return region.error();
+    std::remove(shm.c_str());
+    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
+                                                protocol::cap::frames, "bench", monotonic_ns());
+    if (!agent) return agent.error();
+    protocol::HostSession host(region->bytes(), 0, "bench");
+    std::optional<protocol::HostChannels> ch;
+    for (int i = 0; i < 100 && !ch; ++i) {
+        agent->tick(monotonic_ns());
+        if (host.poll(monotonic_ns()).new_session) {
+            auto c = host.attach_channels();
+            if (!c) return c.error();
+            ch.emplace(std::move(*c));
+        }
+    }
+    if (!ch) return Error::make("the host never saw the bench's agent session");
+    auto renderer = client::Renderer::create({}, nullptr, region->bytes());
+    if (!renderer) return renderer.error();
+    auto& r = **renderer;
+    std::vector<std::byte> image(frame_bytes);
+    const protocol::FrameSource src{w, h, w * 4, protocol::PixelFormat::bgra8, image.data()};
+    std::uint64_t n = 0;
+    bool failed = false;
+    auto publish = [&] {
+        protocol::DamageList d;
+        if (n == 0) {
+            protocol::pattern::render_full(0, w, h, protocol::PixelFormat::bgra8, image, w * 4);
+            d.set_full(w, h);
+        } else {
+            d = protocol::pattern::damage(n, w, h);
+            protocol::pattern::render(n, w, h, protocol::PixelFormat::bgra8, image, w * 4,
+                                      d.rects());
+        }
+        ++n;
+        failed = !agent->channels().frames.publish(src, d, monotonic_ns()) || failed;
+    };
+    auto upload = [&] {
+        auto v = ch->frames.poll();
+        if (!v || !*v) {
+            failed = true;
+            return;
+        }
+        auto up = r.upload_frame(**v, ch->frames);
+#ifdef PORTHOLE_BENCH_WAITING_RENDERER
+        failed = !up || !*up || failed;
+#else
+        failed = !up || failed;
+        if (up && *up == client::UploadState::pending)
+            failed = r.finish_upload(ch->frames, true) != client::UploadState::accepted || failed;
+#endif
+    };
+    publish();
+    upload();
+    if (auto d = r.draw(true); !d) return d.error();  // sizes the target, warms the driver up
+    const auto pub = time_stage(reps, [&](int) { publish(); });
+    upload();
+    Stage up{};
+    for (int i = 0; i < reps; ++i) {  // the damage the stream publishes, one frame at a time
+        publish();
+        const auto s = time_stage(1, [&](int) { upload(); });
+        up.wall_ns += s.wall_ns / reps;
+        up.cpu_ns += s.cpu_ns / reps;
+    }
+    const auto draw = time_stage(reps, [&](int i) {
+        auto d = r.draw(i + 1 == reps);  // the last one reads back: every draw has finished
+        failed = !d || failed;
+    });
+    if (failed) return Error::make("a stage failed");
+    const double mc = memcpy_ns(frame_bytes, 10);
+    for (const auto& [name, st] :
+         {std::pair{"publish", pub}, std::pair{"upload", up}, std::pair{"draw", draw}}) {
+        fmt::print("{:<8} {:<8} {:>10.0f} {:>10.0f} {:>10.0f} {:>9.2f}\n", fmt::format("{}p", h),
+                   name, st.wall_ns / 1e3, st.cpu_ns / 1e3, mc / 1e3, st.cpu_ns / mc);
+    }
+    return {};
 }
 
 }  // namespace
@@ -154,6 +415,54 @@ int main(int argc, char** argv) {
                     row->cpu_ns / row->memcpy, row->wall_ns / 1e3, row->cpu_bytes,
                     row->cpu_bytes / row->frame_bytes);
             }
+        }
+    }
+    fmt::print(
+        "\nstages, one at a time, per frame (process cpu: every thread, the driver's too)\n");
+    fmt::print("{:<8} {:<8} {:>10} {:>10} {:>10} {:>9}\n", "size", "stage", "wall us", "cpu us",
+               "memcpy us", "cpu/memcpy");
+    for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{2560U, 1440U}}) {
+        if (auto ok = stages(w, h, frames); !ok) {
+            fmt::print("{}p stages: {}\n", h, ok.error().message);
+            ++failures;
+        }
+    }
+
+    const double seconds = argc > 2 ? std::max(1.0, std::atof(argv[2])) : 5.0;
+    fmt::print(
+        "\nstreams: 60 Hz pattern (agent damage) for {} s, headless; cpu per shown frame; ratios "
+        "to "
+        "1 in flight\n",
+        seconds);
+    fmt::print("{:<8} {:>6} {:>12} {:>9} {:>6} {:>5} {:>8} {:>7} {:>11} {:>13} {:>7}\n", "stream",
+               "flight", "path", "published", "shown", "torn", "shown %", "ratio", "loop cpu us",
+               "client cpu us", "ratio");
+#ifdef PORTHOLE_BENCH_WAITING_RENDERER
+    const std::vector<std::uint32_t> flights{0};  // 0: the waiting renderer
+#else
+    const std::vector<std::uint32_t> flights{1, 2, 3};
+#endif
+    for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{2560U, 1440U}}) {
+        double base_shown = 0, base_cpu = 0;
+        for (auto f : flights) {
+            auto row = stream(w, h, f, seconds);
+            if (!row) {
+                fmt::print("{}p60 x{}: {}\n", h, f, row.error().message);
+                ++failures;
+                continue;
+            }
+            const double pct =
+                100.0 * static_cast<double>(row->shown) / static_cast<double>(row->published);
+            if (base_shown == 0) {
+                base_shown = pct;
+                base_cpu = row->client_cpu_ns;
+            }
+            fmt::print(
+                "{:<8} {:>6} {:>12} {:>9} {:>6} {:>5} {:>7.1f}% {:>7.3f} {:>11.0f} {:>13.0f} "
+                "{:>7.3f}\n",
+                fmt::format("{}p60", h), f == 0 ? std::string("wait") : std::to_string(f),
+                row->path, row->published, row->shown, row->torn, pct, pct / base_shown,
+                row->loop_cpu_ns / 1e3, row->client_cpu_ns / 1e3, row->client_cpu_ns / base_cpu);
         }
     }
     return failures == 0 ? 0 : 1;

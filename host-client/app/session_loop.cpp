@@ -147,8 +147,15 @@ void SessionLoop::update_message() {
 bool SessionLoop::take_frame() {
     if (link_.state != protocol::LinkState::connected || !channels_) return false;
     auto& frames = channels_->frames;
-    auto polled = frames.poll();
     const auto now = monotonic_ns();
+    if (renderer_.upload_pending()) {
+        // The GPU is copying a frame from the region; its fence is checked
+        // without waiting, and a torn copy is dropped by the renderer.
+        const auto state = renderer_.finish_upload(frames);
+        if (state == UploadState::accepted) frame_accepted(pending_meta_);
+        return state != UploadState::pending;
+    }
+    auto polled = frames.poll();
     if (!polled) {
         glog_.log(spdlog::level::err, "frame errors", now, "bad frame from the agent: {}",
                   printable(polled.error().message, kMaxGuestText));
@@ -162,16 +169,20 @@ bool SessionLoop::take_frame() {
                   printable(up.error().message, kMaxGuestText));
         return false;
     }
-    if (!*up) return true;  // torn or a whole frame needed: poll again soon
+    if (*up == UploadState::accepted) frame_accepted(view.meta);
+    if (*up == UploadState::pending) pending_meta_ = view.meta;
+    return true;  // accepted, pending, or torn: poll again soon
+}
+
+void SessionLoop::frame_accepted(const protocol::FrameMeta& meta) {
     new_frame_ = true;
     needs_draw_ = true;
-    frame_capture_ns_ = view.meta.capture_time_ns;
-    if (view.meta.width != frame_w_ || view.meta.height != frame_h_) {
-        frame_w_ = view.meta.width;
-        frame_h_ = view.meta.height;
+    frame_capture_ns_ = meta.capture_time_ns;
+    if (meta.width != frame_w_ || meta.height != frame_h_) {
+        frame_w_ = meta.width;
+        frame_h_ = meta.height;
         update_input_view();
     }
-    return true;
 }
 
 bool SessionLoop::take_cursor() {

@@ -49,6 +49,7 @@ class SessionLoop {
   private:
     void follow_session(std::uint64_t now);
     bool take_frame();
+    void frame_accepted(const protocol::FrameMeta& meta);
     bool take_cursor();
     void handle_window(bool& quit);
     void window_event(WindowEvent e, bool& quit);
@@ -75,6 +76,7 @@ class SessionLoop {
     bool needs_draw_ = true;
     bool new_frame_ = false;  // the next draw shows a newly accepted frame
     std::uint64_t frame_capture_ns_ = 0;
+    protocol::FrameMeta pending_meta_{};       // the frame the renderer is still copying
     std::uint32_t frame_w_ = 0, frame_h_ = 0;  // the last accepted frame's size
     bool overlay_ = false;
     std::vector<std::string> message_;  // the state message shown

@@ -6,8 +6,21 @@
 
 namespace porthole::client::vkr {
 
-FrameTexture::FrameTexture(const Gpu& gpu, std::span<std::byte> region, bool force_staging)
-    : gpu_(&gpu), region_(region), commands_(gpu) {
+FrameTexture::FrameTexture(const Gpu& gpu, std::span<std::byte> region, bool force_staging,
+                           std::uint32_t slots)
+    : gpu_(&gpu), region_(region) {
+    pool_ = vk::raii::CommandPool(
+        gpu.device, vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
+                                              gpu.queue_family));
+    vk::raii::CommandBuffers cmds(
+        gpu.device, vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, slots));
+    for (auto& cmd : cmds) {
+        Slot s;
+        s.cmd = std::move(cmd);
+        s.fence =
+            vk::raii::Fence(gpu.device, vk::FenceCreateInfo(vk::FenceCreateFlagBits::eSignaled));
+        slots_.push_back(std::move(s));
+    }
     if (force_staging) {
         spdlog::info("frame copy path: staging buffer (forced)");
     } else if (!gpu.host_import) {
@@ -61,32 +74,58 @@ void FrameTexture::try_import() {
     }
 }
 
-Result<bool> FrameTexture::upload(const protocol::FrameView& view,
-                                  protocol::FrameReader& reader) try {
+Result<UploadState> FrameTexture::upload(const protocol::FrameView& view,
+                                         protocol::FrameReader& reader) try {
     const auto& m = view.meta;
     const std::uint32_t bpp = protocol::bytes_per_pixel(view.format);
     if (bpp == 0 || m.stride % bpp != 0) {
         return Error::make("frame " + std::to_string(m.serial) + " has a stride of " +
                            std::to_string(m.stride) + " bytes, not a whole number of pixels");
     }
-    if (!image_ || image_->width != m.width || image_->height != m.height ||
-        format_ != view.format) {
-        image_ =
-            create_image(*gpu_, m.width, m.height, texture_format(view.format),
-                         vk::ImageUsageFlagBits::eSampled | vk::ImageUsageFlagBits::eTransferDst);
-        format_ = view.format;
-        ++generation_;
-        if (!view.full) {  // the reader believes we hold an older frame: ask for a whole one
-            reader.invalidate();
-            return false;
-        }
-    }
+    if (pending_) return Error::make("a frame upload started while another is pending");
 
-    vk::DeviceSize base = 0;
-    const vk::Buffer* src = nullptr;
     // After a torn GPU copy the slot is being rewritten faster than a GPU round
     // trip: take the (whole) next frame with the quicker CPU copy, then import again.
     const bool via_import = import_.has_value() && !recovering_;
+    const std::uint32_t t = via_import && tex_[front_].serial != 0 ? 1 - front_ : front_;
+    auto& tex = tex_[t];
+    if (!tex.image || tex.image->width != m.width || tex.image->height != m.height ||
+        tex.format != view.format) {
+        // Frames in flight may still sample the old image: a size or format
+        // change is the one place the upload waits for the GPU.
+        gpu_->device.waitIdle();
+        tex.image =
+            create_image(*gpu_, m.width, m.height, texture_format(view.format),
+                         vk::ImageUsageFlagBits::eSampled | vk::ImageUsageFlagBits::eTransferDst |
+                             vk::ImageUsageFlagBits::eTransferSrc);  // copied to a 1:1 target
+        tex.format = view.format;
+        tex.serial = 0;
+        ++tex.generation;
+    }
+
+    // What the texture lacks. The reader's rectangles lead from the front's
+    // frame; the back texture is also missing the front's last update. The slot
+    // holds the whole frame, so a texture that holds nothing usable copies it all.
+    protocol::DamageList rects;
+    if (view.full || tex.serial == 0) {
+        rects.set_full(m.width, m.height);
+    } else if (tex.serial == reader.last_serial()) {
+        rects = view.copy_rects;
+    } else if (tex.serial == last_base_) {
+        rects = last_rects_;
+        rects.add(view.copy_rects.rects());
+    } else {
+        rects.set_full(m.width, m.height);
+    }
+
+    const std::uint32_t si = next_slot_;
+    next_slot_ = (next_slot_ + 1) % static_cast<std::uint32_t>(slots_.size());
+    auto& slot = slots_[si];
+    // The bound on uploads in flight: this slot's previous copy, `slots` uploads ago.
+    (void)gpu_->device.waitForFences(*slot.fence, VK_TRUE, UINT64_MAX);
+
+    vk::DeviceSize base = 0;
+    const vk::Buffer* src = nullptr;
     if (via_import) {
         base = static_cast<vk::DeviceSize>(view.pixels.data() - region_.data());
         if (base + view.pixels.size() > import_->size) {
@@ -94,21 +133,24 @@ Result<bool> FrameTexture::upload(const protocol::FrameView& view,
         }
         src = &*import_->buffer;
     } else {
-        if (!staging_ || staging_->size < view.pixels.size()) {
-            staging_.reset();
-            staging_ = create_host_buffer(*gpu_, view.pixels.size(),
-                                          vk::BufferUsageFlagBits::eTransferSrc);
+        if (!slot.staging || slot.staging->size < view.pixels.size()) {
+            slot.staging.reset();
+            slot.staging = create_host_buffer(*gpu_, view.pixels.size(),
+                                              vk::BufferUsageFlagBits::eTransferSrc);
         }
-        protocol::copy_frame_rects(view, std::span<std::byte>(staging_->mapped, view.pixels.size()),
-                                   m.stride);
-        for (const auto& r : view.copy_rects.rects())
+        protocol::FrameView copy = view;
+        copy.copy_rects = rects;
+        protocol::copy_frame_rects(
+            copy, std::span<std::byte>(slot.staging->mapped, view.pixels.size()), m.stride);
+        for (const auto& r : rects.rects())
             cpu_bytes_ += r.area() * bpp;
-        if (!reader.finish(view)) return false;  // torn: nothing reaches the texture
-        src = &*staging_->buffer;
+        // Torn: nothing reaches the texture, which keeps the front's frame.
+        if (!reader.finish(view)) return UploadState::dropped;
+        src = &*slot.staging->buffer;
     }
 
     std::vector<vk::BufferImageCopy> regions;
-    for (const auto& r : view.copy_rects.rects()) {
+    for (const auto& r : rects.rects()) {
         if (r.empty()) continue;
         regions.emplace_back(
             base + std::uint64_t{r.y} * m.stride + std::uint64_t{r.x} * bpp, m.stride / bpp, 0,
@@ -117,26 +159,76 @@ Result<bool> FrameTexture::upload(const protocol::FrameView& view,
             vk::Extent3D(r.w, r.h, 1));
         gpu_bytes_ += r.area() * bpp;
     }
-    const auto& cmd = commands_.begin();
-    transition(cmd, *image_, vk::ImageLayout::eTransferDstOptimal, vk::AccessFlagBits::eShaderRead,
-               vk::PipelineStageFlagBits::eFragmentShader, vk::AccessFlagBits::eTransferWrite,
-               vk::PipelineStageFlagBits::eTransfer);
+    const auto& cmd = slot.cmd;
+    cmd.reset();
+    cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
+    // The barrier orders this write after every draw already submitted that samples the texture.
+    transition(cmd, *tex.image, vk::ImageLayout::eTransferDstOptimal,
+               vk::AccessFlagBits::eShaderRead, vk::PipelineStageFlagBits::eFragmentShader,
+               vk::AccessFlagBits::eTransferWrite, vk::PipelineStageFlagBits::eTransfer);
     if (!regions.empty())
-        cmd.copyBufferToImage(*src, *image_->image, vk::ImageLayout::eTransferDstOptimal, regions);
-    transition(cmd, *image_, vk::ImageLayout::eShaderReadOnlyOptimal,
+        cmd.copyBufferToImage(*src, *tex.image->image, vk::ImageLayout::eTransferDstOptimal,
+                              regions);
+    transition(cmd, *tex.image, vk::ImageLayout::eShaderReadOnlyOptimal,
                vk::AccessFlagBits::eTransferWrite, vk::PipelineStageFlagBits::eTransfer,
                vk::AccessFlagBits::eShaderRead, vk::PipelineStageFlagBits::eFragmentShader);
-    commands_.submit_and_wait();
-    // Import: the GPU read the slot in place; only now do we know whether it held still.
+    cmd.end();
+    gpu_->device.resetFences(*slot.fence);
+    const vk::CommandBuffer cb = *cmd;
+    vk::SubmitInfo submit;
+    submit.setCommandBuffers(cb);
+    gpu_->queue.submit(submit, *slot.fence);
+
     if (!via_import) {
         recovering_ = false;
-        return true;
+        accepted(t, view);
+        return UploadState::accepted;
     }
-    const bool still = reader.finish(view);
-    if (!still) recovering_ = true;
-    return still;
+    tex.serial = 0;  // partly overwritten until the copy is verified
+    pending_ = Pending{view, t, si};
+    return UploadState::pending;
 } catch (const vk::SystemError& e) {
     return Error::make(std::string("uploading a frame to the GPU failed: ") + e.what());
+}
+
+void FrameTexture::accepted(std::uint32_t texture, const protocol::FrameView& view) {
+    last_base_ = tex_[front_].serial;
+    if (view.full) {
+        last_rects_.set_full(view.meta.width, view.meta.height);
+    } else {
+        last_rects_ = view.copy_rects;
+    }
+    tex_[texture].serial = view.meta.serial;
+    front_ = texture;
+}
+
+UploadState FrameTexture::finish(protocol::FrameReader& reader, bool wait) {
+    if (!pending_) return UploadState::dropped;
+    const auto& fence = slots_[pending_->slot].fence;
+    const auto r = gpu_->device.waitForFences(*fence, VK_TRUE, wait ? UINT64_MAX : 0);
+    if (r != vk::Result::eSuccess) return UploadState::pending;
+    const Pending p = *pending_;
+    pending_.reset();
+    // The GPU read the slot in place; only now do we know whether it held still.
+    if (!reader.finish(p.view)) {
+        recovering_ = true;  // the back texture stays unusable (serial 0) and is never drawn
+        return UploadState::dropped;
+    }
+    accepted(p.texture, p.view);
+    return UploadState::accepted;
+}
+
+void FrameTexture::forget() {
+    pending_.reset();  // its fence still guards the slot's reuse
+    for (auto& t : tex_)
+        t.serial = 0;
+    last_base_ = 0;
+    recovering_ = false;
+}
+
+const GpuImage* FrameTexture::front() const {
+    const auto& t = tex_[front_];
+    return t.image && t.serial != 0 ? &*t.image : nullptr;
 }
 
 }  // namespace porthole::client::vkr

@@ -1,16 +1,29 @@
 #pragma once
-// Internal to the renderer: the persistent GPU texture of the guest's frame
-// and the two ways damaged rectangles reach it. Import: the whole region is a
-// VkBuffer over the host's own mapping (VK_EXT_external_memory_host), the GPU
-// copies straight from the frame slot; the seqlock is re-checked after the
-// copy's fence. Staging: the CPU copies the rectangles into a staging buffer
-// (seqlock checked right after), then the GPU copies them. The import path
-// takes the one frame after a torn copy through staging (a CPU copy is
-// quicker than a GPU round trip), so a guest that rewrites slots very fast
-// cannot starve it.
+// Internal to the renderer: the GPU textures of the guest's frame and the two
+// ways damaged rectangles reach them, without the CPU waiting for the GPU.
+//
+// Import: the whole region is a VkBuffer over the host's own mapping
+// (VK_EXT_external_memory_host) and the GPU copies straight from the frame
+// slot. Only once that copy's fence has signalled do we know whether the slot
+// held still, so the copy goes into the *back* texture while frames in flight
+// keep drawing the front one; a verified copy becomes the front, a torn one is
+// never drawn. The back texture is one accepted frame behind the front, so it
+// takes the union of the front's last update and the new frame's damage (the
+// slot always holds the whole frame).
+// Staging: the CPU copies the rectangles into this upload's staging buffer and
+// checks the seqlock right after, before the GPU sees anything; the verified
+// copy then goes into the front texture in place (queue order and barriers
+// keep draws already submitted on the previous contents).
+// The import path takes the one frame after a torn copy through staging (a CPU
+// copy is quicker than a GPU round trip), so a guest that rewrites slots very
+// fast cannot starve it.
+//
+// Every call comes from the render thread.
 
+#include <array>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "porthole/protocol/frame_channel.hpp"
 #include "render/render_types.hpp"
@@ -20,15 +33,31 @@ namespace porthole::client::vkr {
 
 class FrameTexture {
   public:
-    FrameTexture(const Gpu& gpu, std::span<std::byte> region, bool force_staging);
+    // `slots`: uploads that may be in flight at once, each with its own command
+    // buffer, fence and staging buffer.
+    FrameTexture(const Gpu& gpu, std::span<std::byte> region, bool force_staging,
+                 std::uint32_t slots);
 
-    // See Renderer::upload_frame. The caller makes sure the GPU no longer reads
-    // the texture (it may be recreated).
-    Result<bool> upload(const protocol::FrameView& view, protocol::FrameReader& reader);
+    // See Renderer::upload_frame. Only one import may be pending: finish it first.
+    Result<UploadState> upload(const protocol::FrameView& view, protocol::FrameReader& reader);
+    // Completes a pending import once its fence has signalled (`wait`: block
+    // until it has); pending while the GPU still copies.
+    UploadState finish(protocol::FrameReader& reader, bool wait);
+    [[nodiscard]] bool pending() const { return pending_.has_value(); }
+    // The session ended: drop a pending copy (its reader is gone) and treat
+    // every texture as holding nothing (serials restart with the next session).
+    void forget();
 
-    [[nodiscard]] const GpuImage* image() const { return image_ ? &*image_ : nullptr; }
-    [[nodiscard]] std::uint64_t generation() const { return generation_; }  // bumps on recreation
-    [[nodiscard]] protocol::PixelFormat format() const { return format_; }
+    // The texture drawn: the newest verified frame (null: none).
+    [[nodiscard]] const GpuImage* front() const;
+    [[nodiscard]] std::uint32_t front_index() const { return front_; }
+    [[nodiscard]] std::uint64_t front_serial() const { return tex_[front_].serial; }
+    [[nodiscard]] const GpuImage* image(std::uint32_t i) const {
+        return tex_[i].image ? &*tex_[i].image : nullptr;
+    }
+    // Bumps when texture i is recreated (its descriptor must be rewritten).
+    [[nodiscard]] std::uint64_t generation(std::uint32_t i) const { return tex_[i].generation; }
+    [[nodiscard]] protocol::PixelFormat format() const { return tex_[front_].format; }
     [[nodiscard]] CopyPath path() const {
         return import_ ? CopyPath::host_import : CopyPath::staging;
     }
@@ -36,16 +65,38 @@ class FrameTexture {
     [[nodiscard]] std::uint64_t gpu_bytes() const { return gpu_bytes_; }
 
   private:
+    struct Texture {
+        std::optional<GpuImage> image;
+        protocol::PixelFormat format = protocol::PixelFormat::bgra8;
+        std::uint64_t serial = 0;  // the frame it holds exactly; 0: nothing usable
+        std::uint64_t generation = 0;
+    };
+    struct Slot {
+        vk::raii::CommandBuffer cmd{nullptr};
+        vk::raii::Fence fence{nullptr};
+        std::optional<HostBuffer> staging;
+    };
+    struct Pending {
+        protocol::FrameView view;
+        std::uint32_t texture = 0;
+        std::uint32_t slot = 0;
+    };
+
     void try_import();
+    void accepted(std::uint32_t texture, const protocol::FrameView& view);
 
     const Gpu* gpu_;
     std::span<std::byte> region_;
     std::optional<HostBuffer> import_;  // `mapped` unused: the memory is the region itself
-    std::optional<HostBuffer> staging_;
-    std::optional<GpuImage> image_;
-    protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;
-    std::uint64_t generation_ = 0;
-    OneShot commands_;
+    std::array<Texture, 2> tex_;
+    std::uint32_t front_ = 0;
+    // The front's last update: from frame `last_base_` by `last_rects_`.
+    std::uint64_t last_base_ = 0;
+    protocol::DamageList last_rects_;
+    vk::raii::CommandPool pool_{nullptr};
+    std::vector<Slot> slots_;
+    std::uint32_t next_slot_ = 0;
+    std::optional<Pending> pending_;
     bool recovering_ = false;  // the last GPU copy from the region was torn
     std::uint64_t cpu_bytes_ = 0, gpu_bytes_ = 0;
 };

@@ -28,6 +28,13 @@ std::optional<ScaleMode> parse_scale_mode(std::string_view s);
 std::optional<Filter> parse_filter(std::string_view s);
 std::optional<PresentMode> parse_present_mode(std::string_view s);
 
+// Where an upload_frame left a frame.
+enum class UploadState {
+    accepted,  // the texture holds it exactly; draws from now on show it
+    pending,   // the GPU copies it from the region; finish_upload says whether it held still
+    dropped,   // torn (the guest rewrote the slot during the copy): never shown; poll again
+};
+
 // A rectangle on the target, in pixels; may extend past the target's edges.
 struct PixelRect {
     std::int32_t x = 0, y = 0;

@@ -38,6 +38,17 @@ struct Sprite {
     vk::raii::DescriptorSet set{nullptr};
 };
 
+// How long draw() waits for a swapchain image before giving the loop back
+// (VK_TIMEOUT: try again on the next round, like an out-of-date swapchain).
+constexpr std::uint64_t kAcquireTimeoutNs = 2'000'000;
+
+// One draw in flight: its own commands, fence and acquire semaphore.
+struct InFlight {
+    vk::raii::CommandBuffer cmd{nullptr};
+    vk::raii::Fence fence{nullptr};
+    vk::raii::Semaphore acquired{nullptr};
+};
+
 // One presentable image of the target with what drawing to it needs.
 struct TargetImage {
     vk::Image image;
@@ -53,7 +64,7 @@ class VulkanRenderer final : public Renderer {
         : config_(config),
           window_(window),
           gpu_(std::move(gpu)),
-          frame_(*gpu_, region, config.force_staging),
+          frame_(*gpu_, region, config.force_staging, std::max(config.frames_in_flight, 1U)),
           uploads_(*gpu_) {
         choose_target_format();
         create_pipelines();
@@ -62,12 +73,18 @@ class VulkanRenderer final : public Renderer {
             vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
                                       gpu_->queue_family));
         cmd_pool_ = std::move(pool);
-        cmds_ = vk::raii::CommandBuffers(
+        vk::raii::CommandBuffers cmds(
             gpu_->device,
-            vk::CommandBufferAllocateInfo(*cmd_pool_, vk::CommandBufferLevel::ePrimary, 1));
-        render_fence_ =
-            vk::raii::Fence(gpu_->device, vk::FenceCreateInfo(vk::FenceCreateFlagBits::eSignaled));
-        acquired_ = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
+            vk::CommandBufferAllocateInfo(*cmd_pool_, vk::CommandBufferLevel::ePrimary,
+                                          std::max(config.frames_in_flight, 1U)));
+        for (auto& cmd : cmds) {
+            InFlight f;
+            f.cmd = std::move(cmd);
+            f.fence = vk::raii::Fence(gpu_->device,
+                                      vk::FenceCreateInfo(vk::FenceCreateFlagBits::eSignaled));
+            f.acquired = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
+            inflight_.push_back(std::move(f));
+        }
         if (window_) choose_present_mode();
     }
 
@@ -75,33 +92,31 @@ class VulkanRenderer final : public Renderer {
         if (*gpu_->device) gpu_->device.waitIdle();
     }
 
-    Result<bool> upload_frame(const protocol::FrameView& view,
-                              protocol::FrameReader& reader) override {
-        wait_render();
-        const auto gen = frame_.generation();
+    Result<UploadState> upload_frame(const protocol::FrameView& view,
+                                     protocol::FrameReader& reader) override {
         auto ok = frame_.upload(view, reader);
-        if (const auto* img = frame_.image(); img != nullptr && frame_.generation() != gen) {
-            bind_texture(frame_set_, *img->view, config_.filter == Filter::nearest);
-            frame_valid_ = false;
-        }
-        if (ok && *ok) {
-            frame_valid_ = true;
-            frame_serial_ = view.meta.serial;
-        } else if (ok && frame_.path() == CopyPath::host_import) {
-            frame_valid_ =
-                false;  // a torn GPU copy may be in the texture: show nothing stale-mixed
+        // A recreated texture (after waitIdle) gets its descriptor rewritten
+        // before any draw can use it.
+        for (std::uint32_t i = 0; i < frame_sets_.size(); ++i) {
+            if (const auto* img = frame_.image(i);
+                img != nullptr && frame_.generation(i) != bound_generation_[i]) {
+                bind_texture(frame_sets_[i], *img->view, config_.filter == Filter::nearest);
+                bound_generation_[i] = frame_.generation(i);
+            }
         }
         return ok;
     }
 
-    void forget_frame() override {
-        frame_valid_ = false;
-        frame_serial_ = 0;
+    UploadState finish_upload(protocol::FrameReader& reader, bool wait) override {
+        return frame_.finish(reader, wait);
     }
+    [[nodiscard]] bool upload_pending() const override { return frame_.pending(); }
+
+    void forget_frame() override { frame_.forget(); }
 
     void set_cursor_shape(const protocol::CursorShape& shape) override {
         cursor_ = convert_cursor(shape);
-        wait_render();
+        wait_frames();
         upload_sprite(cursor_blend_, cursor_.width, cursor_.height, cursor_.blend);
         upload_sprite(cursor_invert_, cursor_.width, cursor_.height, cursor_.invert);
     }
@@ -118,14 +133,17 @@ class VulkanRenderer final : public Renderer {
 
     Result<DrawResult> draw(bool readback) override try {
         DrawResult out;
-        wait_render();
+        auto& frame = inflight_[next_inflight_];
+        // The bound on draws in flight: this slot's previous draw, frames_in_flight draws ago.
+        (void)gpu_->device.waitForFences(*frame.fence, VK_TRUE, UINT64_MAX);
         std::uint32_t index = 0;
         if (window_) {
             if (rebuild_target_ || !swapchain_.has_value()) {
                 if (!rebuild_swapchain()) return out;  // minimised: nothing to draw on
             }
             try {
-                auto [res, i] = swapchain_->acquireNextImage(UINT64_MAX, *acquired_);
+                auto [res, i] = swapchain_->acquireNextImage(kAcquireTimeoutNs, *frame.acquired);
+                if (res == vk::Result::eTimeout || res == vk::Result::eNotReady) return out;
                 if (res == vk::Result::eSuboptimalKHR) rebuild_target_ = true;
                 index = i;
             } catch (const vk::OutOfDateKHRError&) {
@@ -136,26 +154,30 @@ class VulkanRenderer final : public Renderer {
             ensure_offscreen();
         }
         auto& target = targets_[index];
-        const auto& cmd = cmds_[0];
+        const auto& cmd = frame.cmd;
         cmd.reset();
         cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
         record(cmd, target);
         if (readback) record_readback(cmd, target);
         cmd.end();
 
-        gpu_->device.resetFences(*render_fence_);
-        const vk::PipelineStageFlags wait_stage = vk::PipelineStageFlagBits::eColorAttachmentOutput;
+        gpu_->device.resetFences(*frame.fence);
+        // The frame may reach the image by a copy (transfer stage) before the render pass.
+        const vk::PipelineStageFlags wait_stage =
+            vk::PipelineStageFlagBits::eColorAttachmentOutput |
+            vk::PipelineStageFlagBits::eTransfer;
         const vk::CommandBuffer cb = *cmd;
         vk::SubmitInfo submit;
         submit.setCommandBuffers(cb);
-        const vk::Semaphore wait_sem = *acquired_;
+        const vk::Semaphore wait_sem = *frame.acquired;
         const vk::Semaphore done_sem = *target.rendered;
         if (window_) {
             submit.setWaitSemaphores(wait_sem);
             submit.setWaitDstStageMask(wait_stage);
             submit.setSignalSemaphores(done_sem);
         }
-        gpu_->queue.submit(submit, *render_fence_);
+        gpu_->queue.submit(submit, *frame.fence);
+        next_inflight_ = (next_inflight_ + 1) % inflight_.size();
         if (window_) {
             const vk::SwapchainKHR sc = **swapchain_;
             vk::PresentInfoKHR present(done_sem, sc, index);
@@ -169,7 +191,7 @@ class VulkanRenderer final : public Renderer {
         out.present_ns = monotonic_ns();
         out.presented = true;
         if (readback) {
-            wait_render();
+            (void)gpu_->device.waitForFences(*frame.fence, VK_TRUE, UINT64_MAX);
             out.readback = take_readback();
         }
         return out;
@@ -183,11 +205,15 @@ class VulkanRenderer final : public Renderer {
     [[nodiscard]] PresentMode present_mode() const override { return present_mode_; }
     [[nodiscard]] std::string device_name() const override { return gpu_->name; }
     [[nodiscard]] std::uint64_t frame_serial() const override {
-        return frame_valid_ ? frame_serial_ : 0;
+        return frame_.front() != nullptr ? frame_.front_serial() : 0;
     }
 
   private:
-    void wait_render() { (void)gpu_->device.waitForFences(*render_fence_, VK_TRUE, UINT64_MAX); }
+    // Every queued draw done: before replacing an image they may sample.
+    void wait_frames() {
+        for (const auto& f : inflight_)
+            (void)gpu_->device.waitForFences(*f.fence, VK_TRUE, UINT64_MAX);
+    }
 
     void choose_target_format() {
         if (!window_) {
@@ -247,14 +273,31 @@ class VulkanRenderer final : public Renderer {
             present ? vk::ImageLayout::ePresentSrcKHR : vk::ImageLayout::eTransferSrcOptimal);
         vk::AttachmentReference ref(0, vk::ImageLayout::eColorAttachmentOptimal);
         vk::SubpassDescription subpass({}, vk::PipelineBindPoint::eGraphics, {}, ref);
-        vk::SubpassDependency dep(
-            VK_SUBPASS_EXTERNAL, 0,
-            vk::PipelineStageFlagBits::eColorAttachmentOutput |
-                vk::PipelineStageFlagBits::eTransfer,
-            vk::PipelineStageFlagBits::eColorAttachmentOutput, vk::AccessFlagBits::eTransferRead,
-            vk::AccessFlagBits::eColorAttachmentWrite | vk::AccessFlagBits::eColorAttachmentRead);
+        const std::array deps = {
+            // In: the previous frame in flight wrote (and may have read back) the
+            // same offscreen image; a copied frame was written by a transfer.
+            vk::SubpassDependency(VK_SUBPASS_EXTERNAL, 0,
+                                  vk::PipelineStageFlagBits::eColorAttachmentOutput |
+                                      vk::PipelineStageFlagBits::eTransfer,
+                                  vk::PipelineStageFlagBits::eColorAttachmentOutput,
+                                  vk::AccessFlagBits::eTransferRead |
+                                      vk::AccessFlagBits::eTransferWrite |
+                                      vk::AccessFlagBits::eColorAttachmentWrite,
+                                  vk::AccessFlagBits::eColorAttachmentWrite |
+                                      vk::AccessFlagBits::eColorAttachmentRead),
+            // Out: the read-back copies the image after the final layout transition.
+            vk::SubpassDependency(
+                0, VK_SUBPASS_EXTERNAL, vk::PipelineStageFlagBits::eColorAttachmentOutput,
+                vk::PipelineStageFlagBits::eTransfer, vk::AccessFlagBits::eColorAttachmentWrite,
+                vk::AccessFlagBits::eTransferRead)};
         render_pass_ =
-            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, dep));
+            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, deps));
+        // The same pass over a frame already copied in (compatible with every
+        // pipeline and framebuffer: only the load op and initial layout differ).
+        color.loadOp = vk::AttachmentLoadOp::eLoad;
+        color.initialLayout = vk::ImageLayout::eColorAttachmentOptimal;
+        load_pass_ =
+            vk::raii::RenderPass(gpu_->device, vk::RenderPassCreateInfo({}, color, subpass, deps));
 
         vk::DescriptorSetLayoutBinding binding(0, vk::DescriptorType::eCombinedImageSampler, 1,
                                                vk::ShaderStageFlagBits::eFragment);
@@ -319,8 +362,8 @@ class VulkanRenderer final : public Renderer {
         pool_ = vk::raii::DescriptorPool(
             gpu_->device, vk::DescriptorPoolCreateInfo(
                               vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet, 8, size));
-        for (auto* set :
-             {&frame_set_, &cursor_blend_.set, &cursor_invert_.set, &overlay_.set, &message_.set}) {
+        for (auto* set : {&frame_sets_[0], &frame_sets_[1], &cursor_blend_.set, &cursor_invert_.set,
+                          &overlay_.set, &message_.set}) {
             vk::raii::DescriptorSets sets(gpu_->device, vk::DescriptorSetAllocateInfo(*pool_, sl));
             *set = std::move(sets[0]);
         }
@@ -374,7 +417,7 @@ class VulkanRenderer final : public Renderer {
     }
 
     void set_text(Sprite& sprite, const std::vector<std::string>& lines, std::uint32_t scale) {
-        wait_render();
+        wait_frames();
         const auto img = render_text(lines, scale);
         try {
             upload_sprite(sprite, img.width, img.height, img.bgra);
@@ -404,6 +447,11 @@ class VulkanRenderer final : public Renderer {
         auto alpha = vk::CompositeAlphaFlagBitsKHR::eOpaque;
         if (!(caps.supportedCompositeAlpha & alpha))
             alpha = vk::CompositeAlphaFlagBitsKHR::eInherit;
+        // The copy carries the guest's alpha byte: only where the compositor ignores it.
+        copy_supported_ =
+            static_cast<bool>(caps.supportedUsageFlags & vk::ImageUsageFlagBits::eTransferDst) &&
+            alpha == vk::CompositeAlphaFlagBitsKHR::eOpaque;
+        if (copy_supported_) usage |= vk::ImageUsageFlagBits::eTransferDst;
         vk::SwapchainCreateInfoKHR sci({}, *gpu_->surface, count, target_format_, color_space_,
                                        extent, 1, usage, vk::SharingMode::eExclusive, {},
                                        caps.currentTransform, alpha, vk_present_mode_, VK_TRUE,
@@ -438,17 +486,20 @@ class VulkanRenderer final : public Renderer {
     void ensure_offscreen() {
         std::uint32_t w = config_.headless_width, h = config_.headless_height;
         if (w == 0 || h == 0) {
-            const auto* img = frame_.image();
-            w = img && frame_valid_ ? img->width : 640;
-            h = img && frame_valid_ ? img->height : 360;
+            const auto* img = frame_.front();
+            w = img ? img->width : 640;
+            h = img ? img->height : 360;
         }
         if (offscreen_ && offscreen_->width == w && offscreen_->height == h) return;
+        gpu_->device.waitIdle();  // a resize: queued draws still render to the old image
         targets_.clear();
-        offscreen_ = vkr::create_image(
-            *gpu_, w, h, target_format_,
-            vk::ImageUsageFlagBits::eColorAttachment | vk::ImageUsageFlagBits::eTransferSrc);
+        offscreen_ = vkr::create_image(*gpu_, w, h, target_format_,
+                                       vk::ImageUsageFlagBits::eColorAttachment |
+                                           vk::ImageUsageFlagBits::eTransferSrc |
+                                           vk::ImageUsageFlagBits::eTransferDst);
         extent_ = vk::Extent2D(w, h);
         readback_supported_ = true;
+        copy_supported_ = true;
         targets_.push_back(make_target(*offscreen_->image));
     }
 
@@ -477,20 +528,73 @@ class VulkanRenderer final : public Renderer {
             {static_cast<std::uint32_t>(x1 - x0), static_cast<std::uint32_t>(y1 - y0)});
     }
 
+    // A frame shown 1:1, whole, in the target's own format needs no shading:
+    // a copy moves the same bits for a fraction of the cost (on lavapipe a
+    // full-screen textured quad costs some 190 memcpys of the frame).
+    [[nodiscard]] bool copies_frame(const vkr::GpuImage& img, const PixelRect& r) const {
+        return copy_supported_ && !srgb_target_ && img.format == target_format_ &&
+               r.w == img.width && r.h == img.height && r.x >= 0 && r.y >= 0 &&
+               std::uint64_t{static_cast<std::uint32_t>(r.x)} + r.w <= extent_.width &&
+               std::uint64_t{static_cast<std::uint32_t>(r.y)} + r.h <= extent_.height;
+    }
+
+    void copy_frame(const vk::raii::CommandBuffer& cmd, const vkr::GpuImage& img,
+                    const PixelRect& r, vk::Image target) {
+        using S = vk::PipelineStageFlagBits;
+        using A = vk::AccessFlagBits;
+        // After the acquire (waited for at transfer too) or the previous draw to this image.
+        vkr::transition(cmd, target, vk::ImageLayout::eUndefined,
+                        vk::ImageLayout::eTransferDstOptimal,
+                        A::eColorAttachmentWrite | A::eTransferWrite,
+                        S::eColorAttachmentOutput | S::eTransfer, A::eTransferWrite, S::eTransfer);
+        if (r.w != extent_.width || r.h != extent_.height) {
+            const vk::ClearColorValue black(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F});
+            const vk::ImageSubresourceRange all(vk::ImageAspectFlagBits::eColor, 0, 1, 0, 1);
+            cmd.clearColorImage(target, vk::ImageLayout::eTransferDstOptimal, black, all);
+            vkr::transition(cmd, target, vk::ImageLayout::eTransferDstOptimal,
+                            vk::ImageLayout::eTransferDstOptimal, A::eTransferWrite, S::eTransfer,
+                            A::eTransferWrite, S::eTransfer);
+        }
+        // The texture's last writer (an upload) made it visible to fragment shaders; chain on that.
+        vkr::transition(cmd, *img.image, vk::ImageLayout::eShaderReadOnlyOptimal,
+                        vk::ImageLayout::eTransferSrcOptimal, {}, S::eFragmentShader,
+                        A::eTransferRead, S::eTransfer);
+        const vk::ImageSubresourceLayers layer(vk::ImageAspectFlagBits::eColor, 0, 0, 1);
+        cmd.copyImage(
+            *img.image, vk::ImageLayout::eTransferSrcOptimal, target,
+            vk::ImageLayout::eTransferDstOptimal,
+            vk::ImageCopy(layer, {}, layer, vk::Offset3D(r.x, r.y, 0), vk::Extent3D(r.w, r.h, 1)));
+        vkr::transition(cmd, *img.image, vk::ImageLayout::eTransferSrcOptimal,
+                        vk::ImageLayout::eShaderReadOnlyOptimal, {}, S::eTransfer, A::eShaderRead,
+                        S::eFragmentShader);
+        vkr::transition(cmd, target, vk::ImageLayout::eTransferDstOptimal,
+                        vk::ImageLayout::eColorAttachmentOptimal, A::eTransferWrite, S::eTransfer,
+                        A::eColorAttachmentRead | A::eColorAttachmentWrite,
+                        S::eColorAttachmentOutput);
+    }
+
     void record(const vk::raii::CommandBuffer& cmd, TargetImage& target) {
-        vk::ClearValue clear(vk::ClearColorValue(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F}));
-        cmd.beginRenderPass(vk::RenderPassBeginInfo(*render_pass_, *target.framebuffer,
-                                                    vk::Rect2D({0, 0}, extent_), clear),
-                            vk::SubpassContents::eInline);
         last_frame_rect_ = {};
-        const auto* img = frame_.image();
-        if (frame_valid_ && img) {
-            const auto rect =
+        frame_copied_ = false;
+        const auto* img = frame_.front();
+        PixelRect rect{};
+        if (img) {
+            rect =
                 place_frame(config_.scale, img->width, img->height, extent_.width, extent_.height);
+            frame_copied_ = copies_frame(*img, rect);
+            if (frame_copied_) copy_frame(cmd, *img, rect, target.image);
+        }
+        vk::ClearValue clear(vk::ClearColorValue(std::array<float, 4>{0.0F, 0.0F, 0.0F, 1.0F}));
+        cmd.beginRenderPass(
+            vk::RenderPassBeginInfo(frame_copied_ ? *load_pass_ : *render_pass_,
+                                    *target.framebuffer, vk::Rect2D({0, 0}, extent_), clear),
+            vk::SubpassContents::eInline);
+        if (img) {
             last_frame_rect_ = rect;
             const std::uint32_t mode = frame_.format() == protocol::PixelFormat::rgba16f ? 2U : 1U;
             const auto scissor = clip(rect, extent_);
-            if (scissor.extent.width != 0) draw_quad(cmd, rect, scissor, opaque_, frame_set_, mode);
+            if (scissor.extent.width != 0 && !frame_copied_)
+                draw_quad(cmd, rect, scissor, opaque_, frame_sets_[frame_.front_index()], mode);
             if (config_.draw_cursor && cursor_state_.visible && cursor_blend_.image &&
                 scissor.extent.width != 0) {
                 const PixelRect c = place_cursor(rect, img->width, img->height, cursor_state_.x,
@@ -560,12 +664,16 @@ class VulkanRenderer final : public Renderer {
         img.stride = img.width * 4;
         img.frame_rect = last_frame_rect_;
         img.frame_serial = frame_serial();
-        if (const auto* f = frame_.image()) {
+        if (const auto* f = frame_.front()) {
             img.frame_width = f->width;
             img.frame_height = f->height;
         }
         img.bgra.assign(readback_->mapped,
                         readback_->mapped + std::size_t{img.stride} * img.height);
+        if (frame_copied_) {  // the copy kept the guest's alpha byte; the shader writes it opaque
+            for (std::size_t i = 3; i < img.bgra.size(); i += 4)
+                img.bgra[i] = std::byte{0xFF};
+        }
         if (target_format_ == vk::Format::eR8G8B8A8Unorm ||
             target_format_ == vk::Format::eR8G8B8A8Srgb) {
             for (std::size_t i = 0; i + 3 < img.bgra.size(); i += 4)
@@ -585,21 +693,21 @@ class VulkanRenderer final : public Renderer {
     vk::PresentModeKHR vk_present_mode_ = vk::PresentModeKHR::eFifo;
     PresentMode present_mode_ = PresentMode::fifo;
 
-    vk::raii::RenderPass render_pass_{nullptr};
+    vk::raii::RenderPass render_pass_{nullptr}, load_pass_{nullptr};
     vk::raii::DescriptorSetLayout set_layout_{nullptr};
     vk::raii::PipelineLayout pipeline_layout_{nullptr};
     vk::raii::Pipeline opaque_{nullptr}, alpha_{nullptr}, invert_{nullptr};
     vk::raii::Sampler nearest_{nullptr}, linear_{nullptr};
     vk::raii::DescriptorPool pool_{nullptr};
-    vk::raii::DescriptorSet frame_set_{nullptr};
+    std::array<vk::raii::DescriptorSet, 2> frame_sets_{nullptr, nullptr};  // one a frame texture
+    std::array<std::uint64_t, 2> bound_generation_{};
     Sprite cursor_blend_, cursor_invert_, overlay_, message_;
     CursorImages cursor_;
     protocol::CursorState cursor_state_{};
 
     vk::raii::CommandPool cmd_pool_{nullptr};
-    vk::raii::CommandBuffers cmds_{nullptr};
-    vk::raii::Fence render_fence_{nullptr};
-    vk::raii::Semaphore acquired_{nullptr};
+    std::vector<InFlight> inflight_;
+    std::size_t next_inflight_ = 0;
 
     std::optional<vk::raii::SwapchainKHR> swapchain_;
     std::optional<vkr::GpuImage> offscreen_;
@@ -607,12 +715,11 @@ class VulkanRenderer final : public Renderer {
     vk::Extent2D extent_{};
     bool rebuild_target_ = false;
     bool readback_supported_ = false;
+    bool copy_supported_ = false;  // the target can take the frame by a copy
     std::optional<vkr::HostBuffer> readback_;
     bool readback_pending_ = false;
     PixelRect last_frame_rect_{};
-
-    bool frame_valid_ = false;
-    std::uint64_t frame_serial_ = 0;
+    bool frame_copied_ = false;  // the last recorded draw copied the frame in
 };
 
 }  // namespace

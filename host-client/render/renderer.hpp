@@ -4,6 +4,19 @@
 // buffer), and draws it scaled with the cursor, the overlay and state messages
 // to a window's swapchain or, headless, to an offscreen image. Draws only when
 // asked; the caller decides when something changed.
+//
+// Nothing waits for the GPU in steady state: up to `frames_in_flight` draws
+// (each with its own command buffer, fence and acquire semaphore) and as many
+// uploads (each with its own command buffer, fence and staging buffer) are
+// queued, so that the upload of frame N+1 overlaps the draw and present of
+// frame N. A frame the GPU copies straight from the region (import path) is
+// pending until its copy's fence has signalled and its seqlock checked; until
+// then draws show the previous frame, and a torn copy is never shown. The
+// device is waited for only at teardown, on a target resize and on a frame
+// size or format change (and, for now, when a cursor or text image is replaced).
+//
+// Threads: every operation, create and destruction included, is called from
+// one thread, the render thread (the session loop's); a Renderer is not shared.
 
 #include <cstdint>
 #include <memory>
@@ -20,6 +33,21 @@
 
 namespace porthole::client {
 
+// Frames in flight by default. porthole-bench-render on lavapipe, 2 cores
+// shared with other builds (load 8), headless 60 Hz pattern streams, 5 s,
+// frames shown / published (CPU per shown frame, every thread of the client):
+//   stream   frames in flight      shown / published   CPU per shown frame
+//   1080p60  before (all waited)   21-32%              41 ms
+//            1 / 2 / 3             98 / 97-99 / 93-98% 1.9-2.6 / 2.2-2.5 / 2.4-2.8 ms
+//   1440p60  before (all waited)   10-16%              76-79 ms
+//            1 / 2 / 3             88 / 83-97 / 87-90% 3.1-3.3 / 2.7-3.5 / 2.6-3.2 ms
+// Almost all of the gain is the 1:1 copy replacing the textured quad (a 1080p
+// draw: 38 ms -> 2 ms of CPU); lavapipe runs its one queue on the CPU, so
+// overlap adds little there and 1, 2 and 3 differ by less than the noise.
+// Two keep the upload of frame N+1 off the present of frame N, which matters
+// on a real GPU, at one frame less of queued latency than three.
+inline constexpr std::uint32_t kFramesInFlight = 2;
+
 struct RendererConfig {
     PresentMode present_mode = PresentMode::fifo;
     ScaleMode scale = ScaleMode::fit;
@@ -28,11 +56,14 @@ struct RendererConfig {
     bool draw_cursor = true;
     // Headless target size; 0 x 0 follows the frame's size (1:1).
     std::uint32_t headless_width = 0, headless_height = 0;
+    // Draws and uploads queued before the CPU waits for the oldest. Measured
+    // with porthole-bench-render on lavapipe, 2-core machine: see kFramesInFlight.
+    std::uint32_t frames_in_flight = kFramesInFlight;
 };
 
 struct DrawResult {
-    bool presented = false;        // false: the target was out of date and got rebuilt; draw again
-    std::uint64_t present_ns = 0;  // monotonic time the image was handed to presentation
+    bool presented = false;                 // false: the target was out of date or busy; draw again
+    std::uint64_t present_ns = 0;           // monotonic time the image was handed to presentation
     std::optional<ReadbackImage> readback;  // when asked for
 };
 
@@ -45,12 +76,18 @@ class Renderer {
                                                     std::span<std::byte> region);
     virtual ~Renderer() = default;
 
-    // Copies view.copy_rects into the texture and completes the read with
-    // reader.finish; true when the texture now holds the frame exactly (false:
-    // torn or needs a whole frame; poll again).
-    virtual Result<bool> upload_frame(const protocol::FrameView& view,
-                                      protocol::FrameReader& reader) = 0;
-    // The agent went away: stop drawing its last frame.
+    // Starts copying view.copy_rects into a texture and completes the read with
+    // reader.finish, now (staging: accepted or dropped) or once the GPU copy is
+    // done (import: pending; call finish_upload). Never waits for the GPU in
+    // steady state. Not while an upload is pending.
+    virtual Result<UploadState> upload_frame(const protocol::FrameView& view,
+                                             protocol::FrameReader& reader) = 0;
+    // Completes a pending upload with the same reader: accepted, dropped (torn),
+    // or still pending. `wait` blocks until the copy is done (tests, benches);
+    // without it this never waits.
+    virtual UploadState finish_upload(protocol::FrameReader& reader, bool wait = false) = 0;
+    [[nodiscard]] virtual bool upload_pending() const = 0;
+    // The agent went away: stop drawing its last frame, drop a pending upload.
     virtual void forget_frame() = 0;
     virtual void set_cursor_shape(const protocol::CursorShape& shape) = 0;
     virtual void set_cursor_state(const protocol::CursorState& state) = 0;
@@ -60,7 +97,10 @@ class Renderer {
     virtual void set_message(const std::vector<std::string>& lines) = 0;
     // The window changed size or fullscreen state: rebuild the swapchain.
     virtual void target_resized() = 0;
-    // Draws and presents the current state; reads the image back when asked.
+    // Queues a draw of the current state and its present; reads the image back
+    // when asked (then waits for that draw). Waits only when `frames_in_flight`
+    // draws are queued, and for a swapchain image at most a few milliseconds
+    // (presented false: try again).
     virtual Result<DrawResult> draw(bool readback) = 0;
 
     [[nodiscard]] virtual CopyPath copy_path() const = 0;
