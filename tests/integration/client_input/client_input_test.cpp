@@ -595,6 +595,7 @@ TEST(ClientWindowInput, UsbKeySaysWhyQemuRefused) {
     const std::string sock = w.dir.file("qmp.sock");
     auto qemu = without_preload([&] { return std::make_unique<QemuProcess>(sock); });
     ASSERT_TRUE(qemu->listening()) << read_text(sock + ".log");
+    w.env = {"HOME=" + w.dir.file("home"), "XDG_CONFIG_HOME=" + w.dir.file("config")};
     const auto failed = w.start({"--usb", "045e:028e", "--qmp", "unix:" + sock});
     ASSERT_TRUE(failed.empty()) << failed;
     ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
@@ -603,6 +604,18 @@ TEST(ClientWindowInput, UsbKeySaysWhyQemuRefused) {
     EXPECT_NE(read_text(w.err).find("no USB controller"), std::string::npos) << read_text(w.err);
     EXPECT_TRUE(w.client->running()) << read_text(w.err);
     EXPECT_TRUE(vm_usb(sock).empty());
+    // The outcome shows on the window (a few seconds): the screenshot taken now
+    // has text where the window is otherwise dark (no frame, the agent fine).
+    ASSERT_EQ(w.xdo("key Scroll_Lock+p"), 0);
+    ASSERT_TRUE(wait_for_text(w.err, "screenshot saved to ", 15s, *w.guest)) << read_text(w.err);
+    const std::string log = read_text(w.err);
+    const auto at = log.find("screenshot saved to ") + std::string("screenshot saved to ").size();
+    const auto shot = client::read_png(log.substr(at, log.find(" (", at) - at));
+    ASSERT_TRUE(shot) << log;
+    std::size_t lit = 0;
+    for (std::size_t i = 0; i + 3 < shot->bgra.size(); i += 4)
+        if (std::to_integer<int>(shot->bgra[i + 1]) > 128) ++lit;
+    EXPECT_GT(lit, 100U) << "no notice on the window";
     EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
     EXPECT_EQ(read_text(w.err).find("given back"), std::string::npos) << read_text(w.err);
 }
