@@ -586,6 +586,20 @@ TEST(ClientWindowInput, UsbKeyMovesTheDevicesToTheVmAndBackAndExitGivesThemBack)
     EXPECT_EQ(count_text(w.err, "given back to the host (porthole exits)"), 2U) << read_text(w.err);
     EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(w.err);
     EXPECT_EQ(read_text(w.err).find("[error]"), std::string::npos) << read_text(w.err);
+
+    // The quit key is the other way out: the devices go back too.
+    WindowClient again;
+    const auto failed_again = again.start({"--usb", "045e:028e", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed_again.empty()) << failed_again;
+    ASSERT_EQ(again.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(again.err, "attached to the VM", 1, 30s, *again.guest))
+        << read_text(again.err);
+    EXPECT_EQ(vm_usb(sock), (std::vector<std::string>{all[0], users})) << read_text(again.err);
+    ASSERT_EQ(again.xdo("key Scroll_Lock+q"), 0);
+    EXPECT_EQ(again.client->wait_exit(30s), 0) << read_text(again.err);
+    EXPECT_EQ(count_text(again.err, "given back to the host (porthole exits)"), 1U)
+        << read_text(again.err);
+    EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(again.err);
 }
 
 // A VM without a USB controller: the press says QEMU's reason in the log and
