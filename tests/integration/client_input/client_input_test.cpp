@@ -634,6 +634,23 @@ TEST(ClientWindowInput, UsbKeySaysWhyQemuRefused) {
     EXPECT_EQ(read_text(w.err).find("given back"), std::string::npos) << read_text(w.err);
 }
 
+// No QEMU at the --qmp socket when the key is pressed: the log names the
+// socket and the option, the client carries on, and the next press tries again.
+TEST(ClientWindowInput, UsbKeyWithoutQemuNamesTheSocketAndTheOption) {
+    WindowClient w;
+    const std::string sock = w.dir.file("no-qemu.sock");
+    const auto failed = w.start({"--usb", "1-2", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    const std::string said = "usb: cannot reach QEMU's QMP socket " + sock + " (--qmp)";
+    ASSERT_TRUE(wait_for_count(w.err, said, 1, 30s, *w.guest)) << read_text(w.err);
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    EXPECT_TRUE(wait_for_count(w.err, said, 2, 30s, *w.guest))
+        << "the second press tried again: " << read_text(w.err);
+    EXPECT_TRUE(w.client->running()) << read_text(w.err);
+    EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
+}
+
 TEST(ClientWindowInput, MouseSensitivityScalesMotionAndWindowsKeysStayOnTheHost) {
     std::int64_t full = 0;
     for (const std::string sens : {"0", "-5"}) {
