@@ -14,8 +14,6 @@ namespace porthole::client {
 
 namespace {
 
-using namespace std::chrono_literals;
-
 // A notice line is drawn in the window's message area: keep it short.
 std::string short_line(std::string s) {
     constexpr std::size_t kWidth = 60;

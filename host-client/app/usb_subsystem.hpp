@@ -10,8 +10,6 @@
 // attached is given back before the program exits.
 
 #include <condition_variable>
-#include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
