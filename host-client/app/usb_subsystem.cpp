@@ -49,6 +49,11 @@ Result<std::unique_ptr<UsbSubsystem>> UsbSubsystem::create(const Options& o) {
         names.push_back(porthole::qmp::to_string(d));
     spdlog::info("usb: {} go to the VM on the capture key + U (QMP at {})", fmt::join(names, ", "),
                  *path);
+    // The key is read by the window: headless, only the exit's give-back remains.
+    if (o.headless)
+        spdlog::warn(
+            "usb: --headless has no window for the capture key + U: the --usb devices "
+            "stay on the host");
     return std::unique_ptr<UsbSubsystem>(new UsbSubsystem(*path, std::move(devices)));
 }
 
