@@ -17,6 +17,7 @@
 #include "app/clipboard_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
+#include "app/usb_subsystem.hpp"
 #include "display/sdl_window.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/layout.hpp"
@@ -113,13 +114,21 @@ int run(const porthole::client::Options& o) {
         spdlog::error("{}", input.error().message);
         return 1;
     }
+    auto usb = client::UsbSubsystem::create(o);
+    if (!usb) {
+        spdlog::error("{}", usb.error().message);
+        return 1;
+    }
     auto audio = client::AudioSubsystem::create(o);
     client::SessionLoop loop(o, region->bytes(), **renderer, window.get());
     loop.set_input(**input);
+    if (*usb) loop.set_usb(**usb);
     if (audio) loop.set_audio(*audio);
     auto clipboard = client::ClipboardSubsystem::create(o);
     if (clipboard) loop.add_subsystem(*clipboard);
     const int code = loop.run(g_stop, start);
+    // Every USB device this client attached goes back to the host before it exits.
+    usb->reset();
     // The audio source and the input writer read the region: gone before its mapping.
     audio.reset();
     input->reset();

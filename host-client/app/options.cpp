@@ -22,6 +22,7 @@
 #include "input/window_input.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
+#include "porthole/qmp/usb.hpp"
 #include "porthole/util/version.hpp"
 
 namespace porthole::client {
@@ -285,7 +286,17 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_option("--input-to", o.input_to,
                    "deliver input to the agent (region input ring) or to QEMU over QMP")
         ->check(CLI::IsMember({"agent", "qmp"}));
-    app.add_option("--qmp", o.qmp, "QEMU's QMP socket for --input-to qmp (unix:/path)");
+    app.add_option("--qmp", o.qmp, "QEMU's QMP socket for --input-to qmp and --usb (unix:/path)");
+    app.add_option("--usb", o.usb_devices,
+                   "host USB device the capture key + U attaches to the VM and gives back on the "
+                   "next press and when porthole exits: vendor:product in hex (046d:c52b, as "
+                   "lsusb shows) or bus-port (3-1.2); repeatable; needs --qmp")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                auto s = porthole::qmp::parse_usb_selector(v);
+                return s ? std::string{} : s.error().message;
+            },
+            ""));
     app.add_option("--audio", o.audio,
                    "play the guest's audio: auto (when the agent announces audio), on, off")
         ->check(CLI::IsMember({"auto", "on", "off"}));
@@ -526,6 +537,20 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         std::fprintf(stderr,
                      "--input-to qmp needs --qmp unix:/path/to/socket (QEMU's -qmp "
                      "unix:PATH,server=on,wait=off)\n");
+        return 2;
+    }
+    if (!o.usb_devices.empty() && o.qmp.empty()) {
+        std::fprintf(stderr,
+                     "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket (QEMU's -qmp "
+                     "unix:PATH,server=on,wait=off)\n");
+        return 2;
+    }
+    if (!o.usb_devices.empty() && o.input_to == "qmp") {
+        // QEMU serves one client per QMP socket: the input connection would lock --usb out.
+        std::fprintf(stderr,
+                     "--usb and --input-to qmp cannot share QEMU's QMP socket (QEMU serves one "
+                     "client at a time): deliver input through the agent (--input-to agent) or "
+                     "attach the devices with porthole-vfio usb attach\n");
         return 2;
     }
     if (o.audio_source == "scream" && o.scream_shm.empty() && o.audio != "off") {

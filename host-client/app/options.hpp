@@ -46,6 +46,8 @@ struct Options {
     int mouse_sensitivity = 0;         // window mode, captured relative motion: -9..9
     bool ignore_windows_keys = false;  // window mode: the Super keys stay on the host
     bool hide_cursor = false;  // the host pointer hidden over the window while the guest's shows
+    // Host USB devices (vendor:product or bus-port) the capture key + U moves to the VM and back.
+    std::vector<std::string> usb_devices;
 
     // Audio: auto plays when the agent announces audio.
     std::string audio = "auto";  // auto, on or off

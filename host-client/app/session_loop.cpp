@@ -226,6 +226,15 @@ void SessionLoop::handle_window(bool& quit) {
                 spdlog::info("input: quit key");
                 quit = true;
                 break;
+            case input::WindowAction::toggle_usb:
+                if (usb_ != nullptr) {
+                    usb_->toggle();
+                } else {
+                    spdlog::info(
+                        "input: the USB key does nothing without --usb devices (and --qmp)");
+                    show_notice({"NO USB DEVICES GIVEN", "SEE --usb AND --qmp"});
+                }
+                break;
             case input::WindowAction::cycle_mouse_mode:
                 spdlog::info("input: mouse mode {}", input::to_string(input_->mouse_mode()));
                 break;
@@ -411,6 +420,10 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
             }  // else minimised or out of date: retry after the usual wait, not in a busy loop
         }
 
+        if (usb_ != nullptr) {
+            auto notices = usb_->take_notices();
+            if (!notices.empty()) show_notice(std::move(notices.back()));
+        }
         if (!notice_.empty() && monotonic_ns() >= notice_until_ns_) {
             notice_.clear();
             update_message();

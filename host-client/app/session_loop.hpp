@@ -15,6 +15,7 @@
 #include "app/options.hpp"
 #include "app/stats.hpp"
 #include "app/subsystem.hpp"
+#include "app/usb_subsystem.hpp"
 #include "display/sdl_window.hpp"
 #include "porthole/protocol/session.hpp"
 #include "render/renderer.hpp"
@@ -41,6 +42,8 @@ class SessionLoop {
         input_ = &i;
         add_subsystem(i);
     }
+    // The --usb devices: the capture key + U toggles them, their outcomes show as notices.
+    void set_usb(UsbSubsystem& u) { usb_ = &u; }
     // Runs until `stop`, the window closes, or --exit-after-frames / --timeout
     // (counted from `start_ns`, the program's start, so that it covers the
     // wait for the VM too); returns the process exit code.
@@ -69,6 +72,7 @@ class SessionLoop {
     std::vector<SessionSubsystem*> subsystems_;
     AudioSubsystem* audio_ = nullptr;
     InputSubsystem* input_ = nullptr;
+    UsbSubsystem* usb_ = nullptr;
     FrameStats stats_;
     protocol::HostPoll link_;
     protocol::AgentStatusView agent_status_;  // last shown; code ok: nothing to say

@@ -22,6 +22,8 @@ const char* to_string(WindowAction a) {
             return "Ctrl+Alt+Del";
         case WindowAction::cycle_mouse_mode:
             return "mouse mode";
+        case WindowAction::toggle_usb:
+            return "USB devices";
         case WindowAction::quit:
             return "quit";
     }

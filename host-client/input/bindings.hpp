@@ -23,6 +23,7 @@ enum class WindowAction : std::uint8_t {
     release_input,
     send_ctrl_alt_del,
     cycle_mouse_mode,
+    toggle_usb,
     quit,
 };
 const char* to_string(WindowAction a);
@@ -34,7 +35,7 @@ struct KeyBinding {
     std::string_view what;      // what it does, for --help and the README
 };
 
-inline constexpr std::array<KeyBinding, 7> kKeyBindings{{
+inline constexpr std::array<KeyBinding, 8> kKeyBindings{{
     {SDL_SCANCODE_F, WindowAction::toggle_fullscreen, "F", "toggle borderless fullscreen"},
     {SDL_SCANCODE_O, WindowAction::toggle_overlay, "O", "toggle the statistics overlay"},
     {SDL_SCANCODE_P, WindowAction::screenshot, "P",
@@ -45,6 +46,8 @@ inline constexpr std::array<KeyBinding, 7> kKeyBindings{{
      "mouse mode: auto, absolute, relative, in turn"},
     {SDL_SCANCODE_DELETE, WindowAction::send_ctrl_alt_del, "Delete",
      "send Ctrl+Alt+Del to the guest (agent or QMP)"},
+    {SDL_SCANCODE_U, WindowAction::toggle_usb, "U",
+     "attach the --usb devices to the VM, or give them back to the host"},
     {SDL_SCANCODE_Q, WindowAction::quit, "Q", "quit porthole"},
 }};
 

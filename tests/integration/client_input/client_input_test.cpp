@@ -20,6 +20,8 @@
 #include "fake_evdev.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/protocol/session.hpp"
+#include "porthole/qmp/session.hpp"
+#include "porthole/qmp/usb.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "process.hpp"
 #include "render/png_file.hpp"
@@ -508,6 +510,147 @@ TEST(ClientWindowInput, MouseOptionChoosesAbsoluteOrRelativeMotion) {
 // --mouse-sensitivity and --ignore-windows-keys through the real client:
 // captured relative motion reaches the ring scaled (-5: half, none lost),
 // and the Super keys stay on the host while the others go on.
+// The usb-host devices QEMU's VM holds, as "id=selector", through a session
+// of the test's own that is closed at once (QEMU serves one QMP client at a
+// time, and the client connects for each press).
+std::vector<std::string> vm_usb(const std::string& sock) {
+    auto s = qmp::Session::connect(sock, 20s);
+    if (!s) return {"no QMP session: " + s.error().message};
+    auto list = qmp::list_usb(*s);
+    if (!list) return {"no list: " + list.error().message};
+    std::vector<std::string> out;
+    for (const auto& a : *list)
+        out.push_back(a.id + "=" + qmp::to_string(a.selector));
+    return out;
+}
+
+std::size_t count_text(const std::string& path, const std::string& text) {
+    const std::string t = read_text(path);
+    std::size_t n = 0;
+    for (auto at = t.find(text); at != std::string::npos; at = t.find(text, at + 1))
+        ++n;
+    return n;
+}
+
+bool wait_for_count(const std::string& path, const std::string& text, std::size_t n,
+                    std::chrono::milliseconds limit, TestGuest& guest) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (count_text(path, text) >= n) return true;
+        guest.pump(50ms);
+    }
+    return false;
+}
+
+// --usb: ScrollLock+U attaches every listed device to a real QEMU with an
+// xHCI controller (QEMU takes a usb-host device whose host device is absent,
+// so no device of this machine moves), the next press gives them back, and a
+// client that ends (SIGTERM) gives back what it attached. A device the user
+// attached by other means (porthole-vfio's id for another device) is never
+// touched.
+TEST(ClientWindowInput, UsbKeyMovesTheDevicesToTheVmAndBackAndExitGivesThemBack) {
+    WindowClient w;
+    const std::string sock = w.dir.file("qmp.sock");
+    auto qemu = without_preload([&] {
+        return std::make_unique<QemuProcess>(sock, false,
+                                             std::vector<std::string>{"-device", "qemu-xhci"});
+    });
+    ASSERT_TRUE(qemu->listening()) << read_text(sock + ".log");
+    const std::string users = "porthole-usb-1-9=1-9";
+    {
+        auto s = qmp::Session::connect(sock, 20s);
+        ASSERT_TRUE(s) << s.error().message;
+        auto a = qmp::attach_usb(*s, *qmp::parse_usb_selector("1-9"));
+        ASSERT_TRUE(a) << a.error().message;
+    }
+    ASSERT_EQ(vm_usb(sock), std::vector<std::string>{users});
+
+    const auto failed = w.start({"--usb", "045e:028e", "--usb", "1-2.3", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed.empty()) << failed;
+    const std::vector<std::string> all{"porthole-usb-045e-028e=045e:028e",
+                                       "porthole-usb-1-2.3=1-2.3", users};
+
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "attached to the VM", 2, 30s, *w.guest)) << read_text(w.err);
+    EXPECT_EQ(vm_usb(sock), all) << read_text(w.err);
+
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "given back to the host", 2, 30s, *w.guest))
+        << read_text(w.err);
+    EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(w.err);
+
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "attached to the VM", 4, 30s, *w.guest)) << read_text(w.err);
+    EXPECT_EQ(vm_usb(sock), all) << read_text(w.err);
+    EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
+    EXPECT_EQ(count_text(w.err, "given back to the host (porthole exits)"), 2U) << read_text(w.err);
+    EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(w.err);
+    EXPECT_EQ(read_text(w.err).find("[error]"), std::string::npos) << read_text(w.err);
+
+    // The quit key is the other way out: the devices go back too.
+    WindowClient again;
+    const auto failed_again = again.start({"--usb", "045e:028e", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed_again.empty()) << failed_again;
+    ASSERT_EQ(again.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(again.err, "attached to the VM", 1, 30s, *again.guest))
+        << read_text(again.err);
+    EXPECT_EQ(vm_usb(sock), (std::vector<std::string>{all[0], users})) << read_text(again.err);
+    ASSERT_EQ(again.xdo("key Scroll_Lock+q"), 0);
+    EXPECT_EQ(again.client->wait_exit(30s), 0) << read_text(again.err);
+    EXPECT_EQ(count_text(again.err, "given back to the host (porthole exits)"), 1U)
+        << read_text(again.err);
+    EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(again.err);
+}
+
+// A VM without a USB controller: the press says QEMU's reason in the log and
+// the client carries on; nothing is left to give back at exit.
+TEST(ClientWindowInput, UsbKeySaysWhyQemuRefused) {
+    WindowClient w;
+    const std::string sock = w.dir.file("qmp.sock");
+    auto qemu = without_preload([&] { return std::make_unique<QemuProcess>(sock); });
+    ASSERT_TRUE(qemu->listening()) << read_text(sock + ".log");
+    w.env = {"HOME=" + w.dir.file("home"), "XDG_CONFIG_HOME=" + w.dir.file("config")};
+    const auto failed = w.start({"--usb", "045e:028e", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_text(w.err, "attaching USB device 045e:028e failed", 30s, *w.guest))
+        << read_text(w.err);
+    EXPECT_NE(read_text(w.err).find("no USB controller"), std::string::npos) << read_text(w.err);
+    EXPECT_TRUE(w.client->running()) << read_text(w.err);
+    EXPECT_TRUE(vm_usb(sock).empty());
+    // The outcome shows on the window (a few seconds): the screenshot taken now
+    // has text where the window is otherwise dark (no frame, the agent fine).
+    ASSERT_EQ(w.xdo("key Scroll_Lock+p"), 0);
+    ASSERT_TRUE(wait_for_text(w.err, "screenshot saved to ", 15s, *w.guest)) << read_text(w.err);
+    const std::string log = read_text(w.err);
+    const auto at = log.find("screenshot saved to ") + std::string("screenshot saved to ").size();
+    const auto shot = client::read_png(log.substr(at, log.find(" (", at) - at));
+    ASSERT_TRUE(shot) << log;
+    std::size_t lit = 0;
+    for (std::size_t i = 0; i + 3 < shot->bgra.size(); i += 4)
+        if (std::to_integer<int>(shot->bgra[i + 1]) > 128) ++lit;
+    EXPECT_GT(lit, 100U) << "no notice on the window";
+    EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
+    EXPECT_EQ(read_text(w.err).find("given back"), std::string::npos) << read_text(w.err);
+}
+
+// No QEMU at the --qmp socket when the key is pressed: the log names the
+// socket and the option, the client carries on, and the next press tries again.
+TEST(ClientWindowInput, UsbKeyWithoutQemuNamesTheSocketAndTheOption) {
+    WindowClient w;
+    const std::string sock = w.dir.file("no-qemu.sock");
+    const auto failed = w.start({"--usb", "1-2", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    const std::string said = "usb: cannot reach QEMU's QMP socket " + sock + " (--qmp)";
+    ASSERT_TRUE(wait_for_count(w.err, said, 1, 30s, *w.guest)) << read_text(w.err);
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    EXPECT_TRUE(wait_for_count(w.err, said, 2, 30s, *w.guest))
+        << "the second press tried again: " << read_text(w.err);
+    EXPECT_TRUE(w.client->running()) << read_text(w.err);
+    EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
+}
+
 TEST(ClientWindowInput, MouseSensitivityScalesMotionAndWindowsKeysStayOnTheHost) {
     std::int64_t full = 0;
     for (const std::string sens : {"0", "-5"}) {

@@ -119,7 +119,18 @@ INSTANTIATE_TEST_SUITE_P(
              "--mouse-sensitivity: wants a whole number"},
         Case{"MouseSensitivityWord",
              {"--mouse-sensitivity", "fast"},
-             "--mouse-sensitivity: wants a whole number"}),
+             "--mouse-sensitivity: wants a whole number"},
+        Case{"UsbVendorOnly",
+             {"--usb", "046d", "--qmp", "/q"},
+             "--usb: '046d' names no USB device: give vendor:product in hex"},
+        Case{"UsbProductNotHex", {"--usb", "046d:zz2b", "--qmp", "/q"}, "names no USB device"},
+        Case{"UsbPortZero", {"--usb", "3-0", "--qmp", "/q"}, "names no USB device"},
+        Case{"UsbWithoutQmp",
+             {"--usb", "046d:c52b"},
+             "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket"},
+        Case{"UsbWithInputToQmp",
+             {"--usb", "046d:c52b", "--input-to", "qmp", "--qmp", "/q"},
+             "--usb and --input-to qmp cannot share QEMU's QMP socket"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {
@@ -221,7 +232,10 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigCase{"IgnoreWindowsKeysAsNumber", "ignore-windows-keys = 1\n",
                    "1: ignore-windows-keys wants true or false"},
         ConfigCase{"AllowScreensaverAsText", "allow-screensaver = \"true\"\n",
-                   "1: allow-screensaver wants true or false"}),
+                   "1: allow-screensaver wants true or false"},
+        ConfigCase{"UsbBadDevice", "qmp = \"/q\"\nusb = [\"046d:c52b\", \"046d:c52\"]\n",
+                   "2: usb: '046d:c52' names no USB device"},
+        ConfigCase{"UsbAsBoolean", "usb = true\n", "1: usb wants a value"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(StrictConfig, UnquotedTextSaysToQuoteIt) {
@@ -368,6 +382,35 @@ TEST(PrintConfig, WindowOptionDefaultsAndTheTitleNamingTheRegion) {
         EXPECT_NE(config_line(r.out, flag).find("= false"), std::string::npos) << flag;
     EXPECT_NE(config_line(r.out, "mouse-sensitivity").find("= 0 "), std::string::npos) << r.out;
     EXPECT_NE(config_line(r.out, "window-position").find("= ''"), std::string::npos) << r.out;
+}
+
+// --usb: a list in the config file, the command line's list replacing it,
+// and a bad device or a missing --qmp refused with exit 2 as bad options are.
+TEST(PrintConfig, UsbDevicesComeFromTheFileAndTheCommandLineWins) {
+    TempDir dir;
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << "qmp = \"unix:/run/vm.qmp\"\nusb = [\"046d:c52b\", \"3-1.2\"]\n";
+    const auto has = [](const std::string& line, const std::string& value,
+                        const std::string& origin) {
+        return line.starts_with("usb = " + value + " ") && line.ends_with("# " + origin);
+    };
+    auto r = run(dir, {"--print-config", "--config", conf});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(has(config_line(r.out, "usb"), "['046d:c52b', '3-1.2']", conf + ":2")) << r.out;
+    r = run(dir, {"--print-config", "--config", conf, "--usb", "045e:028e"});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(has(config_line(r.out, "usb"), "['045e:028e']", "command line")) << r.out;
+    r = run(dir, {"--print-config"});
+    ASSERT_TRUE(r.code);
+    EXPECT_TRUE(has(config_line(r.out, "usb"), "[]", "default")) << r.out;
+    for (const auto& args : {std::vector<std::string>{"--headless", "--usb", "c52b"},
+                             std::vector<std::string>{"--headless", "--usb", "046d:c52b"}}) {
+        r = run(dir, args);
+        ASSERT_TRUE(r.code) << r.err;
+        EXPECT_EQ(*r.code, 2) << r.err;
+    }
 }
 
 TEST(ShortOptions, FullscreenBorderlessAndHideCursor) {

@@ -721,7 +721,8 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
                             "--allow-screensaver",
                             "--hide-cursor",
                             "--mouse-sensitivity",
-                            "--ignore-windows-keys"}) {
+                            "--ignore-windows-keys",
+                            "--usb"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }
     EXPECT_NE(help.find("/dev/shm/porthole"), std::string::npos);
@@ -731,6 +732,8 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
     EXPECT_NE(help.find("--mouse-sensitivity INT=0"), std::string::npos);
     EXPECT_NE(help.find("default: centered"), std::string::npos);
     EXPECT_NE(help.find("default: porthole (REGION)"), std::string::npos);
+    EXPECT_NE(help.find("--usb TEXT=[] ..."), std::string::npos);
+    EXPECT_NE(help.find("  U       attach the --usb devices to the VM"), std::string::npos);
 }
 
 }  // namespace
