@@ -74,7 +74,10 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
     if (!source_) return std::nullopt;
     auto f = source_->format();
     if (!f) {
-        error_ = f.error().message;
+        ++counters_.source_errors;
+        // Assigned only when it changes: the string keeps its capacity, and
+        // the callback does not copy the same message every period.
+        if (error_ != f.error().message) error_ = f.error().message;
         if (state_ != State::idle) restart(State::idle);
         format_.reset();
         return std::nullopt;
@@ -85,6 +88,7 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
         return std::nullopt;
     }
     if (!format_ || **f != *format_) {
+        if (format_) ++counters_.format_changes;
         format_ = **f;
         if (resampler_ != nullptr) speex_resampler_destroy(resampler_);
         int err = 0;

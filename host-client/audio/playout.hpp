@@ -92,11 +92,14 @@ struct PlayoutCounters {
     std::uint64_t resets = 0;      // re-buffer to the target (after a jump)
     std::uint64_t trims = 0;       // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;  // output frames produced, silence included
-    double latency_ms = 0;         // smoothed current latency
-    double target_ms = 0;          // the latency held (the configured target)
-    double ratio = 1.0;            // input/output ratio the resampler applies
-    double drift = 1.0;            // the guest's arrival rate / the output's (measured)
-    bool locked = false;           // the drift is known: tracking gains
+    // For the log (rate limited by its reader, never logged from the callback):
+    std::uint64_t source_errors = 0;   // the source rejected its data (a bad header)
+    std::uint64_t format_changes = 0;  // the source's format changed while one was known
+    double latency_ms = 0;             // smoothed current latency
+    double target_ms = 0;              // the latency held (the configured target)
+    double ratio = 1.0;                // input/output ratio the resampler applies
+    double drift = 1.0;                // the guest's arrival rate / the output's (measured)
+    bool locked = false;               // the drift is known: tracking gains
     bool playing = false;
 };
 
