@@ -153,6 +153,7 @@ class PlayoutEngine {
     // Controller state (see the design above).
     double level_ms_ = 0;         // latency, filtered (tau = 1 / (4 Kp))
     double fill_lp_ = 0;          // source + engine frames, filtered alike
+    double slow_ms_ = 0;          // latency over ~2 s: the mean a timer's beat dips below
     double smoothed_ms_ = 0;      // fast average (two 40 ms poles) for trims
     double prefiltered_ms_ = 0;   // first of those two
     double target_eff_ms_ = 0;    // max(target, floor)
