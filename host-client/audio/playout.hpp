@@ -28,6 +28,19 @@
 //    quantum apart; longer gaps are stalls, not granularity), plus what one
 //    callback needs and 1 ms. Gains follow that effective target, so a
 //    coarse arrival pattern gets a proportionally slower, quieter loop.
+//    The mean is the loop's and a ~2 s one, whichever is higher: a DPC timer
+//    beating against a drifting guest clock (Scream's 20 ms chunks slip
+//    against its 10 ms timer) steps the fill's mean by a tick every
+//    1 / (drift x 100 Hz), 2 s at 0.5%, too slow for the loop's filter to
+//    average and deeper than the dips around it.
+//  - Lock and unlock judge that ~2 s mean (unlocking on the beat's trough
+//    had the acquiring loop chase it: a 9-16 cent warble), and locking waits
+//    for the ratio to be within 1.7 cents of the drift (locked mid-swing, the
+//    2 cents/s slew took seconds to glide off the offset).
+//  - A (re)start happens on a regular arrival only, where the fill is at its
+//    sawtooth's top; never on the backlog that ends a stall (its newest
+//    chunk is already a grain old: the start sat half a grain high), which
+//    is no write grain either.
 //  - The ratio moves at most 2 cents per second (50 in the first 5 s after
 //    a format starts, while the drift is learned): a glide that slow is not
 //    heard as a wobble.
