@@ -404,6 +404,7 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         since_arrival_s_ += static_cast<double>(frames) / rate;
         regular = arrived > 0 && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate;
         if (arrived > 0) {
+            irregular_run_ = regular ? 0 : irregular_run_ + 1;
             if (regular) dip_ms_ = std::max({dip_ms_, pending_dip_ms_, underrun_dip_ms_});
             pending_dip_ms_ = underrun_dip_ms_ = 0;
             since_arrival_s_ = 0;
@@ -424,7 +425,10 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     // ending a stall says nothing of where the guest's cadence is (bursty's
     // newest chunk is 10 ms old when it lands, so starting on it sat 5 ms
     // high for the next 10 s): wait for the next write, a grain at most.
-    if (state_ == State::buffering && (!regular || !start_if_ready(*format_, output_delay_ms))) {
+    // A guest whose writes are all further apart than that (a 50 ms period)
+    // has no regular arrival: from the second such write in a row, any does.
+    const bool may_start = arrived > 0 && irregular_run_ != 1;
+    if (state_ == State::buffering && (!may_start || !start_if_ready(*format_, output_delay_ms))) {
         silence(0);
         return;
     }

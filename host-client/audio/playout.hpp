@@ -193,6 +193,7 @@ class PlayoutEngine {
                                        // frames, arrivals) every 0.25 s, oldest first
     std::uint64_t last_avail_ = 0;     // source frames left after the previous cycle
     double write_grain_ = 0;           // largest write seen between two cycles (decaying)
+    std::uint32_t irregular_run_ = 0;  // arrivals in a row after a gap beyond a driver's grain
     std::uint64_t fade_left_ = 0;      // frames of fade-in to go
     std::uint64_t fade_len_ = 1;
     float gain_ = 1.0F;
