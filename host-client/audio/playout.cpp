@@ -186,7 +186,6 @@ bool PlayoutEngine::trim(std::uint64_t frames) {
     // The stall's step leaves the arrival count too (the trim's reads are
     // not counted as played): the drift estimate does not see it.
     level_ms_ -= cut_ms;
-    slow_ms_ -= cut_ms;
     since_trim_s_ = 0;
     fill_lp_ -= static_cast<double>(frames);
     ++counters_.trims;
@@ -209,7 +208,7 @@ bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     if (avail > start + f.rate / 1000) source_->skip_to_latest(start);
     state_ = State::playing;
     counters_.playing = true;
-    smoothed_ms_ = prefiltered_ms_ = level_ms_ = slow_ms_ = target_eff_ms_;
+    smoothed_ms_ = prefiltered_ms_ = level_ms_ = target_eff_ms_;
     // Started half a grain high, the sawtooth's mean sits on the target: so
     // does the filtered fill, or its settling would read as a slow guest.
     fill_lp_ = std::max(target_eff_ms_ - output_delay_ms, 0.0) * rate / 1000.0;
@@ -279,17 +278,13 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // its dip says nothing about the mean, and the backlog follows.
     if (since_arrival_s_ <= 0.040 + dt) {
         level_ms_ += a * (latency - level_ms_);
-        // The mean over a few seconds: a DPC timer beating against a drifting
-        // guest clock moves the fill's mean by a whole tick every 1/(drift x
-        // 100 Hz) (2 s at 0.5%), too slow for level_ms_ to average out.
-        slow_ms_ += std::min(1.0, dt / 2.0) * (latency - slow_ms_);
         fill_lp_ += a * (fill - fill_lp_);
     }
     // Locked, a dip below a mean that is itself moving fast (a changed guest
     // clock draining the buffer) is the mean's motion, not the arrivals'
     // grain: the floor takes it only while the fast and slow averages agree.
     if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
-        pending_dip_ms_ = std::max(pending_dip_ms_, std::max(level_ms_, slow_ms_) - latency);
+        pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
 
     // Fast average for trims, as before: two 40 ms poles.
     const double af = dt / (0.04 + dt);
@@ -310,7 +305,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         // The slow filters had taken in part of the step: restart them from the
         // settled fast average.
         fill_lp_ += (prefiltered_ms_ - level_ms_) * rate / 1000.0;
-        level_ms_ = slow_ms_ = prefiltered_ms_;
+        level_ms_ = prefiltered_ms_;
         // The cut never equals the stall's step to the frame: what is left
         // would bias the window by remainder / span. Start a new window; the
         // estimate so far stands until it spans 5 s.
@@ -350,16 +345,9 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // Lock: the drift estimate holds the latency. Lost when the latency sinks
     // well below the target (the guest's clock changed: a resumed or
     // migrated VM), or trims repeat (the same, the other way): acquire again.
-    // On the slow mean: a timer's beat swings level_ms_ by up to a tick
-    // (10 ms) every second or two, and unlocking on its trough made the
-    // fast acquiring loop chase it (a 17-cent warble at 5..20 ms).
-    const double err_ms = slow_ms_ - target_eff_ms_;
+    const double err_ms = level_ms_ - target_eff_ms_;
     const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
-    // Locking also wants the ratio at the drift (within 1.7 cents): the slow
-    // mean passes the target mid-swing too, and locking there left a 7-cent
-    // offset to glide off at the locked 2 cents per second.
-    if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2 &&
-        std::abs(ratio_ / drift_ - 1.0) < 0.001)
+    if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
         locked_ = true;
     else if (locked_ && (err_ms < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
         unlock();

@@ -28,15 +28,6 @@
 //    quantum apart; longer gaps are stalls, not granularity), plus what one
 //    callback needs and 1 ms. Gains follow that effective target, so a
 //    coarse arrival pattern gets a proportionally slower, quieter loop.
-//    The mean is the loop's and a ~2 s one, whichever is higher: a DPC timer
-//    beating against a drifting guest clock (Scream's 20 ms chunks slip
-//    against its 10 ms timer) steps the fill's mean by a tick every
-//    1 / (drift x 100 Hz), 2 s at 0.5%, too slow for the loop's filter to
-//    average and deeper than the dips around it.
-//  - Lock and unlock judge that ~2 s mean (unlocking on the beat's trough
-//    had the acquiring loop chase it: a 9-16 cent warble), and locking waits
-//    for the ratio to be within 1.7 cents of the drift (locked mid-swing, the
-//    2 cents/s slew took seconds to glide off the offset).
 //  - A (re)start happens on a regular arrival only, where the fill is at its
 //    sawtooth's top; never on the backlog that ends a stall (its newest
 //    chunk is already a grain old: the start sat half a grain high), which
@@ -166,7 +157,6 @@ class PlayoutEngine {
     // Controller state (see the design above).
     double level_ms_ = 0;         // latency, filtered (tau = 1 / (4 Kp))
     double fill_lp_ = 0;          // source + engine frames, filtered alike
-    double slow_ms_ = 0;          // latency over ~2 s: the mean a timer's beat dips below
     double smoothed_ms_ = 0;      // fast average (two 40 ms poles) for trims
     double prefiltered_ms_ = 0;   // first of those two
     double target_eff_ms_ = 0;    // max(target, floor)
