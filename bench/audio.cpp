@@ -179,36 +179,40 @@ int run_arrival_matrix(bool quick) {
         "(cents: |pitch - the run's long-term pitch| outside trims; latency: mean, guest's "
         "newest write -> speaker)\n\n",
         seconds, 15);
-    fmt::print("{:>8} {:>6} {:>5} {:>6} | {:>5} {:>5} {:>6} | {:>4} {:>5} {:>5} | {:>8} {:>8}\n",
-               "pattern", "target", "quant", "drift", "p50", "p95", "max", "drop", "reset", "trims",
-               "latency", "held");
-    int failing = 0;
+    fmt::print(
+        "{:>8} {:>6} {:>5} {:>6} | {:>5} {:>5} {:>6} | {:>4} {:>5} {:>5} | {:>8} {:>8} {:>5}\n",
+        "pattern", "target", "quant", "drift", "p50", "p95", "max", "drop", "reset", "trims",
+        "latency", "held", "stall");
+    int failing = 0, limited = 0;
     for (const auto arrival : test::kArrivals) {
         for (const double target : {5.0, 10.0, 20.0, 40.0, 60.0, 100.0, 200.0}) {
             for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01}) {
                 const test::ArrivalRunConfig rc{arrival, target, drift, seconds, 15};
                 const auto r = test::run_arrivals(rc);
-                // Pass: p95 <= 2 cents, max <= 5, no dropouts, latency within 1 ms of
-                // what the engine holds (or a quantum, where that is larger).
-                const double tol = std::max(1.0, r.quantum * 1000.0 / 48000.0);
-                const bool pass = r.p95_cents <= 2.0 && r.max_cents <= 5.0 && r.dropouts == 0 &&
-                                  r.resets == 0 &&
-                                  std::abs(r.latency_ms - r.engine_target_ms) <= tol;
+                // The criteria (test::judge); a gap no buffer of the
+                // latency held bridges may cost one dropout: "limit".
+                const auto v = test::judge(r);
+                const bool pass = v.pass();
                 failing += pass ? 0 : 1;
+                limited += v.limited ? 1 : 0;
                 fmt::print(
                     "{:>8} {:>6.0f} {:>5} {:>+5.1f}% | {:>5.2f} {:>5.2f} {:>6.2f} | {:>4} {:>5} "
-                    "{:>5} | {:>8.2f} {:>8.2f} {}\n",
+                    "{:>5} | {:>8.2f} {:>8.2f} {:>5} {}{}\n",
                     test::arrival_name(arrival), target, r.quantum, drift * 100, r.p50_cents,
                     r.p95_cents, r.max_cents, r.dropouts, r.resets, r.trims, r.latency_ms,
-                    r.engine_target_ms, pass ? "" : "FAIL");
+                    r.engine_target_ms, r.stalls, pass ? "" : "FAIL", v.limited ? " (limit)" : "");
                 std::fflush(stdout);
             }
         }
     }
     fmt::print(
         "\n{} of {} runs fail (p95 <= 2 c, max <= 5 c, no dropout or reset, latency "
-        "within max(1 ms, a quantum) of the latency held)\n",
-        failing, 5 * 7 * 5);
+        "within max(1 ms, a quantum) of the latency held)\n"
+        "{} runs are at the physical limit (stall: a gap between the guest's writes longer\n"
+        "than the latency held minus the output's quantum, which no buffer that size\n"
+        "bridges; one dropout and re-buffer per stall is expected there, every other\n"
+        "criterion still applies)\n",
+        failing, 5 * 7 * 5, limited);
     return 0;
 }
 

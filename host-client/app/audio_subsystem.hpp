@@ -11,6 +11,7 @@
 #include "app/options.hpp"
 #include "app/subsystem.hpp"
 #include "audio/playback.hpp"
+#include "audio/source_messages.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 
 namespace porthole::client {
@@ -39,6 +40,10 @@ class AudioSubsystem final : public SessionSubsystem {
     bool from_region_ = false;
     bool scream_pending_ = false;  // waiting for Scream's file, as for the region
     std::uint64_t scream_retry_ns_ = 0;
+    // What the source did (bad header, format change, start/stop), logged
+    // rate limited from a snapshot a second: never from the callback.
+    audio::SourceMessages messages_;
+    std::uint64_t messages_ns_ = 0;
     enum class Said { nothing, playing, no_channel } said_ = Said::nothing;
 };
 

@@ -229,6 +229,8 @@ PlaybackStats AudioPlayback::stats() const {
     s.resets = c.resets;
     s.trims = c.trims;
     s.frames_out = c.frames_out;
+    s.source_errors = c.source_errors;
+    s.format_changes = c.format_changes;
     s.latency_ms = c.latency_ms;
     s.output_delay_ms = impl_->output_delay_ms;
     s.ratio = c.ratio;

@@ -31,8 +31,10 @@ struct PlaybackStats {
     std::uint64_t resets = 0;
     std::uint64_t trims = 0;  // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;
-    double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
-    double output_delay_ms = 0;  // PipeWire's part of it
+    std::uint64_t source_errors = 0;   // the source rejected its data (e.g. a bad Scream header)
+    std::uint64_t format_changes = 0;  // the source's format changed
+    double latency_ms = 0;             // smoothed: source + engine + PipeWire's delay
+    double output_delay_ms = 0;        // PipeWire's part of it
     double ratio = 1.0;
     bool playing = false;
     std::uint32_t rate = 0;

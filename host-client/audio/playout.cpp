@@ -74,7 +74,10 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
     if (!source_) return std::nullopt;
     auto f = source_->format();
     if (!f) {
-        error_ = f.error().message;
+        ++counters_.source_errors;
+        // Assigned only when it changes: the string keeps its capacity, and
+        // the callback does not copy the same message every period.
+        if (error_ != f.error().message) error_ = f.error().message;
         if (state_ != State::idle) restart(State::idle);
         format_.reset();
         return std::nullopt;
@@ -85,6 +88,7 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
         return std::nullopt;
     }
     if (!format_ || **f != *format_) {
+        if (format_) ++counters_.format_changes;
         format_ = **f;
         if (resampler_ != nullptr) speex_resampler_destroy(resampler_);
         int err = 0;
@@ -378,6 +382,7 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
     const double rate = format_->rate;
     if (state_ == State::idle) restart(State::buffering);
     std::uint64_t arrived = 0;  // frames the guest published since the last cycle
+    bool regular = false;       // ... within a driver's granularity of the previous write
     {
         const std::uint64_t avail = source_->available();
         arrived = avail > last_avail_ ? avail - last_avail_ : 0;
@@ -385,19 +390,33 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // arrivals, taken when the gap ends (a gap beyond 40 ms + a quantum is
         // a stall or a pause, whose dip the floor does not absorb).
         since_arrival_s_ += static_cast<double>(frames) / rate;
+        regular = arrived > 0 && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate;
         if (arrived > 0) {
-            if (since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate)
-                dip_ms_ = std::max({dip_ms_, pending_dip_ms_, underrun_dip_ms_});
+            irregular_run_ = regular ? 0 : irregular_run_ + 1;
+            if (regular) dip_ms_ = std::max({dip_ms_, pending_dip_ms_, underrun_dip_ms_});
             pending_dip_ms_ = underrun_dip_ms_ = 0;
             since_arrival_s_ = 0;
         }
+        // The sawtooth the callbacks see rises by what arrived less what one
+        // callback takes: with a quantum longer than the chunks (21 ms against
+        // 10 ms writes) two or three chunks land per callback, but the fill
+        // only steps by one chunk's worth.
         const auto grain = static_cast<double>(arrived);
-        // A burst beyond twice the target is a jump (VM resumed), not a grain.
-        if (grain <= 2.0 * config_.target_ms * rate / 1000.0)
+        // A burst beyond twice the target is a jump (VM resumed), not a grain;
+        // nor is the backlog a stall ends with (it would start 50 ms high).
+        if (grain <= 2.0 * config_.target_ms * rate / 1000.0 && (regular || arrived == 0))
             write_grain_ = std::max(grain, write_grain_ * 0.999);
         last_avail_ = avail;
     }
-    if (state_ == State::buffering && !start_if_ready(*format_, output_delay_ms)) {
+    // Start only on a regular arrival: the fill is then at its sawtooth's top
+    // (start_if_ready puts the mean on the target from there). A backlog
+    // ending a stall says nothing of where the guest's cadence is (bursty's
+    // newest chunk is 10 ms old when it lands, so starting on it sat 5 ms
+    // high for the next 10 s): wait for the next write, a grain at most.
+    // A guest whose writes are all further apart than that (a 50 ms period)
+    // has no regular arrival: from the second such write in a row, any does.
+    const bool may_start = arrived > 0 && irregular_run_ != 1;
+    if (state_ == State::buffering && (!may_start || !start_if_ready(*format_, output_delay_ms))) {
         silence(0);
         return;
     }

@@ -28,6 +28,10 @@
 //    quantum apart; longer gaps are stalls, not granularity), plus what one
 //    callback needs and 1 ms. Gains follow that effective target, so a
 //    coarse arrival pattern gets a proportionally slower, quieter loop.
+//  - A (re)start happens on a regular arrival only, where the fill is at its
+//    sawtooth's top; never on the backlog that ends a stall (its newest
+//    chunk is already a grain old: the start sat half a grain high), which
+//    is no write grain either.
 //  - The ratio moves at most 2 cents per second (50 in the first 5 s after
 //    a format starts, while the drift is learned): a glide that slow is not
 //    heard as a wobble.
@@ -92,11 +96,14 @@ struct PlayoutCounters {
     std::uint64_t resets = 0;      // re-buffer to the target (after a jump)
     std::uint64_t trims = 0;       // excess latency cut out with a crossfade
     std::uint64_t frames_out = 0;  // output frames produced, silence included
-    double latency_ms = 0;         // smoothed current latency
-    double target_ms = 0;          // the latency held (the configured target)
-    double ratio = 1.0;            // input/output ratio the resampler applies
-    double drift = 1.0;            // the guest's arrival rate / the output's (measured)
-    bool locked = false;           // the drift is known: tracking gains
+    // For the log (rate limited by its reader, never logged from the callback):
+    std::uint64_t source_errors = 0;   // the source rejected its data (a bad header)
+    std::uint64_t format_changes = 0;  // the source's format changed while one was known
+    double latency_ms = 0;             // smoothed current latency
+    double target_ms = 0;              // the latency held (the configured target)
+    double ratio = 1.0;                // input/output ratio the resampler applies
+    double drift = 1.0;                // the guest's arrival rate / the output's (measured)
+    bool locked = false;               // the drift is known: tracking gains
     bool playing = false;
 };
 
@@ -176,6 +183,7 @@ class PlayoutEngine {
                                        // frames, arrivals) every 0.25 s, oldest first
     std::uint64_t last_avail_ = 0;     // source frames left after the previous cycle
     double write_grain_ = 0;           // largest write seen between two cycles (decaying)
+    std::uint32_t irregular_run_ = 0;  // arrivals in a row after a gap beyond a driver's grain
     std::uint64_t fade_left_ = 0;      // frames of fade-in to go
     std::uint64_t fade_len_ = 1;
     float gain_ = 1.0F;

@@ -32,11 +32,22 @@ class ScreamSource final : public PcmSource {
             valid_ = false;
             return std::optional<PcmFormat>{};
         }
+        // The same bad header every period (the driver stuck, or not Scream's
+        // device at all): reported once, then "no format" without building
+        // the message again (this runs in the real-time callback).
+        if (rejected_ && same_format(h, rejected_h_) &&
+            (h.write_idx >= h.max_chunks) == (rejected_h_.write_idx >= rejected_h_.max_chunks)) {
+            valid_ = false;
+            return std::optional<PcmFormat>{};
+        }
         if (auto why = check_scream_header(h, region_.size()); !why.empty()) {
             valid_ = false;
+            rejected_ = true;
+            rejected_h_ = h;
             return Error::make("Scream ring: " + why +
                                "; is --scream-shm the Scream IVSHMEM device?");
         }
+        rejected_ = false;
         if (!valid_ || !same_format(h, current_)) restart(h);
         return std::optional<PcmFormat>{
             PcmFormat{scream_rate(h.rate), h.channels, scream_speakers(h)}};
@@ -193,6 +204,8 @@ class ScreamSource final : public PcmSource {
 
     std::span<const std::byte> region_;
     ScreamHeader current_{};
+    bool rejected_ = false;  // rejected_h_ was reported as bad
+    ScreamHeader rejected_h_{};
     bool valid_ = false;
     std::uint16_t last_idx_ = 0;
     std::uint64_t start_idx_ = 0;

@@ -133,5 +133,46 @@ TEST(ArrivalRun, ReportsThePitchWobbleAndLatencyOfARun) {
     EXPECT_EQ(r.engine_target_ms, 20.0);
 }
 
+// The physical limit is one rule over the gaps a run saw, not a list of
+// exempted fixtures: bursty's 110 ms gap cannot be bridged by 100 ms held
+// (78.7 ms in hand after a 21.3 ms quantum), it can by 200 ms, and a
+// driver's granularity (jitter's 30 ms gaps) never counts, however low the
+// target.
+TEST(ArrivalRun, CountsTheStallsNoBufferOfTheLatencyHeldBridges) {
+    EXPECT_TRUE(gap_is_physical_stall(110, 100, 21.3));
+    EXPECT_FALSE(gap_is_physical_stall(110, 200, 21.3));
+    EXPECT_FALSE(gap_is_physical_stall(30, 5, 0.7));
+    const auto limited = run_arrivals({Arrival::bursty, 100, 0, 30, 15});
+    EXPECT_EQ(limited.stalls, 3U);  // at 17, 22 and 27 s
+    EXPECT_NEAR(limited.longest_gap_ms, 110.0, 0.5);
+    EXPECT_TRUE(judge(limited).limited);
+    const auto ridden = run_arrivals({Arrival::bursty, 200, 0, 30, 15});
+    EXPECT_EQ(ridden.stalls, 0U);
+    EXPECT_FALSE(judge(ridden).limited);
+    const auto grain = run_arrivals({Arrival::jitter, 5, 0, 20, 10});
+    EXPECT_EQ(grain.stalls, 0U);
+    EXPECT_NEAR(grain.longest_gap_ms, 30.0, 0.5);
+}
+
+// The verdict: dropouts and re-buffers up to the stalls, nothing beyond.
+TEST(ArrivalRun, JudgesDropoutsAgainstTheStallsOnly) {
+    ArrivalResult r;
+    r.quantum = 256;
+    r.latency_ms = r.engine_target_ms = 20;
+    EXPECT_TRUE(judge(r).pass());
+    r.dropouts = r.resets = 1;
+    EXPECT_FALSE(judge(r).pass());
+    r.stalls = 1;
+    EXPECT_TRUE(judge(r).pass());
+    r.dropouts = 2;
+    EXPECT_FALSE(judge(r).pass());
+    r.dropouts = 1;
+    r.p95_cents = 2.1;  // every other criterion still applies at the limit
+    EXPECT_FALSE(judge(r).pass());
+    r.p95_cents = 0;
+    r.latency_ms = 26;
+    EXPECT_FALSE(judge(r).pass());
+}
+
 }  // namespace
 }  // namespace porthole::test

@@ -40,6 +40,21 @@ void expect_inaudible(const Row& row) {
     EXPECT_NEAR(r.latency_ms, r.engine_target_ms, tol) << row;
 }
 
+// Where the guest stalls longer than the latency held can bridge (see
+// gap_is_physical_stall): one dropout per stall is physics, anything beyond
+// it and every other criterion is the controller's.
+void expect_clean_but_for_stalls(const Row& row) {
+    const ArrivalRunConfig rc{row.arrival, row.target_ms, row.drift, 30, 15};
+    const auto r = run_arrivals(rc);
+    const auto v = judge(r);
+    EXPECT_GT(r.stalls, 0U) << row;
+    EXPECT_TRUE(v.pitch_ok) << row << ": p95 " << r.p95_cents << ", max " << r.max_cents;
+    EXPECT_TRUE(v.dropouts_ok) << row << ": " << r.dropouts << " dropouts, " << r.resets
+                               << " re-buffers, " << r.stalls << " stalls";
+    EXPECT_TRUE(v.latency_ok) << row << ": " << r.latency_ms << " ms, holding "
+                              << r.engine_target_ms;
+}
+
 // Perfectly regular chunks at 60 and 100 ms: the old loop's gain swung the
 // ratio between its limits there (a 17-cent warble most of the time).
 TEST(ArrivalMatrix, RegularChunksAreInaudibleAtLongTargets) {
@@ -73,6 +88,26 @@ TEST(ArrivalMatrix, JitteredChunksAreInaudibleAtEveryTarget) {
 TEST(ArrivalMatrix, BurstyGuestIsRiddenOutAtTwoHundredMs) {
     for (const double drift : {0.0, 0.005, -0.005, 0.01})
         expect_inaudible({Arrival::bursty, 200.0, drift});
+}
+
+// The same guest below 200 ms: each 110 ms gap runs the buffer dry (one
+// dropout each, 3 in the measured 15 s). The re-buffer starts on the guest's
+// next regular write, not on the backlog that ends the stall (whose newest
+// chunk is already 10 ms old: starting there sat 5 ms high, the grain taken
+// from the backlog up to 50 ms high, and the glide back was heard), so
+// nothing but the dropout itself is heard.
+TEST(ArrivalMatrix, BurstyGuestCostsOneDropoutPerStallAndNothingElse) {
+    for (const double target : {5.0, 10.0})
+        for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
+            expect_clean_but_for_stalls({Arrival::bursty, target, drift});
+    for (const double drift : {-0.005, 0.01, -0.01})
+        expect_clean_but_for_stalls({Arrival::bursty, 20.0, drift});
+    for (const double drift : {0.0, 0.005})
+        expect_clean_but_for_stalls({Arrival::bursty, 40.0, drift});
+    for (const double drift : {0.005, -0.005, 0.01})
+        expect_clean_but_for_stalls({Arrival::bursty, 60.0, drift});
+    for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
+        expect_clean_but_for_stalls({Arrival::bursty, 100.0, drift});
 }
 
 }  // namespace

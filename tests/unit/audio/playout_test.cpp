@@ -112,6 +112,25 @@ TEST(PlayoutEngine, DriftingGuestClockHoldsFiveMs) {
     }
 }
 
+// A start waits for a write within a driver's granularity of the one before
+// (not the backlog ending a stall); a guest whose writes are all further
+// apart (80 ms periods) must still start, on its second write.
+TEST(PlayoutEngine, CoarseGuestPeriodStillStarts) {
+    AudioSimConfig c;
+    c.writer_chunk = 3840;  // 80 ms
+    c.quantum = 1024;
+    c.output_delay_ms = 1024.0 / 48.0;
+    c.playout.target_ms = 200;
+    AudioSim sim(c);
+    double started = -1;
+    sim.run(5.0, [&](const AudioSim::Cycle& cy) {
+        if (started < 0 && sim.counters().playing) started = cy.t;
+    });
+    ASSERT_GE(started, 0.0) << "never started";
+    EXPECT_LT(started, 0.5);
+    EXPECT_GT(sim.counters().frames_out, 0U);
+}
+
 TEST(PlayoutEngine, EngineReportsTheLatencyItHolds) {
     AudioSim sim(AudioSimConfig{});
     double engine = 0, truth = 0;
