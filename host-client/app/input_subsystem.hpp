@@ -45,6 +45,10 @@ class InputSubsystem final : public SessionSubsystem, public input::InputSink {
     // The guest image's size and scaling: where it sits in the window (absolute mouse mode).
     void update_view(ScaleMode scale, std::uint32_t frame_w, std::uint32_t frame_h);
     [[nodiscard]] InputStats stats() const;
+    // The QMP connection input goes over (--input-to qmp), else nullptr.
+    [[nodiscard]] qmp::QmpClient* qmp_client() {
+        return qmp_sink_ ? &qmp_sink_->client() : nullptr;
+    }
     // The window's mouse mode (window mode; automatic without a window).
     [[nodiscard]] input::MouseMode mouse_mode() const {
         return window_input_ ? window_input_->mouse_mode() : input::MouseMode::automatic;

@@ -114,7 +114,8 @@ int run(const porthole::client::Options& o) {
         spdlog::error("{}", input.error().message);
         return 1;
     }
-    auto usb = client::UsbSubsystem::create(o);
+    // With --input-to qmp the USB commands share the input's connection (QEMU serves one).
+    auto usb = client::UsbSubsystem::create(o, (*input)->qmp_client());
     if (!usb) {
         spdlog::error("{}", usb.error().message);
         return 1;

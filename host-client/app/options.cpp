@@ -545,14 +545,6 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                      "unix:PATH,server=on,wait=off)\n");
         return 2;
     }
-    if (!o.usb_devices.empty() && o.input_to == "qmp") {
-        // QEMU serves one client per QMP socket: the input connection would lock --usb out.
-        std::fprintf(stderr,
-                     "--usb and --input-to qmp cannot share QEMU's QMP socket (QEMU serves one "
-                     "client at a time): deliver input through the agent (--input-to agent) or "
-                     "attach the devices with porthole-vfio usb attach\n");
-        return 2;
-    }
     if (o.audio_source == "scream" && o.scream_shm.empty() && o.audio != "off") {
         std::fprintf(stderr,
                      "--audio-source scream needs --scream-shm PATH (Scream's IVSHMEM file)\n");

@@ -30,7 +30,8 @@ std::string reason_of(const std::string& message) {
 
 }  // namespace
 
-Result<std::unique_ptr<UsbSubsystem>> UsbSubsystem::create(const Options& o) {
+Result<std::unique_ptr<UsbSubsystem>> UsbSubsystem::create(const Options& o,
+                                                           qmp::QmpClient* input_qmp) {
     if (o.usb_devices.empty()) return std::unique_ptr<UsbSubsystem>{};
     if (o.qmp.empty())
         return Error::make(
@@ -54,11 +55,13 @@ Result<std::unique_ptr<UsbSubsystem>> UsbSubsystem::create(const Options& o) {
         spdlog::warn(
             "usb: --headless has no window for the capture key + U: the --usb devices "
             "stay on the host");
-    return std::unique_ptr<UsbSubsystem>(new UsbSubsystem(*path, std::move(devices)));
+    return std::unique_ptr<UsbSubsystem>(new UsbSubsystem(*path, std::move(devices), input_qmp));
 }
 
-UsbSubsystem::UsbSubsystem(std::string socket, std::vector<porthole::qmp::UsbSelector> devices)
+UsbSubsystem::UsbSubsystem(std::string socket, std::vector<porthole::qmp::UsbSelector> devices,
+                           qmp::QmpClient* input_qmp)
     : socket_(std::move(socket)), devices_(std::move(devices)) {
+    if (input_qmp != nullptr) shared_ = std::make_unique<qmp::SharedChannel>(*input_qmp);
     worker_ = std::jthread([this](std::stop_token stop) { work(std::move(stop)); });
 }
 
@@ -107,8 +110,17 @@ void UsbSubsystem::work(std::stop_token stop) {
     if (!attached_.empty() || !uncertain_.empty()) give_back(true);
 }
 
+Result<porthole::qmp::Channel*> UsbSubsystem::channel(std::optional<porthole::qmp::Session>& own) {
+    if (shared_) return static_cast<porthole::qmp::Channel*>(shared_.get());
+    auto s = porthole::qmp::Session::connect(socket_);
+    if (!s) return s.error();
+    own.emplace(std::move(*s));
+    return static_cast<porthole::qmp::Channel*>(&*own);
+}
+
 void UsbSubsystem::attach_all() {
-    auto session = porthole::qmp::Session::connect(socket_);
+    std::optional<porthole::qmp::Session> own;
+    auto session = channel(own);
     if (!session) {
         spdlog::error("usb: cannot reach QEMU's QMP socket {} (--qmp): {}", socket_,
                       session.error().message);
@@ -117,7 +129,7 @@ void UsbSubsystem::attach_all() {
     }
     std::vector<std::string> lines{"USB DEVICES TO THE VM"};
     for (const auto& d : devices_) {
-        auto r = porthole::qmp::attach_usb(*session, d);
+        auto r = porthole::qmp::attach_usb(**session, d);
         if (r) {
             attached_.push_back(d);
             spdlog::info("usb: {} attached to the VM (QEMU device {})", porthole::qmp::to_string(d),
@@ -126,7 +138,7 @@ void UsbSubsystem::attach_all() {
             continue;
         }
         // A lost answer may hide a device QEMU added: the give-back tries it too.
-        if (r.error().code != porthole::qmp::Session::kQemuRefused) uncertain_.push_back(d);
+        if (r.error().code != porthole::qmp::Channel::kQemuRefused) uncertain_.push_back(d);
         spdlog::error("usb: {}", r.error().message);
         lines.push_back(porthole::qmp::to_string(d) + " REFUSED: " + reason_of(r.error().message));
     }
@@ -135,7 +147,8 @@ void UsbSubsystem::attach_all() {
 }
 
 void UsbSubsystem::give_back(bool exiting) {
-    auto session = porthole::qmp::Session::connect(socket_);
+    std::optional<porthole::qmp::Session> own;
+    auto session = channel(own);
     if (!session) {
         std::vector<std::string> names;
         for (const auto& d : attached_)
@@ -148,7 +161,7 @@ void UsbSubsystem::give_back(bool exiting) {
     std::vector<std::string> lines{"USB DEVICES BACK TO THE HOST"};
     std::vector<porthole::qmp::UsbSelector> kept;
     for (const auto& d : attached_) {
-        auto r = porthole::qmp::detach_usb(*session, porthole::qmp::usb_device_id(d));
+        auto r = porthole::qmp::detach_usb(**session, porthole::qmp::usb_device_id(d));
         if (r) {
             spdlog::info("usb: {} given back to the host{}", porthole::qmp::to_string(d),
                          exiting ? " (porthole exits)" : "");
@@ -163,7 +176,7 @@ void UsbSubsystem::give_back(bool exiting) {
     attached_ = std::move(kept);
     // Only ours: a device_add whose answer was lost carries our id and no other.
     for (const auto& d : uncertain_) {
-        if (auto r = porthole::qmp::detach_usb(*session, porthole::qmp::usb_device_id(d)); r)
+        if (auto r = porthole::qmp::detach_usb(**session, porthole::qmp::usb_device_id(d)); r)
             spdlog::info("usb: {} given back to the host", porthole::qmp::to_string(d));
         else
             spdlog::debug("usb: {} was not attached: {}", porthole::qmp::to_string(d),

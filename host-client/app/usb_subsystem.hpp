@@ -12,21 +12,28 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "app/options.hpp"
+#include "porthole/qmp/session.hpp"
 #include "porthole/qmp/usb.hpp"
 #include "porthole/util/result.hpp"
+#include "qmp/shared_channel.hpp"
 
 namespace porthole::client {
 
 class UsbSubsystem {
   public:
     // nullptr when no --usb device is given; an error for a bad --usb or --qmp
-    // (parse_options refuses those first, this is the second line).
-    static Result<std::unique_ptr<UsbSubsystem>> create(const Options& o);
+    // (parse_options refuses those first, this is the second line). With
+    // `input_qmp` (input goes over QMP and holds QEMU's socket, which serves
+    // one client) the commands share that connection; else each press opens
+    // its own. `input_qmp` outlives the subsystem.
+    static Result<std::unique_ptr<UsbSubsystem>> create(const Options& o,
+                                                        qmp::QmpClient* input_qmp = nullptr);
     // Gives back every device this client attached, then stops the worker.
     ~UsbSubsystem();
     UsbSubsystem(const UsbSubsystem&) = delete;
@@ -39,7 +46,10 @@ class UsbSubsystem {
     std::vector<std::vector<std::string>> take_notices();
 
   private:
-    UsbSubsystem(std::string socket, std::vector<porthole::qmp::UsbSelector> devices);
+    UsbSubsystem(std::string socket, std::vector<porthole::qmp::UsbSelector> devices,
+                 qmp::QmpClient* input_qmp);
+    // The shared input connection, or a session of its own in `own`.
+    Result<porthole::qmp::Channel*> channel(std::optional<porthole::qmp::Session>& own);
     void work(std::stop_token stop);
     void attach_all();
     void give_back(bool exiting);
@@ -47,6 +57,7 @@ class UsbSubsystem {
 
     const std::string socket_;
     const std::vector<porthole::qmp::UsbSelector> devices_;
+    std::unique_ptr<qmp::SharedChannel> shared_;  // over the input connection, if any
 
     std::mutex mutex_;  // guards pending_ and notices_
     std::condition_variable_any wake_;

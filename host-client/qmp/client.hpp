@@ -61,6 +61,14 @@ class QmpClient {
     void send(std::span<const protocol::InputEvent> batch);
     // Called on the I/O thread for each reply: the time send() took the batch, and success.
     void on_reply(std::function<void(std::uint64_t queued_ns, bool ok)> f);
+    // Runs one other command on this connection (any thread; QEMU serves one
+    // client per QMP socket, so tools that share it go through here). `done`
+    // runs on the I/O thread with the "return" value, QEMU's error
+    // (code porthole::qmp::Channel::kQemuRefused) or the connection's.
+    void execute(std::string command, nlohmann::json arguments,
+                 std::function<void(Result<nlohmann::json>)> done);
+    // Called on the I/O thread with every asynchronous event QEMU sends.
+    void on_event(std::function<void(const nlohmann::json&)> f);
     [[nodiscard]] QmpStats stats() const;
     // Waits until the handshake completed (tests, start-up).
     bool wait_connected(std::chrono::milliseconds timeout) const;

@@ -94,7 +94,7 @@ nlohmann::json usb_device_add_arguments(const UsbSelector& s, std::string_view i
     return a;
 }
 
-Result<std::vector<AttachedUsb>> list_usb(Session& qmp) {
+Result<std::vector<AttachedUsb>> list_usb(Channel& qmp) {
     auto children = qmp.execute("qom-list", {{"path", "/machine/peripheral"}});
     if (!children) return children.error();
     std::vector<AttachedUsb> out;
@@ -130,7 +130,7 @@ Result<std::vector<AttachedUsb>> list_usb(Session& qmp) {
     return out;
 }
 
-Result<AttachedUsb> attach_usb(Session& qmp, const UsbSelector& s) {
+Result<AttachedUsb> attach_usb(Channel& qmp, const UsbSelector& s) {
     const std::string id = usb_device_id(s);
     if (auto r = qmp.execute("device_add", usb_device_add_arguments(s, id)); !r) {
         const auto& why = r.error().message;
@@ -147,7 +147,7 @@ Result<AttachedUsb> attach_usb(Session& qmp, const UsbSelector& s) {
     return AttachedUsb{id, s};
 }
 
-Result<std::string> detach_usb(Session& qmp, std::string_view selector_or_id,
+Result<std::string> detach_usb(Channel& qmp, std::string_view selector_or_id,
                                std::chrono::milliseconds timeout) {
     std::string id(selector_or_id);
     if (auto s = parse_usb_selector(selector_or_id)) id = usb_device_id(*s);

@@ -602,6 +602,41 @@ TEST(ClientWindowInput, UsbKeyMovesTheDevicesToTheVmAndBackAndExitGivesThemBack)
     EXPECT_EQ(vm_usb(sock), std::vector<std::string>{users}) << read_text(again.err);
 }
 
+// --input-to qmp holds QEMU's QMP socket, which serves one client: the USB
+// commands go over the input's own connection (a second one would get no
+// greeting). The test watches the VM through a second QMP socket of QEMU's.
+TEST(ClientWindowInput, UsbKeySharesTheInputsQmpConnection) {
+    WindowClient w;
+    const std::string sock = w.dir.file("qmp.sock"), check = w.dir.file("check.sock");
+    auto qemu = without_preload([&] {
+        return std::make_unique<QemuProcess>(
+            sock, false,
+            std::vector<std::string>{"-device", "qemu-xhci", "-qmp",
+                                     "unix:" + check + ",server=on,wait=off"});
+    });
+    ASSERT_TRUE(qemu->listening()) << read_text(sock + ".log");
+    const std::vector<std::string> pad{"porthole-usb-045e-028e=045e:028e"};
+    const auto failed =
+        w.start({"--input-to", "qmp", "--usb", "045e:028e", "--qmp", "unix:" + sock});
+    ASSERT_TRUE(failed.empty()) << failed;
+
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "attached to the VM", 1, 30s, *w.guest)) << read_text(w.err);
+    EXPECT_EQ(vm_usb(check), pad) << read_text(w.err);
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "given back to the host", 1, 30s, *w.guest))
+        << read_text(w.err);
+    EXPECT_TRUE(vm_usb(check).empty()) << read_text(w.err);
+
+    ASSERT_EQ(w.xdo("key Scroll_Lock+u"), 0);
+    ASSERT_TRUE(wait_for_count(w.err, "attached to the VM", 2, 30s, *w.guest)) << read_text(w.err);
+    EXPECT_EQ(vm_usb(check), pad) << read_text(w.err);
+    EXPECT_EQ(w.client->terminate(30s), 0) << read_text(w.err);
+    EXPECT_EQ(count_text(w.err, "given back to the host (porthole exits)"), 1U) << read_text(w.err);
+    EXPECT_TRUE(vm_usb(check).empty()) << read_text(w.err);
+    EXPECT_EQ(read_text(w.err).find("[error]"), std::string::npos) << read_text(w.err);
+}
+
 // A VM without a USB controller: the press says QEMU's reason in the log and
 // the client carries on; nothing is left to give back at exit.
 TEST(ClientWindowInput, UsbKeySaysWhyQemuRefused) {

@@ -127,10 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"UsbPortZero", {"--usb", "3-0", "--qmp", "/q"}, "names no USB device"},
         Case{"UsbWithoutQmp",
              {"--usb", "046d:c52b"},
-             "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket"},
-        Case{"UsbWithInputToQmp",
-             {"--usb", "046d:c52b", "--input-to", "qmp", "--qmp", "/q"},
-             "--usb and --input-to qmp cannot share QEMU's QMP socket"}),
+             "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {

@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <thread>
 
+#include "porthole/qmp/usb.hpp"
 #include "qmp/client.hpp"
+#include "qmp/shared_channel.hpp"
 #include "qmp/sink.hpp"
 #include "qmp/translate.hpp"
 #include "support/qemu_process.hpp"
@@ -173,6 +175,56 @@ TEST(QmpClient, MissingSocketIsRetriedAndExplained) {
     ASSERT_TRUE(wait_for([&] { return !client.stats().last_error.empty(); }, 10s));
     EXPECT_NE(client.stats().last_error.find("/nonexistent/qmp.sock"), std::string::npos)
         << client.stats().last_error;
+}
+
+// QEMU serves one client per QMP socket: tools inside the client (USB devices)
+// share the input connection. Commands interleave with input batches, QEMU's
+// errors come back as such, and DEVICE_DELETED reaches the waiting side.
+TEST(QmpClient, OtherCommandsShareTheInputConnectionWithInputFlowing) {
+    TempDir dir;
+    const std::string sock = dir.path + "/qmp.sock";
+    test::QemuProcess qemu(sock, false, {"-device", "qemu-xhci"});  // running: it takes input
+    QmpInputSink sink(QmpConfig{sock});
+    ASSERT_TRUE(sink.client().wait_connected(10s)) << sink.client().stats().last_error;
+    SharedChannel channel(sink.client());
+    const InputEvent move[] = {{0, EV_REL, REL_X, 3, 0}, {0, EV_SYN, SYN_REPORT, 0, 0}};
+    sink.deliver(move);
+    auto pad = porthole::qmp::attach_usb(channel, *porthole::qmp::parse_usb_selector("045e:028e"));
+    ASSERT_TRUE(pad) << pad.error().message;
+    sink.deliver(move);
+    auto twice =
+        porthole::qmp::attach_usb(channel, *porthole::qmp::parse_usb_selector("045e:028e"));
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, porthole::qmp::Channel::kQemuRefused);
+    EXPECT_NE(twice.error().message.find("attached already"), std::string::npos)
+        << twice.error().message;
+    auto list = porthole::qmp::list_usb(channel);
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 1U);
+    EXPECT_EQ(list->front().id, "porthole-usb-045e-028e");
+    auto gone = porthole::qmp::detach_usb(channel, "045e:028e");
+    ASSERT_TRUE(gone) << gone.error().message;
+    sink.deliver(move);
+    ASSERT_TRUE(wait_for([&] { return sink.client().stats().accepted == 3; }))
+        << sink.client().stats().accepted << " input batches accepted; "
+        << sink.client().stats().last_error;
+    EXPECT_EQ(sink.client().stats().rejected, 0U) << "the commands' replies are not input's";
+    auto empty = porthole::qmp::list_usb(channel);
+    ASSERT_TRUE(empty) << empty.error().message;
+    EXPECT_TRUE(empty->empty());
+}
+
+// Without QEMU a shared command fails at once with the reason, not after a timeout.
+TEST(QmpClient, ASharedCommandWithoutQemuFailsAtOnce) {
+    TempDir dir;
+    QmpClient client(QmpConfig{dir.path + "/none.sock"});
+    client.start();
+    SharedChannel channel(client, 20s);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = channel.execute("query-status");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("not connected"), std::string::npos) << r.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
 }  // namespace

@@ -15,12 +15,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "porthole/qmp/channel.hpp"
 #include "porthole/qmp/message.hpp"
 #include "porthole/util/result.hpp"
 
 namespace porthole::qmp {
 
-class Session {
+class Session final : public Channel {
   public:
     static constexpr std::size_t kMaxEvents = 256;
 
@@ -31,23 +32,20 @@ class Session {
 
     Session(Session&&) noexcept;
     Session& operator=(Session&&) noexcept;
-    ~Session();
+    ~Session() override;
 
     // Runs one command; its "return" value, or QEMU's error as
     // "QMP <command> failed: <desc>" (Error::code: 1 for a QEMU error, else 0).
     Result<nlohmann::json> execute(std::string_view command,
-                                   const nlohmann::json& arguments = nullptr);
+                                   const nlohmann::json& arguments = nullptr) override;
 
     // The next event named `name` for which `match` is true (events already
     // received count first), within `timeout`.
     Result<nlohmann::json> wait_event(std::string_view name,
                                       const std::function<bool(const nlohmann::json&)>& match,
-                                      std::chrono::milliseconds timeout);
+                                      std::chrono::milliseconds timeout) override;
 
     [[nodiscard]] QemuVersion version() const;
-
-    // A QEMU error from execute() (as against a lost or broken connection).
-    static constexpr int kQemuRefused = 1;
 
   private:
     struct Impl;

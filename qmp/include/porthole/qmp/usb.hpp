@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "porthole/qmp/session.hpp"
+#include "porthole/qmp/channel.hpp"
 #include "porthole/util/result.hpp"
 
 namespace porthole::qmp {
@@ -40,13 +40,13 @@ struct AttachedUsb {
 };
 
 // The usb-host devices of the VM that have an id (Porthole's and others').
-Result<std::vector<AttachedUsb>> list_usb(Session& qmp);
+Result<std::vector<AttachedUsb>> list_usb(Channel& qmp);
 // Attaches the device; an error names the device and what QEMU said
 // (already attached, no USB controller in the VM, ...).
-Result<AttachedUsb> attach_usb(Session& qmp, const UsbSelector& s);
+Result<AttachedUsb> attach_usb(Channel& qmp, const UsbSelector& s);
 // Detaches the device Porthole attached for `s` (or the device with id
 // `text` when it is not a selector) and waits for QEMU to confirm.
-Result<std::string> detach_usb(Session& qmp, std::string_view selector_or_id,
+Result<std::string> detach_usb(Channel& qmp, std::string_view selector_or_id,
                                std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace porthole::qmp
