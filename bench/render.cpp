@@ -70,28 +70,48 @@ struct Row {
     std::string path;
 };
 
-Result<Row> measure(std::uint32_t w, std::uint32_t h, bool partial, bool staging, int frames) {
+// A /dev/shm region (the import path maps the file) with the bench's agent
+// session and the host attached to it: what every measurement renders from.
+// Filled in place: the host session refers to the mapping, so it never moves.
+struct BenchSession {
+    std::optional<ivshmem::Mapping> region;
+    std::optional<protocol::AgentSession> agent;
+    std::optional<protocol::HostSession> host;
+    std::optional<protocol::HostChannels> ch;
+};
+
+Status open_bench_session(BenchSession& s, std::uint32_t w, std::uint32_t h) {
     const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
     const std::size_t frame_bytes = std::size_t{w} * h * 4;
     auto region =
         ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
     if (!region) return region.error();
     std::remove(shm.c_str());  // the mapping stays valid
-
-    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
+    s.region.emplace(std::move(*region));
+    auto agent = protocol::AgentSession::create(s.region->bytes(), protocol::LayoutParams{},
                                                 protocol::cap::frames, "bench", monotonic_ns());
     if (!agent) return agent.error();
-    protocol::HostSession host(region->bytes(), 0, "bench");
-    std::optional<protocol::HostChannels> ch;
-    for (int i = 0; i < 100 && !ch; ++i) {
-        agent->tick(monotonic_ns());
-        if (host.poll(monotonic_ns()).new_session) {
-            auto c = host.attach_channels();
+    s.agent.emplace(std::move(*agent));
+    s.host.emplace(s.region->bytes(), 0, "bench");
+    for (int i = 0; i < 100 && !s.ch; ++i) {
+        s.agent->tick(monotonic_ns());
+        if (s.host->poll(monotonic_ns()).new_session) {
+            auto c = s.host->attach_channels();
             if (!c) return c.error();
-            ch.emplace(std::move(*c));
+            s.ch.emplace(std::move(*c));
         }
     }
-    if (!ch) return Error::make("the host never saw the bench's agent session");
+    if (!s.ch) return Error::make("the host never saw the bench's agent session");
+    return {};
+}
+
+Result<Row> measure(std::uint32_t w, std::uint32_t h, bool partial, bool staging, int frames) {
+    const std::size_t frame_bytes = std::size_t{w} * h * 4;
+    BenchSession session;
+    if (auto opened = open_bench_session(session, w, h); !opened) return opened.error();
+    ivshmem::Mapping* region = &*session.region;
+    auto& agent = session.agent;
+    auto& ch = session.ch;
 
     client::RendererConfig cfg;
     cfg.force_staging = staging;
@@ -173,27 +193,12 @@ struct StreamRow {
 // made up), the loop polls like the client's session loop (AdaptiveWait).
 Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flight,
                          double seconds) {
-    const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
     const std::size_t frame_bytes = std::size_t{w} * h * 4;
-    auto region =
-        ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
-    if (!region) return region.error();
-    std::remove(shm.c_str());
-
-    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
-                                                protocol::cap::frames, "bench", monotonic_ns());
-    if (!agent) return agent.error();
-    protocol::HostSession host(region->bytes(), 0, "bench");
-    std::optional<protocol::HostChannels> ch;
-    for (int i = 0; i < 100 && !ch; ++i) {
-        agent->tick(monotonic_ns());
-        if (host.poll(monotonic_ns()).new_session) {
-            auto c = host.attach_channels();
-            if (!c) return c.error();
-            ch.emplace(std::move(*c));
-        }
-    }
-    if (!ch) return Error::make("the host never saw the bench's agent session");
+    BenchSession session;
+    if (auto opened = open_bench_session(session, w, h); !opened) return opened.error();
+    ivshmem::Mapping* region = &*session.region;
+    auto& agent = session.agent;
+    auto& ch = session.ch;
 
     client::RendererConfig cfg;
 #ifndef PORTHOLE_BENCH_WAITING_RENDERER
@@ -307,26 +312,12 @@ Stage time_stage(int reps, F&& body) {
 }
 
 Status stages(std::uint32_t w, std::uint32_t h, int reps) {
-    const std::string shm = "/dev/shm/porthole-bench-render-" + std::to_string(getpid());
     const std::size_t frame_bytes = std::size_t{w} * h * 4;
-    auto region =
-        ivshmem::create_region_file(shm, (frame_bytes * 3 + (8U << 20)) / (1U << 20) * (1U << 20));
-    if (!region) return region.error();
-    std::remove(shm.c_str());
-    auto agent = protocol::AgentSession::create(region->bytes(), protocol::LayoutParams{},
-                                                protocol::cap::frames, "bench", monotonic_ns());
-    if (!agent) return agent.error();
-    protocol::HostSession host(region->bytes(), 0, "bench");
-    std::optional<protocol::HostChannels> ch;
-    for (int i = 0; i < 100 && !ch; ++i) {
-        agent->tick(monotonic_ns());
-        if (host.poll(monotonic_ns()).new_session) {
-            auto c = host.attach_channels();
-            if (!c) return c.error();
-            ch.emplace(std::move(*c));
-        }
-    }
-    if (!ch) return Error::make("the host never saw the bench's agent session");
+    BenchSession session;
+    if (auto opened = open_bench_session(session, w, h); !opened) return opened.error();
+    ivshmem::Mapping* region = &*session.region;
+    auto& agent = session.agent;
+    auto& ch = session.ch;
     auto renderer = client::Renderer::create({}, nullptr, region->bytes());
     if (!renderer) return renderer.error();
     auto& r = **renderer;
