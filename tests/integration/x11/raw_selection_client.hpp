@@ -12,12 +12,22 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 
 namespace porthole::testing {
+
+// A whole file's bytes ("" when it cannot be read): logs and pasted texts.
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 // A text of `n` bytes with multi-byte characters, different in every line.
 inline std::string big_text(std::size_t n, char tag) {

@@ -37,15 +37,9 @@ using namespace std::chrono_literals;
 using porthole::testing::big_text;
 using porthole::testing::Child;
 using porthole::testing::RawClient;
+using porthole::testing::read_file;
 using porthole::testing::XvfbServer;
 using Clock = std::chrono::steady_clock;
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Runs a shell command on a display with no sanitizer preload; its exit code.
 int on_display(const XvfbServer& x, const std::string& cmd) {

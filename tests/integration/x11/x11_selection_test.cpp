@@ -31,15 +31,9 @@ using namespace std::chrono_literals;
 using porthole::client::clipboard::X11Clipboard;
 using porthole::testing::big_text;
 using porthole::testing::RawClient;
+using porthole::testing::read_file;
 using porthole::testing::XvfbServer;
 using Clock = std::chrono::steady_clock;
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 class X11Selection : public ::testing::Test {
   protected:
