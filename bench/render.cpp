@@ -17,10 +17,9 @@
 //    frames: frames shown / frames published, and host CPU per shown frame
 //    (the loop's thread, and the whole process minus the publisher: the loop
 //    plus the driver's threads), for 1, 2 and 3 frames in flight, as ratios to
-//    1 frame in flight in the same run. Built with
-//    -DPORTHOLE_BENCH_WAITING_RENDERER it drives the renderer before frames in
-//    flight (upload_frame returning bool, every stage waited for), to measure
-//    "before" with the same program.
+//    1 frame in flight in the same run. (The "before frames in flight" figures
+//    in issue 15's note came from this program built against the renderer of
+//    commit 85c33ac^, where every stage was waited for.)
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -147,15 +146,11 @@ Result<Row> measure(std::uint32_t w, std::uint32_t h, bool partial, bool staging
         const double c0 = thread_cpu_ns();
         const auto t0 = monotonic_ns();
         auto up = r.upload_frame(**view, ch->frames);
-#ifdef PORTHOLE_BENCH_WAITING_RENDERER
-        const bool ok = up && *up;
-#else
         // Waited for here to count the GPU copy's wall time, unlike the client.
         const bool ok =
             up && (*up == client::UploadState::accepted ||
                    (*up == client::UploadState::pending &&
                     r.finish_upload(ch->frames, true) == client::UploadState::accepted));
-#endif
         const auto t1 = monotonic_ns();
         const double c1 = thread_cpu_ns();
         if (!up) return up.error();
@@ -201,11 +196,7 @@ Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flig
     auto& ch = session.ch;
 
     client::RendererConfig cfg;
-#ifndef PORTHOLE_BENCH_WAITING_RENDERER
     cfg.frames_in_flight = in_flight;
-#else
-    (void)in_flight;
-#endif
     auto renderer = client::Renderer::create(cfg, nullptr, region->bytes());
     if (!renderer) return renderer.error();
     auto& r = **renderer;
@@ -254,14 +245,6 @@ Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flig
     while (monotonic_ns() < stop_at) {
         if (stop_at == UINT64_MAX) stop_at = drain_until();
         bool active = false, accepted = false;
-#ifdef PORTHOLE_BENCH_WAITING_RENDERER
-        if (auto v = frames.poll(); v && *v) {
-            auto up = r.upload_frame(**v, frames);
-            if (!up) return up.error();
-            accepted = *up;
-            active = true;
-        }
-#else
         if (r.upload_pending()) {
             const auto st = r.finish_upload(frames);
             accepted = st == client::UploadState::accepted;
@@ -272,7 +255,6 @@ Result<StreamRow> stream(std::uint32_t w, std::uint32_t h, std::uint32_t in_flig
             accepted = *up == client::UploadState::accepted;
             active = true;
         }
-#endif
         if (accepted) {
             auto d = r.draw(false);
             if (!d) return d.error();
@@ -345,13 +327,9 @@ Status stages(std::uint32_t w, std::uint32_t h, int reps) {
             return;
         }
         auto up = r.upload_frame(**v, ch->frames);
-#ifdef PORTHOLE_BENCH_WAITING_RENDERER
-        failed = !up || !*up || failed;
-#else
         failed = !up || failed;
         if (up && *up == client::UploadState::pending)
             failed = r.finish_upload(ch->frames, true) != client::UploadState::accepted || failed;
-#endif
     };
     publish();
     upload();
@@ -428,11 +406,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<8} {:>6} {:>12} {:>9} {:>6} {:>5} {:>8} {:>7} {:>11} {:>13} {:>7}\n", "stream",
                "flight", "path", "published", "shown", "torn", "shown %", "ratio", "loop cpu us",
                "client cpu us", "ratio");
-#ifdef PORTHOLE_BENCH_WAITING_RENDERER
-    const std::vector<std::uint32_t> flights{0};  // 0: the waiting renderer
-#else
     const std::vector<std::uint32_t> flights{1, 2, 3};
-#endif
     for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{2560U, 1440U}}) {
         double base_shown = 0, base_cpu = 0;
         for (auto f : flights) {
