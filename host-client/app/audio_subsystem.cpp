@@ -76,8 +76,7 @@ bool AudioSubsystem::tick(std::uint64_t now_ns) {
         scream_retry_ns_ = now_ns + 200'000'000;
         open_scream(false);
     }
-    // Once a second: the snapshot takes the engine's lock, which costs the
-    // callback a silent cycle if it lands on it.
+    // Once a second (the snapshot is lock-free: it never costs the callback a cycle).
     if (now_ns >= messages_ns_) {
         messages_ns_ = now_ns + 1'000'000'000;
         for (const auto& line : messages_.update(playback_->stats(), now_ns))
