@@ -42,6 +42,11 @@ bool AudioSubsystem::open_scream(bool first) {
     return true;
 }
 
+std::optional<audio::ScreamFormat> AudioSubsystem::scream_format() const {
+    if (!scream_) return std::nullopt;
+    return audio::read_scream_format(scream_->bytes());
+}
+
 AudioSubsystem::~AudioSubsystem() {
     // The source reads the region or the Scream mapping: drop it before either goes.
     playback_->set_source(nullptr);

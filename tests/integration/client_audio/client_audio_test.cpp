@@ -137,6 +137,7 @@ TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto& a = lines[i]["audio"];
         ASSERT_TRUE(a.is_object()) << lines[i].dump() << "\n" << read_file(client_log);
+        EXPECT_TRUE(a["scream"].is_null()) << "the agent's region is no Scream ring";
         if (i < 4) {
             underruns_at_4s = a["underruns"].get<std::uint64_t>();
             continue;
@@ -257,6 +258,14 @@ TEST(ClientAudio, ScreamRingCreatedAfterTheClientStartsIsWaitedForAndPlayed) {
     ASSERT_TRUE(a.is_object()) << log;
     EXPECT_TRUE(a["playing"].get<bool>()) << lines[lines.size() - 2].dump();
     EXPECT_GT(a["frames_out"].get<std::uint64_t>(), 48000U) << "the sink took seconds of it";
+    // --stats shows the format the ring announces (the producer writes
+    // Scream's 48 kHz 16-bit stereo, mask FL|FR).
+    const auto& f = a["scream"];
+    ASSERT_TRUE(f.is_object()) << lines[lines.size() - 2].dump();
+    EXPECT_EQ(f["rate"].get<std::uint32_t>(), 48000U);
+    EXPECT_EQ(f["channels"].get<int>(), 2);
+    EXPECT_EQ(f["bits"].get<int>(), 16);
+    EXPECT_EQ(f["channel_mask"].get<int>(), 3);
 }
 
 // Plays for a few seconds and returns the RMS of the capture's last two
