@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <string>
 
@@ -80,7 +81,8 @@ struct AudioPlayback::Impl {
     // two adjacent cycles, which --stats and the log do not mind).
     struct Live {
         std::atomic<std::uint64_t> underruns{0}, overruns{0}, resets{0}, trims{0}, frames_out{0},
-            source_errors{0}, format_changes{0}, missed_cycles{0};
+            source_errors{0}, format_changes{0}, missed_cycles{0}, late_cycles{0};
+        std::atomic<double> max_wake_ms{0};
         std::atomic<double> latency_ms{0}, output_delay_ms{0}, ratio{1.0};
         std::atomic<bool> playing{false};
         std::atomic<std::uint32_t> rate{48000};
@@ -251,6 +253,18 @@ void AudioPlayback::Impl::on_process() {
         // Graph delay to the device, plus what is still queued in the stream
         // and its converter: all of it is heard before this buffer is.
         const double ticks_ms = 1000.0 * t.rate.num / t.rate.denom;
+        // The graph's cycle began at t.now (CLOCK_MONOTONIC): how long this
+        // thread took to be woken and run.
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        const auto now_ns = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+        const double wake_ms = static_cast<double>(now_ns - t.now) * 1e-6;
+        if (t.now != 0 && wake_ms > 0) {
+            if (wake_ms > static_cast<double>(frames) * 1000.0 / stream_format.rate)
+                live.late_cycles.fetch_add(1, std::memory_order_relaxed);
+            if (wake_ms > live.max_wake_ms.load(std::memory_order_relaxed))
+                live.max_wake_ms.store(wake_ms, std::memory_order_relaxed);
+        }
         delay_ms = static_cast<double>(t.delay) * ticks_ms +
                    static_cast<double>(t.buffered) * 1000.0 / stream_format.rate +
                    static_cast<double>(t.queued) / stride * 1000.0 / stream_format.rate;
@@ -377,6 +391,8 @@ PlaybackStats AudioPlayback::stats() const {
     s.source_errors = l.source_errors.load(std::memory_order_acquire);
     s.format_changes = l.format_changes.load(relaxed);
     s.missed_cycles = l.missed_cycles.load(relaxed);
+    s.late_cycles = l.late_cycles.load(relaxed);
+    s.max_wake_ms = l.max_wake_ms.load(relaxed);
     s.latency_ms = l.latency_ms.load(relaxed);
     s.output_delay_ms = l.output_delay_ms.load(relaxed);
     s.ratio = l.ratio.load(relaxed);

@@ -40,6 +40,11 @@ struct PlaybackStats {
     // Cycles the callback played silence because the engine was busy
     // (set_source or a reconnect held it); stats() never causes one.
     std::uint64_t missed_cycles = 0;
+    // Cycles whose callback started more than one quantum after the graph's
+    // cycle did (the data thread not scheduled in time: that cycle's audio
+    // is late for the sink), and the longest such wake-up delay.
+    std::uint64_t late_cycles = 0;
+    double max_wake_ms = 0;
     double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
     double output_delay_ms = 0;  // PipeWire's part of it
     double ratio = 1.0;

@@ -3,65 +3,27 @@
 // thread's scheduling is what module-rt could get, said once when it is not
 // real-time.
 #include <gtest/gtest.h>
-#include <linux/capability.h>
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <functional>
 #include <future>
 #include <memory>
-#include <numbers>
 #include <thread>
 
 #include "audio/playback.hpp"
 #include "audio/source_messages.hpp"
 #include "pipewire_daemon.hpp"
+#include "playback_test_support.hpp"
 
 namespace porthole::test {
 namespace {
 
 using namespace std::chrono_literals;
 using client::audio::AudioPlayback;
-using client::audio::PcmFormat;
-using client::audio::PcmRead;
 using client::audio::PlaybackStats;
-
-// A 440 Hz stereo tone arriving in real time (as a guest writing steadily).
-class ClockedTone : public client::audio::PcmSource {
-  public:
-    Result<std::optional<PcmFormat>> format() override { return std::optional(PcmFormat{}); }
-    std::uint64_t available() override {
-        const double s =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-        const auto arrived = static_cast<std::uint64_t>(s * 48000.0);
-        return arrived > read_ ? arrived - read_ : 0;
-    }
-    Result<PcmRead> read(std::span<float> out) override {
-        const std::size_t frames = std::min<std::uint64_t>(out.size() / 2, available());
-        for (std::size_t i = 0; i < frames; ++i) {
-            const auto v =
-                static_cast<float>(0.2 * std::sin(2 * std::numbers::pi * 440.0 *
-                                                  static_cast<double>(read_ + i) / 48000.0));
-            out[2 * i] = out[2 * i + 1] = v;
-        }
-        read_ += frames;
-        return PcmRead{frames, 0, false};
-    }
-    void skip_to_latest(std::uint64_t keep) override {
-        const auto a = available();
-        if (a > keep) read_ += a - keep;
-    }
-
-  private:
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-    std::uint64_t read_ = 0;
-};
 
 // Its destructor blocks until released: set_source destroys the old source
 // holding the engine's lock, so this holds that lock as long as a test wants.
@@ -88,30 +50,6 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
         std::this_thread::sleep_for(5ms);
     }
     return true;
-}
-
-bool has_cap_sys_nice() {
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    std::array<__user_cap_data_struct, 2> data{};
-    if (syscall(SYS_capget, &header, data.data()) != 0) return false;
-    return (data[CAP_SYS_NICE / 32].effective & (1U << (CAP_SYS_NICE % 32))) != 0;
-}
-
-// Takes real-time rights away from this process's threads to come, as for a
-// desktop user without an rtprio limit or RTKit.
-void drop_realtime_rights() {
-    const rlimit zero{0, 0};
-    ASSERT_EQ(setrlimit(RLIMIT_RTPRIO, &zero), 0);
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    std::array<__user_cap_data_struct, 2> data{};
-    ASSERT_EQ(syscall(SYS_capget, &header, data.data()), 0);
-    const auto bit = 1U << (CAP_SYS_NICE % 32);
-    auto& d = data[CAP_SYS_NICE / 32];
-    d.effective &= ~bit;
-    d.permitted &= ~bit;
-    d.inheritable &= ~bit;
-    ASSERT_EQ(syscall(SYS_capset, &header, data.data()), 0);
-    ASSERT_FALSE(has_cap_sys_nice());
 }
 
 class AudioPlaybackThreads : public ::testing::Test {
@@ -232,7 +170,8 @@ TEST_F(AudioPlaybackThreads, DataThreadIsRealTimeWhereTheRightsAllow) {
 }
 
 TEST_F(AudioPlaybackThreads, WithoutRealTimeRightsFallsBackWithOneLogLine) {
-    drop_realtime_rights();  // this test's process only (ctest runs each test on its own)
+    // This test's process only (ctest runs each test on its own).
+    ASSERT_TRUE(drop_realtime_rights());
     auto pb = start_playing();
     ASSERT_NE(pb, nullptr);
     const auto s = pb->stats();
