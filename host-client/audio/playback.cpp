@@ -372,8 +372,8 @@ std::string why_not_realtime() {
                             : std::string("RLIMIT_RTPRIO unknown");
     why += has_cap_sys_nice() ? ", CAP_SYS_NICE held but refused" : " and no CAP_SYS_NICE";
     why +=
-        "; RTKit did not grant it either (is rtkit-daemon running on the system bus? or allow "
-        "real-time in /etc/security/limits.d, e.g. @audio - rtprio 95)";
+        ", and RTKit did not grant it (is rtkit-daemon running? or allow it in "
+        "/etc/security/limits.d, e.g. @audio - rtprio 95)";
     return why;
 }
 

@@ -9,9 +9,9 @@ std::vector<std::string> SourceMessages::update(const PlaybackStats& s, std::uin
     if (!said_realtime_ && s.sched_policy >= 0) {
         said_realtime_ = true;
         if (!s.realtime())
-            lines.push_back("audio: no real-time priority for the audio thread (" + s.realtime_why +
-                            "); it plays at normal priority, where a busy "
-                            "machine can cut the sound");
+            lines.push_back("audio: no real-time priority for the audio thread: " + s.realtime_why +
+                            "; playing at normal priority, where a busy machine can cut the "
+                            "sound");
     }
     const double every_s = static_cast<double>(errors_.every_ns()) / 1e9;
     // Counters only grow; a smaller one is a new playback: start from it.

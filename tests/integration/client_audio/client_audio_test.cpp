@@ -292,7 +292,7 @@ TEST(ClientAudio, WithoutRealTimeRightsSaysSoOnceAndPlaysOn) {
     const std::string line = "no real-time priority for the audio thread";
     const auto at = log.find(line);
     ASSERT_NE(at, std::string::npos) << log;
-    RecordProperty("line", log.substr(at, log.find('\n', at) - at));
+    RecordProperty("fallback_line", log.substr(at, log.find('\n', at) - at));
     EXPECT_EQ(log.find(line, at + 1), std::string::npos) << "said more than once:\n" << log;
     EXPECT_NE(log.find("RLIMIT_RTPRIO is 0", at), std::string::npos) << log;
     const auto lines = stats_lines(client_log);
