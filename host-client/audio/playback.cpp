@@ -1,8 +1,10 @@
 #include "audio/playback.hpp"
 
+#include <pipewire/impl-module.h>
 #include <pipewire/pipewire.h>
 #include <spa/param/audio/format-utils.h>
 #include <spa/pod/builder.h>
+#include <spa/support/thread.h>
 
 // PipeWire's pw_loop_* macros expand to GNU statement expressions, which
 // clang's -Wpedantic flags in our code (GCC treats them as system code).
@@ -123,17 +125,30 @@ Status AudioPlayback::Impl::open() {
         pw_thread_loop_get_loop(loop),
         [](void* self, std::uint64_t) { static_cast<Impl*>(self)->on_reconfigure(); }, this);
     if (pw_thread_loop_start(loop) < 0) return Error::make("cannot start the PipeWire thread loop");
-    // client-rt.conf loads module-rt before the context starts its data
-    // thread, which is then made real-time. module-rt also renices the thread
-    // that loads it: that is the caller's, whose own priority is put back.
+    // Real-time priority the way PipeWire's clients get it: libpipewire-module-rt
+    // (as client-rt.conf loads it) provides the context's thread utils
+    // (RLIMIT_RTPRIO/CAP_SYS_NICE, else RTKit or the portal), which then make
+    // the data thread real-time. Loaded here rather than by naming
+    // client-rt.conf: that config changed how the stream's channels are
+    // mixed into a surround sink (stereo came out of all eight speakers).
+    // module-rt also renices the thread that loads it: the caller's, whose
+    // own priority is put back.
     pw_thread_loop_lock(loop);
     const auto tid = static_cast<id_t>(gettid());
     errno = 0;
     const int nice_before = getpriority(PRIO_PROCESS, tid);
     const bool nice_known = errno == 0;
-    context = pw_context_new(pw_thread_loop_get_loop(loop),
-                             pw_properties_new(PW_KEY_CONFIG_NAME, "client-rt.conf", nullptr), 0);
+    context = pw_context_new(pw_thread_loop_get_loop(loop), nullptr, 0);
     const int context_errno = errno;
+    if (context != nullptr &&
+        pw_context_load_module(context, "libpipewire-module-rt", nullptr, nullptr) != nullptr) {
+        // The data thread started with the context, before the module: raise it now.
+        auto* utils = static_cast<spa_thread_utils*>(
+            pw_context_get_object(context, SPA_TYPE_INTERFACE_ThreadUtils));
+        spa_thread* data_thread = pw_data_loop_get_thread(pw_context_get_data_loop(context));
+        if (utils != nullptr && data_thread != nullptr)
+            spa_thread_utils_acquire_rt(utils, data_thread, -1);
+    }
     if (nice_known) setpriority(PRIO_PROCESS, tid, nice_before);
     if (context != nullptr) {
         core = pw_context_connect(context, nullptr, 0);

@@ -1,8 +1,8 @@
 #pragma once
 // The client's audio output: a PipeWire playback stream on its own thread
-// loop, fed by a PlayoutEngine. Its context reads client-rt.conf, as
-// PipeWire's own real-time clients do: libpipewire-module-rt gives the data
-// thread (where the callback runs) real-time priority through
+// loop, fed by a PlayoutEngine. Its context loads libpipewire-module-rt, as
+// PipeWire's client-rt.conf does for its real-time clients: the data thread
+// (where the callback runs) gets real-time priority through
 // RLIMIT_RTPRIO/CAP_SYS_NICE or RTKit, and where neither is granted it runs
 // at normal priority (stats() says so and why). It shows up as "Porthole" (media role Game)
 // in pavucontrol and Helvum. The source is handed over at any time from any

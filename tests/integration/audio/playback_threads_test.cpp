@@ -145,7 +145,7 @@ TEST_F(AudioPlaybackThreads, StatsPolledFlatOutCostsTheCallbackNoCycle) {
     pb->set_source(nullptr);
 }
 
-// With the rights this process has, module-rt (client-rt.conf) makes the data
+// With the rights this process has, module-rt (loaded by AudioPlayback) makes the data
 // thread real-time (SCHED_FIFO or SCHED_RR), and nothing is said; without
 // them, the callback finds SCHED_OTHER and one line says why.
 TEST_F(AudioPlaybackThreads, DataThreadIsRealTimeWhereTheRightsAllow) {
