@@ -26,9 +26,20 @@
 // (cents: p50, p95, max, outside trims), dropouts, trims and the latency
 // held, all after the start-up.
 //
-// Usage: porthole-bench-audio [--quick] [--arrivals]
+// --realtime instead plays through a real PipeWire (the tests' private
+// daemon, null sink, quantum 256) with AudioPlayback at a 20 ms target, with
+// and without busy processes at normal priority (two per core), first with
+// the real-time priority module-rt gets for the data thread, then with this
+// process's real-time rights taken away: cycles whose callback started more
+// than a quantum after the graph's cycle (late for the sink), the longest
+// wake-up, and the engine's underruns.
+//
+// Usage: porthole-bench-audio [--quick] [--arrivals | --realtime]
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
@@ -37,12 +48,16 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "arrival_sim.hpp"
 #include "audio/pcm_source.hpp"
+#include "audio/playback.hpp"
 #include "audio/playout.hpp"
 #include "audio/tone.hpp"
+#include "pipewire_daemon.hpp"
+#include "playback_test_support.hpp"
 #include "porthole/protocol/audio_ring.hpp"
 #include "porthole/protocol/region.hpp"
 
@@ -216,22 +231,123 @@ int run_arrival_matrix(bool quick) {
     return 0;
 }
 
+struct RealtimeRow {
+    bool ok = false;
+    client::audio::PlaybackStats at_start, at_end;
+    double elapsed_s = 0;  // between the two snapshots
+};
+
+// `hogs` busy processes at normal priority, running from before the stream
+// starts to the end of the measurement.
+RealtimeRow realtime_row(int hogs, double seconds) {
+    std::vector<pid_t> pids;
+    for (int i = 0; i < hogs; ++i) {
+        const pid_t pid = fork();
+        if (pid == 0) {
+            volatile std::uint64_t spin = 0;
+            for (;;)
+                spin = spin + 1;
+        }
+        if (pid > 0) pids.push_back(pid);
+    }
+    RealtimeRow row;
+    {
+        auto pb = client::audio::AudioPlayback::create({});
+        if (pb) {
+            (*pb)->set_source(std::make_unique<test::ClockedTone>());
+            const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (!(*pb)->stats().playing && std::chrono::steady_clock::now() < end)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            std::this_thread::sleep_for(std::chrono::seconds(1));  // past the start-up
+            const auto t0 = std::chrono::steady_clock::now();
+            row.at_start = (*pb)->stats();
+            std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+            row.at_end = (*pb)->stats();
+            row.elapsed_s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            row.ok = row.at_start.playing;
+            (*pb)->set_source(nullptr);
+        } else {
+            fmt::print(stderr, "playback: {}\n", pb.error().message);
+        }
+    }
+    for (const pid_t pid : pids) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+    }
+    return row;
+}
+
+int run_realtime(bool quick) {
+    auto daemon = test::PipeWireDaemon::start();
+    if (!daemon) {
+        fmt::print(stderr, "cannot start PipeWire: {}\n", daemon.error().message);
+        return 1;
+    }
+    const double seconds = quick ? 5 : 20;
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    fmt::print(
+        "AudioPlayback through PipeWire (private daemon, null sink, quantum 256 = 5.33 ms), "
+        "20 ms target, {} s per row; load: busy processes at normal priority ({} cores)\n\n",
+        seconds, cores);
+    fmt::print("{:>11} {:>4} | {:>7} {:>7} {:>6} {:>6} {:>10} {:>9} {:>6}\n", "thread", "load",
+               "cycles", "lost", "lost %", "late", "max wake", "underruns", "missed");
+    int failed = 0;
+    for (const bool realtime : {true, false}) {
+        if (!realtime && !test::drop_realtime_rights()) {
+            fmt::print(stderr, "cannot drop the real-time rights\n");
+            return 1;
+        }
+        for (const int hogs : {0, 2 * cores}) {
+            const auto r = realtime_row(hogs, seconds);
+            if (!r.ok) {
+                ++failed;
+                fmt::print("{:>11} {:>4} | did not play\n", realtime ? "rt" : "normal", hogs);
+                continue;
+            }
+            const auto& a = r.at_start;
+            const auto& b = r.at_end;
+            const double cycles = static_cast<double>(b.frames_out - a.frames_out) / 256.0;
+            const double expected = r.elapsed_s * 48000.0 / 256.0;
+            const double lost = std::max(0.0, expected - cycles);
+            const char* policy = b.sched_policy == SCHED_FIFO ? "SCHED_FIFO"
+                                 : b.sched_policy == SCHED_RR ? "SCHED_RR"
+                                                              : "SCHED_OTHER";
+            fmt::print("{:>11} {:>4} | {:>7.0f} {:>7.0f} {:>5.1f}% {:>6} {:>7.2f} ms {:>9} {:>6}\n",
+                       policy, hogs, cycles, lost, 100.0 * lost / expected,
+                       b.late_cycles - a.late_cycles, b.max_wake_ms, b.underruns - a.underruns,
+                       b.missed_cycles - a.missed_cycles);
+            std::fflush(stdout);
+        }
+    }
+    fmt::print(
+        "\n(cycles: the sink's, from the frames it took; lost: real time's cycles (48000/256 a "
+        "second) the graph did not run, because a cycle waits for this client's callback to "
+        "finish;\n late: callbacks that began more than a quantum after their cycle; max wake: "
+        "the longest cycle-start-to-callback delay of the run, start-up included;\n missed: "
+        "cycles the engine's lock was busy)\n");
+    return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false, arrivals = false;
+    bool quick = false, arrivals = false, realtime = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "--quick")
             quick = true;
         else if (a == "--arrivals")
             arrivals = true;
+        else if (a == "--realtime")
+            realtime = true;
         else {
-            fmt::print(stderr, "usage: porthole-bench-audio [--quick] [--arrivals]\n");
+            fmt::print(stderr, "usage: porthole-bench-audio [--quick] [--arrivals | --realtime]\n");
             return 2;
         }
     }
     if (arrivals) return run_arrival_matrix(quick);
+    if (realtime) return run_realtime(quick);
     const double seconds = quick ? 10 : 60;
     const Scenario scenarios[] = {
         {20, 256, 480, 1.0}, {20, 256, 480, 1.005}, {20, 256, 480, 0.995},

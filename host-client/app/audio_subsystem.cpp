@@ -42,6 +42,11 @@ bool AudioSubsystem::open_scream(bool first) {
     return true;
 }
 
+std::optional<audio::ScreamFormat> AudioSubsystem::scream_format() const {
+    if (!scream_) return std::nullopt;
+    return audio::read_scream_format(scream_->bytes());
+}
+
 AudioSubsystem::~AudioSubsystem() {
     // The source reads the region or the Scream mapping: drop it before either goes.
     playback_->set_source(nullptr);
@@ -76,8 +81,7 @@ bool AudioSubsystem::tick(std::uint64_t now_ns) {
         scream_retry_ns_ = now_ns + 200'000'000;
         open_scream(false);
     }
-    // Once a second: the snapshot takes the engine's lock, which costs the
-    // callback a silent cycle if it lands on it.
+    // Once a second (the snapshot is lock-free: it never costs the callback a cycle).
     if (now_ns >= messages_ns_) {
         messages_ns_ = now_ns + 1'000'000'000;
         for (const auto& line : messages_.update(playback_->stats(), now_ns))

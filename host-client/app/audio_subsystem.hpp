@@ -11,6 +11,7 @@
 #include "app/options.hpp"
 #include "app/subsystem.hpp"
 #include "audio/playback.hpp"
+#include "audio/scream_ring.hpp"
 #include "audio/source_messages.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 
@@ -28,6 +29,9 @@ class AudioSubsystem final : public SessionSubsystem {
     void detach() override;
     bool tick(std::uint64_t now_ns) override;
     [[nodiscard]] audio::PlaybackStats stats() const { return playback_->stats(); }
+    // The Scream ring's format, for --stats: nullopt unless the source is a
+    // Scream ring whose header is valid.
+    [[nodiscard]] std::optional<audio::ScreamFormat> scream_format() const;
 
   private:
     AudioSubsystem(const Options& o, std::unique_ptr<audio::AudioPlayback> playback)

@@ -367,7 +367,10 @@ StatsLine SessionLoop::stats_line() const {
         const auto a = audio_->stats();
         s.audio = AudioLine{
             a.underruns, a.overruns, a.trims,      a.latency_ms,
-            a.ratio,     a.playing,  a.frames_out, static_cast<double>(monotonic_ns()) * 1e-9};
+            a.ratio,     a.playing,  a.frames_out, static_cast<double>(monotonic_ns()) * 1e-9,
+            std::nullopt};
+        if (const auto f = audio_->scream_format())
+            s.audio->scream = AudioLine::Scream{f->rate, f->channels, f->bits, f->channel_mask};
     }
     if (input_ != nullptr) s.input = input_->stats();
     return s;

@@ -61,6 +61,14 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
                       {"trims", e.audio->trims},           {"latency_ms", e.audio->latency_ms},
                       {"ratio", e.audio->ratio},           {"playing", e.audio->playing},
                       {"frames_out", e.audio->frames_out}, {"at_s", e.audio->at_s}};
+        if (const auto& sc = e.audio->scream) {
+            j["audio"]["scream"] = {{"rate", sc->rate},
+                                    {"channels", sc->channels},
+                                    {"bits", sc->bits},
+                                    {"channel_mask", sc->channel_mask}};
+        } else {
+            j["audio"]["scream"] = nullptr;
+        }
     } else {
         j["audio"] = nullptr;
     }

@@ -53,6 +53,14 @@ struct AudioLine {
     bool playing = false;
     std::uint64_t frames_out = 0;  // frames the sink has asked for: its clock
     double at_s = 0;               // monotonic time of this snapshot (s)
+    // --audio-source scream: the format the ring's header announces.
+    struct Scream {
+        std::uint32_t rate = 0;
+        std::uint16_t channels = 0;
+        std::uint8_t bits = 0;
+        std::uint16_t channel_mask = 0;
+    };
+    std::optional<Scream> scream;  // none: not Scream, or no valid header yet
 };
 
 // The input's part of a stats line.

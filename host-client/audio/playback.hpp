@@ -1,6 +1,10 @@
 #pragma once
 // The client's audio output: a PipeWire playback stream on its own thread
-// loop, fed by a PlayoutEngine. It shows up as "Porthole" (media role Game)
+// loop, fed by a PlayoutEngine. Its context loads libpipewire-module-rt, as
+// PipeWire's client-rt.conf does for its real-time clients: the data thread
+// (where the callback runs) gets real-time priority through
+// RLIMIT_RTPRIO/CAP_SYS_NICE or RTKit, and where neither is granted it runs
+// at normal priority (stats() says so and why). It shows up as "Porthole" (media role Game)
 // in pavucontrol and Helvum. The source is handed over at any time from any
 // thread (a new agent session's AudioReader, or a Scream ring); the stream
 // follows the source's rate and channel count.
@@ -33,13 +37,29 @@ struct PlaybackStats {
     std::uint64_t frames_out = 0;
     std::uint64_t source_errors = 0;   // the source rejected its data (e.g. a bad Scream header)
     std::uint64_t format_changes = 0;  // the source's format changed
-    double latency_ms = 0;             // smoothed: source + engine + PipeWire's delay
-    double output_delay_ms = 0;        // PipeWire's part of it
+    // Cycles the callback played silence because the engine was busy
+    // (set_source or a reconnect held it); stats() never causes one.
+    std::uint64_t missed_cycles = 0;
+    // Cycles whose callback started more than one quantum after the graph's
+    // cycle did (the data thread not scheduled in time: that cycle's audio
+    // is late for the sink), and the longest such wake-up delay.
+    std::uint64_t late_cycles = 0;
+    double max_wake_ms = 0;
+    double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
+    double output_delay_ms = 0;  // PipeWire's part of it
     double ratio = 1.0;
     bool playing = false;
     std::uint32_t rate = 0;
     std::uint16_t channels = 0;
     std::string error;  // last source error (invalid data), "" if none
+    // The data thread's scheduling as the callback found it: -1 until the
+    // first cycle, else SCHED_OTHER, SCHED_FIFO or SCHED_RR (and its priority).
+    int sched_policy = -1;
+    int sched_priority = 0;
+    [[nodiscard]] bool realtime() const;
+    // Why the data thread has no real-time priority ("" when it has, or before
+    // the first cycle): the rights this process lacks.
+    std::string realtime_why;
 };
 
 class AudioPlayback {
@@ -58,6 +78,8 @@ class AudioPlayback {
     void set_reader(protocol::AudioReader reader) {
         set_source(make_region_source(std::move(reader)));
     }
+    // Lock-free: reads what the callback published, never the engine's lock,
+    // so a caller polling it can never cost the callback a cycle.
     [[nodiscard]] PlaybackStats stats() const;
 
     struct Impl;

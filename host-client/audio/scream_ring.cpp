@@ -1,6 +1,7 @@
 #include "audio/scream_ring.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -283,6 +284,16 @@ std::string check_scream_header(const ScreamHeader& h, std::size_t region_size) 
 
 std::unique_ptr<PcmSource> make_scream_source(std::span<const std::byte> region) {
     return std::make_unique<ScreamSource>(region);
+}
+
+std::optional<ScreamFormat> read_scream_format(std::span<const std::byte> region) {
+    if (region.size() < kScreamHeaderSize) return std::nullopt;
+    // One copy: the guest may be rewriting the header meanwhile.
+    std::array<std::byte, kScreamHeaderSize> raw{};
+    std::memcpy(raw.data(), region.data(), raw.size());
+    const ScreamHeader h = decode_scream_header(raw);
+    if (!check_scream_header(h, region.size()).empty()) return std::nullopt;
+    return ScreamFormat{scream_rate(h.rate), h.channels, h.bits, h.channel_mask};
 }
 
 }  // namespace porthole::client::audio

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -47,6 +48,17 @@ std::uint32_t scream_rate(std::uint8_t rate_byte);
 std::uint32_t scream_speakers(const ScreamHeader& h);
 // Why a header cannot be used with a ring of region_size bytes ("" if it can).
 std::string check_scream_header(const ScreamHeader& h, std::size_t region_size);
+
+// The format a Scream ring announces, as --stats shows it.
+struct ScreamFormat {
+    std::uint32_t rate = 0;  // Hz
+    std::uint16_t channels = 0;
+    std::uint8_t bits = 0;
+    std::uint16_t channel_mask = 0;  // as the guest wrote it (WAVEFORMATEXTENSIBLE's dwChannelMask)
+};
+// The ring's format from a copy of its header; nullopt while the header is
+// not a valid one (the driver not started yet, or garbage).
+std::optional<ScreamFormat> read_scream_format(std::span<const std::byte> region);
 
 // A PcmSource over a Scream ring. The mapping must outlive it.
 std::unique_ptr<PcmSource> make_scream_source(std::span<const std::byte> region);

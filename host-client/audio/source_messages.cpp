@@ -6,6 +6,13 @@ namespace porthole::client::audio {
 
 std::vector<std::string> SourceMessages::update(const PlaybackStats& s, std::uint64_t now_ns) {
     std::vector<std::string> lines;
+    if (!said_realtime_ && s.sched_policy >= 0) {
+        said_realtime_ = true;
+        if (!s.realtime())
+            lines.push_back("audio: no real-time priority for the audio thread: " + s.realtime_why +
+                            "; playing at normal priority, where a busy machine can cut the "
+                            "sound");
+    }
     const double every_s = static_cast<double>(errors_.every_ns()) / 1e9;
     // Counters only grow; a smaller one is a new playback: start from it.
     const std::uint64_t errors =

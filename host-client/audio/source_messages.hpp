@@ -3,7 +3,8 @@
 // taken off the real-time thread (the callback never logs). A bad guest can
 // repeat each event every period (a garbage Scream header, a format flapping,
 // a stream stopping and starting): each kind is said once, then as a count at
-// most every `every_ns` (RepeatLimiter).
+// most every `every_ns` (RepeatLimiter). A data thread without real-time
+// priority is said once, with why.
 
 #include <cstdint>
 #include <string>
@@ -25,6 +26,7 @@ class SourceMessages {
     RepeatLimiter errors_, formats_, starts_;
     std::uint64_t seen_errors_ = 0, seen_formats_ = 0;
     bool playing_ = false;
+    bool said_realtime_ = false;
     std::string last_error_;
 };
 

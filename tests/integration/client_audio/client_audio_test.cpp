@@ -3,6 +3,7 @@
 // PipeWire daemon's null sink, pw-record captures the sink; the capture must
 // be the tone, and porthole's --stats must report the latency target held.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -68,8 +69,10 @@ struct PlayingClient {
     std::string wav, client_log;
 };
 
+// client_prefix: a command porthole runs under (e.g. one that takes rights away).
 Result<PlayingClient> start_playing(const std::vector<std::string>& agent_extra = {},
-                                    const std::vector<std::string>& client_extra = {}) {
+                                    const std::vector<std::string>& client_extra = {},
+                                    const std::vector<std::string>& client_prefix = {}) {
     auto daemon = PipeWireDaemon::start();
     if (!daemon) return daemon.error();
     const std::string dir = daemon->dir();
@@ -112,6 +115,7 @@ Result<PlayingClient> start_playing(const std::vector<std::string>& agent_extra 
         client_extra.end())
         client_args.insert(client_args.end(), {"--audio-latency", "20"});
     client_args.insert(client_args.end(), client_extra.begin(), client_extra.end());
+    client_args.insert(client_args.begin(), client_prefix.begin(), client_prefix.end());
     auto client = Child::spawn(client_args, client_log);
     if (!client) return client.error();
     return PlayingClient{
@@ -137,6 +141,7 @@ TEST(ClientAudio, PortholePlaysTheAgentsToneAtTheTargetLatency) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto& a = lines[i]["audio"];
         ASSERT_TRUE(a.is_object()) << lines[i].dump() << "\n" << read_file(client_log);
+        EXPECT_TRUE(a["scream"].is_null()) << "the agent's region is no Scream ring";
         if (i < 4) {
             underruns_at_4s = a["underruns"].get<std::uint64_t>();
             continue;
@@ -257,6 +262,44 @@ TEST(ClientAudio, ScreamRingCreatedAfterTheClientStartsIsWaitedForAndPlayed) {
     ASSERT_TRUE(a.is_object()) << log;
     EXPECT_TRUE(a["playing"].get<bool>()) << lines[lines.size() - 2].dump();
     EXPECT_GT(a["frames_out"].get<std::uint64_t>(), 48000U) << "the sink took seconds of it";
+    // --stats shows the format the ring announces (the producer writes
+    // Scream's 48 kHz 16-bit stereo, mask FL|FR).
+    const auto& f = a["scream"];
+    ASSERT_TRUE(f.is_object()) << lines[lines.size() - 2].dump();
+    EXPECT_EQ(f["rate"].get<std::uint32_t>(), 48000U);
+    EXPECT_EQ(f["channels"].get<int>(), 2);
+    EXPECT_EQ(f["bits"].get<int>(), 16);
+    EXPECT_EQ(f["channel_mask"].get<int>(), 3);
+}
+
+// Without real-time rights (RLIMIT_RTPRIO 0, no CAP_SYS_NICE, and no RTKit
+// on a test machine), porthole says so in one line, with why, and plays on
+// at normal priority.
+TEST(ClientAudio, WithoutRealTimeRightsSaysSoOnceAndPlaysOn) {
+    std::vector<std::string> prefix = {"prlimit", "--rtprio=0:0"};
+    if (::geteuid() == 0)  // root holds CAP_SYS_NICE: take it away too
+        prefix.insert(prefix.end(),
+                      {"setpriv", "--inh-caps=-sys_nice", "--bounding-set=-sys_nice"});
+    auto run = start_playing({}, {"--log-level", "info"}, prefix);
+    ASSERT_TRUE(run) << run.error().message;
+    auto& [daemon, agent, recorder, client, wav, client_log] = *run;
+    std::this_thread::sleep_for(4s);
+    EXPECT_TRUE(client.running()) << read_file(client_log);
+    client.stop(SIGTERM);
+    recorder.stop(SIGINT);
+    agent.stop();
+    const std::string log = read_file(client_log);
+    const std::string line = "no real-time priority for the audio thread";
+    const auto at = log.find(line);
+    ASSERT_NE(at, std::string::npos) << log;
+    RecordProperty("fallback_line", log.substr(at, log.find('\n', at) - at));
+    EXPECT_EQ(log.find(line, at + 1), std::string::npos) << "said more than once:\n" << log;
+    EXPECT_NE(log.find("RLIMIT_RTPRIO is 0", at), std::string::npos) << log;
+    const auto lines = stats_lines(client_log);
+    ASSERT_GE(lines.size(), 3U) << log;
+    const auto& a = lines[lines.size() - 2]["audio"];
+    ASSERT_TRUE(a.is_object()) << log;
+    EXPECT_TRUE(a["playing"].get<bool>()) << lines[lines.size() - 2].dump();
 }
 
 // Plays for a few seconds and returns the RMS of the capture's last two

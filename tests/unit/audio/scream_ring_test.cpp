@@ -176,6 +176,39 @@ TEST(ScreamRing, GarbageHeadersAreRejectedNotTrusted) {
 namespace porthole::client::audio {
 namespace {
 
+// --stats shows what the ring's header announces, and nothing for a header
+// that is not (yet) a valid one.
+TEST(ScreamRing, FormatForStatsIsTheValidHeaders) {
+    std::vector<std::byte> region(1 << 20);
+    EXPECT_FALSE(read_scream_format(region).has_value()) << "no driver yet: all zero";
+    test::ScreamTestWriter w(region, 0x81, 24, 2);  // 44.1 kHz, 24-bit packed, stereo
+    const auto f = read_scream_format(region);
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->rate, 44100U);
+    EXPECT_EQ(f->channels, 2U);
+    EXPECT_EQ(f->bits, 24U);
+    EXPECT_EQ(f->channel_mask, 0x3U);
+    // 5.1 side as Windows writes its mask (FL FR FC LFE SL SR).
+    ScreamHeader h = w.header();
+    h.channels = 6;
+    h.bits = 16;
+    h.rate = 1;
+    h.chunk_size = 48000 / 50 * 2 * 6;
+    h.channel_mask = 0x60F;
+    encode_scream_header(h, std::span(region).first<kScreamHeaderSize>());
+    const auto g = read_scream_format(region);
+    ASSERT_TRUE(g.has_value());
+    EXPECT_EQ(g->rate, 48000U);
+    EXPECT_EQ(g->channels, 6U);
+    EXPECT_EQ(g->bits, 16U);
+    EXPECT_EQ(g->channel_mask, 0x60FU);
+    // Garbage (a bits value Scream never writes) is not shown as a format.
+    h.bits = 13;
+    encode_scream_header(h, std::span(region).first<kScreamHeaderSize>());
+    EXPECT_FALSE(read_scream_format(region).has_value());
+    EXPECT_FALSE(read_scream_format(std::span(region).first(8)).has_value());
+}
+
 TEST(ScreamRing, ChannelMaskGivesTheSpeakers) {
     // Scream's channel_mask is the driver's dwChannelMask (ksmedia.h:
     // KSAUDIO_SPEAKER_QUAD 0x33, _5POINT1_SURROUND 0x60F).

@@ -133,5 +133,25 @@ TEST(SourceMessages, EngineCountsSourceErrorsAndFormatChanges) {
     EXPECT_NE(engine.last_error().find("8-bit"), std::string::npos);
 }
 
+// A data thread without real-time priority is said once, with the reason
+// AudioPlayback gives; one that has it, or before the first cycle, nothing.
+TEST(SourceMessages, NoRealTimePriorityIsSaidOnceWithWhy) {
+    SourceMessages m;
+    PlaybackStats s;
+    EXPECT_TRUE(m.update(s, 0).empty()) << "no cycle yet: nothing known";
+    s.sched_policy = 0;  // SCHED_OTHER
+    s.realtime_why = "RLIMIT_RTPRIO is 0 and no CAP_SYS_NICE";
+    const auto lines = m.update(s, kSecond);
+    ASSERT_EQ(lines.size(), 1U);
+    EXPECT_NE(lines[0].find("no real-time priority"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find(s.realtime_why), std::string::npos) << lines[0];
+    for (std::uint64_t t = 2; t < 30; ++t)
+        EXPECT_TRUE(m.update(s, t * kSecond).empty());
+    SourceMessages rt;
+    s.sched_policy = 1;  // SCHED_FIFO
+    s.realtime_why.clear();
+    EXPECT_TRUE(rt.update(s, kSecond).empty());
+}
+
 }  // namespace
 }  // namespace porthole::client::audio
