@@ -97,9 +97,8 @@ struct AudioPlayback::Impl {
     // try-locks (a miss retries next cycle; the audio is not affected).
     mutable std::mutex error_mutex;
     std::string error;
-    std::uint64_t error_published = 0;
-    std::uint64_t engine_frames_seen = 0;  // the engine's frames_out already published  //
-                                           // source_errors when `error` was copied (data thread)
+    std::uint64_t error_published = 0;     // source_errors when `error` was copied (data thread)
+    std::uint64_t engine_frames_seen = 0;  // the engine's frames_out already published
 };
 
 namespace {
