@@ -96,7 +96,7 @@ std::vector<std::string> agent_status_lines(const protocol::AgentStatusView& sta
                                             std::size_t width) {
     std::vector<std::string> lines;
     if (status.code == protocol::AgentStatusCode::ok) return lines;
-    lines.emplace_back("GUEST AGENT:");
+    lines.emplace_back("Guest agent:");
     std::string line;
     std::size_t pos = 0;
     const std::string& t = status.text;
@@ -122,16 +122,16 @@ void SessionLoop::update_message() {
             lines = agent_status_lines(agent_status_, 60);
             break;
         case protocol::LinkState::waiting:
-            lines = {"WAITING FOR THE GUEST AGENT"};
+            lines = {"Waiting for the guest agent"};
             break;
         case protocol::LinkState::disconnected:
-            lines = {"AGENT DISCONNECTED"};
+            lines = {"Agent disconnected"};
             break;
         case protocol::LinkState::incompatible:
-            lines = {"AGENT PROTOCOL VERSION UNSUPPORTED", link_.message.substr(0, 60)};
+            lines = {"Agent protocol version unsupported", link_.message.substr(0, 60)};
             break;
         case protocol::LinkState::invalid:
-            lines = {"INVALID REGION", link_.message.substr(0, 60)};
+            lines = {"Invalid region", link_.message.substr(0, 60)};
             break;
     }
     if (!notice_.empty()) {
@@ -232,7 +232,7 @@ void SessionLoop::handle_window(bool& quit) {
                 } else {
                     spdlog::info(
                         "input: the USB key does nothing without --usb devices (and --qmp)");
-                    show_notice({"NO USB DEVICES GIVEN", "SEE --usb AND --qmp"});
+                    show_notice({"No USB devices given", "See --usb and --qmp"});
                 }
                 break;
             case input::WindowAction::cycle_mouse_mode:
@@ -281,7 +281,7 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 auto path = new_screenshot_path(dir, std::time(nullptr));
                 if (!path) {
                     spdlog::error("screenshot: {}", path.error().message);
-                    show_notice({"SCREENSHOT FAILED", path.error().message});
+                    show_notice({"Screenshot failed", path.error().message});
                     break;
                 }
                 screenshot_request_ = *path;
@@ -410,9 +410,9 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                 }
                 if (!screenshot_request_.empty() && drawn->readback) {
                     if (save_screenshot(*drawn->readback, screenshot_request_)) {
-                        show_notice({"SCREENSHOT SAVED TO", screenshot_request_});
+                        show_notice({"Screenshot saved to", screenshot_request_});
                     } else {
-                        show_notice({"SCREENSHOT FAILED", "SEE THE LOG"});
+                        show_notice({"Screenshot failed", "See the log"});
                     }
                     screenshot_request_.clear();
                 }

@@ -95,6 +95,9 @@ class Renderer {
     virtual void set_overlay(const std::vector<std::string>& lines) = 0;
     // Lines shown centred, for connection states (empty: hidden).
     virtual void set_message(const std::vector<std::string>& lines) = 0;
+    // Lines shown centred over everything in the overlay's font, for the
+    // key bindings while the escape key is held (empty: hidden).
+    virtual void set_help(const std::vector<std::string>& lines) = 0;
     // The window changed size or fullscreen state: rebuild the swapchain.
     virtual void target_resized() = 0;
     // Queues a draw of the current state and its present; reads the image back

@@ -17,7 +17,7 @@ TEST(AgentStatusLines, TextIsWrappedAtWordsUnderAHeading) {
                             "no desktop to capture"};
     const auto lines = agent_status_lines(s, 30);
     ASSERT_GE(lines.size(), 3U);
-    EXPECT_EQ(lines[0], "GUEST AGENT:");
+    EXPECT_EQ(lines[0], "Guest agent:");
     std::string joined;
     for (std::size_t i = 1; i < lines.size(); ++i) {
         EXPECT_LE(lines[i].size(), 30U) << lines[i];
