@@ -177,6 +177,12 @@ void InputSubsystem::update_view(ScaleMode scale, std::uint32_t frame_w, std::ui
     window_input_->set_view({r.x, r.y, static_cast<int>(r.w), static_cast<int>(r.h)});
 }
 
+std::vector<std::string> InputSubsystem::help_lines() const {
+    if (!window_input_) return input::help_lines();
+    return input::help_lines(SDL_GetScancodeName(window_input_->capture_key()),
+                             window_input_->to_guest());
+}
+
 InputStats InputSubsystem::stats() const {
     InputStats st;
     st.mode = mode_;

@@ -245,6 +245,15 @@ void SessionLoop::handle_window(bool& quit) {
     }
 }
 
+void SessionLoop::update_help() {
+    const bool held = input_ != nullptr && input_->escape_held();
+    if (held == help_) return;
+    help_ = held;
+    spdlog::debug("input: help panel {}", held ? "shown" : "hidden");
+    renderer_.set_help(held ? input_->help_lines() : std::vector<std::string>{});
+    needs_draw_ = true;
+}
+
 void SessionLoop::update_input_view() {
     if (input_ != nullptr) input_->update_view(o_.renderer.scale, frame_w_, frame_h_);
 }
@@ -383,6 +392,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         const std::uint64_t now = monotonic_ns();
         follow_session(now);
         handle_window(quit);
+        update_help();
         bool active = take_frame();
         active = take_cursor() || active;
         for (auto* s : subsystems_)

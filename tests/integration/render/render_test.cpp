@@ -330,6 +330,116 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
     EXPECT_EQ(devices, 1U) << r.log;
 }
 
+// Where `img` (a w x h frame at 0,0) differs from pattern frame n: the
+// bounding box of the pixels drawn over it, and how many there are.
+struct Covered {
+    std::uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;  // x1, y1 past the end
+    std::uint64_t pixels = 0;
+};
+Covered covered_pixels(const ReadbackImage& img, std::uint64_t n, std::uint32_t w,
+                       std::uint32_t h) {
+    Covered c;
+    for (std::uint32_t y = 0; y < h; ++y) {
+        for (std::uint32_t x = 0; x < w; ++x) {
+            const auto want = pattern::pixel(n, x, y, w, h);
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            if (p[0] == std::byte{want.b} && p[1] == std::byte{want.g} && p[2] == std::byte{want.r})
+                continue;
+            c.x0 = std::min(c.x0, x);
+            c.y0 = std::min(c.y0, y);
+            c.x1 = std::max(c.x1, x + 1);
+            c.y1 = std::max(c.y1, y + 1);
+            ++c.pixels;
+        }
+    }
+    return c;
+}
+
+// Lines of text in a panel: bands of rows holding white pixels (the text),
+// apart from the rest of the panel (the frame dimmed by its dark box). A
+// band under 5 rows is an underscore's or a descender's, not a line.
+std::uint32_t text_rows(const ReadbackImage& img, const Covered& panel) {
+    std::uint32_t lines = 0, band = 0;
+    for (std::uint32_t y = panel.y0; y <= panel.y1; ++y) {
+        bool white = false;
+        for (std::uint32_t x = panel.x0; y < panel.y1 && x < panel.x1 && !white; ++x) {
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            white = p[0] >= std::byte{250} && p[1] >= std::byte{250} && p[2] >= std::byte{250};
+        }
+        if (white) {
+            ++band;
+            continue;
+        }
+        if (band >= 5) ++lines;
+        band = 0;
+    }
+    return lines;
+}
+
+// While the escape key (ScrollLock) is held the bindings are drawn over the
+// frame, centred, one line each; on its release they go. The screenshot at
+// exit shows the window as it was (the key still held, or released).
+TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
+    constexpr std::uint32_t w = 640, h = 480;
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "30"});
+    const auto xdo = [&](const std::string& args) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
+                                "'^porthole [(]' | head -1) " +
+                                args + "\" >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const auto wait_log = [&](const std::string& what) {
+        for (int i = 0; i < 300; ++i) {
+            if (read_text(dir_.file("client.err")).find(what) != std::string::npos) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    };
+    for (const bool release : {false, true}) {
+        SCOPED_TRACE(release ? "held, then released" : "held");
+        const std::string shot = release ? "released.png" : "held.png";
+        auto client = start_client({"--size", "640x480", "--scale", "integer", "--no-cursor",
+                                    "--log-level", "debug", "--screenshot", dir_.file(shot)},
+                                   xvfb_->display());
+        ASSERT_TRUE(wait_log("agent connected")) << read_text(dir_.file("client.err"));
+        // The log line may come before the window is mapped: try until it is.
+        int pressed = -1;
+        for (int i = 0; i < 100 && pressed != 0; ++i) {
+            pressed = xdo("keydown Scroll_Lock");
+            if (pressed != 0) std::this_thread::sleep_for(100ms);
+        }
+        ASSERT_EQ(pressed, 0) << "xdotool could not press ScrollLock";
+        const bool shown = wait_log("help panel shown");
+        if (release) {
+            EXPECT_EQ(xdo("keyup Scroll_Lock"), 0);
+            EXPECT_TRUE(wait_log("help panel hidden"));
+        }
+        std::this_thread::sleep_for(300ms);  // a frame or two after the change
+        const ClientRun r = terminate_client(client);
+        if (!release) xdo("keyup Scroll_Lock");  // the X server keeps a key down past its client
+        ASSERT_TRUE(shown) << r.log;
+        ASSERT_EQ(r.code, 0) << r.log;
+        const auto img = screenshot(shot);
+        ASSERT_EQ(img.width, w);
+        ASSERT_EQ(img.height, h);
+        const auto n = pattern::read_counter(PixelFormat::bgra8, img.bgra, img.stride, w, h);
+        ASSERT_NE(n, UINT64_MAX) << "the frame's code (top left) is not covered by the panel";
+        const Covered panel = covered_pixels(img, n, w, h);
+        if (release) {
+            EXPECT_EQ(panel.pixels, 0U) << "the panel stayed after the key's release";
+            continue;
+        }
+        // A panel centred over the frame, wide enough for the table's lines.
+        ASSERT_GT(panel.pixels, 20000U);
+        EXPECT_GT(panel.x1 - panel.x0, 400U);
+        EXPECT_LE(std::abs(static_cast<int>(panel.x0 + panel.x1) - static_cast<int>(w)), 2);
+        EXPECT_LE(std::abs(static_cast<int>(panel.y0 + panel.y1) - static_cast<int>(h)), 2);
+        // A heading, a line per binding (8) and what the key alone does.
+        EXPECT_EQ(text_rows(img, panel), 10U);
+    }
+}
+
 // Each present mode asked for is used where the driver offers it, and
 // otherwise replaced by fifo with a message saying so: never a failure.
 TEST_F(RenderWindow, UsesEachPresentModeOrFallsBackToFifoWithAMessage) {
