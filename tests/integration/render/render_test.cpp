@@ -832,6 +832,8 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
                             "--hide-cursor",
                             "--mouse-sensitivity",
                             "--ignore-windows-keys",
+                            "--capture-on-start",
+                            "--capture-on-focus",
                             "--usb"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }
