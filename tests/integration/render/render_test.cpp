@@ -358,13 +358,17 @@ Covered covered_pixels(const ReadbackImage& img, std::uint64_t n, std::uint32_t 
 // Lines of text in a panel: bands of rows holding white pixels (the text),
 // apart from the rest of the panel (the frame dimmed by its dark box). A
 // band under 5 rows is an underscore's or a descender's, not a line.
-std::uint32_t text_rows(const ReadbackImage& img, const Covered& panel) {
+// `level`: the least grey level of a text pixel (250, the glyphs' solid
+// parts; lower catches the anti-aliased stems that light hinting leaves
+// between two columns, where nothing else is that bright).
+std::uint32_t text_rows(const ReadbackImage& img, const Covered& panel, std::uint8_t level = 250) {
     std::uint32_t lines = 0, band = 0;
     for (std::uint32_t y = panel.y0; y <= panel.y1; ++y) {
         bool white = false;
         for (std::uint32_t x = panel.x0; y < panel.y1 && x < panel.x1 && !white; ++x) {
             const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
-            white = p[0] >= std::byte{250} && p[1] >= std::byte{250} && p[2] >= std::byte{250};
+            white =
+                p[0] >= std::byte{level} && p[1] >= std::byte{level} && p[2] >= std::byte{level};
         }
         if (white) {
             ++band;
@@ -438,6 +442,73 @@ TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
         // A heading, a line per binding (8) and what the key alone does.
         EXPECT_EQ(text_rows(img, panel), 10U);
     }
+}
+
+// The window in each state, from its screenshot at exit: waiting for the
+// agent (one centred line), an invalid region (the state and its reason),
+// and connected with the overlay (six lines top left, over the black
+// border; the help panel has its own test above).
+TEST_F(RenderWindow, ScreenshotsOfEachStateShowItsText) {
+    const Covered whole{0, 0, 640, 360, 0};
+    // The bounding box of the white (text) pixels.
+    const auto white_box = [](const ReadbackImage& img) {
+        Covered c;
+        for (std::uint32_t y = 0; y < img.height; ++y) {
+            for (std::uint32_t x = 0; x < img.width; ++x) {
+                const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+                if (p[0] < std::byte{250} || p[1] < std::byte{250} || p[2] < std::byte{250})
+                    continue;
+                c = {std::min(c.x0, x), std::min(c.y0, y), std::max(c.x1, x + 1),
+                     std::max(c.y1, y + 1), c.pixels + 1};
+            }
+        }
+        return c;
+    };
+    const auto region = [&](bool garbage) {
+        std::ofstream f(shm_, std::ios::binary | std::ios::trunc);
+        std::mt19937_64 rng(42);
+        for (int i = 0; i < (32 << 20) / 8; ++i) {
+            const std::uint64_t v = garbage ? rng() : 0;
+            f.write(reinterpret_cast<const char*>(&v), 8);
+        }
+    };
+    for (const bool garbage : {false, true}) {
+        SCOPED_TRACE(garbage ? "invalid region" : "waiting");
+        region(garbage);
+        const std::string shot = garbage ? "invalid.png" : "waiting.png";
+        const auto r =
+            run_client({"--size", "640x360", "--timeout", "2", "--screenshot", dir_.file(shot)},
+                       60s, xvfb_->display());
+        EXPECT_EQ(r.code, 3) << r.log;  // --timeout: no frame came
+        ASSERT_FALSE(r.stats.empty()) << r.log;
+        EXPECT_EQ(r.last()["state"], garbage ? "invalid region" : "waiting for the guest agent");
+        const auto img = screenshot(shot);
+        ASSERT_EQ(img.width, 640U);
+        EXPECT_EQ(text_rows(img, whole), garbage ? 2U : 1U);
+        const Covered text = white_box(img);
+        ASSERT_GT(text.pixels, 200U);
+        // Centred: the box around the text is, and a text line is most of its width.
+        EXPECT_LE(std::abs(static_cast<int>(text.x0 + text.x1) - 640), 24) << text.x0;
+        EXPECT_LE(std::abs(static_cast<int>(text.y0 + text.y1) - 360), 24) << text.y0;
+    }
+    std::filesystem::remove(shm_);
+
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "30"});
+    const auto r =
+        run_client({"--size", "800x600", "--scale", "integer", "--no-cursor", "--overlay",
+                    "--exit-after-frames", "75", "--screenshot", dir_.file("overlay.png")},
+                   60s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    const auto img = screenshot("overlay.png");
+    ASSERT_EQ(img.width, 800U);
+    // The frame sits at 80,60; left of it the overlay's first letters are
+    // drawn, each a capital (no descender to join it to the next line's).
+    const Covered left{0, 0, 22, 600, 0};
+    EXPECT_EQ(text_rows(img, left, 120), 6U) << "frames, latency, copy, dropped, audio, input";
+    const Covered text = white_box(img);
+    EXPECT_LT(text.x0, 20U);
+    EXPECT_LT(text.y0, 20U);
+    EXPECT_EQ(text_rows(img, Covered{0, 130, 22, 600, 0}, 120), 0U) << "six lines, no more";
 }
 
 // Each present mode asked for is used where the driver offers it, and

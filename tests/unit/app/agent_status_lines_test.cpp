@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "app/session_loop.hpp"
+#include "app/stats.hpp"
 
 using porthole::client::agent_status_lines;
 using porthole::protocol::AgentStatusCode;
@@ -32,4 +33,31 @@ TEST(AgentStatusLines, AWordLongerThanALineIsCut) {
     ASSERT_EQ(lines.size(), 3U);
     EXPECT_EQ(lines[1], std::string(20, 'x'));
     EXPECT_EQ(lines[2], "end");
+}
+
+// Before the first frame the overlay shows dashes, not zeros that read as a
+// fault; once frames are shown, their counts.
+TEST(OverlayLines, CountersAreDashesBeforeTheFirstFrame) {
+    porthole::client::FrameStats::Window w;
+    porthole::client::StatsTotals t;
+    porthole::client::StatsLine e;
+    e.copy_path = "import";
+    e.present_mode = "fifo";
+    auto lines = porthole::client::overlay_lines(w, t, e);
+    ASSERT_GE(lines.size(), 4U);
+    const std::string dash = "\xe2\x80\x94";
+    EXPECT_NE(lines[0].find(dash), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[0].find('0'), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find(dash), std::string::npos) << lines[1];
+    EXPECT_NE(lines[3].find(dash), std::string::npos) << lines[3];
+    t.frames = 120;
+    w.fps = 60;
+    w.ups = 59;
+    w.latency_ms = 4.21;
+    lines = porthole::client::overlay_lines(w, t, e);
+    EXPECT_EQ(lines[0], "Frames     60 fps shown, 59 from the guest");
+    EXPECT_EQ(lines[1], "Latency    4.2 ms");
+    EXPECT_EQ(lines[3], "Dropped    0");
+    for (const auto& l : lines)
+        EXPECT_EQ(l.find(dash), std::string::npos) << l;
 }
