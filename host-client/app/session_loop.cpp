@@ -245,8 +245,17 @@ void SessionLoop::handle_window(bool& quit) {
     }
 }
 
-void SessionLoop::update_help() {
-    const bool held = input_ != nullptr && input_->escape_held();
+void SessionLoop::update_help(std::uint64_t now) {
+    // Shown once the key has been held a moment: a quick ScrollLock+F does
+    // not flash the panel over the guest's screen.
+    constexpr std::uint64_t kHelpDelayNs = 300'000'000;
+    bool held = input_ != nullptr && input_->escape_held();
+    if (!held) {
+        held_since_ns_ = 0;
+    } else if (held_since_ns_ == 0) {
+        held_since_ns_ = now;
+    }
+    held = held && now - held_since_ns_ >= kHelpDelayNs;
     if (held == help_) return;
     help_ = held;
     spdlog::debug("input: help panel {}", held ? "shown" : "hidden");
@@ -392,7 +401,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         const std::uint64_t now = monotonic_ns();
         follow_session(now);
         handle_window(quit);
-        update_help();
+        update_help(now);
         bool active = take_frame();
         active = take_cursor() || active;
         for (auto* s : subsystems_)

@@ -59,7 +59,8 @@ const KeyBinding* find_binding(SDL_Scancode key);
 // then one "  KEY  what" line per binding.
 std::string bindings_text(std::string_view capture_key = "ScrollLock");
 
-// The help panel shown while the capture key is held: a heading, one
+// The help panel shown while the capture key is held (after a moment, so
+// that a quick binding does not flash it): a heading, one
 // "KEY  what" line per binding, and what the key alone does when it toggles
 // capture (`alone_toggles_capture`; not with evdev or no input).
 std::vector<std::string> help_lines(std::string_view capture_key = "ScrollLock",
