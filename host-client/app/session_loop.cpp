@@ -285,7 +285,8 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 overlay_ = !overlay_;
                 renderer_.set_overlay(
                     overlay_ ? overlay_lines(stats_.last(), stats_.totals(), stats_line())
-                             : std::vector<std::string>{});
+                             : std::vector<std::string>{},
+                    stats_.frame_times());
                 needs_draw_ = true;
                 break;
             case WindowEvent::toggle_fullscreen:
@@ -424,6 +425,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                         latency = static_cast<double>(*age) / 1e6;
                     }
                     stats_.frame_shown(renderer_.frame_serial(), latency);
+                    if (drawn->present_ns != 0) stats_.frame_presented_at(drawn->present_ns);
                     if (o_.verify_pattern && drawn->readback) check_pattern(*drawn->readback);
                     new_frame_ = false;
                 }
@@ -456,7 +458,8 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                 std::fflush(stdout);
             }
             if (overlay_) {
-                renderer_.set_overlay(overlay_lines(w, stats_.totals(), line));
+                renderer_.set_overlay(overlay_lines(w, stats_.totals(), line),
+                                      stats_.frame_times());
                 needs_draw_ = true;
             }
             next_stats += kSecond;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace porthole::client {
@@ -15,6 +17,24 @@ void FrameStats::frame_shown(std::uint64_t serial, std::optional<double> latency
         latency_sum_ += *latency_ms;
         latency_n_++;
     }
+}
+
+void FrameStats::frame_presented_at(std::uint64_t present_ns) {
+    if (last_present_ns_ != 0 && present_ns > last_present_ns_) {
+        frame_ms_[frame_ms_count_ % kFrameTimeSamples] =
+            static_cast<float>(static_cast<double>(present_ns - last_present_ns_) / 1e6);
+        ++frame_ms_count_;
+    }
+    last_present_ns_ = present_ns;
+}
+
+std::vector<float> FrameStats::frame_times() const {
+    const std::size_t n = std::min(frame_ms_count_, kFrameTimeSamples);
+    std::vector<float> out;
+    out.reserve(n);
+    for (std::size_t i = frame_ms_count_ - n; i < frame_ms_count_; ++i)
+        out.push_back(frame_ms_[i % kFrameTimeSamples]);
+    return out;
 }
 
 void FrameStats::presented() {

@@ -126,7 +126,9 @@ class VulkanRenderer final : public Renderer {
     }
     void set_cursor_state(const protocol::CursorState& state) override { cursor_state_ = state; }
 
-    void set_overlay(const std::vector<std::string>& lines) override {
+    void set_overlay(const std::vector<std::string>& lines,
+                     std::span<const float> frame_ms) override {
+        overlay_graph_.assign(frame_ms.begin(), frame_ms.end());
         set_text(overlay_, lines, kOverlayTextPx);
     }
     void set_message(const std::vector<std::string>& lines) override {
@@ -427,7 +429,9 @@ class VulkanRenderer final : public Renderer {
         wait_frames();
         sprite.lines = lines;
         sprite.base_px = base_px;
-        const auto img = render_text(lines, text_pixel_size(base_px, density_));
+        const auto px = text_pixel_size(base_px, density_);
+        const auto img = &sprite == &overlay_ ? render_overlay(lines, overlay_graph_, px)
+                                              : render_text(lines, px);
         try {
             upload_sprite(sprite, img.width, img.height, img.bgra);
         } catch (const vk::SystemError& e) {
@@ -724,7 +728,8 @@ class VulkanRenderer final : public Renderer {
     std::array<vk::raii::DescriptorSet, 2> frame_sets_{nullptr, nullptr};  // one a frame texture
     std::array<std::uint64_t, 2> bound_generation_{};
     Sprite cursor_blend_, cursor_invert_, overlay_, message_, help_;
-    float density_ = 1.0F;  // the window's drawable pixels per window unit
+    float density_ = 1.0F;              // the window's drawable pixels per window unit
+    std::vector<float> overlay_graph_;  // frame times (ms) drawn under the overlay's lines
     CursorImages cursor_;
     protocol::CursorState cursor_state_{};
 

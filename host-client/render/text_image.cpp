@@ -269,6 +269,48 @@ TextImage render_text(const std::vector<std::string>& lines, std::uint32_t pixel
     return font.render(lines, pixel_size);
 }
 
+TextImage render_overlay(const std::vector<std::string>& lines, std::span<const float> frame_ms,
+                         std::uint32_t pixel_size) {
+    TextImage text = render_text(lines, pixel_size);
+    if (frame_ms.empty() || text.width == 0) return text;
+    // The graph: as wide as the text's box, three lines high, under it.
+    const std::uint32_t pad = std::max<std::uint32_t>(pixel_size / 3, 2);
+    const std::uint32_t gh = std::max<std::uint32_t>(pixel_size * 3, 12);
+    const std::uint32_t gw = text.width - 2 * pad;
+    TextImage img = empty_box(text.width, text.height + gh + pad);
+    std::copy(text.bgra.begin(), text.bgra.end(), img.bgra.begin());
+    const std::uint32_t top = text.height, bottom = top + gh;  // bars grow up from bottom
+    const auto put = [&](std::uint32_t x, std::uint32_t y, std::uint8_t b, std::uint8_t g,
+                         std::uint8_t r) {
+        const std::size_t p = (std::size_t{y} * img.width + x) * 4;
+        img.bgra[p] = std::byte{b};
+        img.bgra[p + 1] = std::byte{g};
+        img.bgra[p + 2] = std::byte{r};
+        img.bgra[p + 3] = std::byte{255};
+    };
+    const auto height_of = [&](float ms) {
+        const float t = std::clamp(std::isfinite(ms) ? ms : kGraphMaxMs, 0.0F, kGraphMaxMs);
+        return static_cast<std::uint32_t>(std::lround(t / kGraphMaxMs * static_cast<float>(gh)));
+    };
+    const std::size_t n = frame_ms.size();
+    for (std::uint32_t x = 0; x < gw; ++x) {
+        // The samples spread over the width, the newest at the right.
+        const std::size_t i = std::min(n - 1, std::size_t{x} * n / gw);
+        const float ms = frame_ms[i];
+        const std::uint32_t h = height_of(ms);
+        // BGR: green at 60 Hz or better, yellow to 30 Hz, red below.
+        const std::array<std::uint8_t, 3> c = ms <= 17.0F ? std::array<std::uint8_t, 3>{80, 200, 80}
+                                              : ms <= 34.0F
+                                                  ? std::array<std::uint8_t, 3>{40, 200, 230}
+                                                  : std::array<std::uint8_t, 3>{60, 60, 240};
+        for (std::uint32_t y = bottom - h; y < bottom; ++y)
+            put(pad + x, y, c[0], c[1], c[2]);
+        const std::uint32_t mark = bottom - height_of(1000.0F / 60.0F);
+        if (h < bottom - mark) put(pad + x, mark, 140, 140, 140);
+    }
+    return img;
+}
+
 TextImage render_bitmap_text(const std::vector<std::string>& lines, std::uint32_t scale) {
     scale = std::max(scale, 1U);
     std::vector<std::vector<char32_t>> text;

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,14 @@ std::uint32_t text_pixel_size(std::uint32_t base_px, float density);
 // An image just large enough for the lines at `pixel_size` pixels per em.
 TextImage render_text(const std::vector<std::string>& lines,
                       std::uint32_t pixel_size = kOverlayTextPx);
+
+// The overlay: the lines, and under them a graph of the last frame times
+// (ms, oldest first; none: no graph), one bar each, green up to 17 ms (60
+// Hz), yellow to 34, red above; a grey line marks 16.7 ms. Bars are cut at
+// 50 ms.
+TextImage render_overlay(const std::vector<std::string>& lines, std::span<const float> frame_ms,
+                         std::uint32_t pixel_size = kOverlayTextPx);
+inline constexpr float kGraphMaxMs = 50.0F;
 
 // The built-in bitmap font at `scale` pixels per font pixel (the fallback).
 TextImage render_bitmap_text(const std::vector<std::string>& lines, std::uint32_t scale = 1);

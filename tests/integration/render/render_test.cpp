@@ -457,7 +457,8 @@ TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
 // The window in each state, from its screenshot at exit: waiting for the
 // agent (one centred line), an invalid region (the state and its reason),
 // and connected with the overlay (six lines top left, over the black
-// border; the help panel has its own test above).
+// border, the frame-time graph under them; the help panel has its own test
+// above).
 TEST_F(RenderWindow, ScreenshotsOfEachStateShowItsText) {
     const Covered whole{0, 0, 640, 360, 0};
     // The bounding box of the white (text) pixels.
@@ -519,6 +520,16 @@ TEST_F(RenderWindow, ScreenshotsOfEachStateShowItsText) {
     EXPECT_LT(text.x0, 20U);
     EXPECT_LT(text.y0, 20U);
     EXPECT_EQ(text_rows(img, Covered{0, 130, 22, 600, 0}, 120), 0U) << "six lines, no more";
+    // Under the lines, the frame-time graph's coloured bars (30 fps: yellow or red).
+    std::uint32_t bars = 0;
+    for (std::uint32_t y = 100; y < 200; ++y) {
+        for (std::uint32_t x = 0; x < 80; ++x) {
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            const auto [lo, hi] = std::minmax({p[0], p[1], p[2]});
+            if (std::to_integer<int>(hi) - std::to_integer<int>(lo) > 100) ++bars;
+        }
+    }
+    EXPECT_GT(bars, 100U) << "no frame-time graph under the overlay's lines";
 }
 
 // Each present mode asked for is used where the driver offers it, and

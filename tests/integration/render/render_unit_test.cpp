@@ -214,6 +214,41 @@ TEST(TextImage, TheBitmapFallbackSizesTheBoxToTheLongestLine) {
     EXPECT_EQ(render_bitmap_text({"\xe2\x80\x94"}).bgra, render_bitmap_text({"-"}).bgra);
 }
 
+// The frame-time graph under the overlay's lines: one bar a sample, its
+// height the time (cut at 50 ms), green at 60 Hz, red below 30 Hz.
+TEST(TextImage, OverlayGraphBarsFollowTheFrameTimes) {
+    const auto text = render_text({"Frames     60 fps shown, 60 from the guest"}, 13);
+    std::vector<float> ms(60, 1000.0F / 60.0F);
+    ms.resize(120, 40.0F);
+    const auto img = render_overlay({"Frames     60 fps shown, 60 from the guest"}, ms, 13);
+    ASSERT_EQ(img.width, text.width);
+    ASSERT_GT(img.height, text.height + 30U);
+    EXPECT_TRUE(std::equal(text.bgra.begin(), text.bgra.end(), img.bgra.begin()))
+        << "the lines above the graph are the text's";
+    // A column's bar: its height and colour (B, G, R), counted from the bottom up.
+    const auto bar = [&](std::uint32_t x) {
+        std::uint32_t h = 0;
+        std::array<std::uint8_t, 3> colour{};
+        for (std::uint32_t y = text.height; y < img.height; ++y) {
+            const std::size_t p = (std::size_t{y} * img.width + x) * 4;
+            if (b(img.bgra, p + 3) != 255 ||
+                (b(img.bgra, p) == b(img.bgra, p + 1) && b(img.bgra, p + 1) == b(img.bgra, p + 2)))
+                continue;  // the box, the text, the 60 Hz mark: not a bar
+            ++h;
+            colour = {b(img.bgra, p), b(img.bgra, p + 1), b(img.bgra, p + 2)};
+        }
+        return std::pair{h, colour};
+    };
+    const auto [fast_h, fast] = bar(img.width / 4);
+    const auto [slow_h, slow] = bar(img.width * 3 / 4);
+    EXPECT_GT(fast[1], fast[2]) << "green at 60 Hz";
+    EXPECT_GT(slow[2], slow[1]) << "red below 30 Hz";
+    ASSERT_GT(fast_h, 0U);
+    EXPECT_NEAR(static_cast<double>(slow_h) / fast_h, 40.0 / (1000.0 / 60.0), 0.25);
+    EXPECT_EQ(render_overlay({"x"}, {}, 13).bgra, render_text({"x"}, 13).bgra)
+        << "no samples, no graph";
+}
+
 TEST(TextImage, NoLinesGiveNoImage) {
     EXPECT_EQ(render_text({}).width, 0U);
     EXPECT_EQ(render_bitmap_text({}).width, 0U);

@@ -61,3 +61,21 @@ TEST(OverlayLines, CountersAreDashesBeforeTheFirstFrame) {
     for (const auto& l : lines)
         EXPECT_EQ(l.find(dash), std::string::npos) << l;
 }
+
+// The frame-time graph's samples: the time between presented guest frames,
+// the last 120, oldest first.
+TEST(FrameTimes, KeepsTheLastSamplesOldestFirst) {
+    porthole::client::FrameStats s;
+    EXPECT_TRUE(s.frame_times().empty());
+    std::uint64_t t = 1'000'000'000;
+    s.frame_presented_at(t);
+    EXPECT_TRUE(s.frame_times().empty()) << "one frame is no interval";
+    for (int i = 1; i <= 130; ++i) {
+        t += static_cast<std::uint64_t>(i) * 1'000'000;  // i ms after the previous one
+        s.frame_presented_at(t);
+    }
+    const auto ms = s.frame_times();
+    ASSERT_EQ(ms.size(), porthole::client::FrameStats::kFrameTimeSamples);
+    EXPECT_FLOAT_EQ(ms.front(), 11.0F);
+    EXPECT_FLOAT_EQ(ms.back(), 130.0F);
+}
