@@ -64,6 +64,7 @@ class Render : public ::testing::Test {
                                          const std::string& display = "") {
         args.insert(args.begin(), {PORTHOLE_CLIENT, "--shm", shm_, "--stats"});
         std::vector<std::string> env = {"XDG_CONFIG_HOME=" + dir_.file("config")};
+        env.insert(env.end(), extra_env_.begin(), extra_env_.end());
         if (!display.empty()) env.push_back("DISPLAY=" + display);
         return porthole::test::Process(args, dir_.file("client.out"), dir_.file("client.err"), env);
     }
@@ -125,6 +126,7 @@ class Render : public ::testing::Test {
     porthole::test::TempDir dir_;
     std::string shm_;
     int agents_ = 0;
+    std::vector<std::string> extra_env_;  // more NAME=value for the clients started
 };
 
 // Pixels of `img` inside rect, one per (kx, ky) block (nearest sampling at
@@ -866,6 +868,27 @@ TEST_F(RenderHeadless, ShowsTheWaitingStateWithoutAnAgent) {
     EXPECT_EQ(r.last()["state"], "waiting for the guest agent");
     const auto img = screenshot("shot.png");
     EXPECT_GT(lit_outside(img, 0, 0, 0, 0), 500U);  // the message is drawn
+}
+
+// Without a font (PORTHOLE_FONT naming none) the text falls back to the
+// built-in bitmap font, said once in the log, and the message is still drawn.
+TEST_F(RenderHeadless, WithoutAFontTheTextFallsBackToTheBitmapFont) {
+    {
+        std::ofstream f(shm_, std::ios::binary);
+        f.seekp((32 << 20) - 1);
+        f.put('\0');
+    }
+    extra_env_ = {"PORTHOLE_FONT=" + dir_.file("no-such-font.ttf")};
+    const auto r = run_client({"--headless", "--size", "640x360", "--timeout", "1.5",
+                               "--screenshot", dir_.file("shot.png")});
+    EXPECT_EQ(r.code, 3) << r.log;
+    const std::string said = "no font could be loaded";
+    const auto at = r.log.find(said);
+    ASSERT_NE(at, std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find(said, at + 1), std::string::npos) << "said once: " << r.log;
+    EXPECT_NE(r.log.find("fonts-dejavu-core"), std::string::npos) << r.log;
+    const auto img = screenshot("shot.png");
+    EXPECT_EQ(text_rows(img, Covered{0, 0, 640, 360, 0}), 1U) << "the waiting message";
 }
 
 // ---- options ----
