@@ -108,7 +108,8 @@ std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsT
     constexpr const char* kNone = "\u2014";
     const bool frames = t.frames != 0;
     std::vector<std::string> lines{
-        frames ? fmt::format("Frames     {} fps shown, {} from the guest", w.fps, w.ups)
+        frames ? fmt::format("Frames     {} shown/s of {} from the guest, {} draws/s", w.shown,
+                             w.ups, w.fps)
                : fmt::format("Frames     {} (none yet)", kNone),
         w.latency_ms ? fmt::format("Latency    {:.1f} ms", *w.latency_ms)
                      : fmt::format("Latency    {}", kNone),

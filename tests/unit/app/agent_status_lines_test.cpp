@@ -51,11 +51,12 @@ TEST(OverlayLines, CountersAreDashesBeforeTheFirstFrame) {
     EXPECT_NE(lines[1].find(dash), std::string::npos) << lines[1];
     EXPECT_NE(lines[3].find(dash), std::string::npos) << lines[3];
     t.frames = 120;
-    w.fps = 60;
+    w.fps = 75;
+    w.shown = 58;
     w.ups = 59;
     w.latency_ms = 4.21;
     lines = porthole::client::overlay_lines(w, t, e);
-    EXPECT_EQ(lines[0], "Frames     60 fps shown, 59 from the guest");
+    EXPECT_EQ(lines[0], "Frames     58 shown/s of 59 from the guest, 75 draws/s");
     EXPECT_EQ(lines[1], "Latency    4.2 ms");
     EXPECT_EQ(lines[3], "Dropped    0");
     for (const auto& l : lines)
