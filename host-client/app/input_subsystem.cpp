@@ -114,12 +114,24 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
     s->sdl_window_ = window->sdl_window();
     s->window_input_ = std::make_unique<input::WindowInput>(
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);
-    window->set_event_sink([self](const SDL_Event& e) {
+    const bool capture_on_focus = wc.to_guest && o.capture_on_focus;
+    window->set_event_sink([self, capture_on_focus](const SDL_Event& e) {
         auto acts = self->window_input_->handle(e);
+        if (capture_on_focus && e.type == SDL_WINDOWEVENT &&
+            e.window.event == SDL_WINDOWEVENT_FOCUS_GAINED && !self->window_input_->captured()) {
+            self->window_input_->set_captured(true);
+            acts.push_back(input::WindowAction::capture_on);
+            spdlog::info("input: captured on focus (--capture-on-focus)");
+        }
         if (self->evdev_ == nullptr) self->owner_.store(self->window_input_->captured() ? 1 : 0);
         self->actions_.insert(self->actions_.end(), acts.begin(), acts.end());
     });
     if (wc.to_guest) spdlog::info("input: window, {} toggles capture", o.hotkey);
+    if (wc.to_guest && o.capture_on_start) {
+        s->window_input_->set_captured(true);
+        s->owner_.store(1);
+        spdlog::info("input: captured at start (--capture-on-start)");
+    }
     return s;
 }
 
@@ -175,6 +187,12 @@ void InputSubsystem::update_view(ScaleMode scale, std::uint32_t frame_w, std::ui
     const auto r = place_frame(scale, frame_w, frame_h, static_cast<std::uint32_t>(ww),
                                static_cast<std::uint32_t>(wh));
     window_input_->set_view({r.x, r.y, static_cast<int>(r.w), static_cast<int>(r.h)});
+}
+
+std::vector<std::string> InputSubsystem::help_lines() const {
+    if (!window_input_) return input::help_lines();
+    return input::help_lines(SDL_GetScancodeName(window_input_->capture_key()),
+                             window_input_->to_guest());
 }
 
 InputStats InputSubsystem::stats() const {

@@ -45,6 +45,12 @@ class InputSubsystem final : public SessionSubsystem, public input::InputSink {
     // The guest image's size and scaling: where it sits in the window (absolute mouse mode).
     void update_view(ScaleMode scale, std::uint32_t frame_w, std::uint32_t frame_h);
     [[nodiscard]] InputStats stats() const;
+    // The window's capture key is held: the help panel shows (window input only).
+    [[nodiscard]] bool escape_held() const {
+        return window_input_ && window_input_->capture_key_held();
+    }
+    // The help panel's lines: the bindings with the capture key's name.
+    [[nodiscard]] std::vector<std::string> help_lines() const;
     // The QMP connection input goes over (--input-to qmp), else nullptr.
     [[nodiscard]] qmp::QmpClient* qmp_client() {
         return qmp_sink_ ? &qmp_sink_->client() : nullptr;

@@ -283,6 +283,12 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_flag("-M,--hide-cursor", o.hide_cursor,
                  "hide the host pointer over the window while the guest's cursor is shown "
                  "(one cursor, not two; needs the guest's cursor drawn, so not with --no-cursor)");
+    app.add_flag("--capture-on-start", o.capture_on_start,
+                 "window mode: capture the keyboard and mouse as soon as the window opens, as "
+                 "Looking Glass's spice:captureOnStart (the escape key alone releases them)");
+    app.add_flag("--capture-on-focus", o.capture_on_focus,
+                 "window mode: capture the keyboard and mouse whenever the window gains the focus, "
+                 "as Looking Glass's spice:captureOnFocus (losing the focus always releases them)");
     app.add_option("--input-to", o.input_to,
                    "deliver input to the agent (region input ring) or to QEMU over QMP")
         ->check(CLI::IsMember({"agent", "qmp"}));
@@ -533,6 +539,13 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         return 2;
     }
     if (o.hotkey.empty()) o.hotkey = o.input == "evdev" ? "ctrl-ctrl" : "scrolllock";
+    if ((o.capture_on_start || o.capture_on_focus) && o.input != "window") {
+        std::fprintf(stderr,
+                     "--capture-on-%s captures the window's keyboard and mouse: it needs --input "
+                     "window (the input is %s)\n",
+                     o.capture_on_start ? "start" : "focus", o.input.c_str());
+        return 2;
+    }
     if (o.input_to == "qmp" && o.qmp.empty()) {
         std::fprintf(stderr,
                      "--input-to qmp needs --qmp unix:/path/to/socket (QEMU's -qmp "

@@ -46,6 +46,10 @@ struct Options {
     int mouse_sensitivity = 0;         // window mode, captured relative motion: -9..9
     bool ignore_windows_keys = false;  // window mode: the Super keys stay on the host
     bool hide_cursor = false;  // the host pointer hidden over the window while the guest's shows
+    // Window mode: capture as the window opens / whenever it gains the focus
+    // (Looking Glass's spice:captureOnStart, spice:captureOnFocus).
+    bool capture_on_start = false;
+    bool capture_on_focus = false;
     // Host USB devices (vendor:product or bus-port) the capture key + U moves to the VM and back.
     std::vector<std::string> usb_devices;
 

@@ -96,7 +96,7 @@ std::vector<std::string> agent_status_lines(const protocol::AgentStatusView& sta
                                             std::size_t width) {
     std::vector<std::string> lines;
     if (status.code == protocol::AgentStatusCode::ok) return lines;
-    lines.emplace_back("GUEST AGENT:");
+    lines.emplace_back("Guest agent:");
     std::string line;
     std::size_t pos = 0;
     const std::string& t = status.text;
@@ -122,16 +122,16 @@ void SessionLoop::update_message() {
             lines = agent_status_lines(agent_status_, 60);
             break;
         case protocol::LinkState::waiting:
-            lines = {"WAITING FOR THE GUEST AGENT"};
+            lines = {"Waiting for the guest agent"};
             break;
         case protocol::LinkState::disconnected:
-            lines = {"AGENT DISCONNECTED"};
+            lines = {"Agent disconnected"};
             break;
         case protocol::LinkState::incompatible:
-            lines = {"AGENT PROTOCOL VERSION UNSUPPORTED", link_.message.substr(0, 60)};
+            lines = {"Agent protocol version unsupported", link_.message.substr(0, 60)};
             break;
         case protocol::LinkState::invalid:
-            lines = {"INVALID REGION", link_.message.substr(0, 60)};
+            lines = {"Invalid region", link_.message.substr(0, 60)};
             break;
     }
     if (!notice_.empty()) {
@@ -232,7 +232,7 @@ void SessionLoop::handle_window(bool& quit) {
                 } else {
                     spdlog::info(
                         "input: the USB key does nothing without --usb devices (and --qmp)");
-                    show_notice({"NO USB DEVICES GIVEN", "SEE --usb AND --qmp"});
+                    show_notice({"No USB devices given", "See --usb and --qmp"});
                 }
                 break;
             case input::WindowAction::cycle_mouse_mode:
@@ -243,6 +243,24 @@ void SessionLoop::handle_window(bool& quit) {
                 break;
         }
     }
+}
+
+void SessionLoop::update_help(std::uint64_t now) {
+    // Shown once the key has been held a moment: a quick ScrollLock+F does
+    // not flash the panel over the guest's screen.
+    constexpr std::uint64_t kHelpDelayNs = 300'000'000;
+    bool held = input_ != nullptr && input_->escape_held();
+    if (!held) {
+        held_since_ns_ = 0;
+    } else if (held_since_ns_ == 0) {
+        held_since_ns_ = now;
+    }
+    held = held && now - held_since_ns_ >= kHelpDelayNs;
+    if (held == help_) return;
+    help_ = held;
+    spdlog::debug("input: help panel {}", held ? "shown" : "hidden");
+    renderer_.set_help(held ? input_->help_lines() : std::vector<std::string>{});
+    needs_draw_ = true;
 }
 
 void SessionLoop::update_input_view() {
@@ -267,7 +285,8 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 overlay_ = !overlay_;
                 renderer_.set_overlay(
                     overlay_ ? overlay_lines(stats_.last(), stats_.totals(), stats_line())
-                             : std::vector<std::string>{});
+                             : std::vector<std::string>{},
+                    stats_.frame_times());
                 needs_draw_ = true;
                 break;
             case WindowEvent::toggle_fullscreen:
@@ -281,7 +300,7 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 auto path = new_screenshot_path(dir, std::time(nullptr));
                 if (!path) {
                     spdlog::error("screenshot: {}", path.error().message);
-                    show_notice({"SCREENSHOT FAILED", path.error().message});
+                    show_notice({"Screenshot failed", path.error().message});
                     break;
                 }
                 screenshot_request_ = *path;
@@ -386,6 +405,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         const std::uint64_t now = monotonic_ns();
         follow_session(now);
         handle_window(quit);
+        update_help(now);
         bool active = take_frame();
         active = take_cursor() || active;
         for (auto* s : subsystems_)
@@ -408,14 +428,15 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                         latency = static_cast<double>(*age) / 1e6;
                     }
                     stats_.frame_shown(renderer_.frame_serial(), latency);
+                    if (drawn->present_ns != 0) stats_.frame_presented_at(drawn->present_ns);
                     if (o_.verify_pattern && drawn->readback) check_pattern(*drawn->readback);
                     new_frame_ = false;
                 }
                 if (!screenshot_request_.empty() && drawn->readback) {
                     if (save_screenshot(*drawn->readback, screenshot_request_)) {
-                        show_notice({"SCREENSHOT SAVED TO", screenshot_request_});
+                        show_notice({"Screenshot saved to", screenshot_request_});
                     } else {
-                        show_notice({"SCREENSHOT FAILED", "SEE THE LOG"});
+                        show_notice({"Screenshot failed", "See the log"});
                     }
                     screenshot_request_.clear();
                 }
@@ -440,7 +461,8 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                 std::fflush(stdout);
             }
             if (overlay_) {
-                renderer_.set_overlay(overlay_lines(w, stats_.totals(), line));
+                renderer_.set_overlay(overlay_lines(w, stats_.totals(), line),
+                                      stats_.frame_times());
                 needs_draw_ = true;
             }
             next_stats += kSecond;

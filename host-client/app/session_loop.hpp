@@ -57,6 +57,8 @@ class SessionLoop {
     void handle_window(bool& quit);
     void window_event(WindowEvent e, bool& quit);
     void update_input_view();
+    // Shows the bindings while the escape (capture) key is held, hides them on its release.
+    void update_help(std::uint64_t now);
     void check_pattern(const ReadbackImage& image);
     bool save_screenshot(const ReadbackImage& image, const std::string& path);
     void update_message();
@@ -83,6 +85,8 @@ class SessionLoop {
     protocol::FrameMeta pending_meta_{};       // the frame the renderer is still copying
     std::uint32_t frame_w_ = 0, frame_h_ = 0;  // the last accepted frame's size
     bool overlay_ = false;
+    bool help_ = false;                 // the help panel is shown (the escape key is held)
+    std::uint64_t held_since_ns_ = 0;   // when the escape key was first seen held (0: it is not)
     std::vector<std::string> message_;  // the state message shown
     std::string screenshot_request_;
     std::vector<std::string> notice_;

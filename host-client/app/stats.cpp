@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace porthole::client {
@@ -15,6 +17,24 @@ void FrameStats::frame_shown(std::uint64_t serial, std::optional<double> latency
         latency_sum_ += *latency_ms;
         latency_n_++;
     }
+}
+
+void FrameStats::frame_presented_at(std::uint64_t present_ns) {
+    if (last_present_ns_ != 0 && present_ns > last_present_ns_) {
+        frame_ms_[frame_ms_count_ % kFrameTimeSamples] =
+            static_cast<float>(static_cast<double>(present_ns - last_present_ns_) / 1e6);
+        ++frame_ms_count_;
+    }
+    last_present_ns_ = present_ns;
+}
+
+std::vector<float> FrameStats::frame_times() const {
+    const std::size_t n = std::min(frame_ms_count_, kFrameTimeSamples);
+    std::vector<float> out;
+    out.reserve(n);
+    for (std::size_t i = frame_ms_count_ - n; i < frame_ms_count_; ++i)
+        out.push_back(frame_ms_[i % kFrameTimeSamples]);
+    return out;
 }
 
 void FrameStats::presented() {
@@ -91,24 +111,30 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
 
 std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsTotals& t,
                                        const StatsLine& e) {
-    (void)t;
+    // Before the first frame there is no rate to show: a dash, not a 0 that
+    // reads as a fault.
+    constexpr const char* kNone = "\u2014";
+    const bool frames = t.frames != 0;
     std::vector<std::string> lines{
-        fmt::format("FPS {:>4}  UPS {:>4}", w.fps, w.ups),
-        w.latency_ms ? fmt::format("LATENCY {:.1f} MS", *w.latency_ms) : std::string("LATENCY -"),
-        fmt::format("COPY {}  PRESENT {}", e.copy_path, e.present_mode),
-        fmt::format("DROPPED {}", e.skipped + e.torn),
+        frames ? fmt::format("Frames     {} shown/s of {} from the guest, {} draws/s", w.shown,
+                             w.ups, w.fps)
+               : fmt::format("Frames     {} (none yet)", kNone),
+        w.latency_ms ? fmt::format("Latency    {:.1f} ms", *w.latency_ms)
+                     : fmt::format("Latency    {}", kNone),
+        fmt::format("Copy       {}, present {}", e.copy_path, e.present_mode),
+        frames ? fmt::format("Dropped    {}", e.skipped + e.torn)
+               : fmt::format("Dropped    {}", kNone),
     };
     if (e.audio) {
-        lines.push_back(fmt::format("AUDIO {:.1f} MS  UNDER {}  OVER {}  TRIM {}",
+        lines.push_back(fmt::format("Audio      {:.1f} ms, {} underruns, {} overruns, {} trims",
                                     e.audio->latency_ms, e.audio->underruns, e.audio->overruns,
                                     e.audio->trims));
     } else {
-        lines.emplace_back("AUDIO OFF");
+        lines.emplace_back("Audio      off");
     }
     if (e.input && e.input->mode != "none") {
-        std::string upper = e.input->owner == "guest" ? "GUEST" : "HOST";
-        lines.push_back(fmt::format("INPUT {} {}  EVENTS {}  LOST {}",
-                                    e.input->mode == "evdev" ? "EVDEV" : "WINDOW", upper,
+        lines.push_back(fmt::format("Input      {}, {}; {} events, {} lost", e.input->mode,
+                                    e.input->owner == "guest" ? "captured" : "on the host",
                                     e.input->events, e.input->overflow));
     }
     return lines;

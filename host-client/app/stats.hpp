@@ -2,6 +2,7 @@
 // Counters of what the client showed, per one-second window and in total,
 // for --stats (one JSON line a second) and the overlay.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +36,12 @@ class FrameStats {
     Window roll();
     // The last finished window (for the overlay).
     [[nodiscard]] const Window& last() const { return last_; }
+    // A new guest frame was presented at `present_ns`: the time since the
+    // previous one joins the frame-time graph's samples.
+    void frame_presented_at(std::uint64_t present_ns);
+    // The last kFrameTimeSamples frame times in ms, oldest first.
+    [[nodiscard]] std::vector<float> frame_times() const;
+    static constexpr std::size_t kFrameTimeSamples = 120;
 
   private:
     StatsTotals totals_;
@@ -42,6 +49,9 @@ class FrameStats {
     double latency_sum_ = 0;
     std::uint64_t latency_n_ = 0;
     Window last_;
+    std::array<float, kFrameTimeSamples> frame_ms_{};
+    std::size_t frame_ms_count_ = 0;  // samples taken in all (the ring's next slot: count % N)
+    std::uint64_t last_present_ns_ = 0;
 };
 
 // The audio playback's part of a stats line.

@@ -124,25 +124,25 @@ void UsbSubsystem::attach_all() {
     if (!session) {
         spdlog::error("usb: cannot reach QEMU's QMP socket {} (--qmp): {}", socket_,
                       session.error().message);
-        notice({"USB: NO QMP CONNECTION", session.error().message});
+        notice({"USB: no QMP connection", session.error().message});
         return;
     }
-    std::vector<std::string> lines{"USB DEVICES TO THE VM"};
+    std::vector<std::string> lines{"USB devices to the VM"};
     for (const auto& d : devices_) {
         auto r = porthole::qmp::attach_usb(**session, d);
         if (r) {
             attached_.push_back(d);
             spdlog::info("usb: {} attached to the VM (QEMU device {})", porthole::qmp::to_string(d),
                          r->id);
-            lines.push_back(porthole::qmp::to_string(d) + " ATTACHED");
+            lines.push_back(porthole::qmp::to_string(d) + " attached");
             continue;
         }
         // A lost answer may hide a device QEMU added: the give-back tries it too.
         if (r.error().code != porthole::qmp::Channel::kQemuRefused) uncertain_.push_back(d);
         spdlog::error("usb: {}", r.error().message);
-        lines.push_back(porthole::qmp::to_string(d) + " REFUSED: " + reason_of(r.error().message));
+        lines.push_back(porthole::qmp::to_string(d) + " refused: " + reason_of(r.error().message));
     }
-    if (attached_.empty()) lines[0] = "USB: NO DEVICE ATTACHED";
+    if (attached_.empty()) lines[0] = "USB: no device attached";
     notice(std::move(lines));
 }
 
@@ -155,22 +155,22 @@ void UsbSubsystem::give_back(bool exiting) {
             names.push_back(porthole::qmp::to_string(d));
         spdlog::error("usb: cannot reach QEMU's QMP socket {} (--qmp) to give back {}: {}", socket_,
                       fmt::join(names, ", "), session.error().message);
-        if (!exiting) notice({"USB: NO QMP CONNECTION", session.error().message});
+        if (!exiting) notice({"USB: no QMP connection", session.error().message});
         return;
     }
-    std::vector<std::string> lines{"USB DEVICES BACK TO THE HOST"};
+    std::vector<std::string> lines{"USB devices back to the host"};
     std::vector<porthole::qmp::UsbSelector> kept;
     for (const auto& d : attached_) {
         auto r = porthole::qmp::detach_usb(**session, porthole::qmp::usb_device_id(d));
         if (r) {
             spdlog::info("usb: {} given back to the host{}", porthole::qmp::to_string(d),
                          exiting ? " (porthole exits)" : "");
-            lines.push_back(porthole::qmp::to_string(d) + " DETACHED");
+            lines.push_back(porthole::qmp::to_string(d) + " detached");
         } else {
             kept.push_back(d);
             spdlog::error("usb: {}", r.error().message);
             lines.push_back(porthole::qmp::to_string(d) +
-                            " STILL IN THE VM: " + reason_of(r.error().message));
+                            " still in the VM: " + reason_of(r.error().message));
         }
     }
     attached_ = std::move(kept);

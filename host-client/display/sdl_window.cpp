@@ -124,4 +124,11 @@ std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
     return {static_cast<std::uint32_t>(std::max(w, 0)), static_cast<std::uint32_t>(std::max(h, 0))};
 }
 
+float SdlWindow::pixel_density() const {
+    int units = 0, h = 0;
+    SDL_GetWindowSize(window_, &units, &h);
+    const auto [pixels, ph] = drawable_size();
+    return units > 0 && pixels > 0 ? static_cast<float>(pixels) / static_cast<float>(units) : 1.0F;
+}
+
 }  // namespace porthole::client

@@ -59,6 +59,7 @@ class SdlWindow final : public SurfaceProvider {
     [[nodiscard]] std::vector<std::string> vulkan_instance_extensions() const override;
     Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) override;
     [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> drawable_size() const override;
+    [[nodiscard]] float pixel_density() const override;
 
     // Takes ownership of a window made by create().
     explicit SdlWindow(SDL_Window* w) : window_(w) {}

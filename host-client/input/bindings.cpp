@@ -50,6 +50,20 @@ std::string bindings_text(std::string_view capture_key) {
     return out;
 }
 
+std::vector<std::string> help_lines(std::string_view capture_key, bool alone_toggles_capture) {
+    std::vector<std::string> lines{"Hold " + std::string(capture_key) + " and press:"};
+    for (const auto& b : kKeyBindings) {
+        std::string key(b.key_name);
+        key.resize(std::max<std::size_t>(key.size(), 8), ' ');
+        lines.push_back("  " + key + std::string(b.what));
+    }
+    if (alone_toggles_capture) {
+        lines.emplace_back(std::string(capture_key) +
+                           " alone captures and releases the keyboard and mouse");
+    }
+    return lines;
+}
+
 std::string bindings_markdown(std::string_view capture_key) {
     std::string out = "| keys | action |\n| --- | --- |\n";
     out.append("| ").append(capture_key).append(" | capture or release the keyboard and mouse |\n");

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace porthole::client::input {
 
@@ -57,6 +58,13 @@ const KeyBinding* find_binding(SDL_Scancode key);
 // Plain text for --help and the man page: a heading line naming `capture_key`,
 // then one "  KEY  what" line per binding.
 std::string bindings_text(std::string_view capture_key = "ScrollLock");
+
+// The help panel shown while the capture key is held (after a moment, so
+// that a quick binding does not flash it): a heading, one
+// "KEY  what" line per binding, and what the key alone does when it toggles
+// capture (`alone_toggles_capture`; not with evdev or no input).
+std::vector<std::string> help_lines(std::string_view capture_key = "ScrollLock",
+                                    bool alone_toggles_capture = true);
 
 // The README's table (Markdown), one row per binding.
 std::string bindings_markdown(std::string_view capture_key = "ScrollLock");

@@ -84,6 +84,10 @@ class WindowInput {
     void set_captured(bool on);
 
     [[nodiscard]] bool captured() const { return captured_; }
+    // The capture key is down (the help panel shows the bindings meanwhile).
+    [[nodiscard]] bool capture_key_held() const { return capture_key_down_; }
+    [[nodiscard]] SDL_Scancode capture_key() const { return config_.capture_key; }
+    [[nodiscard]] bool to_guest() const { return config_.to_guest; }
     [[nodiscard]] bool relative() const;  // the mouse currently sends relative motion
     [[nodiscard]] MouseMode mouse_mode() const { return config_.mouse; }
     [[nodiscard]] const KeySet& guest_held() const { return held_; }

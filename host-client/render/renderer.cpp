@@ -36,6 +36,10 @@ enum class Blend { none, alpha, invert };
 struct Sprite {
     std::optional<vkr::GpuImage> image;
     vk::raii::DescriptorSet set{nullptr};
+    // Text sprites: their lines and font size at density 1, rasterised again
+    // when the window's pixel density changes.
+    std::vector<std::string> lines;
+    std::uint32_t base_px = 0;
 };
 
 // How long draw() waits for a swapchain image before giving the loop back
@@ -122,11 +126,16 @@ class VulkanRenderer final : public Renderer {
     }
     void set_cursor_state(const protocol::CursorState& state) override { cursor_state_ = state; }
 
-    void set_overlay(const std::vector<std::string>& lines) override {
-        set_text(overlay_, lines, 1);
+    void set_overlay(const std::vector<std::string>& lines,
+                     std::span<const float> frame_ms) override {
+        overlay_graph_.assign(frame_ms.begin(), frame_ms.end());
+        set_text(overlay_, lines, kOverlayTextPx);
     }
     void set_message(const std::vector<std::string>& lines) override {
-        set_text(message_, lines, 2);
+        set_text(message_, lines, kMessageTextPx);
+    }
+    void set_help(const std::vector<std::string>& lines) override {
+        set_text(help_, lines, kOverlayTextPx);
     }
 
     void target_resized() override { rebuild_target_ = true; }
@@ -363,7 +372,7 @@ class VulkanRenderer final : public Renderer {
             gpu_->device, vk::DescriptorPoolCreateInfo(
                               vk::DescriptorPoolCreateFlagBits::eFreeDescriptorSet, 8, size));
         for (auto* set : {&frame_sets_[0], &frame_sets_[1], &cursor_blend_.set, &cursor_invert_.set,
-                          &overlay_.set, &message_.set}) {
+                          &overlay_.set, &message_.set, &help_.set}) {
             vk::raii::DescriptorSets sets(gpu_->device, vk::DescriptorSetAllocateInfo(*pool_, sl));
             *set = std::move(sets[0]);
         }
@@ -416,9 +425,13 @@ class VulkanRenderer final : public Renderer {
         uploads_.submit_and_wait();
     }
 
-    void set_text(Sprite& sprite, const std::vector<std::string>& lines, std::uint32_t scale) {
+    void set_text(Sprite& sprite, const std::vector<std::string>& lines, std::uint32_t base_px) {
         wait_frames();
-        const auto img = render_text(lines, scale);
+        sprite.lines = lines;
+        sprite.base_px = base_px;
+        const auto px = text_pixel_size(base_px, density_);
+        const auto img = &sprite == &overlay_ ? render_overlay(lines, overlay_graph_, px)
+                                              : render_text(lines, px);
         try {
             upload_sprite(sprite, img.width, img.height, img.bgra);
         } catch (const vk::SystemError& e) {
@@ -460,6 +473,12 @@ class VulkanRenderer final : public Renderer {
         targets_.clear();
         swapchain_ = std::move(next);
         extent_ = extent;
+        // Text at the window's pixel density (HiDPI: more pixels per window unit).
+        if (const float d = window_->pixel_density(); d != density_) {
+            density_ = d;
+            for (Sprite* t : {&overlay_, &message_, &help_})
+                if (!t->lines.empty()) set_text(*t, std::vector<std::string>(t->lines), t->base_px);
+        }
         for (auto image : swapchain_->getImages())
             targets_.push_back(make_target(image));
         spdlog::debug("swapchain {}x{}, {} images, {}", extent.width, extent.height,
@@ -619,6 +638,13 @@ class VulkanRenderer final : public Renderer {
             PixelRect r{8, 8, overlay_.image->width, overlay_.image->height};
             draw_quad(cmd, r, full, alpha_, overlay_.set, 0);
         }
+        if (help_.image) {  // over everything: shown only while the escape key is held
+            const auto& m = *help_.image;
+            PixelRect r{static_cast<std::int32_t>((std::int64_t{extent_.width} - m.width) / 2),
+                        static_cast<std::int32_t>((std::int64_t{extent_.height} - m.height) / 2),
+                        m.width, m.height};
+            draw_quad(cmd, r, full, alpha_, help_.set, 0);
+        }
         cmd.endRenderPass();
     }
 
@@ -701,7 +727,9 @@ class VulkanRenderer final : public Renderer {
     vk::raii::DescriptorPool pool_{nullptr};
     std::array<vk::raii::DescriptorSet, 2> frame_sets_{nullptr, nullptr};  // one a frame texture
     std::array<std::uint64_t, 2> bound_generation_{};
-    Sprite cursor_blend_, cursor_invert_, overlay_, message_;
+    Sprite cursor_blend_, cursor_invert_, overlay_, message_, help_;
+    float density_ = 1.0F;              // the window's drawable pixels per window unit
+    std::vector<float> overlay_graph_;  // frame times (ms) drawn under the overlay's lines
     CursorImages cursor_;
     protocol::CursorState cursor_state_{};
 

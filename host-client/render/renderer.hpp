@@ -91,10 +91,15 @@ class Renderer {
     virtual void forget_frame() = 0;
     virtual void set_cursor_shape(const protocol::CursorShape& shape) = 0;
     virtual void set_cursor_state(const protocol::CursorState& state) = 0;
-    // Lines shown top-left (empty: hidden).
-    virtual void set_overlay(const std::vector<std::string>& lines) = 0;
+    // Lines shown top-left (empty: hidden), with a graph of the frame times
+    // given (ms, oldest first) under them.
+    virtual void set_overlay(const std::vector<std::string>& lines,
+                             std::span<const float> frame_ms = {}) = 0;
     // Lines shown centred, for connection states (empty: hidden).
     virtual void set_message(const std::vector<std::string>& lines) = 0;
+    // Lines shown centred over everything in the overlay's font, for the
+    // key bindings while the escape key is held (empty: hidden).
+    virtual void set_help(const std::vector<std::string>& lines) = 0;
     // The window changed size or fullscreen state: rebuild the swapchain.
     virtual void target_resized() = 0;
     // Queues a draw of the current state and its present; reads the image back

@@ -230,6 +230,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "1: ignore-windows-keys wants true or false"},
         ConfigCase{"AllowScreensaverAsText", "allow-screensaver = \"true\"\n",
                    "1: allow-screensaver wants true or false"},
+        ConfigCase{"CaptureOnStartAsText", "capture-on-start = \"yes\"\n",
+                   "1: capture-on-start wants true or false"},
         ConfigCase{"UsbBadDevice", "qmp = \"/q\"\nusb = [\"046d:c52b\", \"046d:c52\"]\n",
                    "2: usb: '046d:c52' names no USB device"},
         ConfigCase{"UsbAsBoolean", "usb = true\n", "1: usb wants a value"}),
@@ -407,6 +409,35 @@ TEST(PrintConfig, UsbDevicesComeFromTheFileAndTheCommandLineWins) {
         r = run(dir, args);
         ASSERT_TRUE(r.code) << r.err;
         EXPECT_EQ(*r.code, 2) << r.err;
+    }
+}
+
+// --capture-on-start and --capture-on-focus: from the config file, the
+// command line winning; refused (exit 2, naming why) without window input.
+TEST(PrintConfig, CaptureOptionsComeFromTheFileAndNeedWindowInput) {
+    TempDir dir;
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << "capture-on-start = true\ncapture-on-focus = true\n";
+    auto r = run(dir, {"--print-config", "--config", conf});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(config_line(r.out, "capture-on-start").starts_with("capture-on-start = true "));
+    EXPECT_TRUE(config_line(r.out, "capture-on-start").ends_with("# " + conf + ":1")) << r.out;
+    EXPECT_TRUE(config_line(r.out, "capture-on-focus").ends_with("# " + conf + ":2")) << r.out;
+    r = run(dir, {"--print-config", "--config", "", "--capture-on-focus"});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(config_line(r.out, "capture-on-start").starts_with("capture-on-start = false "))
+        << r.out;
+    EXPECT_TRUE(config_line(r.out, "capture-on-start").ends_with("# default")) << r.out;
+    EXPECT_TRUE(config_line(r.out, "capture-on-focus").ends_with("# command line")) << r.out;
+    for (const auto& args : {std::vector<std::string>{"--headless", "--capture-on-start"},
+                             std::vector<std::string>{"--input", "evdev", "--capture-on-focus"},
+                             std::vector<std::string>{"--input", "none", "--config", conf}}) {
+        r = run(dir, args);
+        ASSERT_TRUE(r.code) << r.err;
+        EXPECT_EQ(*r.code, 2) << r.err;
+        EXPECT_NE(r.err.find("it needs --input window"), std::string::npos) << r.err;
     }
 }
 

@@ -64,6 +64,7 @@ class Render : public ::testing::Test {
                                          const std::string& display = "") {
         args.insert(args.begin(), {PORTHOLE_CLIENT, "--shm", shm_, "--stats"});
         std::vector<std::string> env = {"XDG_CONFIG_HOME=" + dir_.file("config")};
+        env.insert(env.end(), extra_env_.begin(), extra_env_.end());
         if (!display.empty()) env.push_back("DISPLAY=" + display);
         return porthole::test::Process(args, dir_.file("client.out"), dir_.file("client.err"), env);
     }
@@ -125,6 +126,7 @@ class Render : public ::testing::Test {
     porthole::test::TempDir dir_;
     std::string shm_;
     int agents_ = 0;
+    std::vector<std::string> extra_env_;  // more NAME=value for the clients started
 };
 
 // Pixels of `img` inside rect, one per (kx, ky) block (nearest sampling at
@@ -328,6 +330,208 @@ TEST_F(RenderWindow, TogglesBorderlessFullscreenWithoutRestarting) {
          at = r.log.find("Vulkan device: ", at + 1))
         ++devices;
     EXPECT_EQ(devices, 1U) << r.log;
+}
+
+// Where `img` (a w x h frame at 0,0) differs from pattern frame n: the
+// bounding box of the pixels drawn over it, and how many there are.
+struct Covered {
+    std::uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;  // x1, y1 past the end
+    std::uint64_t pixels = 0;
+};
+Covered covered_pixels(const ReadbackImage& img, std::uint64_t n, std::uint32_t w,
+                       std::uint32_t h) {
+    Covered c;
+    for (std::uint32_t y = 0; y < h; ++y) {
+        for (std::uint32_t x = 0; x < w; ++x) {
+            const auto want = pattern::pixel(n, x, y, w, h);
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            if (p[0] == std::byte{want.b} && p[1] == std::byte{want.g} && p[2] == std::byte{want.r})
+                continue;
+            c.x0 = std::min(c.x0, x);
+            c.y0 = std::min(c.y0, y);
+            c.x1 = std::max(c.x1, x + 1);
+            c.y1 = std::max(c.y1, y + 1);
+            ++c.pixels;
+        }
+    }
+    return c;
+}
+
+// Lines of text in a panel: bands of rows holding white pixels (the text),
+// apart from the rest of the panel (the frame dimmed by its dark box). A
+// band under 5 rows is an underscore's or a descender's, not a line.
+// `level`: the least grey level of a text pixel (250, the glyphs' solid
+// parts; lower catches the anti-aliased stems that light hinting leaves
+// between two columns, where nothing else is that bright).
+std::uint32_t text_rows(const ReadbackImage& img, const Covered& panel, std::uint8_t level = 250) {
+    std::uint32_t lines = 0, band = 0;
+    for (std::uint32_t y = panel.y0; y <= panel.y1; ++y) {
+        bool white = false;
+        for (std::uint32_t x = panel.x0; y < panel.y1 && x < panel.x1 && !white; ++x) {
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            white =
+                p[0] >= std::byte{level} && p[1] >= std::byte{level} && p[2] >= std::byte{level};
+        }
+        if (white) {
+            ++band;
+            continue;
+        }
+        if (band >= 5) ++lines;
+        band = 0;
+    }
+    return lines;
+}
+
+// While the escape key (ScrollLock) is held the bindings are drawn over the
+// frame, centred, one line each; on its release they go. The screenshot at
+// exit shows the window as it was (the key still held, or released).
+TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
+    constexpr std::uint32_t w = 640, h = 480;
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "30"});
+    const auto xdo = [&](const std::string& args) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
+                                "'^porthole [(]' | head -1) " +
+                                args + "\" >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const auto wait_log = [&](const std::string& what) {
+        for (int i = 0; i < 300; ++i) {
+            if (read_text(dir_.file("client.err")).find(what) != std::string::npos) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    };
+    for (const bool release : {false, true}) {
+        SCOPED_TRACE(release ? "held, then released" : "held");
+        const std::string shot = release ? "released.png" : "held.png";
+        auto client = start_client({"--size", "640x480", "--scale", "integer", "--no-cursor",
+                                    "--log-level", "debug", "--screenshot", dir_.file(shot)},
+                                   xvfb_->display());
+        ASSERT_TRUE(wait_log("agent connected")) << read_text(dir_.file("client.err"));
+        // The log line may come before the window is mapped: try until it is.
+        const auto xdo_retried = [&](const std::string& args) {
+            int rc = -1;
+            for (int i = 0; i < 100 && rc != 0; ++i) {
+                rc = xdo(args);
+                if (rc != 0) std::this_thread::sleep_for(100ms);
+            }
+            return rc;
+        };
+        if (release) {
+            // A quick binding does not flash the panel: it shows after a moment's hold.
+            ASSERT_EQ(xdo_retried("key Scroll_Lock+x"), 0);  // x: no binding, swallowed
+            std::this_thread::sleep_for(800ms);
+            EXPECT_EQ(read_text(dir_.file("client.err")).find("help panel shown"),
+                      std::string::npos);
+        }
+        ASSERT_EQ(xdo_retried("keydown Scroll_Lock"), 0) << "xdotool could not press ScrollLock";
+        const bool shown = wait_log("help panel shown");
+        if (release) {
+            EXPECT_EQ(xdo("keyup Scroll_Lock"), 0);
+            EXPECT_TRUE(wait_log("help panel hidden"));
+        }
+        std::this_thread::sleep_for(300ms);  // a frame or two after the change
+        const ClientRun r = terminate_client(client);
+        if (!release) xdo("keyup Scroll_Lock");  // the X server keeps a key down past its client
+        ASSERT_TRUE(shown) << r.log;
+        ASSERT_EQ(r.code, 0) << r.log;
+        const auto img = screenshot(shot);
+        ASSERT_EQ(img.width, w);
+        ASSERT_EQ(img.height, h);
+        const auto n = pattern::read_counter(PixelFormat::bgra8, img.bgra, img.stride, w, h);
+        ASSERT_NE(n, UINT64_MAX) << "the frame's code (top left) is not covered by the panel";
+        const Covered panel = covered_pixels(img, n, w, h);
+        if (release) {
+            EXPECT_EQ(panel.pixels, 0U) << "the panel stayed after the key's release";
+            continue;
+        }
+        // A panel centred over the frame, wide enough for the table's lines.
+        ASSERT_GT(panel.pixels, 20000U);
+        EXPECT_GT(panel.x1 - panel.x0, 400U);
+        EXPECT_LE(std::abs(static_cast<int>(panel.x0 + panel.x1) - static_cast<int>(w)), 2);
+        EXPECT_LE(std::abs(static_cast<int>(panel.y0 + panel.y1) - static_cast<int>(h)), 2);
+        // A heading, a line per binding (8) and what the key alone does.
+        EXPECT_EQ(text_rows(img, panel), 10U);
+    }
+}
+
+// The window in each state, from its screenshot at exit: waiting for the
+// agent (one centred line), an invalid region (the state and its reason),
+// and connected with the overlay (six lines top left, over the black
+// border, the frame-time graph under them; the help panel has its own test
+// above).
+TEST_F(RenderWindow, ScreenshotsOfEachStateShowItsText) {
+    const Covered whole{0, 0, 640, 360, 0};
+    // The bounding box of the white (text) pixels.
+    const auto white_box = [](const ReadbackImage& img) {
+        Covered c;
+        for (std::uint32_t y = 0; y < img.height; ++y) {
+            for (std::uint32_t x = 0; x < img.width; ++x) {
+                const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+                if (p[0] < std::byte{250} || p[1] < std::byte{250} || p[2] < std::byte{250})
+                    continue;
+                c = {std::min(c.x0, x), std::min(c.y0, y), std::max(c.x1, x + 1),
+                     std::max(c.y1, y + 1), c.pixels + 1};
+            }
+        }
+        return c;
+    };
+    const auto region = [&](bool garbage) {
+        std::ofstream f(shm_, std::ios::binary | std::ios::trunc);
+        std::mt19937_64 rng(42);
+        for (int i = 0; i < (32 << 20) / 8; ++i) {
+            const std::uint64_t v = garbage ? rng() : 0;
+            f.write(reinterpret_cast<const char*>(&v), 8);
+        }
+    };
+    for (const bool garbage : {false, true}) {
+        SCOPED_TRACE(garbage ? "invalid region" : "waiting");
+        region(garbage);
+        const std::string shot = garbage ? "invalid.png" : "waiting.png";
+        const auto r =
+            run_client({"--size", "640x360", "--timeout", "2", "--screenshot", dir_.file(shot)},
+                       60s, xvfb_->display());
+        EXPECT_EQ(r.code, 3) << r.log;  // --timeout: no frame came
+        ASSERT_FALSE(r.stats.empty()) << r.log;
+        EXPECT_EQ(r.last()["state"], garbage ? "invalid region" : "waiting for the guest agent");
+        const auto img = screenshot(shot);
+        ASSERT_EQ(img.width, 640U);
+        EXPECT_EQ(text_rows(img, whole), garbage ? 2U : 1U);
+        const Covered text = white_box(img);
+        ASSERT_GT(text.pixels, 200U);
+        // Centred: the box around the text is, and a text line is most of its width.
+        EXPECT_LE(std::abs(static_cast<int>(text.x0 + text.x1) - 640), 24) << text.x0;
+        EXPECT_LE(std::abs(static_cast<int>(text.y0 + text.y1) - 360), 24) << text.y0;
+    }
+    std::filesystem::remove(shm_);
+
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "30"});
+    const auto r =
+        run_client({"--size", "800x600", "--scale", "integer", "--no-cursor", "--overlay",
+                    "--exit-after-frames", "75", "--screenshot", dir_.file("overlay.png")},
+                   60s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    const auto img = screenshot("overlay.png");
+    ASSERT_EQ(img.width, 800U);
+    // The frame sits at 80,60; left of it the overlay's first letters are
+    // drawn, each a capital (no descender to join it to the next line's).
+    const Covered left{0, 0, 22, 600, 0};
+    EXPECT_EQ(text_rows(img, left, 120), 6U) << "frames, latency, copy, dropped, audio, input";
+    const Covered text = white_box(img);
+    EXPECT_LT(text.x0, 20U);
+    EXPECT_LT(text.y0, 20U);
+    EXPECT_EQ(text_rows(img, Covered{0, 130, 22, 600, 0}, 120), 0U) << "six lines, no more";
+    // Under the lines, the frame-time graph's coloured bars (30 fps: yellow or red).
+    std::uint32_t bars = 0;
+    for (std::uint32_t y = 100; y < 200; ++y) {
+        for (std::uint32_t x = 0; x < 80; ++x) {
+            const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x} * 4];
+            const auto [lo, hi] = std::minmax({p[0], p[1], p[2]});
+            if (std::to_integer<int>(hi) - std::to_integer<int>(lo) > 100) ++bars;
+        }
+    }
+    EXPECT_GT(bars, 100U) << "no frame-time graph under the overlay's lines";
 }
 
 // Each present mode asked for is used where the driver offers it, and
@@ -666,6 +870,27 @@ TEST_F(RenderHeadless, ShowsTheWaitingStateWithoutAnAgent) {
     EXPECT_GT(lit_outside(img, 0, 0, 0, 0), 500U);  // the message is drawn
 }
 
+// Without a font (PORTHOLE_FONT naming none) the text falls back to the
+// built-in bitmap font, said once in the log, and the message is still drawn.
+TEST_F(RenderHeadless, WithoutAFontTheTextFallsBackToTheBitmapFont) {
+    {
+        std::ofstream f(shm_, std::ios::binary);
+        f.seekp((32 << 20) - 1);
+        f.put('\0');
+    }
+    extra_env_ = {"PORTHOLE_FONT=" + dir_.file("no-such-font.ttf")};
+    const auto r = run_client({"--headless", "--size", "640x360", "--timeout", "1.5",
+                               "--screenshot", dir_.file("shot.png")});
+    EXPECT_EQ(r.code, 3) << r.log;
+    const std::string said = "no font could be loaded";
+    const auto at = r.log.find(said);
+    ASSERT_NE(at, std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find(said, at + 1), std::string::npos) << "said once: " << r.log;
+    EXPECT_NE(r.log.find("fonts-dejavu-core"), std::string::npos) << r.log;
+    const auto img = screenshot("shot.png");
+    EXPECT_EQ(text_rows(img, Covered{0, 0, 640, 360, 0}), 1U) << "the waiting message";
+}
+
 // ---- options ----
 
 TEST_F(Render, ConfigFileOptionsAreOverriddenByTheCommandLine) {
@@ -722,6 +947,8 @@ TEST_F(Render, HelpListsEveryOptionWithItsDefault) {
                             "--hide-cursor",
                             "--mouse-sensitivity",
                             "--ignore-windows-keys",
+                            "--capture-on-start",
+                            "--capture-on-focus",
                             "--usb"}) {
         EXPECT_NE(help.find(opt), std::string::npos) << opt;
     }

@@ -199,6 +199,29 @@ class ProgramWindowOptions : public WindowOptions {
         return pointer_image_visible();
     }
 
+    // Who has the input by the last --stats line of client `name`: "guest"
+    // (captured), "host", or "" before the first line.
+    std::string input_owner(const std::string& name) {
+        const std::string out = porthole::test::read_text(dir_.file(name + ".out"));
+        const auto at = out.rfind("\"owner\":\"");
+        if (at == std::string::npos) return {};
+        const auto from = at + 9;
+        return out.substr(from, out.find('"', from) - from);
+    }
+    // Waits (20 s at most) for --stats to say `want`; the owner last seen.
+    std::string wait_owner(const std::string& name, const std::string& want) {
+        std::string seen;
+        for (int i = 0; i < 200 && (seen = input_owner(name)) != want; ++i)
+            std::this_thread::sleep_for(100ms);
+        return seen;
+    }
+    // Gives window `id` the keyboard focus.
+    void focus(unsigned long id) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() + " xdotool windowfocus --sync " +
+                                std::to_string(id) + " >/dev/null 2>&1";
+        EXPECT_EQ(std::system(cmd.c_str()), 0) << "xdotool could not focus window " << id;
+    }
+
     porthole::test::TempDir dir_;
     const std::string shm_ = "/dev/shm/porthole-winopts-" + std::to_string(::getpid());
 };
@@ -234,6 +257,55 @@ TEST_F(ProgramWindowOptions, BorderlessPositionTitleAndHiddenPointerReachTheWind
     const auto plain_info = x_query("xwininfo", plain_id, "");
     EXPECT_NE(plain_info.find("Absolute upper-left X:  800\n"), std::string::npos) << plain_info;
     EXPECT_TRUE(plain.terminate().has_value());
+}
+
+// --capture-on-start captures as the window opens; --capture-on-focus at
+// every focus gain, and the focus going elsewhere releases; with neither,
+// the focus alone captures nothing. Who has the input is read from --stats.
+TEST_F(ProgramWindowOptions, CaptureOnStartAndOnFocus) {
+    porthole::test::Process agent({PORTHOLE_AGENT, "--shm", shm_, "--log-level", "warn", "--width",
+                                   "320", "--height", "240", "--fps-limit", "30"},
+                                  dir_.file("agent.out"), dir_.file("agent.err"));
+    for (int i = 0; i < 300 && !std::filesystem::exists(shm_); ++i)
+        std::this_thread::sleep_for(10ms);
+
+    auto plain = start("plain", {"--stats", "--title", "plain"});
+    const unsigned long plain_id = find_window("plain", "plain");
+    ASSERT_NE(plain_id, 0UL);
+    focus(plain_id);
+    ASSERT_EQ(wait_owner("plain", "host"), "host");
+    std::this_thread::sleep_for(1500ms);  // a --stats line or two after the focus
+    EXPECT_EQ(input_owner("plain"), "host") << "captured without being asked to";
+    EXPECT_TRUE(plain.terminate().has_value());
+
+    auto on_start = start("on-start", {"--stats", "--capture-on-start", "--title", "on start"});
+    ASSERT_NE(find_window("on start", "on-start"), 0UL);
+    EXPECT_EQ(wait_owner("on-start", "guest"), "guest")
+        << porthole::test::read_text(dir_.file("on-start.err"));
+    EXPECT_TRUE(on_start.terminate().has_value());
+
+    // Another window to take the focus from porthole's.
+    WindowConfig c;
+    c.title = "other";
+    c.width = 64;
+    c.height = 64;
+    c.position = std::pair{0, 0};
+    const auto other = open(c);
+    ASSERT_TRUE(other);
+    const unsigned long other_id = x11_id(other->sdl_window());
+    auto on_focus = start("on-focus", {"--stats", "--capture-on-focus", "--title", "on focus"});
+    const unsigned long id = find_window("on focus", "on-focus");
+    ASSERT_NE(id, 0UL);
+    ASSERT_NE(wait_owner("on-focus", "host"), "");  // running, whoever has the focus now
+    for (int round = 0; round < 2; ++round) {
+        focus(other_id);
+        EXPECT_EQ(wait_owner("on-focus", "host"), "host") << "round " << round;
+        focus(id);
+        EXPECT_EQ(wait_owner("on-focus", "guest"), "guest") << "round " << round;
+    }
+    const auto err = porthole::test::read_text(dir_.file("on-focus.err"));
+    EXPECT_NE(err.find("captured on focus (--capture-on-focus)"), std::string::npos) << err;
+    EXPECT_TRUE(on_focus.terminate().has_value());
 }
 
 }  // namespace

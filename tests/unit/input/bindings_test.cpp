@@ -32,6 +32,21 @@ TEST(KeyBindings, EachKeyAndEachActionAppearsOnceAndNoneIsTheCaptureKey) {
     EXPECT_EQ(find_binding(SDL_SCANCODE_X), nullptr);
 }
 
+// The panel shown while the capture key is held: the same table, one line a binding.
+TEST(KeyBindings, HelpPanelListsEveryBindingUnderTheCaptureKey) {
+    const auto lines = help_lines("Pause");
+    ASSERT_EQ(lines.size(), kKeyBindings.size() + 2);
+    EXPECT_EQ(lines.front(), "Hold Pause and press:");
+    for (std::size_t i = 0; i < kKeyBindings.size(); ++i) {
+        const auto& b = kKeyBindings[i];
+        EXPECT_EQ(lines[i + 1].rfind("  " + std::string(b.key_name) + " ", 0), 0U) << lines[i + 1];
+        EXPECT_TRUE(lines[i + 1].ends_with(b.what)) << lines[i + 1];
+    }
+    EXPECT_EQ(lines.back(), "Pause alone captures and releases the keyboard and mouse");
+    // evdev or no input: the key alone does nothing, so the panel does not say it does.
+    EXPECT_EQ(help_lines("ScrollLock", false).size(), kKeyBindings.size() + 1);
+}
+
 TEST(KeyBindings, HelpTextListsEveryBindingWithItsKey) {
     const std::string text = bindings_text("Pause");
     EXPECT_EQ(text.rfind("Keys: Pause", 0), 0U) << text;
