@@ -21,8 +21,9 @@ set(CPACK_DEBIAN_PORTHOLE_PACKAGE_NAME porthole)
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_SECTION x11)
 # Vulkan-Hpp opens libvulkan.so.1 at run time (dlopen): shlibdeps cannot see it.
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_DEPENDS "libvulkan1")
-# The Vulkan driver (ICD) is the loader's business, found at run time.
-set(CPACK_DEBIAN_PORTHOLE_PACKAGE_RECOMMENDS "mesa-vulkan-drivers | vulkan-icd, pipewire")
+# The Vulkan driver (ICD) is the loader's business, found at run time; the
+# overlay's font falls back to a bitmap font without DejaVu.
+set(CPACK_DEBIAN_PORTHOLE_PACKAGE_RECOMMENDS "mesa-vulkan-drivers | vulkan-icd, pipewire, fonts-dejavu-core")
 set(CPACK_DEBIAN_PORTHOLE_PACKAGE_SUGGESTS "porthole-vfio")
 set(CPACK_DEBIAN_PORTHOLE_DESCRIPTION
  "VFIO virtual machine's screen, input and sound in a Linux window
