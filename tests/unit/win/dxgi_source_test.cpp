@@ -63,6 +63,9 @@ class FakeDxgi final : public DxgiBackend {
     struct Step {
         HRESULT hr = S_OK;
         bool present = true;  // LastPresentTime != 0
+        // A new duplication's first frame: the desktop image with no present
+        // time and no metadata (DXGI may give it so).
+        bool first_of_duplication = false;
         std::uint32_t width = 8, height = 4;
         std::vector<RECT> dirty;       // empty: the whole desktop
         std::optional<POINT> pointer;  // a mouse update to this position (visible)
@@ -127,9 +130,11 @@ class FakeDxgi final : public DxgiBackend {
         if (step_.shape) info.PointerShapeBufferSize = 16;
         const StagingLayout layout{step_.width, step_.height, static_cast<std::uint32_t>(format_)};
         texture = layout;
-        if (!step_.present) return S_OK;
-        info.LastPresentTime.QuadPart = 1;
-        info.TotalMetadataBufferSize = static_cast<UINT>(step_.dirty.size() * sizeof(RECT));
+        if (!step_.present && !step_.first_of_duplication) return S_OK;
+        if (!step_.first_of_duplication) {
+            info.LastPresentTime.QuadPart = 1;
+            info.TotalMetadataBufferSize = static_cast<UINT>(step_.dirty.size() * sizeof(RECT));
+        }
         if (layout != desktop_layout) {
             desktop_layout = layout;
             desktop_.assign(std::size_t{layout.width} * layout.height * bpp_of(layout.format),
@@ -145,11 +150,17 @@ class FakeDxgi final : public DxgiBackend {
     }
     HRESULT move_rects(std::span<DXGI_OUTDUPL_MOVE_RECT>, UINT& used) override {
         EXPECT_TRUE(held_);
+        EXPECT_TRUE(step_.present && !step_.first_of_duplication)
+            << "metadata read of a frame without a present";
         used = 0;
         return S_OK;
     }
     HRESULT dirty_rects(std::span<RECT> buffer, UINT& used) override {
         EXPECT_TRUE(held_);
+        EXPECT_TRUE(step_.present && !step_.first_of_duplication)
+            << "metadata read of a frame without a present";
+        used = 0;
+        if (!step_.present || step_.first_of_duplication) return S_OK;
         used = static_cast<UINT>(step_.dirty.size() * sizeof(RECT));
         if (buffer.size() < step_.dirty.size()) return DXGI_ERROR_MORE_DATA;
         std::copy(step_.dirty.begin(), step_.dirty.end(), buffer.begin());
@@ -207,7 +218,11 @@ class FakeDxgi final : public DxgiBackend {
         EXPECT_FALSE(mapped_.at(slot)) << "copy into a mapped slot";
         const auto& from = from_converter ? converted_ : desktop_;
         const std::uint32_t bpp = from_converter ? 4U : bpp_of(format_);
-        EXPECT_EQ(bpp, bpp_of(staging_layout_.format)) << "copy between formats";
+        if (bpp != bpp_of(staging_layout_.format)) {
+            ADD_FAILURE() << "copy between formats of " << bpp << " and "
+                          << bpp_of(staging_layout_.format) << " bytes a pixel";
+            return;
+        }
         const std::uint32_t w = desktop_layout.width;
         for (const Rect& r : rects)
             for (std::uint32_t y = r.y; y < r.y + r.h; ++y)
@@ -504,7 +519,10 @@ TEST(DxgiSourceFake, AccessLostReinitialisesAndCaptureGoesOn) {
     fake->outs = {qxl(), gpu()};
     fake->add_frames(1);
     fake->script.push_back(access_lost());
-    fake->add_frames(1, {RECT{1, 1, 2, 2}});  // the new duplication's first frame
+    FakeDxgi::Step first;  // the new duplication's first frame
+    first.first_of_duplication = true;
+    first.dirty = {RECT{1, 1, 2, 2}};
+    fake->script.push_back(first);
     fake->add_frames(1, {RECT{3, 0, 4, 1}});
     auto m = make(std::move(fake));
     ASSERT_TRUE(m.source);
