@@ -17,11 +17,11 @@ using protocol::DamageList;
 using protocol::Rect;
 
 Result<std::vector<OutputInfo>> DxgiSource::enumerate() {
-    return make_com_dxgi_backend()->outputs();
+    return make_com_dxgi_backend(false)->outputs();
 }
 
 Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& options) {
-    return create(options, make_com_dxgi_backend());
+    return create(options, make_com_dxgi_backend(true));
 }
 
 Result<std::unique_ptr<DxgiSource>> DxgiSource::create(const CaptureOptions& options,

@@ -78,7 +78,9 @@ class DxgiBackend {
     virtual void unmap(std::size_t slot) = 0;
 };
 
-// The real backend: DXGI 1.2+ and D3D11 on this machine.
-std::unique_ptr<DxgiBackend> make_com_dxgi_backend();
+// The real backend: DXGI 1.2+ and D3D11 on this machine. capture_thread:
+// outputs() first moves the calling thread onto the input desktop and makes
+// it DPI aware (false: only list the outputs, e.g. for --list-outputs).
+std::unique_ptr<DxgiBackend> make_com_dxgi_backend(bool capture_thread);
 
 }  // namespace porthole::agent::win

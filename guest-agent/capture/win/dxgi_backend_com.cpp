@@ -39,12 +39,16 @@ void make_thread_dpi_aware() {
 
 class ComDxgiBackend final : public DxgiBackend {
   public:
+    explicit ComDxgiBackend(bool capture_thread) : capture_thread_(capture_thread) {}
     ~ComDxgiBackend() override { close(); }
 
     Result<std::vector<OutputInfo>> outputs() override {
-        // The thread's desktop decides what DXGI lists and what it may duplicate.
-        attach_to_input_desktop();
-        make_thread_dpi_aware();
+        if (capture_thread_) {
+            // The thread's desktop decides what DXGI may duplicate (the
+            // secure desktop after a switch), and DuplicateOutput1 wants DPI awareness.
+            attach_to_input_desktop();
+            make_thread_dpi_aware();
+        }
         ComPtr<IDXGIFactory1> factory;
         const HRESULT hr =
             CreateDXGIFactory1(__uuidof(IDXGIFactory1), reinterpret_cast<void**>(factory.out()));
@@ -248,6 +252,7 @@ class ComDxgiBackend final : public DxgiBackend {
     }
 
   private:
+    bool capture_thread_;
     std::vector<ComPtr<IDXGIAdapter1>> adapters_;  // of the last outputs(), one per output
     std::vector<ComPtr<IDXGIOutput>> outputs_;
     ComPtr<ID3D11Device> device_;
@@ -261,8 +266,8 @@ class ComDxgiBackend final : public DxgiBackend {
 
 }  // namespace
 
-std::unique_ptr<DxgiBackend> make_com_dxgi_backend() {
-    return std::make_unique<ComDxgiBackend>();
+std::unique_ptr<DxgiBackend> make_com_dxgi_backend(bool capture_thread) {
+    return std::make_unique<ComDxgiBackend>(capture_thread);
 }
 
 }  // namespace porthole::agent::win
