@@ -3,13 +3,9 @@
 // damaged rectangles of each desktop frame are copied into one of a ring of
 // CPU-readable staging textures, each holding the whole desktop
 // (staging_ring.hpp decides which and when); the agent then copies the same
-// rectangles into the region while the GPU copies the next frame.
-
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <d3d11.h>
-#include <dxgi1_2.h>
+// rectangles into the region while the GPU copies the next frame. Every COM
+// call goes through a DxgiBackend (dxgi_backend.hpp), so the decisions here
+// are tested with a fake duplication and adapter (tests/unit/win).
 
 #include <memory>
 #include <optional>
@@ -17,20 +13,23 @@
 #include <vector>
 
 #include "capture/source.hpp"
+#include "capture/win/dxgi_backend.hpp"
 #include "capture/win/formats.hpp"
-#include "capture/win/fp16_gpu.hpp"
 #include "capture/win/hdr.hpp"
 #include "capture/win/outputs.hpp"
 #include "capture/win/staging_ring.hpp"
-#include "capture/win/win_handles.hpp"
 
 namespace porthole::agent::win {
 
 class DxgiSource final : public CaptureSource, private DuplicationPort {
   public:
-    // Creates the D3D11 device and the duplication of the first desktop
-    // output; the error says why duplication is unavailable.
+    // Creates the D3D11 device and the duplication of the output chosen by
+    // options.output; the error says why duplication is unavailable. With no
+    // display on a real GPU the source is made and waits for one (no_output).
     static Result<std::unique_ptr<DxgiSource>> create(const CaptureOptions& options);
+    // The same on another backend (tests: a fake duplication and adapter).
+    static Result<std::unique_ptr<DxgiSource>> create(const CaptureOptions& options,
+                                                      std::unique_ptr<DxgiBackend> backend);
     ~DxgiSource() override;
     DxgiSource(const DxgiSource&) = delete;
     DxgiSource& operator=(const DxgiSource&) = delete;
@@ -50,13 +49,14 @@ class DxgiSource final : public CaptureSource, private DuplicationPort {
 
   private:
     static constexpr int kNoDisplay = 1;  // Error::code of init(): no real GPU output
-    explicit DxgiSource(const CaptureOptions& options) : options_(options) {}
+    DxgiSource(const CaptureOptions& options, std::unique_ptr<DxgiBackend> backend)
+        : options_(options), backend_(std::move(backend)) {}
     Status init();  // device, output and duplication
     void drop_duplication(std::string why);
     Status read_metadata(std::uint32_t total_bytes);
     void update_cursor(const DXGI_OUTDUPL_FRAME_INFO& info);
 
-    // DuplicationPort: the COM calls the staging ring makes.
+    // DuplicationPort: the staging ring's calls, onto the backend.
     Acquired acquire(std::chrono::milliseconds timeout) override;
     void release_frame() override;
     Status make_staging(const StagingLayout& layout, std::size_t slots) override;
@@ -65,14 +65,12 @@ class DxgiSource final : public CaptureSource, private DuplicationPort {
     void unmap(std::size_t slot) override;
 
     CaptureOptions options_;
-    ComPtr<ID3D11Device> device_;
-    ComPtr<ID3D11DeviceContext> context_;
-    ComPtr<IDXGIOutputDuplication> duplication_;
+    std::unique_ptr<DxgiBackend> backend_;
+    bool duplicating_ = false;  // backend_ has a duplication open
     StagingRing ring_;
-    std::vector<ComPtr<ID3D11Texture2D>> staging_;  // the ring's textures
     DXGI_FORMAT staging_format_ = DXGI_FORMAT_UNKNOWN;
-    ComPtr<ID3D11Texture2D> frame_texture_;  // the desktop frame held
-    protocol::DamageList frame_damage_;      // its damage (converted on first copy)
+    StagingLayout frame_layout_;         // the held frame's size and format
+    protocol::DamageList frame_damage_;  // the held frame's damage (converted on first copy)
     bool frame_damage_known_ = false;
     bool frame_converted_ = false;
     bool converter_fresh_ = true;  // the converter's output is not the desktop yet
@@ -80,7 +78,7 @@ class DxgiSource final : public CaptureSource, private DuplicationPort {
     Rotation rotation_ = Rotation::identity;
     protocol::PixelFormat format_ = protocol::PixelFormat::bgra8;  // what the region carries
     PublishPlan plan_;
-    std::unique_ptr<Fp16Converter> converter_;  // FP16 -> RGB10A2 on the GPU
+    bool gpu_converter_ = false;        // FP16 -> RGB10A2 on the GPU (the backend's converter)
     std::vector<std::byte> converted_;  // CPU conversion (no shader compiler) or RGBA swizzle
     bool hdr_notice_given_ = false;
     bool frame_held_ = false;
