@@ -323,6 +323,15 @@ Result<std::uint64_t> FrameWriter::publish_progressive(const FrameSource& src,
     return end_frame();
 }
 
+Result<std::uint64_t> FrameWriter::publish_update(const FrameSource& src, const DamageList& damage,
+                                                  std::uint64_t capture_time_ns) {
+    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
+    const bool whole =
+        serial_ == 0 || !(g == last_) || damage.area() * 2 >= std::uint64_t{src.width} * src.height;
+    if (whole) return publish_progressive(src, capture_time_ns);
+    return publish(src, damage, capture_time_ns);
+}
+
 // ---------------------------------------------------------------- reader
 
 Status validate_frame_meta(const FrameMeta& m, std::span<const Rect> damage,

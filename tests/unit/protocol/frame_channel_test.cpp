@@ -656,3 +656,29 @@ TEST(ProgressiveFrame, WriterRowCallsOutsideAFrameAreErrors) {
     EXPECT_EQ(FrameWriter::chunk_rows(img.source(), 1), 1U);
     EXPECT_EQ(FrameWriter::chunk_rows(img.source(), 64 * 4 * 10), 10U);
 }
+
+TEST(ProgressiveFrame, UpdatesOverHalfTheScreenGoProgressiveSmallerOnesKeepDamage) {
+    auto rig = ProgressiveRig::make(160, 100);
+    PatternImage img(160, 100);
+    HostCopy host;
+    auto flags_of_latest = [&] {
+        const auto hdr = copy_out(*reinterpret_cast<const FrameChannelHeader*>(rig.ch.mem.data()));
+        return copy_out(rig.slot(static_cast<std::uint32_t>(hdr.latest & 0xFF))).meta.flags;
+    };
+    img.draw(0);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), {}, 0));  // first frame
+    EXPECT_NE(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 1);
+    const DamageList small = img.draw(1);
+    ASSERT_LT(small.area() * 2, 160U * 100);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), small, 1));
+    EXPECT_EQ(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 2);
+    DamageList most;
+    most.add(Rect{0, 0, 160, 60});
+    img.draw(2);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), most, 2));
+    EXPECT_NE(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 3);
+    EXPECT_TRUE(host.matches(2));
+}

@@ -67,6 +67,11 @@ class FrameWriter {
     // begin_frame, write_rows in chunks of about chunk_bytes, end_frame.
     Result<std::uint64_t> publish_progressive(const FrameSource& src, std::uint64_t capture_time_ns,
                                               std::size_t chunk_bytes = kProgressiveChunkBytes);
+    // The agent's choice per update: the whole frame progressively when most
+    // of it changed (damage over half its area, a new size, the first frame),
+    // where the host gains a whole copy's time; publish for smaller damage.
+    Result<std::uint64_t> publish_update(const FrameSource& src, const DamageList& damage,
+                                         std::uint64_t capture_time_ns);
     [[nodiscard]] bool frame_open() const { return open_.active; }
     // Rows per chunk of about chunk_bytes for a frame of this source (at least one).
     static std::uint32_t chunk_rows(const FrameSource& src, std::size_t chunk_bytes);
