@@ -244,7 +244,9 @@ int run(const Options& o) {
         agent::CapturedFrame frame;
         const auto status = source.next_frame(std::chrono::milliseconds(50), frame);
         if (status == agent::CaptureStatus::ok) {
-            auto serial = ch.frames.publish(frame.image, frame.damage, frame.capture_time_ns);
+            // Whole-screen updates go progressively (a host can copy behind the write).
+            auto serial =
+                ch.frames.publish_update(frame.image, frame.damage, frame.capture_time_ns);
             if (!serial) {
                 // A frame that does not fit is skipped, never fatal: a service
                 // restart would meet the same desktop again.

@@ -1,5 +1,6 @@
 #include "porthole/protocol/frame_channel.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -114,15 +115,13 @@ std::optional<DamageList> FrameWriter::damage_since(std::uint64_t since, const G
     return out;
 }
 
-Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageList& damage,
-                                           std::uint64_t capture_time_ns) {
+Status FrameWriter::check_source(const FrameSource& src) const {
     const std::uint32_t bpp = bytes_per_pixel(src.format);
     if (bpp == 0 || src.width == 0 || src.height == 0 || src.pixels == nullptr ||
         src.stride < src.width * bpp) {
         return Error::make("invalid frame source");
     }
-    const std::uint32_t stride = src.width * bpp;  // slots hold tight rows
-    const std::uint64_t bytes = std::uint64_t{stride} * src.height;
+    const std::uint64_t bytes = std::uint64_t{src.width} * bpp * src.height;  // tight rows
     if (bytes > max_frame_bytes()) {
         return Error::make(
             "a " + std::to_string(src.width) + "x" + std::to_string(src.height) + " " +
@@ -133,8 +132,16 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
                            (std::uint64_t{1024} * 1024)) +
             " MiB");
     }
-    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
-    const bool full = serial_ == 0 || !(g == last_);
+    return {};
+}
+
+Result<std::uint64_t> FrameWriter::record_frame(const Geometry& g, bool full,
+                                                const DamageList& damage) {
+    if (!full) {
+        for (const Rect& r : damage.rects()) {
+            if (!r.inside(g.width, g.height)) return Error::make("damage outside the frame");
+        }
+    }
     const std::uint64_t serial = ++serial_;
     last_ = g;
 
@@ -144,11 +151,8 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
     h.full = full;
     h.damage.clear();
     if (full) {
-        h.damage.set_full(src.width, src.height);
+        h.damage.set_full(g.width, g.height);
     } else {
-        for (const Rect& r : damage.rects()) {
-            if (!r.inside(src.width, src.height)) return Error::make("damage outside the frame");
-        }
         h.damage = damage;
     }
 
@@ -166,6 +170,29 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
     rec.seq = load_relaxed(shared_rec.seq);
     copy_in(shared_rec, rec);
     seqlock_end_write(shared_rec.seq);
+    return serial;
+}
+
+void FrameWriter::abandon_open_frame() {
+    // Its rows never reach the height, so no host shows it; the slot holds
+    // nothing a later frame can build on.
+    if (!open_.active) return;
+    slots_[open_.slot].serial = 0;
+    open_.active = false;
+}
+
+Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageList& damage,
+                                           std::uint64_t capture_time_ns) {
+    abandon_open_frame();
+    if (auto ok = check_source(src); !ok) return ok.error();
+    const std::uint32_t bpp = bytes_per_pixel(src.format);
+    const std::uint32_t stride = src.width * bpp;  // slots hold tight rows
+    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
+    const bool full = serial_ == 0 || !(g == last_);
+    auto recorded = record_frame(g, full, damage);
+    if (!recorded) return recorded.error();
+    const std::uint64_t serial = *recorded;
+    const History& h = history_[serial % kDamageHistory];
 
     // Bring the slot from the frame it last held to this one.
     const std::uint32_t slot = next_slot_;
@@ -211,6 +238,100 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
     return serial;
 }
 
+std::uint32_t FrameWriter::chunk_rows(const FrameSource& src, std::size_t chunk_bytes) {
+    const std::size_t row = std::size_t{src.width} * bytes_per_pixel(src.format);
+    if (row == 0) return 1;
+    return static_cast<std::uint32_t>(std::max<std::size_t>(1, chunk_bytes / row));
+}
+
+Result<std::uint64_t> FrameWriter::begin_frame(const FrameSource& src,
+                                               std::uint64_t capture_time_ns) {
+    abandon_open_frame();
+    if (auto ok = check_source(src); !ok) return ok.error();
+    const std::uint32_t bpp = bytes_per_pixel(src.format);
+    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
+    auto recorded = record_frame(g, true, DamageList{});
+    if (!recorded) return recorded.error();
+    const std::uint64_t serial = *recorded;
+
+    const std::uint32_t slot = next_slot_;
+    next_slot_ = (next_slot_ + 1) % slot_count_;
+    // The slot's old pixels are about to go: until the frame completes it holds nothing valid.
+    slots_[slot].serial = 0;
+
+    // The header under the seqlock; the odd seq also tells a host still
+    // copying this slot's previous frame that it is being reused.
+    FrameSlotHeader& sh = slot_header(slot);
+    seqlock_begin_write(sh.seq);
+    FrameSlotHeader out{};
+    out.seq = load_relaxed(sh.seq);
+    out.rows_written = 0;
+    out.meta = FrameMeta{serial,
+                         src.width,
+                         src.height,
+                         src.width * bpp,
+                         static_cast<std::uint32_t>(src.format),
+                         capture_time_ns,
+                         0,
+                         frame_flag::full_damage | frame_flag::progressive};
+    copy_in(sh, out);
+    wc_store_fence();
+    seqlock_end_write(sh.seq);
+    auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel_.data());
+    store_release(hdr->latest, (serial << 8) | slot);
+
+    open_ = OpenFrame{true, serial, slot, 0, src.width * bpp, bpp, src};
+    return serial;
+}
+
+Status FrameWriter::write_rows(std::uint32_t rows) {
+    if (!open_.active) return Error::make("no progressive frame is open");
+    rows = std::min(rows, open_.src.height - open_.rows);
+    if (rows == 0) return {};
+    copy_rect(slot_pixels(open_.slot), open_.stride, open_.src.pixels, open_.src.stride,
+              Rect{0, open_.rows, open_.src.width, rows}, open_.bpp);
+    open_.rows += rows;
+    wc_store_fence();  // the rows out of the WC buffers before the position that covers them
+    store_release(slot_header(open_.slot).rows_written, open_.rows);
+    return {};
+}
+
+Result<std::uint64_t> FrameWriter::end_frame() {
+    if (!open_.active) return Error::make("no progressive frame is open");
+    if (auto ok = write_rows(open_.src.height - open_.rows); !ok) return ok.error();
+    Slot& st = slots_[open_.slot];
+    st.serial = open_.serial;
+    st.geometry =
+        Geometry{open_.src.width, open_.src.height, static_cast<std::uint32_t>(open_.src.format)};
+    open_.active = false;
+    const std::uint64_t copied = std::uint64_t{open_.stride} * open_.src.height;
+    stats_.published++;
+    stats_.bytes_copied += copied;
+    stats_.last_bytes_copied = copied;
+    return open_.serial;
+}
+
+Result<std::uint64_t> FrameWriter::publish_progressive(const FrameSource& src,
+                                                       std::uint64_t capture_time_ns,
+                                                       std::size_t chunk_bytes) {
+    auto serial = begin_frame(src, capture_time_ns);
+    if (!serial) return serial;
+    const std::uint32_t rows = chunk_rows(src, chunk_bytes);
+    while (open_.rows < src.height) {
+        if (auto ok = write_rows(rows); !ok) return ok.error();
+    }
+    return end_frame();
+}
+
+Result<std::uint64_t> FrameWriter::publish_update(const FrameSource& src, const DamageList& damage,
+                                                  std::uint64_t capture_time_ns) {
+    const Geometry g{src.width, src.height, static_cast<std::uint32_t>(src.format)};
+    const bool whole =
+        serial_ == 0 || !(g == last_) || damage.area() * 2 >= std::uint64_t{src.width} * src.height;
+    if (whole) return publish_progressive(src, capture_time_ns);
+    return publish(src, damage, capture_time_ns);
+}
+
 // ---------------------------------------------------------------- reader
 
 Status validate_frame_meta(const FrameMeta& m, std::span<const Rect> damage,
@@ -226,7 +347,11 @@ Status validate_frame_meta(const FrameMeta& m, std::span<const Rect> damage,
         return channel_error("frame stride " + std::to_string(m.stride) + " does not fit the slot");
     }
     if (m.damage_count > kMaxDamageRects) return channel_error("too many damage rectangles");
-    if ((m.flags & ~frame_flag::full_damage) != 0) return channel_error("unknown frame flags");
+    if ((m.flags & ~frame_flag::known) != 0) return channel_error("unknown frame flags");
+    if ((m.flags & frame_flag::progressive) != 0 &&
+        ((m.flags & frame_flag::full_damage) == 0 || m.damage_count != 0)) {
+        return channel_error("a progressive frame must be a whole frame");
+    }
     for (std::uint32_t i = 0; i < m.damage_count; ++i) {
         if (!damage[i].inside(m.width, m.height)) return channel_error("damage outside the frame");
     }
@@ -282,7 +407,20 @@ Result<DamageList> FrameReader::accumulate(const FrameMeta& meta, const DamageLi
     return out;
 }
 
+const FrameSlotHeader& FrameReader::shared_slot(std::uint32_t slot) const {
+    return *reinterpret_cast<const FrameSlotHeader*>(channel_.data() + hdr_.slots_offset +
+                                                     slot * hdr_.slot_size);
+}
+
 Result<std::optional<FrameView>> FrameReader::poll() {
+    return poll_frame(false, 0);
+}
+
+Result<std::optional<FrameView>> FrameReader::poll_progressive(std::uint64_t now_ns) {
+    return poll_frame(true, now_ns);
+}
+
+Result<std::optional<FrameView>> FrameReader::poll_frame(bool progressive, std::uint64_t now_ns) {
     const auto* hdr = reinterpret_cast<const FrameChannelHeader*>(channel_.data());
     const std::uint64_t latest = load_acquire(hdr->latest);
     if (latest == 0) return std::optional<FrameView>{};
@@ -301,8 +439,7 @@ Result<std::optional<FrameView>> FrameReader::poll() {
     if (serial > seen_ + 1 && seen_ != 0) stats_.skipped += serial - seen_ - 1;
     seen_ = serial;
 
-    const std::byte* base = channel_.data() + hdr_.slots_offset + slot * hdr_.slot_size;
-    const auto& shared = *reinterpret_cast<const FrameSlotHeader*>(base);
+    const FrameSlotHeader& shared = shared_slot(slot);
     FrameView v;
     v.slot = slot;
     v.seq = seqlock_read_begin(shared.seq);
@@ -313,10 +450,26 @@ Result<std::optional<FrameView>> FrameReader::poll() {
         stats_.invalid++;
         return ok.error();
     }
+    if ((sh.meta.flags & frame_flag::progressive) != 0) {
+        // The header must be whole before its rows count means anything.
+        if (!seqlock_read_valid(shared.seq, v.seq)) return std::optional<FrameView>{};
+        const std::uint64_t rows = load_acquire(shared.rows_written);
+        if (rows > sh.meta.height) {
+            if (!seqlock_read_valid(shared.seq, v.seq)) return std::optional<FrameView>{};
+            stats_.invalid++;
+            return channel_error("frame rows written " + std::to_string(rows) + " above height " +
+                                 std::to_string(sh.meta.height));
+        }
+        if (rows < sh.meta.height) {
+            if (!progressive) return std::optional<FrameView>{};  // offered once complete
+            v.in_progress = true;
+            v.progress_ns = now_ns;
+        }
+    }
     v.meta = sh.meta;
     v.format = static_cast<PixelFormat>(sh.meta.format);
-    v.pixels =
-        std::span<const std::byte>(base + kPageSize, std::size_t{sh.meta.stride} * sh.meta.height);
+    v.pixels = std::span<const std::byte>(reinterpret_cast<const std::byte*>(&shared) + kPageSize,
+                                          std::size_t{sh.meta.stride} * sh.meta.height);
     DamageList own;
     own.add(std::span<const Rect>(sh.damage, sh.meta.damage_count));
 
@@ -333,6 +486,76 @@ Result<std::optional<FrameView>> FrameReader::poll() {
     }
     if (v.full) v.copy_rects.set_full(sh.meta.width, sh.meta.height);
     return std::optional<FrameView>{v};
+}
+
+Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span<std::byte> dst,
+                                                      std::uint32_t dst_stride,
+                                                      std::uint64_t now_ns) {
+    const std::uint32_t bpp = bytes_per_pixel(view.format);
+    if (view.done) return Error::make("frame copy already ended");
+    if (dst.size() < std::size_t{dst_stride} * view.meta.height ||
+        dst_stride < view.meta.width * bpp) {
+        return Error::make("destination too small for the frame");
+    }
+    auto end = [&](FrameCopyState state) {
+        view.done = true;
+        if (state != FrameCopyState::complete) have_ = 0;  // the host's copy holds a mix
+        return FrameCopyProgress{state, view.rows_copied};
+    };
+    if (!view.in_progress) {
+        copy_frame_rects(view, dst, dst_stride);
+        const bool ok = finish(view);
+        view.done = true;
+        if (ok) view.rows_copied = view.meta.height;
+        return FrameCopyProgress{ok ? FrameCopyState::complete : FrameCopyState::torn,
+                                 view.rows_copied};
+    }
+    const FrameSlotHeader& shared = shared_slot(view.slot);
+    const std::uint64_t rows = load_acquire(shared.rows_written);
+    if (rows > view.meta.height || rows < view.rows_copied) {
+        if (!seqlock_read_valid(shared.seq, view.seq)) {  // the slot moved on: not the guest's lie
+            stats_.torn++;
+            return end(FrameCopyState::torn);
+        }
+        stats_.invalid++;
+        (void)end(FrameCopyState::dropped);
+        return channel_error("frame rows written went from " + std::to_string(view.rows_copied) +
+                             " to " + std::to_string(rows) + " of " +
+                             std::to_string(view.meta.height));
+    }
+    const auto upto = static_cast<std::uint32_t>(rows);
+    if (upto > view.rows_copied) {
+        copy_rect(dst.data(), dst_stride, view.pixels.data(), view.meta.stride,
+                  Rect{0, view.rows_copied, view.meta.width, upto - view.rows_copied}, bpp);
+    }
+    // After the copy: a guest that reused the slot changed seq before its first byte.
+    if (!seqlock_read_valid(shared.seq, view.seq)) {
+        stats_.torn++;
+        return end(FrameCopyState::torn);
+    }
+    if (upto > view.rows_copied) {
+        view.rows_copied = upto;
+        view.progress_ns = now_ns;
+    }
+    if (view.rows_copied == view.meta.height) {
+        have_ = view.meta.serial;
+        have_meta_ = view.meta;
+        stats_.accepted++;
+        view.done = true;
+        return FrameCopyProgress{FrameCopyState::complete, view.rows_copied};
+    }
+    // One writer writes frames in order, so a newer frame announced while this
+    // one's rows still stop short means the guest abandoned it.
+    const auto* hdr = reinterpret_cast<const FrameChannelHeader*>(channel_.data());
+    const bool abandoned = (load_acquire(hdr->latest) >> 8) > view.meta.serial &&
+                           load_acquire(shared.rows_written) == rows;
+    const bool stuck =
+        now_ns > view.progress_ns && now_ns - view.progress_ns > progress_timeout_ns_;
+    if (abandoned || stuck) {
+        stats_.dropped++;
+        return end(FrameCopyState::dropped);
+    }
+    return FrameCopyProgress{FrameCopyState::in_progress, view.rows_copied};
 }
 
 bool FrameReader::finish(const FrameView& view) {

@@ -1,7 +1,8 @@
 // Writes the seed corpus of region_fuzzer into a directory: scripts that
 // reach the readers' deep paths from the valid template (new partial frame,
 // skipped frames caught up through the damage history, geometry change,
-// cursor, audio, clipboard and input edge cases, a session restart) and one
+// cursor, audio, clipboard and input edge cases, a session restart, a
+// progressive frame's row count advancing, lying, freezing) and one
 // raw region holding a header with only a frames channel.
 
 #include <cstdint>
@@ -36,11 +37,13 @@ enum Target : std::uint8_t {
     input = 8,
     audio = 9,
     clipboard_to_host = 10,
+    rows_written_slot1 = 14,  // after clipboard_to_guest (11), anywhere (12), slot 0's (13)
 };
 
 class ScriptBuilder {
   public:
-    ScriptBuilder() { bytes_.push_back(0); }  // structured mode
+    // Structured mode; `progressive` picks the template with progressive frames.
+    explicit ScriptBuilder(bool progressive = false) { bytes_.push_back(progressive ? 2 : 0); }
     ScriptBuilder& set64(Target t, std::uint16_t word_index, std::uint64_t v) {
         bytes_.push_back(1);
         bytes_.push_back(t);
@@ -148,6 +151,27 @@ std::vector<std::vector<std::uint8_t>> scripts() {
                       .set64(agent_block, 0, 0x5678)
                       .step()
                       .bytes());
+    // Progressive template: frame 8 is half written (32 of 64 rows) in slot 1.
+    // Its row count advances to the end; goes past the height; goes backwards;
+    // freezes until the host's timeout; the slot is reused under the copy.
+    out.push_back(ScriptBuilder(true)
+                      .step()
+                      .set64(rows_written_slot1, 0, 48)
+                      .step()
+                      .set64(rows_written_slot1, 0, 64)
+                      .step()
+                      .bytes());
+    out.push_back(
+        ScriptBuilder(true).step().set64(rows_written_slot1, 0, 65).step().step().bytes());
+    out.push_back(ScriptBuilder(true)
+                      .step()
+                      .set64(rows_written_slot1, 0, 40)
+                      .step()
+                      .set64(rows_written_slot1, 0, 10)
+                      .step()
+                      .bytes());
+    out.push_back(ScriptBuilder(true).step().step().step().step().step().step().bytes());
+    out.push_back(ScriptBuilder(true).step().nudge32(slot1, 0, 1).step().step().bytes());
     return out;
 }
 

@@ -2,7 +2,10 @@
 //
 // Input layout: byte 0 selects the mode.
 //   even: structured. The region starts as a valid session written by the real
-//         agent code (frames with partial damage, a cursor, audio, clipboard);
+//         agent code (frames with partial damage, a cursor, audio, clipboard;
+//         with bit 1 set, also a complete progressive frame and one still
+//         being written, so the host follows a row count the script can raise,
+//         lower or freeze);
 //         the rest of the input is a script of operations that overwrite chosen
 //         fields (header, peer block, channel headers, slot headers, damage
 //         records, rings) and run the host's readers in between, so the fuzzer
@@ -55,7 +58,7 @@ struct Template {
     std::vector<Target> targets;
 };
 
-Template make_template() {
+Template make_template(bool progressive) {
     const LayoutParams params = small_params();
     const std::uint64_t size =
         required_region_size(kWidth, kHeight, PixelFormat::bgra8, params.frame_slots, params);
@@ -73,6 +76,21 @@ Template make_template() {
         pattern::render(n, kWidth, kHeight, PixelFormat::bgra8, image, kWidth * 4, d.rects());
         const FrameSource src{kWidth, kHeight, kWidth * 4, PixelFormat::bgra8, image.data()};
         if (!ch.frames.publish(src, d, n)) std::abort();
+    }
+    if (progressive) {
+        // A whole frame published progressively, a damage-only one after it,
+        // then one left half written: the host finds it in progress.
+        std::uint64_t n = 5;
+        pattern::render_full(n, kWidth, kHeight, PixelFormat::bgra8, image, kWidth * 4);
+        const FrameSource src{kWidth, kHeight, kWidth * 4, PixelFormat::bgra8, image.data()};
+        if (!ch.frames.publish_progressive(src, n, 4 * 1024)) std::abort();
+        ++n;
+        const DamageList d = pattern::damage(n, kWidth, kHeight);
+        pattern::render(n, kWidth, kHeight, PixelFormat::bgra8, image, kWidth * 4, d.rects());
+        if (!ch.frames.publish(src, d, n)) std::abort();
+        ++n;
+        pattern::render_full(n, kWidth, kHeight, PixelFormat::bgra8, image, kWidth * 4);
+        if (!ch.frames.begin_frame(src, n) || !ch.frames.write_rows(kHeight / 2)) std::abort();
     }
     std::vector<std::byte> shape(8 * 8 * 4, std::byte{0x7F});
     if (!ch.cursor.set_shape(CursorType::color, 8, 8, 32, 1, 1, shape)) std::abort();
@@ -106,6 +124,14 @@ Template make_template() {
     t.targets.push_back(
         {static_cast<std::size_t>(l.clipboard_to_guest.offset), sizeof(ClipboardHeader)});
     t.targets.push_back({0, t.memory.size()});  // anywhere
+    // Each slot's row count on its own (after the others, whose indices the
+    // seed corpus uses), so nudges up, down and past the height hit it often.
+    for (std::uint32_t i = 0; i < fh->slot_count; ++i) {
+        t.targets.push_back({frames +
+                                 static_cast<std::size_t>(fh->slots_offset + i * fh->slot_size) +
+                                 offsetof(FrameSlotHeader, rows_written),
+                             sizeof(std::uint64_t)});
+    }
     return t;
 }
 
@@ -143,7 +169,12 @@ class Host {
         const HostPoll p = session_.poll(now_);
         if (p.new_session) {
             channels_.reset();
-            if (auto c = session_.attach_channels()) channels_.emplace(std::move(*c));
+            in_flight_.reset();
+            if (auto c = session_.attach_channels()) {
+                channels_.emplace(std::move(*c));
+                // Short enough that a frozen row count times out within a script.
+                channels_->frames.set_progress_timeout(3 * kStepNs);
+            }
         }
         if (p.state != LinkState::connected || !channels_) return;
         if (auto st = session_.agent_status()) (void)st->text.size();
@@ -161,6 +192,18 @@ class Host {
   private:
     void read_frames() {
         FrameReader& r = channels_->frames;
+        // Progressive: one frame followed across steps, so the script's
+        // writes land between two copies of the same frame.
+        if (!in_flight_) {
+            if (auto v = r.poll_progressive(now_); v && *v) in_flight_ = **v;
+        }
+        if (in_flight_) {
+            const std::uint32_t stride =
+                in_flight_->meta.width * bytes_per_pixel(in_flight_->format);
+            copy_.resize(std::size_t{stride} * in_flight_->meta.height);
+            auto p = r.copy_available(*in_flight_, copy_, stride, now_);
+            if (!p || p->state != FrameCopyState::in_progress) in_flight_.reset();
+        }
         for (int i = 0; i < 2; ++i) {
             auto v = r.poll();
             if (!v || !*v) return;
@@ -192,15 +235,18 @@ class Host {
 
     HostSession session_;
     std::optional<HostChannels> channels_;
+    std::optional<FrameView> in_flight_;
     std::uint64_t now_ = 1'000'000'000;
     std::vector<std::byte> copy_;
 };
 
-void run_structured(Script& s) {
-    static const Template tpl = make_template();
-    static AlignedRegion region(tpl.memory.size());
-    std::memcpy(region.data(), tpl.memory.data(), region.size());
-    Host host(region.bytes());
+void run_structured(Script& s, bool progressive) {
+    static const Template plain = make_template(false);
+    static const Template with_progressive = make_template(true);
+    const Template& tpl = progressive ? with_progressive : plain;
+    static AlignedRegion region(std::max(plain.memory.size(), with_progressive.memory.size()));
+    std::memcpy(region.data(), tpl.memory.data(), tpl.memory.size());
+    Host host(region.bytes().first(tpl.memory.size()));
     host.step();
     int steps = 0;
     while (!s.done() && steps < 64) {
@@ -256,7 +302,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         run_raw(input.subspan(1));
     } else {
         Script s(input.subspan(1));
-        run_structured(s);
+        run_structured(s, (input[0] & 2U) != 0);
     }
     return 0;
 }

@@ -151,6 +151,127 @@ TEST(FrameChannelStress, HostNeverAcceptsTornFrameWhileGuestPublishesAndResizes)
     EXPECT_GT(torn, 0U);     // overwritten copies happened and were rejected
 }
 
+// A guest thread publishes whole frames progressively (rows in small chunks,
+// with a damage-only frame now and then) while a host thread copies each frame
+// behind the writer. Every frame the host accepts equals the pattern byte for
+// byte; a slot reused under a slow host's copy is reported torn, never shown.
+TEST(FrameChannelStress, HostCopyingBehindAProgressiveWriterAcceptsOnlyExactFrames) {
+    constexpr std::uint32_t kW = 256, kH = 128, kStride = kW * 4;
+    constexpr std::uint64_t kProgressiveFrames = 600 / kSlowdown;
+    const std::uint64_t bytes = frames_overhead() + 3 * slot_size_for(kW, kH, PixelFormat::bgra8);
+    AlignedRegion channel(static_cast<std::size_t>(bytes));
+    auto writer = FrameWriter::create(channel.bytes(), 3);
+    ASSERT_TRUE(writer) << writer.error().message;
+    auto reader = FrameReader::attach(channel.bytes());
+    ASSERT_TRUE(reader) << reader.error().message;
+
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> published{0};
+    std::atomic<std::uint32_t> host_rows{0};  // rows of frame 1 the host copied (handshake)
+    std::thread guest([&] {
+        std::mt19937 rng(11);
+        std::vector<std::byte> image(std::size_t{kStride} * kH);
+        const FrameSource src{kW, kH, kStride, PixelFormat::bgra8, image.data()};
+        for (std::uint64_t n = 0; n < kProgressiveFrames; ++n) {
+            const DamageList damage = pattern::damage(n, kW, kH);
+            if (n == 0) {
+                pattern::render_full(n, kW, kH, PixelFormat::bgra8, image, kStride);
+            } else {
+                pattern::render(n, kW, kH, PixelFormat::bgra8, image, kStride, damage.rects());
+            }
+            if (n % 5 == 4) {
+                auto serial = writer->publish(src, damage, n);
+                ASSERT_TRUE(serial) << serial.error().message;
+                published.store(*serial, std::memory_order_relaxed);
+                continue;
+            }
+            auto serial = writer->begin_frame(src, n);
+            ASSERT_TRUE(serial) << serial.error().message;
+            ASSERT_EQ(*serial, n + 1);
+            for (std::uint32_t row = 0; row < kH; row += 8) {
+                ASSERT_TRUE(writer->write_rows(8));
+                if (n == 0 && row == kH / 2) {
+                    // Frame 1 waits (bounded) until the host has copied some of
+                    // it, so a copy behind the writer surely happens.
+                    const auto give_up =
+                        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                    while (host_rows.load(std::memory_order_acquire) == 0 &&
+                           std::chrono::steady_clock::now() < give_up) {
+                        std::this_thread::yield();
+                    }
+                }
+                if (rng() % 4 == 0) std::this_thread::yield();
+            }
+            ASSERT_TRUE(writer->end_frame());
+            published.store(*serial, std::memory_order_relaxed);
+        }
+        done.store(true, std::memory_order_release);
+    });
+
+    std::vector<std::byte> copy(std::size_t{kStride} * kH);
+    std::uint64_t accepted = 0, torn = 0, behind = 0, bad = 0, errors = 0, views = 0;
+    std::uint64_t now = 0;
+    while (true) {
+        const bool finished = done.load(std::memory_order_acquire);
+        auto v = reader->poll_progressive(++now);
+        if (!v) {
+            ++errors;
+            ADD_FAILURE() << v.error().message;
+            break;
+        }
+        if (!*v) {
+            if (finished && reader->last_serial() == kProgressiveFrames) break;
+            std::this_thread::yield();
+            continue;
+        }
+        FrameView view = **v;
+        const bool slow = ++views % 4 == 0;
+        FrameCopyProgress p;
+        while (true) {
+            auto r = reader->copy_available(view, copy, kStride, ++now);
+            if (!r) {
+                ++errors;
+                ADD_FAILURE() << r.error().message;
+                break;
+            }
+            p = *r;
+            if (p.state != FrameCopyState::in_progress) break;
+            if (p.rows > 0) {
+                ++behind;
+                if (view.meta.serial == 1) host_rows.store(p.rows, std::memory_order_release);
+                if (slow) {
+                    // A slow host: the guest reuses this slot under the copy.
+                    while (published.load(std::memory_order_relaxed) < view.meta.serial + 3 &&
+                           !done.load(std::memory_order_acquire)) {
+                        std::this_thread::yield();
+                    }
+                }
+            }
+            std::this_thread::yield();
+        }
+        if (errors != 0) break;
+        if (p.state == FrameCopyState::torn) ++torn;
+        if (p.state != FrameCopyState::complete) continue;
+        ++accepted;
+        const auto m =
+            pattern::verify(view.meta.serial - 1, kW, kH, PixelFormat::bgra8, copy, kStride);
+        if (m.count != 0 && bad++ == 0) {
+            ADD_FAILURE() << "accepted frame " << view.meta.serial << " has " << m.count
+                          << " wrong pixels, first at " << m.first_x << "," << m.first_y;
+        }
+    }
+    guest.join();
+    std::cout << "progressive frames: accepted " << accepted << ", copied behind the writer "
+              << behind << " times, torn " << torn << ", skipped " << reader->stats().skipped
+              << ", dropped " << reader->stats().dropped << "\n";
+    EXPECT_EQ(bad, 0U);
+    EXPECT_EQ(errors, 0U);
+    EXPECT_EQ(reader->last_serial(), kProgressiveFrames);  // the final frame arrived
+    EXPECT_GT(accepted, 10U);
+    EXPECT_GT(behind, 0U);  // rows were copied while the frame was still being written
+    EXPECT_EQ(torn, reader->stats().torn);
+}
+
 // ---------------------------------------------------------------- input
 
 TEST(InputRingStress, GuestReceivesEveryDeliveredEventInOrderAndHostCountsOverflow) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "porthole/protocol/frame_channel.hpp"
@@ -355,4 +356,329 @@ TEST(FrameChannel, ManyDamageRectsCollapseAndStayCorrect) {
     ASSERT_TRUE(w->publish(src, d, 1));
     ASSERT_EQ(host.take(*r), 2);
     EXPECT_EQ(std::memcmp(host.pixels.data(), img.data(), img.size()), 0);
+}
+
+// ---------------------------------------------------------------- progressive frames
+
+namespace {
+
+// A writer, a reader and a host copy over one channel, for progressive frames.
+struct ProgressiveRig {
+    Channel ch;
+    FrameWriter w;
+    FrameReader r;
+    std::vector<std::byte> copy;
+    std::uint32_t width, height;
+
+    static ProgressiveRig make(std::uint32_t width, std::uint32_t height) {
+        Channel ch(std::uint64_t{width} * height * 4);
+        auto w = FrameWriter::create(ch.mem.bytes(), 3);
+        auto r = FrameReader::attach(ch.mem.bytes());
+        EXPECT_TRUE(w && r);
+        return ProgressiveRig{
+            std::move(ch), std::move(*w),
+            std::move(*r), std::vector<std::byte>(std::size_t{width} * height * 4),
+            width,         height};
+    }
+    FrameSlotHeader& slot(std::uint32_t i) {
+        const auto hdr = copy_out(*reinterpret_cast<const FrameChannelHeader*>(ch.mem.data()));
+        return *reinterpret_cast<FrameSlotHeader*>(ch.mem.data() + hdr.slots_offset +
+                                                   i * hdr.slot_size);
+    }
+    FrameView poll_in_progress(std::uint64_t now = 0) {
+        auto v = r.poll_progressive(now);
+        EXPECT_TRUE(v) << (v ? "" : v.error().message);
+        if (!v || !*v) {
+            ADD_FAILURE() << "no frame offered";
+            return {};
+        }
+        return **v;
+    }
+    porthole::Result<FrameCopyProgress> copy_available(FrameView& v, std::uint64_t now = 0) {
+        return r.copy_available(v, copy, width * 4, now);
+    }
+    bool matches(std::uint64_t n) const {
+        return pattern::verify(n, width, height, PixelFormat::bgra8, copy, width * 4).count == 0;
+    }
+};
+
+}  // namespace
+
+TEST(ProgressiveFrame, HostCopiesRowsAsTheyLandAndFinishesByteExact) {
+    auto rig = ProgressiveRig::make(200, 120);
+    PatternImage img(200, 120);
+    img.draw(0);
+    auto serial = rig.w.begin_frame(img.source(), 42);
+    ASSERT_TRUE(serial) << serial.error().message;
+    // Announced before any row: the old poll holds it back, the progressive one offers it.
+    auto whole = rig.r.poll();
+    ASSERT_TRUE(whole);
+    EXPECT_FALSE(*whole);
+    FrameView v = rig.poll_in_progress();
+    EXPECT_TRUE(v.in_progress);
+    EXPECT_EQ(v.meta.serial, *serial);
+    EXPECT_EQ(v.meta.capture_time_ns, 42U);
+
+    auto p = rig.copy_available(v);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->state, FrameCopyState::in_progress);
+    EXPECT_EQ(p->rows, 0U);
+    ASSERT_TRUE(rig.w.write_rows(30));
+    p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::in_progress);
+    EXPECT_EQ(p->rows, 30U);
+    // The rows copied so far are the frame's, before the frame ends.
+    EXPECT_TRUE(std::equal(rig.copy.begin(), rig.copy.begin() + 30 * 200 * 4, img.pixels.begin()));
+    ASSERT_TRUE(rig.w.write_rows(50));
+    p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->rows, 80U);
+    ASSERT_TRUE(rig.w.end_frame());
+    p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::complete);
+    EXPECT_EQ(p->rows, 120U);
+    EXPECT_TRUE(rig.matches(0));
+    EXPECT_EQ(rig.r.last_serial(), *serial);
+    EXPECT_EQ(rig.r.stats().accepted, 1U);
+    // Nothing new afterwards, and a finished view cannot be reused.
+    auto again = rig.r.poll_progressive(0);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again);
+    EXPECT_FALSE(rig.copy_available(v));
+}
+
+TEST(ProgressiveFrame, CompletedFrameReachesTheWholeFramePollUnchanged) {
+    auto rig = ProgressiveRig::make(160, 100);
+    PatternImage img(160, 100);
+    HostCopy host;
+    for (std::uint64_t n = 0; n < 4; ++n) {
+        img.draw(n);
+        ASSERT_TRUE(rig.w.publish_progressive(img.source(), n, 4096));
+        ASSERT_EQ(host.take(rig.r), static_cast<std::int64_t>(n + 1));
+        EXPECT_TRUE(host.matches(n));
+    }
+}
+
+TEST(ProgressiveFrame, DamageOnlyFramesAfterProgressiveOnesStayExact) {
+    auto rig = ProgressiveRig::make(160, 100);
+    PatternImage img(160, 100);
+    HostCopy host;
+    // Every slot once through a progressive frame, then damage-only
+    // publishes (which rebuild each slot from its own older frame), with a
+    // progressive frame in between.
+    for (std::uint64_t n = 0; n < 12; ++n) {
+        const DamageList d = img.draw(n);
+        if (n < 3 || n == 7) {
+            ASSERT_TRUE(rig.w.publish_progressive(img.source(), n, 8192));
+        } else {
+            ASSERT_TRUE(rig.w.publish(img.source(), d, n));
+        }
+        ASSERT_EQ(host.take(rig.r), static_cast<std::int64_t>(n + 1));
+        EXPECT_TRUE(host.matches(n)) << "frame " << n;
+    }
+    EXPECT_LT(rig.w.stats().last_bytes_copied, 160U * 100 * 4);  // damage only
+}
+
+TEST(ProgressiveFrame, SlotReusedMidCopyIsTornAndTheNextFrameComesWhole) {
+    auto rig = ProgressiveRig::make(128, 64);
+    PatternImage img(128, 64);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(20));
+    FrameView v = rig.poll_in_progress();
+    auto p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->rows, 20U);
+    ASSERT_TRUE(rig.w.end_frame());
+    // The guest laps the three slots; the fourth frame reuses frame 1's slot.
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+        img.draw(n);
+        ASSERT_TRUE(rig.w.publish_progressive(img.source(), n, 4096));
+    }
+    p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::torn);
+    EXPECT_EQ(rig.r.stats().torn, 1U);
+    EXPECT_EQ(rig.r.stats().accepted, 0U);
+    EXPECT_EQ(rig.r.last_serial(), 0U);  // never shown
+    // The newest frame is offered (complete by now) and copied whole.
+    FrameView next = rig.poll_in_progress();
+    EXPECT_FALSE(next.in_progress);
+    EXPECT_TRUE(next.full);
+    p = rig.copy_available(next);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::complete);
+    EXPECT_TRUE(rig.matches(3));
+}
+
+TEST(ProgressiveFrame, SlotReusedByADamageOnlyPublishMidCopyIsTorn) {
+    auto rig = ProgressiveRig::make(128, 64);
+    PatternImage img(128, 64);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(10));
+    FrameView v = rig.poll_in_progress();
+    ASSERT_TRUE(rig.copy_available(v));
+    ASSERT_TRUE(rig.w.end_frame());
+    for (std::uint64_t n = 1; n <= 3; ++n)
+        ASSERT_TRUE(rig.w.publish(img.source(), img.draw(n), n));
+    auto p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::torn);
+}
+
+TEST(ProgressiveFrame, RowsWrittenAboveTheHeightIsRejected) {
+    auto rig = ProgressiveRig::make(64, 32);
+    PatternImage img(64, 32);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(8));
+    FrameView v = rig.poll_in_progress();
+    ASSERT_TRUE(rig.copy_available(v));
+    store_release(rig.slot(0).rows_written, 33);  // a hostile guest
+    auto p = rig.copy_available(v);
+    ASSERT_FALSE(p);
+    EXPECT_NE(p.error().message.find("rows written"), std::string::npos);
+    EXPECT_EQ(rig.r.stats().invalid, 1U);
+    EXPECT_EQ(rig.r.last_serial(), 0U);
+    // A reader that polls afresh rejects the same slot outright, either way.
+    auto whole = rig.r.poll();
+    EXPECT_TRUE(!whole || !*whole);
+    auto progressive = rig.r.poll_progressive(0);
+    EXPECT_FALSE(progressive);
+    store_release(rig.slot(0).rows_written, ~std::uint64_t{0});
+    EXPECT_FALSE(rig.r.poll_progressive(0));
+}
+
+TEST(ProgressiveFrame, RowsWrittenGoingBackwardsIsRejected) {
+    auto rig = ProgressiveRig::make(64, 32);
+    PatternImage img(64, 32);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(20));
+    FrameView v = rig.poll_in_progress();
+    ASSERT_EQ(rig.copy_available(v)->rows, 20U);
+    store_release(rig.slot(0).rows_written, 10);
+    auto p = rig.copy_available(v);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(rig.r.stats().invalid, 1U);
+    EXPECT_EQ(rig.r.last_serial(), 0U);
+    EXPECT_FALSE(rig.copy_available(v));  // the view has ended
+}
+
+TEST(ProgressiveFrame, FrameThatStopsAdvancingIsDroppedAfterTheTimeout) {
+    auto rig = ProgressiveRig::make(64, 32);
+    rig.r.set_progress_timeout(50'000'000);
+    PatternImage img(64, 32);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(5));
+    const std::uint64_t t0 = 1'000'000'000;
+    FrameView v = rig.poll_in_progress(t0);
+    ASSERT_EQ(rig.copy_available(v, t0)->rows, 5U);
+    ASSERT_TRUE(rig.w.write_rows(5));
+    // Progress restarts the clock; then the guest stalls.
+    ASSERT_EQ(rig.copy_available(v, t0 + 40'000'000)->state, FrameCopyState::in_progress);
+    EXPECT_EQ(rig.copy_available(v, t0 + 80'000'000)->state, FrameCopyState::in_progress);
+    auto p = rig.copy_available(v, t0 + 91'000'000);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::dropped);
+    EXPECT_EQ(p->rows, 10U);
+    EXPECT_EQ(rig.r.stats().dropped, 1U);
+    EXPECT_EQ(rig.r.last_serial(), 0U);
+    // If the guest does finish it later, the host takes it whole.
+    ASSERT_TRUE(rig.w.end_frame());
+    auto whole = rig.r.poll();
+    ASSERT_TRUE(whole && *whole);
+    EXPECT_TRUE((*whole)->full);
+}
+
+TEST(ProgressiveFrame, AbandonedFrameIsDroppedAtOnceAndNeverShown) {
+    auto rig = ProgressiveRig::make(64, 32);
+    PatternImage img(64, 32);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(7));
+    FrameView v = rig.poll_in_progress();
+    ASSERT_EQ(rig.copy_available(v)->rows, 7U);
+    // The guest gives up on it and publishes the next frame instead.
+    img.draw(1);
+    ASSERT_TRUE(rig.w.publish_progressive(img.source(), 1, 4096));
+    auto p = rig.copy_available(v);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::dropped);
+    EXPECT_EQ(rig.r.last_serial(), 0U);
+    FrameView next = rig.poll_in_progress();
+    ASSERT_EQ(rig.copy_available(next)->state, FrameCopyState::complete);
+    EXPECT_TRUE(rig.matches(1));
+    // A writer's abandoned slot is rebuilt whole by later damage-only frames.
+    HostCopy host;
+    rig.r.invalidate();  // `host` starts empty
+    for (std::uint64_t n = 2; n < 8; ++n) {
+        ASSERT_TRUE(rig.w.publish(img.source(), img.draw(n), n));
+        ASSERT_EQ(host.take(rig.r), static_cast<std::int64_t>(n + 1));
+        EXPECT_TRUE(host.matches(n)) << "frame " << n;
+    }
+}
+
+TEST(ProgressiveFrame, ProgressiveFlagOnAPartialFrameIsRejected) {
+    FrameMeta m{1,
+                64,
+                32,
+                256,
+                static_cast<std::uint32_t>(PixelFormat::bgra8),
+                0,
+                1,
+                frame_flag::progressive};
+    const Rect r{0, 0, 8, 8};
+    EXPECT_FALSE(validate_frame_meta(m, std::span<const Rect>(&r, 1), 1 << 20));
+    m.damage_count = 0;
+    EXPECT_FALSE(validate_frame_meta(m, {}, 1 << 20));
+    m.flags = frame_flag::progressive | frame_flag::full_damage;
+    EXPECT_TRUE(validate_frame_meta(m, {}, 1 << 20));
+    m.flags |= 1U << 2;
+    EXPECT_FALSE(validate_frame_meta(m, {}, 1 << 20));
+}
+
+TEST(ProgressiveFrame, WriterRowCallsOutsideAFrameAreErrors) {
+    auto rig = ProgressiveRig::make(64, 32);
+    EXPECT_FALSE(rig.w.write_rows(1));
+    EXPECT_FALSE(rig.w.end_frame());
+    PatternImage img(64, 32);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    EXPECT_TRUE(rig.w.frame_open());
+    ASSERT_TRUE(rig.w.write_rows(1000));  // clamped to the height
+    ASSERT_TRUE(rig.w.end_frame());
+    EXPECT_FALSE(rig.w.frame_open());
+    EXPECT_EQ(FrameWriter::chunk_rows(img.source(), 1), 1U);
+    EXPECT_EQ(FrameWriter::chunk_rows(img.source(), 64 * 4 * 10), 10U);
+}
+
+TEST(ProgressiveFrame, UpdatesOverHalfTheScreenGoProgressiveSmallerOnesKeepDamage) {
+    auto rig = ProgressiveRig::make(160, 100);
+    PatternImage img(160, 100);
+    HostCopy host;
+    auto flags_of_latest = [&] {
+        const auto hdr = copy_out(*reinterpret_cast<const FrameChannelHeader*>(rig.ch.mem.data()));
+        return copy_out(rig.slot(static_cast<std::uint32_t>(hdr.latest & 0xFF))).meta.flags;
+    };
+    img.draw(0);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), {}, 0));  // first frame
+    EXPECT_NE(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 1);
+    const DamageList small = img.draw(1);
+    ASSERT_LT(small.area() * 2, 160U * 100);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), small, 1));
+    EXPECT_EQ(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 2);
+    DamageList most;
+    most.add(Rect{0, 0, 160, 60});
+    img.draw(2);
+    ASSERT_TRUE(rig.w.publish_update(img.source(), most, 2));
+    EXPECT_NE(flags_of_latest() & frame_flag::progressive, 0U);
+    ASSERT_EQ(host.take(rig.r), 3);
+    EXPECT_TRUE(host.matches(2));
 }

@@ -18,8 +18,9 @@
 namespace porthole::protocol {
 
 inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
-// 2: AgentStatus at 0x480; 3: AudioRingHeader::channel_mask
-inline constexpr std::uint32_t kVersion = 3;
+// 2: AgentStatus at 0x480; 3: AudioRingHeader::channel_mask;
+// 4: progressive frames (FrameSlotHeader::rows_written, frame_flag::progressive)
+inline constexpr std::uint32_t kVersion = 4;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -146,13 +147,24 @@ struct FrameMeta {
 static_assert(sizeof(FrameMeta) == 40);
 
 namespace frame_flag {
-inline constexpr std::uint32_t full_damage = 1U
-                                             << 0;  // whole frame changed (new size, first frame)
-}
+// Whole frame changed (new size, first frame).
+inline constexpr std::uint32_t full_damage = 1U << 0;
+// Announced before its pixels are written (always with full_damage).
+inline constexpr std::uint32_t progressive = 1U << 1;
+inline constexpr std::uint32_t known = full_damage | progressive;
+}  // namespace frame_flag
 
+// A progressive frame's slot: the header is written under the seqlock (seq odd
+// then even, rows_written = 0), then `latest` names the frame; the rows are
+// written in chunks, each followed by a release store of rows_written, up to
+// height. seq does not change while the rows land: the host may copy rows
+// [0, rows_written) as long as seq still holds the even value it read with
+// the header; a guest reusing the slot makes seq odd first, so such a copy is
+// detected as torn. A frame whose rows_written never reaches height is
+// never shown.
 struct alignas(64) FrameSlotHeader {
-    std::uint64_t seq;  // seqlock over everything in the slot, pixels included
-    std::uint64_t reserved;
+    std::uint64_t seq;           // seqlock over everything in the slot, pixels included
+    std::uint64_t rows_written;  // progressive frames: rows valid so far (monotonic, release)
     FrameMeta meta;
     Rect damage[kMaxDamageRects];
 };
@@ -328,7 +340,7 @@ static_assert(offsetof(FrameMeta, flags) == 36);
 
 static_assert(sizeof(FrameSlotHeader) == 1088);
 static_assert(offsetof(FrameSlotHeader, seq) == 0);
-static_assert(offsetof(FrameSlotHeader, reserved) == 8);
+static_assert(offsetof(FrameSlotHeader, rows_written) == 8);
 static_assert(offsetof(FrameSlotHeader, meta) == 16);
 static_assert(offsetof(FrameSlotHeader, damage) == 56);
 
