@@ -1,8 +1,9 @@
 #pragma once
 // porthole-agent --self-test: what only a real Windows guest can tell us
 // (the IVSHMEM device, the outputs and their adapters, one DXGI frame and
-// cursor shape, SendInput, SendSAS's policy, the service), in plain words or
-// as JSON for a bug report.
+// cursor shape, 100 ms of WASAPI loopback with its format and level,
+// SendInput, SendSAS's policy, the service), in plain words or as JSON for a
+// bug report.
 
 #include <string>
 #include <vector>
