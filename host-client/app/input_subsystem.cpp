@@ -65,6 +65,8 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         input::EvdevConfig ec;
         ec.devices = o.evdev_devices;
         ec.hotkey = *hotkey;
+        ec.options.mouse_sensitivity = o.mouse_sensitivity;
+        ec.options.ignore_windows_keys = o.ignore_windows_keys;
         auto ev = input::EvdevInput::create(std::move(ec), *self);
         if (!ev) return Error{"evdev input: " + ev.error().message};
         s->evdev_ = std::move(*ev);

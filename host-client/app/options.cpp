@@ -264,8 +264,9 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                    "and the guest hides its cursor")
         ->check(CLI::IsMember({"auto", "absolute", "relative"}));
     app.add_option("--mouse-sensitivity", o.mouse_sensitivity,
-                   "window mode: captured relative motion scaled by (10 + N) / 10, N from -9 "
-                   "(a tenth) to 9 (1.9 times) as Looking Glass's mouseSens; fractions carry over")
+                   "relative motion (window mode: captured; evdev: the mice's REL_X/REL_Y) scaled "
+                   "by (10 + N) / 10, N from -9 (a tenth) to 9 (1.9 times) as Looking Glass's "
+                   "mouseSens; fractions carry over")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
                 int n = 0;
@@ -279,7 +280,8 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
             },
             ""));
     app.add_flag("--ignore-windows-keys", o.ignore_windows_keys,
-                 "window mode: the Super (Windows) keys stay on the host, never sent to the guest");
+                 "window and evdev modes: the Super (Windows) keys stay on the host, never sent "
+                 "to the guest");
     app.add_flag("-M,--hide-cursor", o.hide_cursor,
                  "hide the host pointer over the window while the guest's cursor is shown "
                  "(one cursor, not two; needs the guest's cursor drawn, so not with --no-cursor)");

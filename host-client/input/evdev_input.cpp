@@ -80,8 +80,9 @@ struct EvdevInput::Impl {
     Impl(EvdevConfig c, InputSink& s)
         : config(std::move(c)),
           sink(s),
-          router(config.hotkey,
-                 [this](std::span<const protocol::InputEvent> b) { sink.deliver(b); }) {
+          router(
+              config.hotkey, [this](std::span<const protocol::InputEvent> b) { sink.deliver(b); },
+              Owner::host, config.options) {
         router.on_owner_change([this](Owner o) {
             apply_grabs();
             if (owner_fn) owner_fn(o);

@@ -26,6 +26,7 @@ struct EvdevConfig {
     std::vector<std::string> devices;  // explicit paths; empty: every keyboard and mouse
     std::string input_dir = "/dev/input";
     Hotkey hotkey;
+    RouterOptions options;  // --mouse-sensitivity, --ignore-windows-keys
     std::chrono::milliseconds retry_min{100};
     std::chrono::milliseconds retry_max{5000};
 };

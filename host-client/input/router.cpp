@@ -15,14 +15,18 @@ const char* to_string(Owner o) {
     return o == Owner::host ? "host" : "guest";
 }
 
-InputRouter::InputRouter(Hotkey hotkey, BatchFn emit, Owner initial)
-    : hotkey_(std::move(hotkey)), emit_(std::move(emit)), owner_(initial) {}
+InputRouter::InputRouter(Hotkey hotkey, BatchFn emit, Owner initial, RouterOptions options)
+    : hotkey_(std::move(hotkey)), options_(options), emit_(std::move(emit)), owner_(initial) {}
 
 InputRouter::Device& InputRouter::device(DeviceId id) {
     for (auto& d : devices_) {
         if (d.id == id) return d;
     }
-    return devices_.emplace_back(Device{id, {}, {}});
+    return devices_.emplace_back(Device{id,
+                                        {},
+                                        {},
+                                        MotionScaler(options_.mouse_sensitivity),
+                                        MotionScaler(options_.mouse_sensitivity)});
 }
 
 bool InputRouter::any_key_held() const {
@@ -73,6 +77,9 @@ void InputRouter::route_to_guest(Device& d, const protocol::InputEvent& e) {
     switch (e.type) {
         case ev::key: {
             if (e.code >= kKeyCount || swallowed_.test(e.code)) return;
+            // Never pressed on the guest, so its release and repeats are dropped too.
+            if (options_.ignore_windows_keys && (e.code == KEY_LEFTMETA || e.code == KEY_RIGHTMETA))
+                return;
             if (e.value == 1) {
                 if (guest_pressed_.test(e.code)) return;  // already down (second keyboard)
                 guest_pressed_.set(e.code);
@@ -93,7 +100,14 @@ void InputRouter::route_to_guest(Device& d, const protocol::InputEvent& e) {
             d.batch.push_back(e);
             return;
         }
-        case ev::rel:
+        case ev::rel: {
+            if (!protocol::is_valid_input_event(e)) return;
+            protocol::InputEvent out = e;
+            if (e.code == REL_X) out.value = d.scale_x.scale(e.value);
+            if (e.code == REL_Y) out.value = d.scale_y.scale(e.value);
+            if (out.value != 0) d.batch.push_back(out);  // below a whole count: carried
+            return;
+        }
         case ev::abs:
             if (protocol::is_valid_input_event(e)) d.batch.push_back(e);
             return;
@@ -139,6 +153,11 @@ void InputRouter::maybe_switch() {
     flush_all();
     if (owner_ == Owner::guest) release_guest_keys(KeySet{}.set());
     owner_ = target;
+    // A new stretch with the guest starts without an old remainder (as a new capture).
+    for (auto& d : devices_) {
+        d.scale_x.reset();
+        d.scale_y.reset();
+    }
     ++switches_;
     if (owner_fn_) owner_fn_(owner_);
 }

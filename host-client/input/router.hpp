@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "input/hotkey.hpp"
+#include "input/motion_scaler.hpp"
 #include "porthole/protocol/region.hpp"
 
 namespace porthole::client::input {
@@ -39,9 +40,19 @@ using KeySet = std::bitset<kKeyCount>;
 // LED bits as evdev numbers them (LED_NUML, LED_CAPSL, LED_SCROLLL).
 inline constexpr std::uint8_t kLedNum = 1, kLedCaps = 2, kLedScroll = 4;
 
+// What reaches the guest, as the client's options say (same meaning as in window mode).
+struct RouterOptions {
+    // REL_X/REL_Y scaled by (10 + N) / 10, each device's remainder carried (MotionScaler).
+    int mouse_sensitivity = 0;
+    // KEY_LEFTMETA/KEY_RIGHTMETA never reach the guest, press nor release (they
+    // still count as held, so a switch still waits for them).
+    bool ignore_windows_keys = false;
+};
+
 class InputRouter {
   public:
-    InputRouter(Hotkey hotkey, BatchFn emit, Owner initial = Owner::host);
+    InputRouter(Hotkey hotkey, BatchFn emit, Owner initial = Owner::host,
+                RouterOptions options = {});
 
     // Called after every owner change, with the new owner.
     void on_owner_change(OwnerFn f) { owner_fn_ = std::move(f); }
@@ -68,6 +79,7 @@ class InputRouter {
         DeviceId id;
         KeySet held;
         std::vector<protocol::InputEvent> batch;
+        MotionScaler scale_x, scale_y;
     };
     Device& device(DeviceId id);
     void route_to_guest(Device& d, const protocol::InputEvent& e);
@@ -78,6 +90,7 @@ class InputRouter {
     bool hotkey_complete() const;
 
     Hotkey hotkey_;
+    RouterOptions options_;
     BatchFn emit_;
     OwnerFn owner_fn_;
     Owner owner_;

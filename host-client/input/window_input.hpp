@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "input/bindings.hpp"
+#include "input/motion_scaler.hpp"
 #include "input/router.hpp"
 
 namespace porthole::client::input {
@@ -43,23 +44,6 @@ struct WindowInputConfig {
     // Hide the host pointer over the window while the guest's cursor is shown
     // (drawn by the client), so that one cursor is seen, not two.
     bool hide_host_cursor = false;
-};
-
-inline constexpr int kMinMouseSensitivity = -9, kMaxMouseSensitivity = 9;
-
-// Scales relative motion by (10 + sensitivity) / 10 in exact integer steps:
-// the part of a count that does not make a whole one is carried to the next
-// motion, so that slow movement is not lost at low sensitivity.
-class MotionScaler {
-  public:
-    explicit MotionScaler(int sensitivity = 0) { set_sensitivity(sensitivity); }
-    void set_sensitivity(int s);
-    std::int32_t scale(std::int32_t delta);
-    void reset() { carry_ = 0; }
-
-  private:
-    std::int64_t tenths_ = 10;  // 10 + sensitivity
-    std::int64_t carry_ = 0;    // in tenths of a count, -9..9
 };
 
 // Where the guest image sits in the window (letterboxing), for absolute mode.

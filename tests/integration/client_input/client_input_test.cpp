@@ -228,6 +228,53 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     EXPECT_EQ(input["overflow"].get<std::uint64_t>(), 0U);
 }
 
+// --mouse-sensitivity and --ignore-windows-keys in evdev mode, through the
+// real client: the fake mouse's one-count moves reach the ring halved (-5,
+// none lost to rounding) and the Super keys of the fake keyboard never do,
+// pressed nor released, while the key typed between them does.
+TEST_F(ClientInput, EvdevMouseSensitivityScalesMotionAndWindowsKeysStayOnTheHost) {
+    FakeDeviceSpec mouse{"Porthole Test Mouse", 21, false, "usb-porthole-mouse-event-mouse"};
+    const std::string kdev = bed_.add(kbd_), mdev = bed_.add(mouse);
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
+                    "64x64", "--input", "evdev", "--input-to", "agent", "--mouse-sensitivity", "-5",
+                    "--ignore-windows-keys"},
+                   out, err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
+    for (const auto& dev : {kdev, mdev})
+        ASSERT_NE(read_text(err).find(dev), std::string::npos) << dev << ": " << read_text(err);
+
+    press(KEY_LEFTCTRL);
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    for (int i = 0; i < 40; ++i) {
+        bed_.emit(mouse, EV_REL, REL_X, 1);
+        bed_.emit(mouse, EV_REL, REL_Y, -3);
+        bed_.syn(mouse);
+        std::this_thread::sleep_for(2ms);
+    }
+    std::this_thread::sleep_for(50ms);  // the moves before the keys (two devices, two fds)
+    press(KEY_LEFTMETA);
+    type(KEY_X);
+    release(KEY_LEFTMETA);
+    type(KEY_RIGHTMETA);
+    const auto events = pump_until_keys(guest, 2, 15s);
+    EXPECT_EQ(keys_of(events), (std::vector<Key>{{KEY_X, 1}, {KEY_X, 0}})) << read_text(err);
+    std::int64_t dx = 0, dy = 0;
+    for (const auto& e : events) {
+        if (e.type == EV_REL && e.code == REL_X) dx += e.value;
+        if (e.type == EV_REL && e.code == REL_Y) dy += e.value;
+    }
+    EXPECT_EQ(dx, 20) << "40 one-count moves at half speed";
+    EXPECT_EQ(dy, -60) << "40 three-count moves at half speed";
+    EXPECT_EQ(guest.rejected(), 0U);
+    EXPECT_TRUE(client.terminate().has_value());
+}
+
 TEST_F(ClientInput, QmpDeliveryQemuAcceptsTheEvdevKeys) {
     const std::string dev = bed_.add(kbd_);
     const std::string sock = dir_.file("qmp.sock");

@@ -15,11 +15,12 @@ struct Rig {
     std::vector<std::vector<InputEvent>> batches;
     std::vector<Owner> changes;
     InputRouter router;
-    explicit Rig(const char* hotkey = "ctrl-ctrl", Owner initial = Owner::host)
+    explicit Rig(const char* hotkey = "ctrl-ctrl", Owner initial = Owner::host,
+                 RouterOptions options = {})
         : router(
               *parse_hotkey(hotkey),
               [this](std::span<const InputEvent> b) { batches.emplace_back(b.begin(), b.end()); },
-              initial) {
+              initial, options) {
         router.on_owner_change([this](Owner o) { changes.push_back(o); });
     }
     void key(std::uint16_t code, int value, DeviceId dev = 1) {
@@ -53,6 +54,20 @@ struct Rig {
                 state[e.code] = e.value ? 1 : 0;
             }
         return true;
+    }
+    // One mouse report: REL_X and REL_Y in one SYN_REPORT.
+    void move(std::int32_t dx, std::int32_t dy, DeviceId dev = 2) {
+        router.feed(dev, {0, EV_REL, REL_X, dx, 0});
+        router.feed(dev, {0, EV_REL, REL_Y, dy, 0});
+        router.feed(dev, {0, EV_SYN, SYN_REPORT, 0, 0});
+    }
+    // Sum of the guest's relative motion on `code`.
+    std::int64_t guest_rel(std::uint16_t code) const {
+        std::int64_t sum = 0;
+        for (const auto& b : batches)
+            for (const auto& e : b)
+                if (e.type == EV_REL && e.code == code) sum += e.value;
+        return sum;
     }
     void switch_to_guest() {
         key(KEY_LEFTCTRL, 1);
@@ -256,6 +271,89 @@ TEST(InputRouter, RandomStreamsNeverLeaveTheGuestHoldingKeys) {
         ASSERT_TRUE(r.guest_down().empty()) << "round " << round;
         ASSERT_TRUE(r.guest_stream_balanced()) << "round " << round;
     }
+}
+
+// --mouse-sensitivity in evdev mode: the mice's REL_X/REL_Y scaled as in
+// window mode, (10 + N) / 10 with the remainder carried, so many one-count
+// moves are not lost at half speed.
+TEST(InputRouterOptions, SensitivityMinusFiveHalvesEvdevMotionExactlyOverManySmallMoves) {
+    Rig r("ctrl-ctrl", Owner::guest, {.mouse_sensitivity = -5});
+    for (int i = 0; i < 1000; ++i)
+        r.move(1, -1);
+    EXPECT_EQ(r.guest_rel(REL_X), 500);
+    EXPECT_EQ(r.guest_rel(REL_Y), -500);
+    // No REL event of zero: a move below a whole count waits in the carry.
+    for (const auto& b : r.batches) {
+        for (const auto& e : b) {
+            if (e.type == EV_REL) {
+                EXPECT_NE(e.value, 0);
+            }
+        }
+    }
+}
+
+TEST(InputRouterOptions, SensitivityPlusFiveGivesOneAndAHalfTimesTheMotion) {
+    Rig r("ctrl-ctrl", Owner::guest, {.mouse_sensitivity = 5});
+    for (int i = 0; i < 1000; ++i)
+        r.move(1, -3);
+    EXPECT_EQ(r.guest_rel(REL_X), 1500);
+    EXPECT_EQ(r.guest_rel(REL_Y), -4500);
+}
+
+TEST(InputRouterOptions, SensitivityScalesOnlyPointerMotionNotTheWheel) {
+    Rig r("ctrl-ctrl", Owner::guest, {.mouse_sensitivity = -5});
+    r.router.feed(2, {0, EV_REL, REL_WHEEL, 1, 0});
+    r.router.feed(2, {0, EV_SYN, SYN_REPORT, 0, 0});
+    EXPECT_EQ(r.guest_rel(REL_WHEEL), 1);
+}
+
+TEST(InputRouterOptions, UnscaledMotionPassesAsIsByDefault) {
+    Rig r("ctrl-ctrl", Owner::guest);
+    r.move(7, -3);
+    EXPECT_EQ(r.guest_rel(REL_X), 7);
+    EXPECT_EQ(r.guest_rel(REL_Y), -3);
+}
+
+TEST(InputRouterOptions, IgnoreWindowsKeysDropsMetaPressAndReleaseButPassesOtherKeys) {
+    Rig r("ctrl-ctrl", Owner::guest, {.ignore_windows_keys = true});
+    r.key(KEY_LEFTMETA, 1);
+    r.key(KEY_RIGHTMETA, 1);
+    r.key(KEY_A, 1);
+    r.key(KEY_A, 0);
+    r.key(KEY_RIGHTMETA, 2);  // autorepeat
+    r.key(KEY_RIGHTMETA, 0);
+    r.key(KEY_LEFTMETA, 0);
+    std::vector<std::pair<std::uint16_t, int>> keys;
+    for (const auto& b : r.batches)
+        for (const auto& e : b)
+            if (e.type == EV_KEY) keys.emplace_back(e.code, e.value);
+    EXPECT_EQ(keys, (std::vector<std::pair<std::uint16_t, int>>{{KEY_A, 1}, {KEY_A, 0}}));
+    EXPECT_TRUE(r.guest_down().empty());
+    EXPECT_TRUE(r.guest_stream_balanced());
+}
+
+TEST(InputRouterOptions, MetaHeldStillDefersTheSwitchAndNothingIsLeftStuck) {
+    Rig r("ctrl-ctrl", Owner::guest, {.ignore_windows_keys = true});
+    r.key(KEY_LEFTMETA, 1);
+    r.router.request_switch(Owner::host);
+    EXPECT_EQ(r.router.owner(), Owner::guest) << "a held Meta still counts as held";
+    r.key(KEY_LEFTMETA, 0);
+    EXPECT_EQ(r.router.owner(), Owner::host);
+    EXPECT_TRUE(r.guest_down().empty());
+    EXPECT_TRUE(r.guest_stream_balanced());
+}
+
+TEST(InputRouterOptions, MetaKeysReachTheGuestWithoutTheOption) {
+    Rig r("ctrl-ctrl", Owner::guest);
+    r.tap(KEY_LEFTMETA);
+    r.tap(KEY_RIGHTMETA);
+    std::vector<std::pair<std::uint16_t, int>> keys;
+    for (const auto& b : r.batches)
+        for (const auto& e : b)
+            if (e.type == EV_KEY) keys.emplace_back(e.code, e.value);
+    EXPECT_EQ(keys,
+              (std::vector<std::pair<std::uint16_t, int>>{
+                  {KEY_LEFTMETA, 1}, {KEY_LEFTMETA, 0}, {KEY_RIGHTMETA, 1}, {KEY_RIGHTMETA, 0}}));
 }
 
 TEST(Hotkey, UnknownKeyNameIsAnErrorThatNamesIt) {
