@@ -43,8 +43,8 @@ struct Options {
     std::string input_to = "agent";    // agent (region input ring) or qmp
     std::string qmp;                   // QEMU's QMP socket (unix:/path) for --input-to qmp
     std::string mouse = "auto";        // window mode: auto, absolute or relative
-    int mouse_sensitivity = 0;         // window mode, captured relative motion: -9..9
-    bool ignore_windows_keys = false;  // window mode: the Super keys stay on the host
+    int mouse_sensitivity = 0;         // relative motion (captured window, evdev): -9..9
+    bool ignore_windows_keys = false;  // window and evdev: the Super keys stay on the host
     bool hide_cursor = false;  // the host pointer hidden over the window while the guest's shows
     // Window mode: capture as the window opens / whenever it gains the focus
     // (Looking Glass's spice:captureOnStart, spice:captureOnFocus).
