@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -19,27 +18,6 @@ namespace porthole::agent::audio {
 namespace {
 
 constexpr std::size_t kChannelBytes = std::size_t{512} * 1024;  // the region's default ring
-
-double sample_at(const std::byte* p, protocol::SampleFormat f) {
-    switch (f) {
-        case protocol::SampleFormat::s16: {
-            std::int16_t v = 0;
-            std::memcpy(&v, p, sizeof v);
-            return v / 32768.0;
-        }
-        case protocol::SampleFormat::s32: {
-            std::int32_t v = 0;
-            std::memcpy(&v, p, sizeof v);
-            return v / 2147483648.0;
-        }
-        case protocol::SampleFormat::f32: {
-            float v = 0;
-            std::memcpy(&v, p, sizeof v);
-            return std::isfinite(v) ? static_cast<double>(v) : 0.0;
-        }
-    }
-    return 0.0;
-}
 
 double to_dbfs(double amplitude) {
     return amplitude > 0 ? 20.0 * std::log10(amplitude) : -std::numeric_limits<double>::infinity();
@@ -99,6 +77,7 @@ Result<ProbeResult> probe_audio_source(std::string_view source, std::chrono::mil
     double peak = 0, sum_squares = 0;
     std::uint64_t samples = 0;
     std::vector<std::byte> buffer(64 * 1024);
+    std::vector<float> samples_f;
     while (monotonic_ns() < deadline && (!format || r.frames < wanted)) {
         if (auto e = running->last_error(); !e.empty())
             return Error::make(fmt::format("the {} source failed: {}", source, e));
@@ -123,10 +102,11 @@ Result<ProbeResult> probe_audio_source(std::string_view source, std::chrono::mil
                 samples = 0;
                 continue;
             }
-            const std::size_t bps = bytes_per_sample(format->sample);
             const std::size_t n = read->frames * format->channels;
-            for (std::size_t i = 0; i < n; ++i) {
-                const double v = sample_at(buffer.data() + (i * bps), format->sample);
+            samples_f.resize(n);
+            protocol::to_float(format->sample, buffer, samples_f);
+            for (const float f : samples_f) {
+                const auto v = static_cast<double>(f);
                 peak = std::max(peak, std::abs(v));
                 sum_squares += v * v;
             }

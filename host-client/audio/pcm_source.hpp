@@ -54,7 +54,6 @@ class PcmSource {
 // mapped while the source is in use.
 std::unique_ptr<PcmSource> make_region_source(protocol::AudioReader reader);
 
-// Converts `frames` frames of protocol samples to floats.
-void to_float(protocol::SampleFormat format, std::span<const std::byte> in, std::span<float> out);
+using protocol::to_float;
 
 }  // namespace porthole::client::audio

@@ -46,34 +46,6 @@ class RegionSource final : public PcmSource {
 
 }  // namespace
 
-void to_float(protocol::SampleFormat format, std::span<const std::byte> in, std::span<float> out) {
-    const std::size_t n = std::min(out.size(), in.size() / bytes_per_sample(format));
-    switch (format) {
-        case protocol::SampleFormat::f32:
-            std::memcpy(out.data(), in.data(), n * 4);
-            // A guest could write NaN or huge values: keep the speakers safe.
-            for (std::size_t i = 0; i < n; ++i) {
-                const float v = out[i];
-                out[i] = v == v ? std::clamp(v, -1.0F, 1.0F) : 0.0F;
-            }
-            break;
-        case protocol::SampleFormat::s16:
-            for (std::size_t i = 0; i < n; ++i) {
-                std::int16_t v = 0;
-                std::memcpy(&v, in.data() + i * 2, 2);
-                out[i] = static_cast<float>(v) * (1.0F / 32768.0F);
-            }
-            break;
-        case protocol::SampleFormat::s32:
-            for (std::size_t i = 0; i < n; ++i) {
-                std::int32_t v = 0;
-                std::memcpy(&v, in.data() + i * 4, 4);
-                out[i] = static_cast<float>(static_cast<double>(v) * (1.0 / 2147483648.0));
-            }
-            break;
-    }
-}
-
 std::unique_ptr<PcmSource> make_region_source(protocol::AudioReader reader) {
     return std::make_unique<RegionSource>(std::move(reader));
 }

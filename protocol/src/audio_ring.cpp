@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "porthole/protocol/layout.hpp"
@@ -251,6 +252,34 @@ Result<AudioRead> AudioReader::read(std::span<std::byte> out) {
     pos_ += n;
     r.frames = n;
     return r;
+}
+
+void to_float(SampleFormat format, std::span<const std::byte> in, std::span<float> out) {
+    const std::size_t n = std::min(out.size(), in.size() / bytes_per_sample(format));
+    if (n == 0) return;  // memcpy's pointers may not be null, even for no bytes
+    switch (format) {
+        case SampleFormat::f32:
+            std::memcpy(out.data(), in.data(), n * 4);
+            for (std::size_t i = 0; i < n; ++i) {
+                const float v = out[i];
+                out[i] = v == v ? std::clamp(v, -1.0F, 1.0F) : 0.0F;
+            }
+            break;
+        case SampleFormat::s16:
+            for (std::size_t i = 0; i < n; ++i) {
+                std::int16_t v = 0;
+                std::memcpy(&v, in.data() + i * 2, 2);
+                out[i] = static_cast<float>(v) * (1.0F / 32768.0F);
+            }
+            break;
+        case SampleFormat::s32:
+            for (std::size_t i = 0; i < n; ++i) {
+                std::int32_t v = 0;
+                std::memcpy(&v, in.data() + i * 4, 4);
+                out[i] = static_cast<float>(static_cast<double>(v) * (1.0 / 2147483648.0));
+            }
+            break;
+    }
 }
 
 }  // namespace porthole::protocol

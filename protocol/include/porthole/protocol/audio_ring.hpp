@@ -79,6 +79,11 @@ struct AudioFormat {
 // known position per channel).
 Status validate_audio_format(const AudioFormat& f);
 
+// Converts protocol samples to floats in -1..1 (as many as both spans hold):
+// what the host plays and the agent's self-test measures. A guest's f32 NaN
+// becomes 0 and values past full scale are clamped, to keep the speakers safe.
+void to_float(SampleFormat format, std::span<const std::byte> in, std::span<float> out);
+
 class AudioWriter {  // agent side (audio_out)
   public:
     static Result<AudioWriter> create(std::span<std::byte> channel);
