@@ -114,6 +114,20 @@ std::uint32_t quantum_for(double target_ms, std::uint32_t rate) {
     return q;
 }
 
+// libpipewire's "Host is down" and its kin: no daemon answers on this user's socket.
+bool daemon_absent(int err) {
+    return err == EHOSTDOWN || err == ECONNREFUSED || err == ENOENT;
+}
+
+Error not_running_error(int err) {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    return Error::make("PipeWire is not running for this user (nothing answers at " +
+                           std::string(runtime != nullptr ? runtime : "$XDG_RUNTIME_DIR") +
+                           "/pipewire-0): start it with `systemctl --user start pipewire "
+                           "wireplumber`; the video continues without audio",
+                       err);
+}
+
 }  // namespace
 
 Status AudioPlayback::Impl::open() {
@@ -160,16 +174,7 @@ Status AudioPlayback::Impl::open() {
                            std::string(std::strerror(errno)));
     if (core == nullptr) {
         const int e = connect_errno;
-        if (e == EHOSTDOWN || e == ECONNREFUSED || e == ENOENT) {
-            // libpipewire's "Host is down": no daemon answers on this user's socket.
-            const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-            return Error::make(
-                "PipeWire is not running for this user (nothing answers at " +
-                    std::string(runtime != nullptr ? runtime : "$XDG_RUNTIME_DIR") +
-                    "/pipewire-0): start it with `systemctl --user start pipewire wireplumber`; "
-                    "the video continues without audio",
-                e);
-        }
+        if (daemon_absent(e)) return not_running_error(e);
         return Error::make("cannot connect to PipeWire: " + std::string(std::strerror(e)), e);
     }
     pw_thread_loop_lock(loop);
@@ -232,16 +237,7 @@ Status AudioPlayback::Impl::connect(const PcmFormat& f) {
         static_cast<pw_stream_flags>(PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
                                      PW_STREAM_FLAG_RT_PROCESS),
         params, 1);
-    if (rc == -EHOSTDOWN || rc == -ECONNREFUSED || rc == -ENOENT) {
-        // libpipewire's "Host is down": no daemon answers on this user's socket.
-        const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-        return Error::make(
-            "PipeWire is not running for this user (nothing answers at " +
-                std::string(runtime != nullptr ? runtime : "$XDG_RUNTIME_DIR") +
-                "/pipewire-0): start it with `systemctl --user start pipewire wireplumber`; "
-                "the video continues without audio",
-            -rc);
-    }
+    if (daemon_absent(-rc)) return not_running_error(-rc);
     if (rc < 0)
         return Error::make("cannot connect the PipeWire playback stream: " +
                            std::string(std::strerror(-rc)));
