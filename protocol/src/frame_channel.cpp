@@ -195,8 +195,7 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
     const History& h = history_[serial % kDamageHistory];
 
     // Bring the slot from the frame it last held to this one.
-    const std::uint32_t slot = next_slot_;
-    next_slot_ = (next_slot_ + 1) % slot_count_;
+    const std::uint32_t slot = claim_slot();
     Slot& st = slots_[slot];
     DamageList copy;
     if (auto d = st.geometry == g ? damage_since(st.serial, g) : std::nullopt) {
@@ -213,7 +212,6 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
         copied += r.area() * bpp;
     }
     FrameSlotHeader out{};
-    out.seq = load_relaxed(sh.seq);
     out.meta = FrameMeta{serial,
                          src.width,
                          src.height,
@@ -223,19 +221,33 @@ Result<std::uint64_t> FrameWriter::publish(const FrameSource& src, const DamageL
                          full ? 0 : h.damage.size(),
                          full ? frame_flag::full_damage : 0};
     std::memcpy(out.damage, h.damage.rects().data(), h.damage.size() * sizeof(Rect));
+    announce(slot, out);
+    st.serial = serial;
+    st.geometry = g;
+    count_published(copied);
+    return serial;
+}
+
+std::uint32_t FrameWriter::claim_slot() {
+    const std::uint32_t slot = next_slot_;
+    next_slot_ = (next_slot_ + 1) % slot_count_;
+    return slot;
+}
+
+void FrameWriter::announce(std::uint32_t slot, FrameSlotHeader& out) {
+    FrameSlotHeader& sh = slot_header(slot);
+    out.seq = load_relaxed(sh.seq);
     copy_in(sh, out);
     wc_store_fence();  // pixels and header out of the WC buffers before the seqlock and `latest`
     seqlock_end_write(sh.seq);
-    st.serial = serial;
-    st.geometry = g;
-
     auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel_.data());
-    store_release(hdr->latest, (serial << 8) | slot);
+    store_release(hdr->latest, (out.meta.serial << 8) | slot);
+}
 
+void FrameWriter::count_published(std::uint64_t bytes_copied) {
     stats_.published++;
-    stats_.bytes_copied += copied;
-    stats_.last_bytes_copied = copied;
-    return serial;
+    stats_.bytes_copied += bytes_copied;
+    stats_.last_bytes_copied = bytes_copied;
 }
 
 std::uint32_t FrameWriter::chunk_rows(const FrameSource& src, std::size_t chunk_bytes) {
@@ -254,8 +266,7 @@ Result<std::uint64_t> FrameWriter::begin_frame(const FrameSource& src,
     if (!recorded) return recorded.error();
     const std::uint64_t serial = *recorded;
 
-    const std::uint32_t slot = next_slot_;
-    next_slot_ = (next_slot_ + 1) % slot_count_;
+    const std::uint32_t slot = claim_slot();
     // The slot's old pixels are about to go: until the frame completes it holds nothing valid.
     slots_[slot].serial = 0;
 
@@ -264,7 +275,6 @@ Result<std::uint64_t> FrameWriter::begin_frame(const FrameSource& src,
     FrameSlotHeader& sh = slot_header(slot);
     seqlock_begin_write(sh.seq);
     FrameSlotHeader out{};
-    out.seq = load_relaxed(sh.seq);
     out.rows_written = 0;
     out.meta = FrameMeta{serial,
                          src.width,
@@ -274,12 +284,7 @@ Result<std::uint64_t> FrameWriter::begin_frame(const FrameSource& src,
                          capture_time_ns,
                          0,
                          frame_flag::full_damage | frame_flag::progressive};
-    copy_in(sh, out);
-    wc_store_fence();
-    seqlock_end_write(sh.seq);
-    auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel_.data());
-    store_release(hdr->latest, (serial << 8) | slot);
-
+    announce(slot, out);
     open_ = OpenFrame{true, serial, slot, 0, src.width * bpp, bpp, src};
     return serial;
 }
@@ -304,10 +309,7 @@ Result<std::uint64_t> FrameWriter::end_frame() {
     st.geometry =
         Geometry{open_.src.width, open_.src.height, static_cast<std::uint32_t>(open_.src.format)};
     open_.active = false;
-    const std::uint64_t copied = std::uint64_t{open_.stride} * open_.src.height;
-    stats_.published++;
-    stats_.bytes_copied += copied;
-    stats_.last_bytes_copied = copied;
+    count_published(std::uint64_t{open_.stride} * open_.src.height);
     return open_.serial;
 }
 

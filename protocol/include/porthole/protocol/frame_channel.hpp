@@ -120,6 +120,11 @@ class FrameWriter {
     // Takes the next serial and records its damage (history and shared record).
     Result<std::uint64_t> record_frame(const Geometry& g, bool full, const DamageList& damage);
     void abandon_open_frame();
+    std::uint32_t claim_slot();  // the next slot in turn
+    // Writes `out` (seq taken from the slot) as the slot's header, ends the
+    // seqlock write begun by the caller and names the frame in `latest`.
+    void announce(std::uint32_t slot, FrameSlotHeader& out);
+    void count_published(std::uint64_t bytes_copied);
 
     std::span<std::byte> channel_;
     std::uint32_t slot_count_ = 0;
