@@ -9,6 +9,9 @@
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 
+// Last: Xlib's macros (Status, None, Bool) would break the headers above.
+#include <SDL_syswm.h>
+
 namespace porthole::client::input {
 
 namespace ev = protocol::ev;
@@ -301,6 +304,8 @@ WindowInput::WindowInput(WindowInputConfig config, BatchFn emit, SDL_Window* win
               router_options(config_)) {
     router_.on_owner_change([this](Owner o) { owner_changed(o); });
     router_.on_action([this](WindowAction a) { act(a); });
+    // The native events carry the keys SDL drops (see native_key).
+    if (window_ != nullptr && config_.to_guest) SDL_EventState(SDL_SYSWMEVENT, SDL_ENABLE);
     if (config_.hide_host_cursor) apply_capture();
 }
 
@@ -375,6 +380,29 @@ void WindowInput::end_event() {
     feed(ev::syn, ev::syn_report, 0);
 }
 
+void WindowInput::native_key(const SDL_SysWMmsg& m) {
+#if defined(SDL_VIDEO_DRIVER_X11)
+    if (m.subsystem != SDL_SYSWM_X11) return;
+    const XEvent& x = m.msg.x11.event;
+    if (x.type != KeyPress && x.type != KeyRelease) return;
+    // SDL queues its own key event right behind the native one when it knows
+    // the key (both come from one X event); then that one is used. Should
+    // both arrive anyway, the router drops the second press and release.
+    SDL_Event next;
+    if (SDL_PeepEvents(&next, 1, SDL_PEEKEVENT, SDL_FIRSTEVENT, SDL_LASTEVENT) == 1 &&
+        (next.type == SDL_KEYDOWN || next.type == SDL_KEYUP))
+        return;
+    if (x.xkey.keycode < 8 || x.xkey.keycode - 8 >= kKeyCount) return;
+    const auto code = static_cast<std::uint16_t>(x.xkey.keycode - 8);
+    // SDL's X11 backend asks for detectable autorepeat: a press of a held key repeats.
+    const std::int32_t value = x.type == KeyRelease ? 0 : router_.guest_held().test(code) ? 2 : 1;
+    feed(ev::key, code, value);
+    end_event();
+#else
+    (void)m;
+#endif
+}
+
 std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
     std::vector<WindowAction> actions;
     actions_ = &actions;
@@ -391,6 +419,9 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
             end_event();
             break;
         }
+        case SDL_SYSWMEVENT:
+            if (focused_ && config_.to_guest && e.syswm.msg != nullptr) native_key(*e.syswm.msg);
+            break;
         case SDL_MOUSEMOTION:
             if (!focused_ || !config_.to_guest) break;
             if (relative()) {

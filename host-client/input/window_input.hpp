@@ -72,8 +72,7 @@ class WindowInput {
     [[nodiscard]] bool captured() const { return captured_; }
     // The capture key is down (the help panel shows the bindings meanwhile).
     [[nodiscard]] bool capture_key_held() const { return capture_key_down_; }
-    // Keys for the guest come from this SDL scancode, or from the native key
-    // code where SDL has none (X11 keycode - 8, Wayland: the evdev code).
+    // The evdev code of a key SDL knows (its scancode).
     [[nodiscard]] static std::uint16_t evdev_code(const SDL_Keysym& k);
     [[nodiscard]] SDL_Scancode capture_key() const { return config_.capture_key; }
     [[nodiscard]] bool to_guest() const { return config_.to_guest; }
@@ -86,6 +85,9 @@ class WindowInput {
     static constexpr DeviceId kWindowDevice = 1;
     void feed(std::uint16_t type, std::uint16_t code, std::int32_t value);
     void end_event();  // SYN_REPORT: one batch per SDL event
+    // X11: a key SDL has no scancode for (and so drops) still reaches the
+    // guest, by its native code (X keycode - 8 is the evdev code).
+    void native_key(const SDL_SysWMmsg& m);
     void owner_changed(Owner o);
     void act(WindowAction a);
     void apply_capture();

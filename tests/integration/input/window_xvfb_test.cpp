@@ -239,6 +239,30 @@ TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
     xdo("mouseup 1 keyup Control_L");
 }
 
+// Keys by X keycode (evdev code + 8), whether SDL has a scancode for them or
+// not: each arrives once as its evdev code. SDL 2 drops the keys it has no
+// scancode for (KEY_WAKEUP among them); those come from the native event.
+TEST_F(WindowModeUnderX, KeysByNativeCodeReachTheGuestOnceEachKnownToSdlOrNot) {
+    const std::uint16_t want[] = {KEY_HENKAN, KEY_MUHENKAN, KEY_KATAKANAHIRAGANA,
+                                  KEY_CALC,   KEY_MAIL,     KEY_SLEEP,
+                                  KEY_WAKEUP, KEY_NEXTSONG, KEY_A};
+    std::string keys = "key --delay 20";
+    for (const auto code : want)
+        keys.append(" ").append(std::to_string(code + 8));  // not " " + ...: GCC 12 -Wrestrict
+    xdo(keys);
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_A, 0); }));
+    for (const auto code : want) {
+        int presses = 0, releases = 0;
+        for (const auto& e : events_) {
+            presses += e.type == EV_KEY && e.code == code && e.value == 1;
+            releases += e.type == EV_KEY && e.code == code && e.value == 0;
+        }
+        EXPECT_EQ(presses, 1) << "evdev key " << code;
+        EXPECT_EQ(releases, 1) << "evdev key " << code;
+    }
+    EXPECT_TRUE(in_->guest_held().none());
+}
+
 // The core's rules (input/router.hpp) for the window, one test a rule, with
 // real X key events: the window is a source of that core, not a copy of it.
 

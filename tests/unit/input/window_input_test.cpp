@@ -204,7 +204,8 @@ TEST(WindowInput, ScancodeTableCoversTheKeyboard) {
 
 // Window mode reaches every key the evdev path sends: each key of the shared
 // keymap comes from some SDL scancode. The one exception is KEY_WAKEUP, for
-// which SDL 2 has no scancode.
+// which SDL 2 has no scancode (under X11 it comes by its native code:
+// window_xvfb_test.cpp).
 TEST(WindowInput, EveryKeyOfTheKeymapHasAnSdlScancode) {
     std::set<std::uint16_t> reachable;
     for (int s = 0; s < SDL_NUM_SCANCODES; ++s)
