@@ -84,7 +84,7 @@ class InputRouter {
     // A device vanished: its keys count as released; the guest's copies are released.
     void device_gone(DeviceId dev);
     // Presses `keys` in order in one batch, then releases them in reverse in
-    // another, where the guest gets input (keys it already holds stay held).
+    // another, whoever owns (keys the guest already holds stay held).
     void send_chord(std::span<const std::uint16_t> keys);
 
     [[nodiscard]] Owner owner() const { return owner_; }

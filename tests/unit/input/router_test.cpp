@@ -466,6 +466,18 @@ TEST(InputRouterBindings, BindingsOnlyModeSendsNothingAndTheKeyAloneDoesNotSwitc
     EXPECT_TRUE(r.batches.empty());
 }
 
+// A window beside evdev: the host owns, yet Ctrl+Alt+Del is sent, as asked.
+TEST(InputRouterBindings, CtrlAltDelIsSentInBindingsOnlyModeToo) {
+    BindingRig r({.hotkey_switches = false, .bindings = true});
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_DELETE);
+    r.key(KEY_SCROLLLOCK, 0);
+    ASSERT_EQ(r.batches.size(), 2U);
+    EXPECT_TRUE(r.saw(KEY_DELETE, 1));
+    EXPECT_TRUE(r.guest_down().empty());
+    EXPECT_EQ(r.router.owner(), Owner::host);
+}
+
 TEST(InputRouterBindings, WithoutBindingsKeysPressedWithTheHotkeyReachTheGuest) {
     Rig r("ctrl-scrolllock", Owner::guest);  // evdev: as before
     r.key(KEY_LEFTCTRL, 1);
