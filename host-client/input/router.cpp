@@ -55,8 +55,10 @@ void InputRouter::feed(DeviceId dev, const protocol::InputEvent& e) {
     bool bound = false;
     if (e.type == ev::key && e.code < kKeyCount) {
         if (e.value == 1) {
-            const bool hotkey_held = options_.bindings && !hotkey_uses(hotkey_, e.code) &&
-                                     !hotkey_.groups.empty() && hotkey_complete();
+            // Keyboard keys only: a click with the capture key held is still a click.
+            const bool hotkey_held = options_.bindings && e.code < BTN_MISC &&
+                                     !hotkey_uses(hotkey_, e.code) && !hotkey_.groups.empty() &&
+                                     hotkey_complete();
             d.held.set(e.code);
             if (hotkey_uses(hotkey_, e.code) && hotkey_complete()) trigger = true;
             bound = hotkey_held;

@@ -466,6 +466,17 @@ TEST(InputRouterBindings, BindingsOnlyModeSendsNothingAndTheKeyAloneDoesNotSwitc
     EXPECT_TRUE(r.batches.empty());
 }
 
+TEST(InputRouterBindings, MouseButtonsWithTheCaptureKeyHeldStillReachTheGuest) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(BTN_LEFT);
+    r.key(KEY_SCROLLLOCK, 0);
+    EXPECT_TRUE(r.saw(BTN_LEFT, 1));
+    EXPECT_TRUE(r.saw(BTN_LEFT, 0));
+    EXPECT_TRUE(r.actions.empty());
+    EXPECT_EQ(r.router.owner(), Owner::guest) << "not a combination: the key alone toggled";
+}
+
 // A window beside evdev: the host owns, yet Ctrl+Alt+Del is sent, as asked.
 TEST(InputRouterBindings, CtrlAltDelIsSentInBindingsOnlyModeToo) {
     BindingRig r({.hotkey_switches = false, .bindings = true});
