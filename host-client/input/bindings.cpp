@@ -30,7 +30,7 @@ const char* to_string(WindowAction a) {
     return "?";
 }
 
-const KeyBinding* find_binding(SDL_Scancode key) {
+const KeyBinding* find_binding(std::uint16_t key) {
     const auto* it = std::find_if(kKeyBindings.begin(), kKeyBindings.end(),
                                   [key](const KeyBinding& b) { return b.key == key; });
     return it == kKeyBindings.end() ? nullptr : &*it;

@@ -3,9 +3,10 @@
 // capture key (ScrollLock unless --hotkey) and press a key. One table, read by
 // the window input (what a key does) and by --help, the man page and the
 // README (what the user is told), so they cannot disagree. A key pressed while
-// the capture key is held never reaches the guest, bound or not.
+// the capture key is held never reaches the guest, bound or not. Keys are
+// evdev codes: InputRouter (input/router.hpp) looks them up for every front end.
 
-#include <SDL.h>
+#include <linux/input-event-codes.h>
 
 #include <array>
 #include <cstdint>
@@ -30,30 +31,29 @@ enum class WindowAction : std::uint8_t {
 const char* to_string(WindowAction a);
 
 struct KeyBinding {
-    SDL_Scancode key;
+    std::uint16_t key;  // evdev code
     WindowAction action;
     std::string_view key_name;  // as printed: "F", "Delete"
     std::string_view what;      // what it does, for --help and the README
 };
 
 inline constexpr std::array<KeyBinding, 8> kKeyBindings{{
-    {SDL_SCANCODE_F, WindowAction::toggle_fullscreen, "F", "toggle borderless fullscreen"},
-    {SDL_SCANCODE_O, WindowAction::toggle_overlay, "O", "toggle the statistics overlay"},
-    {SDL_SCANCODE_P, WindowAction::screenshot, "P",
+    {KEY_F, WindowAction::toggle_fullscreen, "F", "toggle borderless fullscreen"},
+    {KEY_O, WindowAction::toggle_overlay, "O", "toggle the statistics overlay"},
+    {KEY_P, WindowAction::screenshot, "P",
      "save a screenshot in $XDG_PICTURES_DIR (or ~/Pictures)"},
-    {SDL_SCANCODE_R, WindowAction::release_input, "R",
+    {KEY_R, WindowAction::release_input, "R",
      "release the keyboard and mouse (and every key the guest holds)"},
-    {SDL_SCANCODE_M, WindowAction::cycle_mouse_mode, "M",
-     "mouse mode: auto, absolute, relative, in turn"},
-    {SDL_SCANCODE_DELETE, WindowAction::send_ctrl_alt_del, "Delete",
+    {KEY_M, WindowAction::cycle_mouse_mode, "M", "mouse mode: auto, absolute, relative, in turn"},
+    {KEY_DELETE, WindowAction::send_ctrl_alt_del, "Delete",
      "send Ctrl+Alt+Del to the guest (agent or QMP)"},
-    {SDL_SCANCODE_U, WindowAction::toggle_usb, "U",
+    {KEY_U, WindowAction::toggle_usb, "U",
      "attach the --usb devices to the VM, or give them back to the host"},
-    {SDL_SCANCODE_Q, WindowAction::quit, "Q", "quit porthole"},
+    {KEY_Q, WindowAction::quit, "Q", "quit porthole"},
 }};
 
 // The binding of `key`, or nullptr.
-const KeyBinding* find_binding(SDL_Scancode key);
+const KeyBinding* find_binding(std::uint16_t key);
 
 // Plain text for --help and the man page: a heading line naming `capture_key`,
 // then one "  KEY  what" line per binding.

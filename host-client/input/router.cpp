@@ -3,6 +3,7 @@
 #include <linux/input-event-codes.h>
 
 #include <algorithm>
+#include <array>
 
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/util/adaptive_wait.hpp"
@@ -51,10 +52,16 @@ void InputRouter::feed(DeviceId dev, const protocol::InputEvent& e) {
         return;
     }
     bool trigger = false;
+    bool bound = false;
     if (e.type == ev::key && e.code < kKeyCount) {
         if (e.value == 1) {
+            // Keyboard keys only: a click with the capture key held is still a click.
+            const bool hotkey_held = options_.bindings && e.code < BTN_MISC &&
+                                     !hotkey_uses(hotkey_, e.code) && !hotkey_.groups.empty() &&
+                                     hotkey_complete();
             d.held.set(e.code);
             if (hotkey_uses(hotkey_, e.code) && hotkey_complete()) trigger = true;
+            bound = hotkey_held;
         } else if (e.value == 0) {
             d.held.reset(e.code);
         }
@@ -63,14 +70,62 @@ void InputRouter::feed(DeviceId dev, const protocol::InputEvent& e) {
         // The trigger key itself never reaches the guest (its release is
         // dropped too, as the guest never saw it pressed).
         swallowed_.set(e.code);
-        const Owner target = other(owner_);
-        pending_ = pending_ ? std::nullopt : std::optional<Owner>(target);
-    } else if (owner_ == Owner::guest) {
+        if (options_.hotkey_switches) {
+            const Owner target = other(owner_);
+            pending_ = pending_ ? std::nullopt : std::optional<Owner>(target);
+            pending_from_hotkey_ = pending_.has_value();
+        }
+    } else if (bound) {
+        binding(e.code);
+    } else if (to_guest()) {
         route_to_guest(d, e);
     }
     if (e.type == ev::key && e.value == 0) swallowed_.reset(e.code);
     // A release may complete a deferred switch; wait for the batch's end so
     // the release travels in it.
+}
+
+void InputRouter::binding(std::uint16_t code) {
+    // Bound or not, the key is the host's: its repeats and release stay here too.
+    swallowed_.set(code);
+    if (pending_from_hotkey_) {
+        pending_.reset();
+        pending_from_hotkey_ = false;
+    }
+    const KeyBinding* b = find_binding(code);
+    if (b == nullptr) return;
+    switch (b->action) {
+        case WindowAction::release_input:
+            force_host();
+            break;
+        case WindowAction::send_ctrl_alt_del: {
+            static constexpr std::array<std::uint16_t, 3> cad{KEY_LEFTCTRL, KEY_LEFTALT,
+                                                              KEY_DELETE};
+            send_chord(cad);
+            break;
+        }
+        default:
+            break;
+    }
+    if (action_fn_) action_fn_(b->action);
+}
+
+void InputRouter::send_chord(std::span<const std::uint16_t> keys) {
+    // Asked for by the user, so whoever owns (a window beside evdev sends it too).
+    flush_all();
+    const std::uint64_t now = monotonic_ns();
+    std::vector<protocol::InputEvent> down, up;
+    for (const auto c : keys) {
+        if (c >= kKeyCount || guest_pressed_.test(c)) continue;
+        down.push_back({now, ev::key, c, 1, 0});
+    }
+    for (auto it = down.rbegin(); it != down.rend(); ++it)
+        up.push_back({now, ev::key, it->code, 0, 0});
+    if (down.empty() || !emit_) return;
+    down.push_back({now, ev::syn, ev::syn_report, 0, 0});
+    up.push_back({now, ev::syn, ev::syn_report, 0, 0});
+    emit_(down);
+    emit_(up);
 }
 
 void InputRouter::route_to_guest(Device& d, const protocol::InputEvent& e) {
@@ -149,9 +204,10 @@ void InputRouter::maybe_switch() {
     if (!pending_ || any_key_held()) return;
     const Owner target = *pending_;
     pending_.reset();
+    pending_from_hotkey_ = false;
     if (target == owner_) return;
     flush_all();
-    if (owner_ == Owner::guest) release_guest_keys(KeySet{}.set());
+    release_guest_keys(KeySet{}.set());  // every switch (nothing, if nothing is held)
     owner_ = target;
     // A new stretch with the guest starts without an old remainder (as a new capture).
     for (auto& d : devices_) {
@@ -164,6 +220,7 @@ void InputRouter::maybe_switch() {
 
 void InputRouter::request_switch(Owner target) {
     pending_ = target == owner_ ? std::nullopt : std::optional<Owner>(target);
+    pending_from_hotkey_ = false;
     maybe_switch();
 }
 
@@ -171,6 +228,7 @@ void InputRouter::force_host() {
     flush_all();
     release_guest_keys(KeySet{}.set());
     pending_.reset();
+    pending_from_hotkey_ = false;
     if (owner_ == Owner::host) return;
     owner_ = Owner::host;
     ++switches_;
@@ -184,8 +242,12 @@ void InputRouter::device_gone(DeviceId dev) {
     flush(*it);
     KeySet gone = it->held;
     devices_.erase(it);
+    KeySet still;
     for (const auto& d : devices_)
-        gone &= ~d.held;  // still held elsewhere
+        still |= d.held;
+    gone &= ~still;  // still held elsewhere
+    // Its releases will not come: a key swallowed on it is free again.
+    swallowed_ &= still;
     release_guest_keys(gone);
     maybe_switch();
 }

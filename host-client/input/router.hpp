@@ -8,6 +8,12 @@
 // did not see pressed; when the guest loses input (switch, force, device
 // gone) every key it holds is released first. Guest events leave in batches,
 // one per SYN_REPORT of the device they came from.
+//
+// The one core for both front ends: evdev devices feed it directly, and the
+// SDL window (window_input.hpp) is one more device whose owner is capture.
+// With bindings on, a key pressed while the hotkey is held is a key binding
+// (bindings.hpp): it never reaches the guest, bound or not, and it cancels
+// the switch the hotkey asked for (a combination is not a toggle).
 
 #include <bitset>
 #include <cstdint>
@@ -17,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "input/bindings.hpp"
 #include "input/hotkey.hpp"
 #include "input/motion_scaler.hpp"
 #include "porthole/protocol/region.hpp"
@@ -33,6 +40,7 @@ using DeviceId = std::uint32_t;
 // Receives one batch of events for the guest, ending with SYN_REPORT.
 using BatchFn = std::function<void(std::span<const protocol::InputEvent>)>;
 using OwnerFn = std::function<void(Owner)>;
+using ActionFn = std::function<void(WindowAction)>;
 
 inline constexpr std::size_t kKeyCount = 0x300;  // KEY_CNT
 using KeySet = std::bitset<kKeyCount>;
@@ -47,6 +55,14 @@ struct RouterOptions {
     // KEY_LEFTMETA/KEY_RIGHTMETA never reach the guest, press nor release (they
     // still count as held, so a switch still waits for them).
     bool ignore_windows_keys = false;
+    // Window mode: events reach the guest whoever owns; the owner is capture
+    // (keyboard grab, relative mouse), which switches by the same rules.
+    bool host_passes_to_guest = false;
+    // false: the hotkey never switches, it only takes bindings (a window beside
+    // evdev or no input).
+    bool hotkey_switches = true;
+    // Keys pressed while the hotkey is held are bindings (see above).
+    bool bindings = false;
 };
 
 class InputRouter {
@@ -56,6 +72,9 @@ class InputRouter {
 
     // Called after every owner change, with the new owner.
     void on_owner_change(OwnerFn f) { owner_fn_ = std::move(f); }
+    // Called for every binding fired, after the core's own part of it
+    // (release_input gives input to the host, send_ctrl_alt_del sends the chord).
+    void on_action(ActionFn f) { action_fn_ = std::move(f); }
     // One event from device `dev` (ABS already normalised to 0..32767).
     void feed(DeviceId dev, const protocol::InputEvent& e);
     // Asks for `target` (keybinding, command); happens once no key is held.
@@ -64,6 +83,9 @@ class InputRouter {
     void force_host();
     // A device vanished: its keys count as released; the guest's copies are released.
     void device_gone(DeviceId dev);
+    // Presses `keys` in order in one batch, then releases them in reverse in
+    // another, whoever owns (keys the guest already holds stay held).
+    void send_chord(std::span<const std::uint16_t> keys);
 
     [[nodiscard]] Owner owner() const { return owner_; }
     [[nodiscard]] std::optional<Owner> pending() const { return pending_; }
@@ -88,13 +110,19 @@ class InputRouter {
     void release_guest_keys(const KeySet& keys);
     void maybe_switch();
     bool hotkey_complete() const;
+    [[nodiscard]] bool to_guest() const {
+        return owner_ == Owner::guest || options_.host_passes_to_guest;
+    }
+    void binding(std::uint16_t code);
 
     Hotkey hotkey_;
     RouterOptions options_;
     BatchFn emit_;
     OwnerFn owner_fn_;
+    ActionFn action_fn_;
     Owner owner_;
     std::optional<Owner> pending_;
+    bool pending_from_hotkey_ = false;  // a binding cancels only the hotkey's own request
     std::vector<Device> devices_;
     KeySet guest_pressed_;
     KeySet swallowed_;  // hotkey triggers kept from the guest

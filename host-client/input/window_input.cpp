@@ -9,6 +9,9 @@
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 
+// Last: Xlib's macros (Status, None, Bool) would break the headers above.
+#include <SDL_syswm.h>
+
 namespace porthole::client::input {
 
 namespace ev = protocol::ev;
@@ -275,13 +278,39 @@ std::uint16_t sdl_button(std::uint8_t b) {
 
 }  // namespace
 
+namespace {
+
+Hotkey capture_hotkey(SDL_Scancode key) {
+    const std::uint16_t code = sdl_to_evdev(key);
+    return Hotkey{{{code}}, SDL_GetScancodeName(key)};
+}
+
+RouterOptions router_options(const WindowInputConfig& c) {
+    RouterOptions o;
+    o.mouse_sensitivity = c.mouse_sensitivity;
+    o.ignore_windows_keys = c.ignore_windows_keys;
+    o.host_passes_to_guest = c.to_guest;  // uncaptured, a focused window still types
+    o.hotkey_switches = c.to_guest;
+    o.bindings = true;
+    return o;
+}
+
+}  // namespace
+
 WindowInput::WindowInput(WindowInputConfig config, BatchFn emit, SDL_Window* window)
     : config_(std::move(config)),
-      emit_(std::move(emit)),
       window_(window),
-      scale_x_(config_.mouse_sensitivity),
-      scale_y_(config_.mouse_sensitivity) {
+      router_(capture_hotkey(config_.capture_key), std::move(emit), Owner::host,
+              router_options(config_)) {
+    router_.on_owner_change([this](Owner o) { owner_changed(o); });
+    router_.on_action([this](WindowAction a) { act(a); });
+    // The native events carry the keys SDL drops (see native_key).
+    if (window_ != nullptr && config_.to_guest) SDL_EventState(SDL_SYSWMEVENT, SDL_ENABLE);
     if (config_.hide_host_cursor) apply_capture();
+}
+
+std::uint16_t WindowInput::evdev_code(const SDL_Keysym& k) {
+    return sdl_to_evdev(k.scancode);
 }
 
 bool WindowInput::relative() const {
@@ -307,11 +336,31 @@ void WindowInput::set_mouse_mode(MouseMode m) {
 }
 
 void WindowInput::set_captured(bool on) {
-    if (captured_ == on) return;
-    captured_ = on;
-    scale_x_.reset();  // a new capture starts without an old remainder
-    scale_y_.reset();
+    if (!config_.to_guest) return;
+    // By the router's rules: at once if no key is held, else once none is.
+    router_.request_switch(on ? Owner::guest : Owner::host);
+}
+
+void WindowInput::owner_changed(Owner o) {
+    captured_ = o == Owner::guest;
     apply_capture();
+    if (actions_ == nullptr) return;  // the app asked: it knows
+    // Release input already says that capture ended.
+    if (!captured_ && std::find(actions_->begin(), actions_->end(), WindowAction::release_input) !=
+                          actions_->end())
+        return;
+    actions_->push_back(captured_ ? WindowAction::capture_on : WindowAction::capture_off);
+}
+
+void WindowInput::act(WindowAction a) {
+    // release_input and send_ctrl_alt_del are done by the router; the mouse
+    // mode is the window's; the rest is the display side's.
+    if (a == WindowAction::cycle_mouse_mode) {
+        set_mouse_mode(config_.mouse == MouseMode::automatic  ? MouseMode::absolute
+                       : config_.mouse == MouseMode::absolute ? MouseMode::relative
+                                                              : MouseMode::automatic);
+    }
+    if (actions_ != nullptr) actions_->push_back(a);
 }
 
 void WindowInput::apply_capture() {
@@ -323,131 +372,81 @@ void WindowInput::apply_capture() {
     SDL_ShowCursor(hide ? SDL_DISABLE : SDL_ENABLE);
 }
 
-void WindowInput::push(std::uint16_t type, std::uint16_t code, std::int32_t value) {
-    batch_.push_back({monotonic_ns(), type, code, value, 0});
+void WindowInput::feed(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    router_.feed(kWindowDevice, {monotonic_ns(), type, code, value, 0});
 }
 
-void WindowInput::flush() {
-    if (batch_.empty()) return;
-    push(ev::syn, ev::syn_report, 0);
-    if (emit_) emit_(batch_);
-    batch_.clear();
+void WindowInput::end_event() {
+    feed(ev::syn, ev::syn_report, 0);
 }
 
-void WindowInput::emit_key(std::uint16_t code, std::int32_t value) {
-    if (code == 0 || code >= kKeyCount) return;
-    if (value == 1) {
-        if (held_.test(code)) value = 2;  // SDL lost a release: treat as repeat
-        held_.set(code);
-    } else if (!held_.test(code)) {
-        return;  // the guest never saw it pressed
-    } else if (value == 0) {
-        held_.reset(code);
-    }
-    push(ev::key, code, value);
-}
-
-void WindowInput::release_all() {
-    for (std::size_t c = 0; c < kKeyCount; ++c) {
-        if (held_.test(c)) push(ev::key, static_cast<std::uint16_t>(c), 0);
-    }
-    held_.reset();
-    flush();
-}
-
-void WindowInput::key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& actions) {
-    const SDL_Scancode s = k.keysym.scancode;
-    const bool down = k.state == SDL_PRESSED;
-    if (s == config_.capture_key) {
-        if (down && !k.repeat) {
-            capture_key_down_ = true;
-            binding_used_ = false;
-        } else if (!down) {
-            capture_key_down_ = false;
-            if (!binding_used_ && config_.to_guest) {
-                set_captured(!captured_);
-                actions.push_back(captured_ ? WindowAction::capture_on : WindowAction::capture_off);
-            }
-        }
-        return;  // never reaches the guest
-    }
-    if (capture_key_down_ && down) {
-        // With the capture key held every key is the host's, bound or not
-        // (ScrollLock+Q once typed q into the guest); its release stays here too.
-        binding_used_ = true;
-        if (k.repeat) return;
-        if (std::find(swallowed_.begin(), swallowed_.end(), s) == swallowed_.end())
-            swallowed_.push_back(s);
-        const KeyBinding* b = find_binding(s);
-        if (b == nullptr) return;
-        actions.push_back(b->action);
-        switch (b->action) {
-            case WindowAction::release_input:
-                set_captured(false);
-                release_all();
-                break;
-            case WindowAction::cycle_mouse_mode:
-                set_mouse_mode(config_.mouse == MouseMode::automatic  ? MouseMode::absolute
-                               : config_.mouse == MouseMode::absolute ? MouseMode::relative
-                                                                      : MouseMode::automatic);
-                break;
-            case WindowAction::send_ctrl_alt_del:
-                for (int c : {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE})
-                    emit_key(static_cast<std::uint16_t>(c), 1);
-                flush();
-                for (int c : {KEY_DELETE, KEY_LEFTALT, KEY_LEFTCTRL})
-                    emit_key(static_cast<std::uint16_t>(c), 0);
-                flush();
-                break;
-            default:
-                break;
-        }
+void WindowInput::native_key(const SDL_SysWMmsg& m) {
+#if defined(SDL_VIDEO_DRIVER_X11)
+    if (m.subsystem != SDL_SYSWM_X11) return;
+    const XEvent& x = m.msg.x11.event;
+    if (x.type != KeyPress && x.type != KeyRelease) return;
+    // SDL queues its own key event right behind the native one when it knows
+    // the key (both come from one X event); then that one is used. Should
+    // both arrive anyway, the router drops the second press and release.
+    SDL_Event next;
+    if (SDL_PeepEvents(&next, 1, SDL_PEEKEVENT, SDL_FIRSTEVENT, SDL_LASTEVENT) == 1 &&
+        (next.type == SDL_KEYDOWN || next.type == SDL_KEYUP))
         return;
-    }
-    if (!down) {
-        const auto sw = std::find(swallowed_.begin(), swallowed_.end(), s);
-        if (sw != swallowed_.end()) {
-            swallowed_.erase(sw);
-            return;
-        }
-    }
-    if (!config_.to_guest) return;
-    if (config_.ignore_windows_keys && (s == SDL_SCANCODE_LGUI || s == SDL_SCANCODE_RGUI)) return;
-    emit_key(sdl_to_evdev(s), down ? (k.repeat ? 2 : 1) : 0);
-    flush();
+    if (x.xkey.keycode < 8 || x.xkey.keycode - 8 >= kKeyCount) return;
+    const auto code = static_cast<std::uint16_t>(x.xkey.keycode - 8);
+    // SDL's X11 backend asks for detectable autorepeat: a press of a held key repeats.
+    const std::int32_t value = x.type == KeyRelease ? 0 : router_.guest_held().test(code) ? 2 : 1;
+    feed(ev::key, code, value);
+    end_event();
+#else
+    (void)m;
+#endif
 }
 
 std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
     std::vector<WindowAction> actions;
+    actions_ = &actions;
     switch (e.type) {
         case SDL_KEYDOWN:
-        case SDL_KEYUP:
-            if (focused_) key(e.key, actions);
+        case SDL_KEYUP: {
+            if (!focused_) break;
+            const bool down = e.key.state == SDL_PRESSED;
+            if (e.key.keysym.scancode == config_.capture_key && !e.key.repeat)
+                capture_key_down_ = down;
+            const std::uint16_t code = evdev_code(e.key.keysym);
+            if (code == 0) break;
+            feed(ev::key, code, down ? (e.key.repeat ? 2 : 1) : 0);
+            end_event();
+            break;
+        }
+        case SDL_SYSWMEVENT:
+            if (focused_ && config_.to_guest && e.syswm.msg != nullptr) native_key(*e.syswm.msg);
             break;
         case SDL_MOUSEMOTION:
             if (!focused_ || !config_.to_guest) break;
             if (relative()) {
-                const std::int32_t dx = scale_x_.scale(e.motion.xrel);
-                const std::int32_t dy = scale_y_.scale(e.motion.yrel);
-                if (dx) push(ev::rel, REL_X, dx);
-                if (dy) push(ev::rel, REL_Y, dy);
+                if (e.motion.xrel) feed(ev::rel, REL_X, e.motion.xrel);
+                if (e.motion.yrel) feed(ev::rel, REL_Y, e.motion.yrel);
             } else {
                 const auto scale = [](int v, int origin, int size) {
                     const double t = std::clamp(
                         (v - origin) / static_cast<double>(std::max(size - 1, 1)), 0.0, 1.0);
                     return static_cast<std::int32_t>(std::lround(t * ev::abs_max));
                 };
-                push(ev::abs, ev::abs_x, scale(e.motion.x, view_.x, view_.w));
-                push(ev::abs, ev::abs_y, scale(e.motion.y, view_.y, view_.h));
+                feed(ev::abs, ev::abs_x, scale(e.motion.x, view_.x, view_.w));
+                feed(ev::abs, ev::abs_y, scale(e.motion.y, view_.y, view_.h));
             }
-            flush();
+            end_event();
             break;
         case SDL_MOUSEBUTTONDOWN:
-        case SDL_MOUSEBUTTONUP:
+        case SDL_MOUSEBUTTONUP: {
             if (!focused_ || !config_.to_guest) break;
-            emit_key(sdl_button(e.button.button), e.type == SDL_MOUSEBUTTONDOWN ? 1 : 0);
-            flush();
+            const std::uint16_t b = sdl_button(e.button.button);
+            if (b == 0) break;
+            feed(ev::key, b, e.type == SDL_MOUSEBUTTONDOWN ? 1 : 0);
+            end_event();
             break;
+        }
         case SDL_MOUSEWHEEL: {
             if (!focused_ || !config_.to_guest) break;
             const float flip = e.wheel.direction == SDL_MOUSEWHEEL_FLIPPED ? -1.0F : 1.0F;
@@ -455,23 +454,22 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
                 static_cast<std::int32_t>(std::lround(e.wheel.preciseY * flip * 120.0F));
             const auto hi_x =
                 static_cast<std::int32_t>(std::lround(e.wheel.preciseX * flip * 120.0F));
-            if (e.wheel.y) push(ev::rel, REL_WHEEL, e.wheel.y * static_cast<int>(flip));
-            if (hi_y) push(ev::rel, REL_WHEEL_HI_RES, hi_y);
-            if (e.wheel.x) push(ev::rel, REL_HWHEEL, e.wheel.x * static_cast<int>(flip));
-            if (hi_x) push(ev::rel, REL_HWHEEL_HI_RES, hi_x);
-            flush();
+            if (e.wheel.y) feed(ev::rel, REL_WHEEL, e.wheel.y * static_cast<int>(flip));
+            if (hi_y) feed(ev::rel, REL_WHEEL_HI_RES, hi_y);
+            if (e.wheel.x) feed(ev::rel, REL_HWHEEL, e.wheel.x * static_cast<int>(flip));
+            if (hi_x) feed(ev::rel, REL_HWHEEL_HI_RES, hi_x);
+            end_event();
             break;
         }
         case SDL_WINDOWEVENT:
             if (e.window.event == SDL_WINDOWEVENT_FOCUS_LOST) {
                 focused_ = false;
                 capture_key_down_ = false;
-                swallowed_.clear();
-                release_all();
-                if (captured_) {
-                    set_captured(false);
-                    actions.push_back(WindowAction::capture_off);
-                }
+                // The guest gets its releases and a waiting switch is dropped
+                // first (else the device going would complete it); then the
+                // window's keys are gone: their releases go elsewhere.
+                router_.force_host();
+                router_.device_gone(kWindowDevice);
             } else if (e.window.event == SDL_WINDOWEVENT_FOCUS_GAINED) {
                 focused_ = true;
             }
@@ -479,6 +477,7 @@ std::vector<WindowAction> WindowInput::handle(const SDL_Event& e) {
         default:
             break;
     }
+    actions_ = nullptr;
     return actions;
 }
 

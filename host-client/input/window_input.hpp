@@ -5,11 +5,14 @@
 // (relative mouse, keyboard grab so Alt+Tab and Super reach the guest) is
 // applied to the SDL_Window given, if any.
 //
-// Keys reach the guest while the window has focus. The capture key (default
-// ScrollLock) never does: alone it toggles capture; held, it turns the keys
-// pressed with it into keybindings (input/bindings.hpp), and none of those
-// keys, bound or not, reaches the guest. Focus loss releases every key and
-// button the guest holds, and ends capture. The mouse is absolute (the guest cursor follows
+// A source for InputRouter (router.hpp), the one core of both front ends:
+// the window is one device, capture is the router's owner, and the router's
+// rules hold here as for evdev. Keys reach the guest while the window has
+// focus. The capture key (default ScrollLock) never does: alone it toggles
+// capture (once no key is held); held, it turns the keys pressed with it into
+// keybindings (input/bindings.hpp), and none of those keys, bound or not,
+// reaches the guest. Focus loss releases every key and button the guest
+// holds, and ends capture. The mouse is absolute (the guest cursor follows
 // the host pointer over the guest image) or relative (captured, for games);
 // in automatic mode a hidden guest cursor means relative.
 
@@ -21,7 +24,6 @@
 #include <vector>
 
 #include "input/bindings.hpp"
-#include "input/motion_scaler.hpp"
 #include "input/router.hpp"
 
 namespace porthole::client::input {
@@ -70,34 +72,35 @@ class WindowInput {
     [[nodiscard]] bool captured() const { return captured_; }
     // The capture key is down (the help panel shows the bindings meanwhile).
     [[nodiscard]] bool capture_key_held() const { return capture_key_down_; }
+    // The evdev code of a key SDL knows (its scancode).
+    [[nodiscard]] static std::uint16_t evdev_code(const SDL_Keysym& k);
     [[nodiscard]] SDL_Scancode capture_key() const { return config_.capture_key; }
     [[nodiscard]] bool to_guest() const { return config_.to_guest; }
     [[nodiscard]] bool relative() const;  // the mouse currently sends relative motion
     [[nodiscard]] MouseMode mouse_mode() const { return config_.mouse; }
-    [[nodiscard]] const KeySet& guest_held() const { return held_; }
+    [[nodiscard]] const KeySet& guest_held() const { return router_.guest_held(); }
+    [[nodiscard]] const InputRouter& router() const { return router_; }
 
   private:
-    void key(const SDL_KeyboardEvent& k, std::vector<WindowAction>& actions);
-    void emit_key(std::uint16_t code, std::int32_t value);
-    void push(std::uint16_t type, std::uint16_t code, std::int32_t value);
-    void flush();
-    void release_all();
+    static constexpr DeviceId kWindowDevice = 1;
+    void feed(std::uint16_t type, std::uint16_t code, std::int32_t value);
+    void end_event();  // SYN_REPORT: one batch per SDL event
+    // X11: a key SDL has no scancode for (and so drops) still reaches the
+    // guest, by its native code (X keycode - 8 is the evdev code).
+    void native_key(const SDL_SysWMmsg& m);
+    void owner_changed(Owner o);
+    void act(WindowAction a);
     void apply_capture();
 
     WindowInputConfig config_;
-    BatchFn emit_;
     SDL_Window* window_;
+    InputRouter router_;
     GuestView view_;
     bool captured_ = false;
     bool focused_ = true;
     bool guest_cursor_visible_ = true;
     bool capture_key_down_ = false;
-    bool binding_used_ = false;            // a key was pressed while the capture key was down
-    std::vector<SDL_Scancode> swallowed_;  // keys pressed with the capture key: their release
-                                           // must not reach the guest either
-    KeySet held_;                          // keys and buttons the guest holds
-    std::vector<protocol::InputEvent> batch_;
-    MotionScaler scale_x_, scale_y_;
+    std::vector<WindowAction>* actions_ = nullptr;  // handle()'s result, while it runs
 };
 
 }  // namespace porthole::client::input

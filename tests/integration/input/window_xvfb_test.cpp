@@ -128,9 +128,10 @@ class WindowModeUnderX : public testing::Test {
             "DISPLAY=" + xvfb_->display() + " sh -c \"xdotool " + args + "\" >/dev/null 2>&1";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     }
-    // Feeds SDL's events to WindowInput until `done` holds or 10 s pass.
-    bool pump_until(const std::function<bool()>& done) {
-        const auto end = std::chrono::steady_clock::now() + 10s;
+    // Feeds SDL's events to WindowInput until `done` holds or `limit` passes.
+    bool pump_until(const std::function<bool()>& done,
+                    std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+        const auto end = std::chrono::steady_clock::now() + limit;
         while (std::chrono::steady_clock::now() < end) {
             SDL_Event e;
             while (SDL_PollEvent(&e)) {
@@ -236,6 +237,112 @@ TEST_F(WindowModeUnderX, FocusLossReleasesHeldKeysAndButtons) {
     EXPECT_TRUE(saw(EV_KEY, BTN_LEFT, 0));
     EXPECT_TRUE(in_->guest_held().none());
     xdo("mouseup 1 keyup Control_L");
+}
+
+// Keys by X keycode (evdev code + 8), whether SDL has a scancode for them or
+// not: each arrives once as its evdev code. SDL 2 drops the keys it has no
+// scancode for (KEY_WAKEUP among them); those come from the native event.
+TEST_F(WindowModeUnderX, KeysByNativeCodeReachTheGuestOnceEachKnownToSdlOrNot) {
+    const std::uint16_t want[] = {KEY_HENKAN, KEY_MUHENKAN, KEY_KATAKANAHIRAGANA,
+                                  KEY_CALC,   KEY_MAIL,     KEY_SLEEP,
+                                  KEY_WAKEUP, KEY_NEXTSONG, KEY_A};
+    std::string keys = "key --delay 20";
+    for (const auto code : want)
+        keys.append(" ").append(std::to_string(code + 8));  // not " " + ...: GCC 12 -Wrestrict
+    xdo(keys);
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_A, 0); }));
+    for (const auto code : want) {
+        int presses = 0, releases = 0;
+        for (const auto& e : events_) {
+            presses += e.type == EV_KEY && e.code == code && e.value == 1;
+            releases += e.type == EV_KEY && e.code == code && e.value == 0;
+        }
+        EXPECT_EQ(presses, 1) << "evdev key " << code;
+        EXPECT_EQ(releases, 1) << "evdev key " << code;
+    }
+    EXPECT_TRUE(in_->guest_held().none());
+}
+
+// The core's rules (input/router.hpp) for the window, one test a rule, with
+// real X key events: the window is a source of that core, not a copy of it.
+
+// Switch only with no key held: capture waits for a held key, whose release
+// reaches the guest; the keyboard grab starts only then.
+TEST_F(WindowModeUnderX, CaptureWaitsForAHeldKeyWhoseReleaseReachesTheGuest) {
+    xdo("keydown a key Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_A, 1) && !in_->capture_key_held(); }));
+    pump_until([] { return false; }, 200ms);  // anything SDL still has
+    EXPECT_FALSE(in_->captured()) << "a is held: no switch yet";
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_FALSE);
+    xdo("keyup a");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::capture_on); }));
+    EXPECT_TRUE(saw(EV_KEY, KEY_A, 0));
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_TRUE);
+    EXPECT_TRUE(in_->guest_held().none());
+}
+
+// Focus loss releases what the guest holds and ends capture, even while a
+// switch waits (SDL sends key-ups for held keys as the focus goes, so the
+// waiting capture may start and end at once: what counts is where it ends).
+TEST_F(WindowModeUnderX, FocusLossWhileACaptureWaitsEndsUncapturedWithNothingHeld) {
+    xdo("keydown Control_L key Scroll_Lock");
+    ASSERT_TRUE(
+        pump_until([&] { return saw(EV_KEY, KEY_LEFTCTRL, 1) && !in_->capture_key_held(); }));
+    EXPECT_FALSE(in_->captured());
+    xdo("windowfocus --sync $(xdotool search --name '^" + other_title_ + "$' | head -1)");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_LEFTCTRL, 0); }));
+    xdo("keyup Control_L");
+    pump_until([] { return false; }, 200ms);
+    EXPECT_FALSE(in_->captured());
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_FALSE);
+    EXPECT_EQ(SDL_GetRelativeMouseMode(), SDL_FALSE);
+    EXPECT_TRUE(in_->guest_held().none());
+}
+
+// A binding key never reaches the guest: not its press, not its release
+// after the capture key's; the help panel shows while the capture key is down.
+TEST_F(WindowModeUnderX, BindingKeyReleasedAfterTheCaptureKeyStaysOnTheHost) {
+    xdo("keydown Scroll_Lock keydown o");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::toggle_overlay); }));
+    EXPECT_TRUE(in_->capture_key_held()) << "the help panel's hold";
+    xdo("keyup Scroll_Lock keyup o key b");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_B, 0); }));
+    EXPECT_FALSE(in_->capture_key_held());
+    EXPECT_FALSE(did(WindowAction::capture_on)) << "a combination is not a toggle";
+    for (const auto& e : events_)
+        if (e.type == EV_KEY) {
+            EXPECT_EQ(e.code, KEY_B) << "only the plain b reaches the guest";
+        }
+}
+
+// Release input (capture key + R) releases a key the guest holds, once, and ends the grab.
+TEST_F(WindowModeUnderX, ReleaseInputBindingReleasesAHeldKeyAndEndsTheGrab) {
+    xdo("key Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return did(WindowAction::capture_on); }));
+    xdo("keydown w keydown Scroll_Lock key r keyup Scroll_Lock");
+    ASSERT_TRUE(
+        pump_until([&] { return did(WindowAction::release_input) && !in_->capture_key_held(); }));
+    EXPECT_TRUE(saw(EV_KEY, KEY_W, 0));
+    EXPECT_FALSE(in_->captured());
+    EXPECT_EQ(SDL_GetWindowKeyboardGrab(window_), SDL_FALSE);
+    xdo("keyup w key c");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_C, 0); }));
+    int w_releases = 0;
+    for (const auto& e : events_)
+        w_releases += e.type == EV_KEY && e.code == KEY_W && e.value == 0;
+    EXPECT_EQ(w_releases, 1) << "the late release is not sent again";
+}
+
+// Ctrl+Alt+Del (capture key + Delete) reaches the guest as the whole chord, released.
+TEST_F(WindowModeUnderX, CtrlAltDelBindingReachesTheGuestAsAReleasedChord) {
+    xdo("keydown Scroll_Lock key Delete keyup Scroll_Lock");
+    ASSERT_TRUE(pump_until([&] { return saw(EV_KEY, KEY_LEFTCTRL, 0); }));
+    for (const int c : {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE}) {
+        const auto code = static_cast<std::uint16_t>(c);
+        EXPECT_TRUE(saw(EV_KEY, code, 1)) << c;
+        EXPECT_TRUE(saw(EV_KEY, code, 0)) << c;
+    }
+    EXPECT_TRUE(in_->guest_held().none());
 }
 
 // Whether the X server shows a pointer image with any visible pixel now

@@ -356,6 +356,170 @@ TEST(InputRouterOptions, MetaKeysReachTheGuestWithoutTheOption) {
                   {KEY_LEFTMETA, 1}, {KEY_LEFTMETA, 0}, {KEY_RIGHTMETA, 1}, {KEY_RIGHTMETA, 0}}));
 }
 
+// Key bindings and window mode's owner, once for both front ends: the window
+// (window_input.hpp) is a source of this core, with capture as its owner.
+struct BindingRig : Rig {
+    std::vector<WindowAction> actions;
+    explicit BindingRig(RouterOptions o = {.host_passes_to_guest = true, .bindings = true})
+        : Rig("scrolllock", Owner::host, o) {
+        router.on_action([this](WindowAction a) { actions.push_back(a); });
+    }
+    bool saw(std::uint16_t code, int value) const {
+        for (const auto& b : batches)
+            for (const auto& e : b)
+                if (e.type == EV_KEY && e.code == code && e.value == value) return true;
+        return false;
+    }
+};
+
+TEST(InputRouterBindings, CaptureKeyAloneSwitchesOnReleaseAndNeverReachesTheGuest) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.key(KEY_SCROLLLOCK, 2);
+    EXPECT_EQ(r.router.owner(), Owner::host) << "held: not yet";
+    r.key(KEY_SCROLLLOCK, 0);
+    EXPECT_EQ(r.router.owner(), Owner::guest);
+    r.tap(KEY_SCROLLLOCK);
+    EXPECT_EQ(r.changes, (std::vector{Owner::guest, Owner::host}));
+    EXPECT_TRUE(r.batches.empty());
+}
+
+TEST(InputRouterBindings, KeyPressedWithTheCaptureKeyIsABindingNotAToggle) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_F);
+    r.tap(KEY_O);
+    r.tap(KEY_P);
+    r.key(KEY_SCROLLLOCK, 0);
+    EXPECT_EQ(r.actions, (std::vector{WindowAction::toggle_fullscreen, WindowAction::toggle_overlay,
+                                      WindowAction::screenshot}));
+    EXPECT_TRUE(r.changes.empty()) << "a combination is not a toggle";
+    EXPECT_TRUE(r.batches.empty()) << "binding keys stay on the host";
+}
+
+TEST(InputRouterBindings, NoKeyPressedWithTheCaptureKeyReachesTheGuestBoundOrNot) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.key(KEY_Q, 1);
+    r.key(KEY_X, 1);
+    r.key(KEY_X, 2);
+    r.key(KEY_SCROLLLOCK, 0);
+    r.key(KEY_Q, 0);  // released after the capture key: still the host's
+    r.key(KEY_X, 0);
+    EXPECT_EQ(r.actions, std::vector{WindowAction::quit}) << "unbound x does nothing";
+    EXPECT_TRUE(r.batches.empty()) << "ScrollLock+Q once typed q into the guest";
+    EXPECT_TRUE(r.changes.empty());
+    r.tap(KEY_X);
+    EXPECT_TRUE(r.saw(KEY_X, 1)) << "afterwards the key is the guest's again";
+}
+
+TEST(InputRouterBindings, KeyHeldBeforeTheCaptureKeyIsTheGuestsAndDefersTheSwitch) {
+    BindingRig r;
+    r.key(KEY_LEFTSHIFT, 1);
+    r.tap(KEY_SCROLLLOCK);
+    EXPECT_EQ(r.router.owner(), Owner::host) << "Shift is held: the switch waits";
+    r.key(KEY_LEFTSHIFT, 0);
+    EXPECT_TRUE(r.saw(KEY_LEFTSHIFT, 0)) << "its release reaches the guest";
+    EXPECT_EQ(r.router.owner(), Owner::guest);
+    EXPECT_TRUE(r.router.guest_held().none());
+    EXPECT_TRUE(r.guest_stream_balanced());
+}
+
+TEST(InputRouterBindings, CtrlAltDelSendsTheWholeChordAndReleasesIt) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_DELETE);
+    r.key(KEY_SCROLLLOCK, 0);
+    ASSERT_EQ(r.batches.size(), 2U);
+    ASSERT_EQ(r.batches[0].size(), 4U);
+    EXPECT_EQ(r.batches[0][0].code, KEY_LEFTCTRL);
+    EXPECT_EQ(r.batches[0][2].code, KEY_DELETE);
+    EXPECT_EQ(r.batches[1][0].code, KEY_DELETE);
+    EXPECT_EQ(r.batches[1][0].value, 0);
+    EXPECT_TRUE(r.guest_down().empty());
+    EXPECT_TRUE(r.guest_stream_balanced());
+}
+
+TEST(InputRouterBindings, ReleaseInputGivesInputToTheHostAndReleasesHeldKeys) {
+    BindingRig r;
+    r.tap(KEY_SCROLLLOCK);
+    ASSERT_EQ(r.router.owner(), Owner::guest);
+    r.key(KEY_W, 1);
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_R);
+    EXPECT_EQ(r.router.owner(), Owner::host);
+    EXPECT_TRUE(r.saw(KEY_W, 0));
+    r.key(KEY_SCROLLLOCK, 0);
+    r.key(KEY_W, 0);
+    EXPECT_EQ(r.router.owner(), Owner::host) << "the capture key's toggle was cancelled";
+    EXPECT_TRUE(r.guest_stream_balanced()) << "W's late release is not sent twice";
+}
+
+TEST(InputRouterBindings, BindingsOnlyModeSendsNothingAndTheKeyAloneDoesNotSwitch) {
+    BindingRig r({.hotkey_switches = false, .bindings = true});
+    r.tap(KEY_A);
+    r.tap(KEY_SCROLLLOCK);
+    EXPECT_TRUE(r.changes.empty());
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_O);
+    EXPECT_EQ(r.actions, std::vector{WindowAction::toggle_overlay});
+    EXPECT_TRUE(r.batches.empty());
+}
+
+TEST(InputRouterBindings, MouseButtonsWithTheCaptureKeyHeldStillReachTheGuest) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(BTN_LEFT);
+    r.key(KEY_SCROLLLOCK, 0);
+    EXPECT_TRUE(r.saw(BTN_LEFT, 1));
+    EXPECT_TRUE(r.saw(BTN_LEFT, 0));
+    EXPECT_TRUE(r.actions.empty());
+    EXPECT_EQ(r.router.owner(), Owner::guest) << "not a combination: the key alone toggled";
+}
+
+// A window beside evdev: the host owns, yet Ctrl+Alt+Del is sent, as asked.
+TEST(InputRouterBindings, CtrlAltDelIsSentInBindingsOnlyModeToo) {
+    BindingRig r({.hotkey_switches = false, .bindings = true});
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_DELETE);
+    r.key(KEY_SCROLLLOCK, 0);
+    ASSERT_EQ(r.batches.size(), 2U);
+    EXPECT_TRUE(r.saw(KEY_DELETE, 1));
+    EXPECT_TRUE(r.guest_down().empty());
+    EXPECT_EQ(r.router.owner(), Owner::host);
+}
+
+TEST(InputRouterBindings, WithoutBindingsKeysPressedWithTheHotkeyReachTheGuest) {
+    Rig r("ctrl-scrolllock", Owner::guest);  // evdev: as before
+    r.key(KEY_LEFTCTRL, 1);
+    r.key(KEY_SCROLLLOCK, 1);
+    r.tap(KEY_Q);
+    EXPECT_EQ(r.guest_down(), std::vector<std::uint16_t>{KEY_LEFTCTRL});
+}
+
+TEST(InputRouterBindings, GoneDeviceFreesTheKeysItsBindingsSwallowed) {
+    BindingRig r;
+    r.key(KEY_SCROLLLOCK, 1);
+    r.key(KEY_X, 1);
+    r.router.device_gone(1);  // e.g. the window lost focus: no releases follow
+    r.tap(KEY_X);
+    EXPECT_TRUE(r.saw(KEY_X, 1)) << "x was left swallowed";
+}
+
+TEST(InputRouterBindings, PassThroughSwitchesStillWaitAndReleaseEverything) {
+    BindingRig r;
+    r.key(KEY_A, 1);
+    r.router.request_switch(Owner::guest);
+    EXPECT_EQ(r.router.owner(), Owner::host);
+    EXPECT_TRUE(r.saw(KEY_A, 1)) << "uncaptured, the window still types";
+    r.key(KEY_A, 0);
+    EXPECT_EQ(r.router.owner(), Owner::guest);
+    r.key(KEY_B, 1);
+    r.router.force_host();
+    EXPECT_TRUE(r.saw(KEY_B, 0));
+    EXPECT_TRUE(r.guest_stream_balanced());
+}
+
 TEST(Hotkey, UnknownKeyNameIsAnErrorThatNamesIt) {
     auto h = parse_hotkey("KEY_LEFTALT+KEY_NOPE");
     ASSERT_FALSE(h);
