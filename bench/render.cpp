@@ -370,8 +370,11 @@ Status stages(std::uint32_t w, std::uint32_t h, int reps) {
 
 struct StreamingRow {
     std::string path;
-    std::vector<double> lat[2];  // [0] old path (complete-only), [1] progressive; ns
-    std::vector<double> write;   // the guest's time writing a frame (publish_progressive); ns
+    std::vector<double> lat[2];    // [0] old path (complete-only), [1] progressive; ns
+    std::vector<double> write[2];  // the guest's time writing a frame, per host path; ns
+    // From the guest's last row to the host holding the frame, per path: the
+    // part of the latency the host adds (less sensitive to the guest's pace).
+    std::vector<double> lag[2];
     std::uint64_t dropped = 0;
 };
 
@@ -402,13 +405,16 @@ Result<StreamingRow> streaming(std::uint32_t w, std::uint32_t h, bool staging, i
     std::atomic<int> go{-1}, done{-1};
     std::atomic<bool> failed{false};
     StreamingRow row;
+    std::vector<std::atomic<std::uint64_t>> write_end(static_cast<std::size_t>(frames) * 2 + 2);
     std::thread guest([&] {
         for (int n = 0; n < frames * 2 + 2; ++n) {
             while (go.load() < n)
                 std::this_thread::yield();
             const auto t0 = monotonic_ns();
             if (!writer.publish_progressive(src, t0)) failed = true;
-            if (n >= 2) row.write.push_back(static_cast<double>(monotonic_ns() - t0));
+            const auto t1 = monotonic_ns();
+            write_end[static_cast<std::size_t>(n)] = t1;
+            if (n >= 2) row.write[n % 2].push_back(static_cast<double>(t1 - t0));
             while (done.load() < n && !failed.load())
                 std::this_thread::yield();
         }
@@ -447,6 +453,9 @@ Result<StreamingRow> streaming(std::uint32_t w, std::uint32_t h, bool staging, i
             if (n >= 2) {
                 row.lat[progressive ? 1 : 0].push_back(
                     static_cast<double>(t - view->meta.capture_time_ns));
+                const auto end = write_end[static_cast<std::size_t>(n)].load();
+                row.lag[progressive ? 1 : 0].push_back(
+                    end != 0 && t > end ? static_cast<double>(t - end) : 0.0);
             }
         } else {
             ++row.dropped;
@@ -476,6 +485,9 @@ int streaming_table(int frames) {
     fmt::print("{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "size",
                "path", "memcpy ms", "write med", "old med", "old p99", "prog med", "prog p99",
                "prog/old", "prog/mcpy", "dropped");
+    fmt::print(
+        "(lag rows: the guest's write time with the progressive host, and from the guest's last "
+        "row to the host holding the frame, medians; write med above: with the old host)\n");
     int failures = 0;
     for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{3840U, 2160U}}) {
         for (bool staging : {true, false}) {
@@ -491,8 +503,12 @@ int streaming_table(int frames) {
             fmt::print(
                 "{:<6} {:>8} {:>10.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.3f} "
                 "{:>9.3f} {:>8}\n",
-                fmt::format("{}p", h), row->path, mc / 1e6, pct(row->write, 0.5) / 1e6, om / 1e6,
+                fmt::format("{}p", h), row->path, mc / 1e6, pct(row->write[0], 0.5) / 1e6, om / 1e6,
                 op / 1e6, pm / 1e6, pp / 1e6, pm / om, pm / mc, row->dropped);
+            const double ol = pct(row->lag[0], 0.5), pl = pct(row->lag[1], 0.5);
+            fmt::print("{:<6} {:>8} {:>10} {:>9} {:>9.2f} {:>9} {:>9.2f} {:>9} {:>9.3f} {:>9.3f}\n",
+                       "  lag", "", "", fmt::format("{:.2f}", pct(row->write[1], 0.5) / 1e6),
+                       ol / 1e6, "", pl / 1e6, "", pl / ol, pl / mc);
         }
     }
     return failures == 0 ? 0 : 1;
