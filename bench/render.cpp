@@ -20,6 +20,17 @@
 //    1 frame in flight in the same run. (The "before frames in flight" figures
 //    in issue 15's note came from this program built against the renderer of
 //    commit 85c33ac^, where every stage was waited for.)
+// 4. Streaming (issue 21; `porthole-bench-render --streaming [frames]` runs
+//    only this): a guest thread writes whole frames progressively, as the
+//    agent does for full updates, one at a time, while the host takes each
+//    either the old way (poll: offered once complete, then uploaded) or
+//    progressively (poll_progressive: rows copied or their GPU copy submitted
+//    as they land), alternating frame by frame so both meet the same load.
+//    Latency from the guest starting to write the frame to the host holding
+//    it: the import path's texture complete (fence signalled, seqlock
+//    checked), the staging path's copy done and the texture upload submitted.
+//    Median and p99, as ratios to the old path and to a memcpy of the frame
+//    in the same run.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -357,9 +368,158 @@ Status stages(std::uint32_t w, std::uint32_t h, int reps) {
     return {};
 }
 
+struct StreamingRow {
+    std::string path;
+    std::vector<double> lat[2];    // [0] old path (complete-only), [1] progressive; ns
+    std::vector<double> write[2];  // the guest's time writing a frame, per host path; ns
+    // From the guest's last row to the host holding the frame, per path: the
+    // part of the latency the host adds (less sensitive to the guest's pace).
+    std::vector<double> lag[2];
+    std::uint64_t dropped = 0;
+};
+
+double pct(std::vector<double> v, double q) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+Result<StreamingRow> streaming(std::uint32_t w, std::uint32_t h, bool staging, int frames) {
+    const std::size_t frame_bytes = std::size_t{w} * h * 4;
+    BenchSession session;
+    if (auto opened = open_bench_session(session, w, h); !opened) return opened.error();
+    client::RendererConfig cfg;
+    cfg.force_staging = staging;
+    cfg.draw_cursor = false;
+    auto renderer = client::Renderer::create(cfg, nullptr, session.region->bytes());
+    if (!renderer) return renderer.error();
+    auto& r = **renderer;
+    auto& writer = session.agent->channels().frames;
+    auto& reader = session.ch->frames;
+
+    std::vector<std::byte> image(frame_bytes);
+    protocol::pattern::render_full(1, w, h, protocol::PixelFormat::bgra8, image, w * 4);
+    const protocol::FrameSource src{w, h, w * 4, protocol::PixelFormat::bgra8, image.data()};
+    // The guest writes frame n when told and the host says when it holds it:
+    // one frame at a time, so each latency is the path's own.
+    std::atomic<int> go{-1}, done{-1};
+    std::atomic<bool> failed{false};
+    StreamingRow row;
+    std::vector<std::atomic<std::uint64_t>> write_end(static_cast<std::size_t>(frames) * 2 + 2);
+    std::thread guest([&] {
+        for (int n = 0; n < frames * 2 + 2; ++n) {
+            while (go.load() < n)
+                std::this_thread::yield();
+            const auto t0 = monotonic_ns();
+            if (!writer.publish_progressive(src, t0)) failed = true;
+            const auto t1 = monotonic_ns();
+            write_end[static_cast<std::size_t>(n)] = t1;
+            if (n >= 2) row.write[n % 2].push_back(static_cast<double>(t1 - t0));
+            while (done.load() < n && !failed.load())
+                std::this_thread::yield();
+        }
+    });
+    row.path = std::string(client::to_string(r.copy_path()));
+    for (int n = 0; n < frames * 2 + 2 && !failed.load(); ++n) {
+        const bool progressive = n % 2 == 1;
+        go = n;
+        std::optional<protocol::FrameView> view;
+        const auto give_up = monotonic_ns() + 5'000'000'000ULL;
+        while (!view && monotonic_ns() < give_up) {
+            auto v = progressive ? reader.poll_progressive(monotonic_ns()) : reader.poll();
+            if (!v) {
+                failed = true;
+                break;
+            }
+            view = *v;
+            if (!view) std::this_thread::yield();  // the client's spin window yields too
+        }
+        if (!view) {
+            failed = true;
+            break;
+        }
+        auto up = r.upload_frame(*view, reader);
+        if (!up) {
+            failed = true;
+            break;
+        }
+        auto state = *up;
+        while (state == client::UploadState::pending) {
+            state = r.finish_upload(reader, false);  // as the client's loop in its spin window
+            if (state == client::UploadState::pending) std::this_thread::yield();
+        }
+        const auto t = monotonic_ns();
+        if (state == client::UploadState::accepted) {
+            if (n >= 2) {
+                row.lat[progressive ? 1 : 0].push_back(
+                    static_cast<double>(t - view->meta.capture_time_ns));
+                const auto end = write_end[static_cast<std::size_t>(n)].load();
+                row.lag[progressive ? 1 : 0].push_back(
+                    end != 0 && t > end ? static_cast<double>(t - end) : 0.0);
+            }
+        } else {
+            ++row.dropped;
+        }
+        // Each frame starts on an idle pipeline: the read-back waits for the
+        // upload (lavapipe runs it on these same cores).
+        if (auto d = r.draw(true); !d) {
+            failed = true;
+            break;
+        }
+        done = n;
+    }
+    go = frames * 2 + 2;
+    done = frames * 2 + 2;
+    guest.join();
+    if (failed.load()) return Error::make("the streaming bench's frames did not come through");
+    return row;
+}
+
+int streaming_table(int frames) {
+    fmt::print(
+        "streaming: guest starts writing a whole frame -> host holds it (import: texture complete; "
+        "staging: copy done, upload submitted); {} frames per path, alternating; ratios in the "
+        "same "
+        "run\n",
+        frames);
+    fmt::print("{:<6} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "size",
+               "path", "memcpy ms", "write med", "old med", "old p99", "prog med", "prog p99",
+               "prog/old", "prog/mcpy", "dropped");
+    fmt::print(
+        "(lag rows: the guest's write time with the progressive host, and from the guest's last "
+        "row to the host holding the frame, medians; write med above: with the old host)\n");
+    int failures = 0;
+    for (const auto& [w, h] : {std::pair{1920U, 1080U}, std::pair{3840U, 2160U}}) {
+        for (bool staging : {true, false}) {
+            auto row = streaming(w, h, staging, frames);
+            if (!row) {
+                fmt::print("{}p {}: {}\n", h, staging ? "staging" : "import", row.error().message);
+                ++failures;
+                continue;
+            }
+            const double mc = memcpy_ns(std::size_t{w} * h * 4, 20);
+            const double om = pct(row->lat[0], 0.5), op = pct(row->lat[0], 0.99);
+            const double pm = pct(row->lat[1], 0.5), pp = pct(row->lat[1], 0.99);
+            fmt::print(
+                "{:<6} {:>8} {:>10.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.3f} "
+                "{:>9.3f} {:>8}\n",
+                fmt::format("{}p", h), row->path, mc / 1e6, pct(row->write[0], 0.5) / 1e6, om / 1e6,
+                op / 1e6, pm / 1e6, pp / 1e6, pm / om, pm / mc, row->dropped);
+            const double ol = pct(row->lag[0], 0.5), pl = pct(row->lag[1], 0.5);
+            fmt::print("{:<6} {:>8} {:>10} {:>9} {:>9.2f} {:>9} {:>9.2f} {:>9} {:>9.3f} {:>9.3f}\n",
+                       "  lag", "", "", fmt::format("{:.2f}", pct(row->write[1], 0.5) / 1e6),
+                       ol / 1e6, "", pl / 1e6, "", pl / ol, pl / mc);
+        }
+    }
+    return failures == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string(argv[1]) == "--streaming") {
+        return streaming_table(argc > 2 ? std::max(1, std::atoi(argv[2])) : 30);
+    }
     const int frames = argc > 1 ? std::max(1, std::atoi(argv[1])) : 30;
     fmt::print(
         "porthole-bench-render: {} frames a case; ratios are to a memcpy of the whole frame (same "

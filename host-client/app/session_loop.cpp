@@ -149,13 +149,19 @@ bool SessionLoop::take_frame() {
     auto& frames = channels_->frames;
     const auto now = monotonic_ns();
     if (renderer_.upload_pending()) {
-        // The GPU is copying a frame from the region; its fence is checked
-        // without waiting, and a torn copy is dropped by the renderer.
+        // The GPU is copying a frame from the region, or a progressive frame's
+        // rows are landing; neither waits, and a torn, abandoned or stalled
+        // frame is dropped by the renderer.
+        const auto copied = renderer_.cpu_bytes_copied() + renderer_.gpu_bytes_copied();
         const auto state = renderer_.finish_upload(frames);
         if (state == UploadState::accepted) frame_accepted(pending_meta_);
-        return state != UploadState::pending;
+        // Rows that landed count as activity: the loop keeps spinning while a frame streams in.
+        return state != UploadState::pending ||
+               renderer_.cpu_bytes_copied() + renderer_.gpu_bytes_copied() != copied;
     }
-    auto polled = frames.poll();
+    // Progressive frames are offered while the guest still writes them: the
+    // renderer copies their rows as they land (pending until all are in).
+    auto polled = frames.poll_progressive(now);
     if (!polled) {
         glog_.log(spdlog::level::err, "frame errors", now, "bad frame from the agent: {}",
                   printable(polled.error().message, kMaxGuestText));

@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
 #include <vector>
+
+#include "porthole/util/adaptive_wait.hpp"
 
 namespace porthole::client::vkr {
 
@@ -124,6 +128,26 @@ Result<UploadState> FrameTexture::upload(const protocol::FrameView& view,
     // The bound on uploads in flight: this slot's previous copy, `slots` uploads ago.
     (void)gpu_->device.waitForFences(*slot.fence, VK_TRUE, UINT64_MAX);
 
+    if (view.in_progress) {
+        // A progressive frame is always whole (validated); rows follow in finish().
+        if (!via_import && (!slot.staging || slot.staging->size < view.pixels.size())) {
+            slot.staging.reset();
+            slot.staging = create_host_buffer(*gpu_, view.pixels.size(),
+                                              vk::BufferUsageFlagBits::eTransferSrc);
+        }
+        if (via_import) {
+            const auto base = static_cast<vk::DeviceSize>(view.pixels.data() - region_.data());
+            if (base + view.pixels.size() > import_->size) {
+                return Error::make("frame slot lies outside the imported part of the region");
+            }
+            tex.serial = 0;  // partly overwritten until the copy is verified
+        }
+        pending_ = Pending{view, t, si};
+        pending_->progressive = true;
+        pending_->import = via_import;
+        return step(reader, monotonic_ns(), false);
+    }
+
     vk::DeviceSize base = 0;
     const vk::Buffer* src = nullptr;
     if (via_import) {
@@ -204,6 +228,13 @@ void FrameTexture::accepted(std::uint32_t texture, const protocol::FrameView& vi
 
 UploadState FrameTexture::finish(protocol::FrameReader& reader, bool wait) {
     if (!pending_) return UploadState::dropped;
+    if (pending_->progressive) {
+        for (;;) {
+            const auto state = step(reader, monotonic_ns(), wait);
+            if (state != UploadState::pending || !wait) return state;
+            std::this_thread::yield();  // rows still landing (bounded by the reader's timeout)
+        }
+    }
     const auto& fence = slots_[pending_->slot].fence;
     const auto r = gpu_->device.waitForFences(*fence, VK_TRUE, wait ? UINT64_MAX : 0);
     if (r != vk::Result::eSuccess) return UploadState::pending;
@@ -218,7 +249,164 @@ UploadState FrameTexture::finish(protocol::FrameReader& reader, bool wait) {
     return UploadState::accepted;
 }
 
+UploadState FrameTexture::step(protocol::FrameReader& reader, std::uint64_t now_ns, bool wait) try {
+    auto& p = *pending_;
+    auto& slot = slots_[p.slot];
+    auto& tex = tex_[p.texture];
+    const auto& m = p.view.meta;
+    const std::uint32_t bpp = protocol::bytes_per_pixel(p.view.format);
+    const std::uint64_t row_bytes = std::uint64_t{m.width} * bpp;
+
+    if (p.fenced) {  // import: every row's copy is submitted; the fence says when it is done
+        const auto r = gpu_->device.waitForFences(*slot.fence, VK_TRUE, wait ? UINT64_MAX : 0);
+        if (r != vk::Result::eSuccess) return UploadState::pending;
+        const Pending done = p;
+        pending_.reset();
+        if (!reader.finish(done.view)) {
+            recovering_ = true;
+            return UploadState::dropped;
+        }
+        accepted(done.texture, done.view);
+        return UploadState::accepted;
+    }
+
+    const std::uint32_t before = p.view.rows_copied;
+    auto progress =
+        p.import ? reader.rows_ready(p.view, now_ns)
+                 : reader.copy_available(
+                       p.view, std::span<std::byte>(slot.staging->mapped, p.view.pixels.size()),
+                       m.stride, now_ns);
+    const bool ok = progress.has_value();
+    const auto state = ok ? progress->state : protocol::FrameCopyState::dropped;
+    if (!ok) {
+        spdlog::debug("progressive frame {} dropped: {}", m.serial, progress.error().message);
+    }
+    if (!p.import) cpu_bytes_ += (p.view.rows_copied - before) * row_bytes;
+
+    if (state == protocol::FrameCopyState::torn || state == protocol::FrameCopyState::dropped) {
+        // Never shown: staging left the texture alone; the import's partly
+        // written back texture keeps serial 0 and is closed for the next upload.
+        if (p.import) {
+            close_chunks();
+            tex.serial = 0;
+            if (state == protocol::FrameCopyState::torn) recovering_ = true;
+        }
+        pending_.reset();
+        return UploadState::dropped;
+    }
+    const bool complete = state == protocol::FrameCopyState::complete;
+
+    if (!p.import) {
+        if (!complete) return UploadState::pending;
+        // All rows are in staging and the seqlock held after the last of them.
+        const auto& cmd = slot.cmd;
+        cmd.reset();
+        cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
+        record_rows(cmd, *slot.staging->buffer, 0, 0, m.height, true, true);
+        cmd.end();
+        submit(cmd, &*slot.fence);
+        const Pending done = p;
+        pending_.reset();
+        recovering_ = false;
+        accepted(done.texture, done.view);
+        return UploadState::accepted;
+    }
+
+    // Import: copy the rows written since the last submission straight from the
+    // slot, in submissions of at least kImportChunkBytes so a frame takes a
+    // bounded number; the last one carries the fence.
+    const std::uint32_t ready = p.view.rows_copied - p.submitted_rows;
+    const std::uint32_t min_rows = std::max<std::uint32_t>(
+        {1U, static_cast<std::uint32_t>(kImportChunkBytes / std::max<std::uint64_t>(row_bytes, 1)),
+         m.height / kMaxImportChunks});
+    if (ready == 0 || (!complete && ready < min_rows)) return UploadState::pending;
+    if (p.chunks == slot.chunks.size()) {
+        vk::raii::CommandBuffers more(
+            gpu_->device,
+            vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, 1));
+        slot.chunks.push_back(std::move(more[0]));
+    }
+    const auto& cmd = slot.chunks[p.chunks++];
+    const auto base = static_cast<vk::DeviceSize>(p.view.pixels.data() - region_.data());
+    cmd.reset();
+    cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
+    record_rows(cmd, *import_->buffer, base, p.submitted_rows, p.view.rows_copied,
+                p.submitted_rows == 0, complete);
+    cmd.end();
+    p.submitted_rows = p.view.rows_copied;
+    submit(cmd, complete ? &*slot.fence : nullptr);
+    if (complete) p.fenced = true;
+    return UploadState::pending;
+} catch (const vk::SystemError& e) {
+    spdlog::error("uploading a frame to the GPU failed: {}", e.what());
+    if (pending_ && pending_->import) close_chunks();
+    pending_.reset();
+    return UploadState::dropped;
+}
+
+void FrameTexture::record_rows(const vk::raii::CommandBuffer& cmd, vk::Buffer src,
+                               vk::DeviceSize base, std::uint32_t from, std::uint32_t to,
+                               bool first, bool last) {
+    const auto& p = *pending_;
+    auto& tex = tex_[p.texture];
+    const auto& m = p.view.meta;
+    const std::uint32_t bpp = protocol::bytes_per_pixel(p.view.format);
+    // The first barrier orders these writes after every draw already submitted
+    // that samples the texture; the last makes them all visible to draws (it
+    // covers the earlier submissions too: they precede it in queue order).
+    if (first) {
+        transition(cmd, *tex.image, vk::ImageLayout::eTransferDstOptimal,
+                   vk::AccessFlagBits::eShaderRead, vk::PipelineStageFlagBits::eFragmentShader,
+                   vk::AccessFlagBits::eTransferWrite, vk::PipelineStageFlagBits::eTransfer);
+    }
+    if (to > from) {
+        const vk::BufferImageCopy region(
+            base + std::uint64_t{from} * m.stride, m.stride / bpp, 0,
+            vk::ImageSubresourceLayers(vk::ImageAspectFlagBits::eColor, 0, 0, 1),
+            vk::Offset3D(0, static_cast<std::int32_t>(from), 0),
+            vk::Extent3D(m.width, to - from, 1));
+        cmd.copyBufferToImage(src, *tex.image->image, vk::ImageLayout::eTransferDstOptimal, region);
+        gpu_bytes_ += std::uint64_t{to - from} * m.width * bpp;
+    }
+    if (last) {
+        transition(cmd, *tex.image, vk::ImageLayout::eShaderReadOnlyOptimal,
+                   vk::AccessFlagBits::eTransferWrite, vk::PipelineStageFlagBits::eTransfer,
+                   vk::AccessFlagBits::eShaderRead, vk::PipelineStageFlagBits::eFragmentShader);
+    }
+}
+
+void FrameTexture::submit(const vk::raii::CommandBuffer& cmd, const vk::Fence* fence) {
+    if (fence != nullptr) gpu_->device.resetFences(*fence);
+    const vk::CommandBuffer cb = *cmd;
+    vk::SubmitInfo info;
+    info.setCommandBuffers(cb);
+    gpu_->queue.submit(info, fence != nullptr ? *fence : vk::Fence{});
+}
+
+void FrameTexture::close_chunks() {
+    // A dropped import that already submitted row copies: return the texture to
+    // the layout draws expect, under the slot's fence, so the slot's command
+    // buffers are reused only once the GPU is done with them.
+    auto& p = *pending_;
+    if (p.chunks == 0 || p.fenced) return;
+    auto& slot = slots_[p.slot];
+    if (p.chunks == slot.chunks.size()) {
+        vk::raii::CommandBuffers more(
+            gpu_->device,
+            vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, 1));
+        slot.chunks.push_back(std::move(more[0]));
+    }
+    const auto& cmd = slot.chunks[p.chunks++];
+    cmd.reset();
+    cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
+    record_rows(cmd, vk::Buffer{}, 0, 0, 0, false, true);
+    cmd.end();
+    submit(cmd, &*slot.fence);
+    p.fenced = true;
+}
+
 void FrameTexture::forget() {
+    if (pending_ && pending_->import) close_chunks();
     pending_.reset();  // its fence still guards the slot's reuse
     for (auto& t : tex_)
         t.serial = 0;

@@ -18,7 +18,23 @@
 // copy is quicker than a GPU round trip), so a guest that rewrites slots very
 // fast cannot starve it.
 //
-// Every call comes from the render thread.
+// Progressive frames (issue 21): the agent announces a whole frame before its
+// rows are written and publishes how many are; upload() takes such a view
+// (from FrameReader::poll_progressive) as pending and each finish() moves it
+// on without waiting. Staging: finish() calls copy_available, which copies the
+// rows that landed into the staging buffer and checks the seqlock after them;
+// once every row is in, the one upload into the front texture is submitted.
+// Import: finish() calls rows_ready and submits a GPU copy of the rows written
+// since the last submission straight from the slot into the back texture
+// (at least kImportChunkBytes each); the last submission carries the fence,
+// and once it has signalled the seqlock is checked as for any import. A frame
+// that is torn (slot reused), abandoned (a newer one announced while its rows
+// stall) or stuck (no rows for the reader's timeout) is dropped, never drawn,
+// and the next poll takes the newer frame at once.
+//
+// Threads: every call, construction and destruction included, comes from the
+// render thread (the session loop's); the guest writes the rows concurrently
+// from its own machine, which is why everything read is checked.
 
 #include <array>
 #include <optional>
@@ -31,6 +47,16 @@
 
 namespace porthole::client::vkr {
 
+// Import path: rows of a progressive frame are copied by the GPU in
+// submissions of at least this many bytes and at most kMaxImportChunks a
+// frame (a 4K frame: about 32), so the texture is complete one submission
+// after the guest's last row. Chosen to bound submissions, not tuned: on the
+// shared 2-core lavapipe machine, porthole-bench-render --streaming put the
+// 4K import path's last-row-to-texture-complete median at 0.03-0.4x the
+// complete-only path's, with more noise than any chunk size could show.
+inline constexpr std::uint64_t kImportChunkBytes = 1024 * 1024;
+inline constexpr std::uint32_t kMaxImportChunks = 64;
+
 class FrameTexture {
   public:
     // `slots`: uploads that may be in flight at once, each with its own command
@@ -38,10 +64,12 @@ class FrameTexture {
     FrameTexture(const Gpu& gpu, std::span<std::byte> region, bool force_staging,
                  std::uint32_t slots);
 
-    // See Renderer::upload_frame. Only one import may be pending: finish it first.
+    // See Renderer::upload_frame. Only one upload may be pending: finish it
+    // first. A view in progress stays pending while its rows land.
     Result<UploadState> upload(const protocol::FrameView& view, protocol::FrameReader& reader);
-    // Completes a pending import once its fence has signalled (`wait`: block
-    // until it has); pending while the GPU still copies.
+    // Completes a pending import once its fence has signalled, or moves a
+    // progressive frame on by the rows that landed (`wait`: block until the
+    // frame is accepted or dropped); pending while rows or the GPU copy are due.
     UploadState finish(protocol::FrameReader& reader, bool wait);
     [[nodiscard]] bool pending() const { return pending_.has_value(); }
     // The session ended: drop a pending copy (its reader is gone) and treat
@@ -75,15 +103,31 @@ class FrameTexture {
         vk::raii::CommandBuffer cmd{nullptr};
         vk::raii::Fence fence{nullptr};
         std::optional<HostBuffer> staging;
+        std::vector<vk::raii::CommandBuffer> chunks;  // a progressive import's submissions
     };
     struct Pending {
         protocol::FrameView view;
         std::uint32_t texture = 0;
         std::uint32_t slot = 0;
+        bool progressive = false;          // rows still landing: step() moves it on
+        bool import = false;               // copied by the GPU from the slot, in chunks
+        std::uint32_t submitted_rows = 0;  // import: rows whose copy is submitted
+        std::uint32_t chunks = 0;          // import: command buffers used this frame
+        bool fenced = false;               // import: the last submission (with the fence) is made
     };
 
     void try_import();
     void accepted(std::uint32_t texture, const protocol::FrameView& view);
+    // One step of the pending progressive frame (see the header comment).
+    UploadState step(protocol::FrameReader& reader, std::uint64_t now_ns, bool wait);
+    // Records the copy of rows [from, to) of the pending frame from src at
+    // `base`, with the barrier into transfer layout (`first`) and out of it (`last`).
+    void record_rows(const vk::raii::CommandBuffer& cmd, vk::Buffer src, vk::DeviceSize base,
+                     std::uint32_t from, std::uint32_t to, bool first, bool last);
+    void submit(const vk::raii::CommandBuffer& cmd, const vk::Fence* fence);
+    // A dropped progressive import with copies submitted: back to the layout
+    // draws expect, under the slot's fence.
+    void close_chunks();
 
     const Gpu* gpu_;
     std::span<std::byte> region_;

@@ -79,7 +79,9 @@ class Renderer {
     // Starts copying view.copy_rects into a texture and completes the read with
     // reader.finish, now (staging: accepted or dropped) or once the GPU copy is
     // done (import: pending; call finish_upload). Never waits for the GPU in
-    // steady state. Not while an upload is pending.
+    // steady state. Not while an upload is pending. A view in progress (from
+    // poll_progressive) is pending while its rows land: finish_upload copies
+    // the rows that landed (staging) or submits their GPU copy (import).
     virtual Result<UploadState> upload_frame(const protocol::FrameView& view,
                                              protocol::FrameReader& reader) = 0;
     // Completes a pending upload with the same reader: accepted, dropped (torn),

@@ -499,11 +499,6 @@ Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span
         dst_stride < view.meta.width * bpp) {
         return Error::make("destination too small for the frame");
     }
-    auto end = [&](FrameCopyState state) {
-        view.done = true;
-        if (state != FrameCopyState::complete) have_ = 0;  // the host's copy holds a mix
-        return FrameCopyProgress{state, view.rows_copied};
-    };
     if (!view.in_progress) {
         copy_frame_rects(view, dst, dst_stride);
         const bool ok = finish(view);
@@ -512,6 +507,30 @@ Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span
         return FrameCopyProgress{ok ? FrameCopyState::complete : FrameCopyState::torn,
                                  view.rows_copied};
     }
+    return advance(view, now_ns, true, [&](std::uint32_t from, std::uint32_t to) {
+        copy_rect(dst.data(), dst_stride, view.pixels.data(), view.meta.stride,
+                  Rect{0, from, view.meta.width, to - from}, bpp);
+    });
+}
+
+Result<FrameCopyProgress> FrameReader::rows_ready(FrameView& view, std::uint64_t now_ns) {
+    if (view.done) return Error::make("frame copy already ended");
+    if (!view.in_progress) {
+        view.rows_copied = view.meta.height;
+        view.done = true;
+        return FrameCopyProgress{FrameCopyState::complete, view.rows_copied};
+    }
+    return advance(view, now_ns, false, [](std::uint32_t, std::uint32_t) {});
+}
+
+Result<FrameCopyProgress> FrameReader::advance(
+    FrameView& view, std::uint64_t now_ns, bool accept,
+    const std::function<void(std::uint32_t, std::uint32_t)>& copy) {
+    auto end = [&](FrameCopyState state) {
+        view.done = true;
+        if (state != FrameCopyState::complete) have_ = 0;  // the host's copy holds a mix
+        return FrameCopyProgress{state, view.rows_copied};
+    };
     const FrameSlotHeader& shared = shared_slot(view.slot);
     const std::uint64_t rows = load_acquire(shared.rows_written);
     if (rows > view.meta.height || rows < view.rows_copied) {
@@ -526,10 +545,7 @@ Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span
                              std::to_string(view.meta.height));
     }
     const auto upto = static_cast<std::uint32_t>(rows);
-    if (upto > view.rows_copied) {
-        copy_rect(dst.data(), dst_stride, view.pixels.data(), view.meta.stride,
-                  Rect{0, view.rows_copied, view.meta.width, upto - view.rows_copied}, bpp);
-    }
+    if (upto > view.rows_copied) copy(view.rows_copied, upto);
     // After the copy: a guest that reused the slot changed seq before its first byte.
     if (!seqlock_read_valid(shared.seq, view.seq)) {
         stats_.torn++;
@@ -540,10 +556,12 @@ Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span
         view.progress_ns = now_ns;
     }
     if (view.rows_copied == view.meta.height) {
-        have_ = view.meta.serial;
-        have_meta_ = view.meta;
-        stats_.accepted++;
         view.done = true;
+        if (accept) {
+            have_ = view.meta.serial;
+            have_meta_ = view.meta;
+            stats_.accepted++;
+        }
         return FrameCopyProgress{FrameCopyState::complete, view.rows_copied};
     }
     // One writer writes frames in order, so a newer frame announced while this

@@ -86,6 +86,26 @@ class Rig {
         return s ? *s : 0;
     }
 
+    // Announces pattern n as a progressive whole frame; rows follow with write_rows.
+    std::uint64_t begin(std::uint64_t n, std::uint32_t w, std::uint32_t h) {
+        const auto f = protocol::PixelFormat::bgra8;
+        const std::uint32_t stride = w * protocol::bytes_per_pixel(f);
+        image_.assign(std::size_t{stride} * h, std::byte{0});
+        pattern::render_full(n, w, h, f, image_, stride);
+        w_ = w, h_ = h, format_ = f, have_geometry_ = true;
+        auto s = writer().begin_frame(protocol::FrameSource{w, h, stride, f, image_.data()},
+                                      monotonic_ns());
+        EXPECT_TRUE(s.has_value());
+        return s ? *s : 0;
+    }
+    protocol::FrameWriter& writer() { return agent_->channels().frames; }
+
+    std::optional<protocol::FrameView> poll_progressive() {
+        auto v = channels_->frames.poll_progressive(monotonic_ns());
+        EXPECT_TRUE(v.has_value()) << v.error().message;
+        return v ? *v : std::nullopt;
+    }
+
     std::optional<protocol::FrameView> poll() {
         auto v = channels_->frames.poll();
         EXPECT_TRUE(v.has_value()) << v.error().message;
@@ -345,6 +365,172 @@ TEST(RenderPipelineCopy, CopiedFrameKeepsTheBorderBlackAndTheOverlayOnTop) {
             EXPECT_EQ(lit_overlay, 0U);
         }
     }
+}
+
+// Bytes of frame pixels the path in use has copied so far.
+std::uint64_t copied(porthole::client::Renderer& r) {
+    return r.copy_path() == CopyPath::staging ? r.cpu_bytes_copied() : r.gpu_bytes_copied();
+}
+
+// A progressive frame's rows are copied (staging) or their GPU copy submitted
+// (import) while the guest still writes the frame; it is shown only once every
+// row is in, pixel-exact, and until then draws keep the previous frame.
+TEST_P(RenderPipeline, ProgressiveFrameRowsAreCopiedBeforeTheGuestEndsIt) {
+    auto& r = *rig_;
+    const std::uint32_t w = kMaxW, h = kMaxH, row = w * 4;
+    const auto first = r.publish(1, w, h);
+    const auto v1 = r.poll();
+    ASSERT_TRUE(v1.has_value());
+    ASSERT_EQ(r.take(*v1), UploadState::accepted);
+
+    for (std::uint64_t n = 2; n < 6; ++n) {
+        const auto serial = r.begin(n, w, h);
+        ASSERT_TRUE(r.writer().write_rows(h * 3 / 4).has_value());
+        const auto view = r.poll_progressive();
+        ASSERT_TRUE(view.has_value());
+        ASSERT_TRUE(view->in_progress);
+        const auto before = copied(r.renderer());
+        auto up = r.renderer().upload_frame(*view, r.reader());
+        ASSERT_TRUE(up.has_value()) << up.error().message;
+        ASSERT_EQ(*up, UploadState::pending) << "a frame shown before the guest ended it";
+        EXPECT_EQ(r.renderer().finish_upload(r.reader()), UploadState::pending);
+        // Three quarters of the rows are in before end_frame (the import path
+        // submits at least kImportChunkBytes at a time, here 256 rows).
+        EXPECT_GE(copied(r.renderer()) - before, std::uint64_t{h / 2} * row) << "frame " << n;
+        EXPECT_LE(copied(r.renderer()) - before, std::uint64_t{h * 3 / 4} * row);
+        r.queue_draws(2);
+        ASSERT_TRUE(r.shows(n - 1, w, h)) << "a partly copied frame was drawn";
+        EXPECT_NE(r.renderer().frame_serial(), serial);
+
+        ASSERT_TRUE(r.writer().end_frame().has_value());
+        const auto state = r.renderer().finish_upload(r.reader(), true);
+        ASSERT_EQ(state, UploadState::accepted) << "frame " << n;
+        EXPECT_EQ(copied(r.renderer()) - before, std::uint64_t{h} * row);
+        EXPECT_EQ(r.renderer().frame_serial(), serial);
+        r.queue_draws(2);
+        ASSERT_TRUE(r.shows(n, w, h)) << "frame " << n;
+    }
+    EXPECT_NE(first, 0U);
+    EXPECT_EQ(r.reader().stats().torn, 0U);
+    EXPECT_EQ(r.reader().stats().dropped, 0U);
+}
+
+// The host follows the guest chunk by chunk, as the client's loop does.
+TEST_P(RenderPipeline, ProgressiveFramesFollowedChunkByChunkArePixelExact) {
+    auto& r = *rig_;
+    const std::uint32_t w = kMaxW, h = kMaxH;
+    for (std::uint64_t n = 10; n < 16; ++n) {
+        const auto serial = r.begin(n, w, h);
+        const auto view = r.poll_progressive();
+        ASSERT_TRUE(view.has_value());
+        auto up = r.renderer().upload_frame(*view, r.reader());
+        ASSERT_TRUE(up.has_value()) << up.error().message;
+        auto state = *up;
+        for (std::uint32_t rows = 0; rows < h;) {
+            ASSERT_EQ(state, UploadState::pending) << "frame " << n << " at row " << rows;
+            ASSERT_TRUE(r.writer().write_rows(h / 16).has_value());
+            rows += h / 16;
+            state = r.renderer().finish_upload(r.reader());
+            if (n % 2 == 0) r.queue_draws(1);
+        }
+        ASSERT_TRUE(r.writer().end_frame().has_value());
+        // Every row is in: staging may have accepted it on the last step.
+        if (state == UploadState::pending) state = r.renderer().finish_upload(r.reader(), true);
+        ASSERT_EQ(state, UploadState::accepted) << "frame " << n;
+        EXPECT_EQ(r.renderer().frame_serial(), serial);
+        r.queue_draws(2);
+        ASSERT_TRUE(r.shows(n, w, h)) << "frame " << n;
+    }
+    EXPECT_EQ(r.reader().stats().torn, 0U);
+}
+
+// The guest reuses the slot of a progressive frame the host is copying: the
+// frame is torn and never shown, and the newest frame follows whole.
+TEST_P(RenderPipeline, ProgressiveFrameWhoseSlotIsReusedMidCopyIsNeverShown) {
+    auto& r = *rig_;
+    const std::uint32_t w = kMaxW, h = kMaxH;
+    r.publish(1, w, h);
+    const auto v1 = r.poll();
+    ASSERT_TRUE(v1.has_value());
+    ASSERT_EQ(r.take(*v1), UploadState::accepted);
+
+    r.begin(2, w, h);
+    ASSERT_TRUE(r.writer().write_rows(h / 2).has_value());
+    const auto v2 = r.poll_progressive();
+    ASSERT_TRUE(v2.has_value());
+    ASSERT_TRUE(v2->in_progress);
+    auto up = r.renderer().upload_frame(*v2, r.reader());
+    ASSERT_TRUE(up.has_value());
+    ASSERT_EQ(*up, UploadState::pending);
+    // Every slot is rewritten (frame 2's too) while its copy is under way.
+    std::uint64_t n = 3;
+    for (std::uint32_t i = 0; i < r.slots(); ++i)
+        r.publish(n++, w, h);
+    r.queue_draws(2);
+    EXPECT_EQ(r.renderer().finish_upload(r.reader(), true), UploadState::dropped);
+    EXPECT_EQ(r.reader().stats().torn, 1U);
+    EXPECT_FALSE(r.renderer().upload_pending());
+    r.queue_draws(2);
+    ASSERT_TRUE(r.shows(1, w, h)) << "a torn frame reached the screen";
+
+    const auto v = r.poll();
+    ASSERT_TRUE(v.has_value());
+    ASSERT_EQ(r.take(*v), UploadState::accepted);
+    ASSERT_TRUE(r.shows(n - 1, w, h));
+}
+
+// A frame the guest abandons, and one that stops advancing, are dropped
+// without holding back the frame after them.
+TEST_P(RenderPipeline, AbandonedOrStalledProgressiveFramesDoNotHoldBackTheNext) {
+    auto& r = *rig_;
+    const std::uint32_t w = kMaxW, h = kMaxH;
+    r.publish(1, w, h);
+    const auto v1 = r.poll();
+    ASSERT_TRUE(v1.has_value());
+    ASSERT_EQ(r.take(*v1), UploadState::accepted);
+
+    // Abandoned: the guest starts frame 3 with frame 2's rows part written.
+    r.begin(2, w, h);
+    ASSERT_TRUE(r.writer().write_rows(h / 2).has_value());
+    auto v2 = r.poll_progressive();
+    ASSERT_TRUE(v2.has_value());
+    auto up = r.renderer().upload_frame(*v2, r.reader());
+    ASSERT_TRUE(up.has_value());
+    ASSERT_EQ(*up, UploadState::pending);
+    const auto serial3 = r.begin(3, w, h);
+    const auto t0 = monotonic_ns();
+    EXPECT_EQ(r.renderer().finish_upload(r.reader()), UploadState::dropped);
+    EXPECT_LT(monotonic_ns() - t0, 50'000'000U) << "the abandoned frame was waited for";
+    EXPECT_EQ(r.reader().stats().dropped, 1U);
+    ASSERT_TRUE(r.shows(1, w, h));
+    auto v3 = r.poll_progressive();
+    ASSERT_TRUE(v3.has_value());
+    EXPECT_EQ(v3->meta.serial, serial3);
+    up = r.renderer().upload_frame(*v3, r.reader());
+    ASSERT_TRUE(up.has_value());
+    ASSERT_TRUE(r.writer().end_frame().has_value());
+    ASSERT_EQ(r.renderer().finish_upload(r.reader(), true), UploadState::accepted);
+    ASSERT_TRUE(r.shows(3, w, h));
+
+    // Stalled: rows stop short and nothing newer comes; the reader's timeout drops it.
+    r.reader().set_progress_timeout(20'000'000);
+    r.begin(4, w, h);
+    ASSERT_TRUE(r.writer().write_rows(h / 3).has_value());
+    auto v4 = r.poll_progressive();
+    ASSERT_TRUE(v4.has_value());
+    up = r.renderer().upload_frame(*v4, r.reader());
+    ASSERT_TRUE(up.has_value());
+    ASSERT_EQ(*up, UploadState::pending);
+    EXPECT_EQ(r.renderer().finish_upload(r.reader(), true), UploadState::dropped);
+    EXPECT_EQ(r.reader().stats().dropped, 2U);
+    r.queue_draws(2);
+    ASSERT_TRUE(r.shows(3, w, h)) << "a stalled frame reached the screen";
+    // The guest comes back with a new frame: shown exactly.
+    r.publish(5, w, h);
+    const auto v5 = r.poll_progressive();
+    ASSERT_TRUE(v5.has_value());
+    ASSERT_EQ(r.take(*v5), UploadState::accepted);
+    ASSERT_TRUE(r.shows(5, w, h));
 }
 
 INSTANTIATE_TEST_SUITE_P(CopyPaths, RenderPipeline, ::testing::Values(false, true),

@@ -675,6 +675,27 @@ TEST_F(RenderHeadless, StagingFallbackCopiesOnlyDamagedRectangles) {
     expect_pattern(screenshot("shot.png"), 0, 0, 640, 360);
 }
 
+// The agent sends every frame whole and progressively (a new size each
+// frame); the client follows the rows as they land on both copy paths and
+// shows every frame pixel-exact.
+TEST_F(RenderHeadless, ProgressiveWholeFramesArePixelExactOnBothCopyPaths) {
+    auto agent = start_agent({"--width", "640", "--height", "360", "--resize-to", "512x288",
+                              "--resize-every", "1", "--fps-limit", "60"});
+    for (const bool staging : {false, true}) {
+        std::vector<std::string> args{"--headless", "--no-cursor", "--verify-pattern",
+                                      "--exit-after-frames", "40"};
+        if (staging) args.emplace_back("--force-staging");
+        const auto r = run_client(args);
+        ASSERT_EQ(r.code, 0) << r.log;
+        EXPECT_EQ(r.last()["copy_path"], staging ? "staging" : "import");
+        EXPECT_EQ(r.last()["mismatched"], 0);
+        EXPECT_GE(r.last()["verified"].get<int>(), 40);
+        // Whole frames every time: at least the smaller size's bytes a frame.
+        const auto frames = r.last()["frames"].get<std::uint64_t>();
+        EXPECT_GE(r.last()["gpu_bytes_copied"].get<std::uint64_t>(), frames * 512 * 288 * 4);
+    }
+}
+
 TEST_F(RenderHeadless, RecoversPixelExactAfterAgentRestart) {
     auto client =
         start_client({"--headless", "--no-cursor", "--verify-pattern", "--exit-after-frames", "70",

@@ -623,6 +623,53 @@ TEST(ProgressiveFrame, AbandonedFrameIsDroppedAtOnceAndNeverShown) {
     }
 }
 
+// For a copy made elsewhere (a GPU reading the slot in place): rows_ready
+// advances through the written rows without touching the host's copy, and
+// only finish, after that copy, accepts the frame.
+TEST(ProgressiveFrame, RowsReadyTracksRowsWithoutCopyingAndFinishAccepts) {
+    auto rig = ProgressiveRig::make(128, 64);
+    PatternImage img(128, 64);
+    img.draw(0);
+    auto serial = rig.w.begin_frame(img.source(), 0);
+    ASSERT_TRUE(serial);
+    ASSERT_TRUE(rig.w.write_rows(24));
+    FrameView v = rig.poll_in_progress();
+    auto p = rig.r.rows_ready(v, 1);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->state, FrameCopyState::in_progress);
+    EXPECT_EQ(p->rows, 24U);
+    EXPECT_EQ(v.rows_copied, 24U);
+    EXPECT_TRUE(std::all_of(rig.copy.begin(), rig.copy.end(),
+                            [](std::byte b) { return b == std::byte{0}; }));
+    ASSERT_TRUE(rig.w.end_frame());
+    p = rig.r.rows_ready(v, 2);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::complete);
+    EXPECT_EQ(rig.r.last_serial(), 0U);  // not before the caller's copy is done
+    EXPECT_EQ(rig.r.stats().accepted, 0U);
+    EXPECT_TRUE(rig.r.finish(v));
+    EXPECT_EQ(rig.r.last_serial(), *serial);
+}
+
+TEST(ProgressiveFrame, RowsReadySeesASlotReusedMidCopyAsTorn) {
+    auto rig = ProgressiveRig::make(128, 64);
+    PatternImage img(128, 64);
+    img.draw(0);
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(20));
+    FrameView v = rig.poll_in_progress();
+    ASSERT_TRUE(rig.r.rows_ready(v, 1));
+    for (std::uint64_t n = 1; n <= 3; ++n) {
+        img.draw(n);
+        ASSERT_TRUE(rig.w.publish_progressive(img.source(), n, 4096));
+    }
+    auto p = rig.r.rows_ready(v, 2);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, FrameCopyState::torn);
+    EXPECT_EQ(rig.r.stats().torn, 1U);
+    EXPECT_EQ(rig.r.last_serial(), 0U);
+}
+
 TEST(ProgressiveFrame, ProgressiveFlagOnAPartialFrameIsRejected) {
     FrameMeta m{1,
                 64,

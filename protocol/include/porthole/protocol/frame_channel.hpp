@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -197,6 +198,12 @@ class FrameReader {
     Result<FrameCopyProgress> copy_available(FrameView& view, std::span<std::byte> dst,
                                              std::uint32_t dst_stride, std::uint64_t now_ns);
     void set_progress_timeout(std::uint64_t ns) { progress_timeout_ns_ = ns; }
+    // For a copy the caller makes itself (a GPU reading the slot in place):
+    // checks the view like copy_available and advances view.rows_copied to the
+    // rows written so far, without copying. `complete` means every row is
+    // written and the slot still holds the frame; the caller then copies what
+    // remains and calls finish once its copy is done, which accepts the frame.
+    Result<FrameCopyProgress> rows_ready(FrameView& view, std::uint64_t now_ns);
 
     // After copying view.copy_rects out of view.pixels: true if the slot held
     // still (the copy is exact and now current); false if it was torn, in which
@@ -218,6 +225,11 @@ class FrameReader {
         : channel_(channel), hdr_(hdr) {}
     Result<DamageList> accumulate(const FrameMeta& meta, const DamageList& own) const;
     Result<std::optional<FrameView>> poll_frame(bool progressive, std::uint64_t now_ns);
+    // The progressive part of copy_available and rows_ready: `copy` gets each
+    // new row range before the seqlock is checked; `accept` takes a complete frame.
+    Result<FrameCopyProgress> advance(
+        FrameView& view, std::uint64_t now_ns, bool accept,
+        const std::function<void(std::uint32_t, std::uint32_t)>& copy);
     const FrameSlotHeader& shared_slot(std::uint32_t slot) const;
 
     std::span<const std::byte> channel_;
