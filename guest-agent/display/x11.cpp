@@ -1,8 +1,7 @@
 // RandR 1.2+ mode setting for the X display the agent captures. The output
 // changed is the primary one (else the first connected output with a CRTC);
 // the screen is resized to hold every active CRTC, as xrandr does.
-#include <X11/Xlib.h>
-#include <X11/extensions/Xrandr.h>
+#include "display/x11.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +10,10 @@
 #include <string>
 
 #include "display/modes.hpp"
-#include "display/x11.hpp"
+
+// Last: Xlib's macros (Status, None, Bool) would break the headers above.
+#include <X11/Xlib.h>
+#include <X11/extensions/Xrandr.h>
 
 namespace porthole::agent::display {
 
@@ -94,7 +96,7 @@ class X11Modes final : public DisplayModes {
         return Mode{m->width, m->height, refresh_mhz(*m)};
     }
 
-    Status set(const Mode& mode) override {
+    Result<void> set(const Mode& mode) override {
         Display* d = dpy_.get();
         auto t = target();
         if (!t) return t.error();
@@ -105,8 +107,7 @@ class X11Modes final : public DisplayModes {
                 refresh_mhz(*m) == mode.refresh_mhz)
                 id = m->id;
         }
-        if (id == None)
-            return Error::make("x11: " + t->name + " does not offer " + describe(mode));
+        if (id == None) return Error::make("x11: " + t->name + " does not offer " + describe(mode));
         // The new screen: every active CRTC, ours with the new mode (rotation kept).
         const bool sideways = (t->crtc->rotation & (RR_Rotate_90 | RR_Rotate_270)) != 0;
         const std::uint32_t cw = sideways ? mode.height : mode.width;
@@ -136,7 +137,7 @@ class X11Modes final : public DisplayModes {
         t_error.clear();
         XGrabServer(d);
         // The CRTC goes off first: the screen may not shrink below an active CRTC.
-        Status result;
+        Result<void> result;
         if (XRRSetCrtcConfig(d, t->res.get(), t->crtc_id, CurrentTime, 0, 0, None, RR_Rotate_0,
                              nullptr, 0) != RRSetConfigSuccess) {
             result = Error::make("x11: cannot switch off the CRTC of " + t->name);
@@ -145,16 +146,16 @@ class X11Modes final : public DisplayModes {
                              std::max(mm_w, 1), std::max(mm_h, 1));
             XSync(d, False);
             if (!t_error.empty()) result = Error::make("x11: screen resize refused: " + t_error);
-            if (XRRSetCrtcConfig(d, t->res.get(), t->crtc_id, CurrentTime, t->crtc->x,
-                                 t->crtc->y, result ? id : t->crtc->mode, t->crtc->rotation,
-                                 t->crtc->outputs, t->crtc->noutput) != RRSetConfigSuccess &&
+            if (XRRSetCrtcConfig(d, t->res.get(), t->crtc_id, CurrentTime, t->crtc->x, t->crtc->y,
+                                 result ? id : t->crtc->mode, t->crtc->rotation, t->crtc->outputs,
+                                 t->crtc->noutput) != RRSetConfigSuccess &&
                 result) {
                 // Put the old mode back rather than leave the display dark.
                 result = Error::make("x11: " + t->name + " refused " + describe(mode));
                 XRRSetScreenSize(d, root_, old_w, old_h, DisplayWidthMM(d, scr),
                                  DisplayHeightMM(d, scr));
-                XRRSetCrtcConfig(d, t->res.get(), t->crtc_id, CurrentTime, t->crtc->x,
-                                 t->crtc->y, t->crtc->mode, t->crtc->rotation, t->crtc->outputs,
+                XRRSetCrtcConfig(d, t->res.get(), t->crtc_id, CurrentTime, t->crtc->x, t->crtc->y,
+                                 t->crtc->mode, t->crtc->rotation, t->crtc->outputs,
                                  t->crtc->noutput);
             }
         }

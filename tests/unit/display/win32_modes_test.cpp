@@ -24,10 +24,9 @@ TEST(Win32Modes, ListsTheModesWithTheCurrentOneAmongThem) {
     EXPECT_EQ(cur->height, static_cast<std::uint32_t>(GetSystemMetrics(SM_CYSCREEN)));
     auto modes = (*d)->modes();
     ASSERT_TRUE(modes) << modes.error().message;
-    EXPECT_NE(std::find_if(modes->begin(), modes->end(),
-                           [&](const Mode& m) {
-                               return m.width == cur->width && m.height == cur->height;
-                           }),
+    EXPECT_NE(std::find_if(
+                  modes->begin(), modes->end(),
+                  [&](const Mode& m) { return m.width == cur->width && m.height == cur->height; }),
               modes->end());
 }
 
