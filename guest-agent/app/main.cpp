@@ -344,8 +344,8 @@ int run(const Options& o) {
                 } else if (!r->chosen) {
                     spdlog::info("guest resolution: no mode fits {}x{}", req->width, req->height);
                 } else {
-                    spdlog::info("guest resolution: {}x{} asked, {}x{} {}", req->width,
-                                 req->height, r->chosen->width, r->chosen->height,
+                    spdlog::info("guest resolution: {}x{} asked, {}x{} {}", req->width, req->height,
+                                 r->chosen->width, r->chosen->height,
                                  r->changed ? "set" : "already set");
                 }
             }

@@ -18,8 +18,7 @@ std::optional<PixelSize> ResizeSettle::update(PixelSize size, std::uint64_t now_
     return size;
 }
 
-GuestResSubsystem::GuestResSubsystem(std::span<std::byte> region,
-                                     std::function<PixelSize()> size)
+GuestResSubsystem::GuestResSubsystem(std::span<std::byte> region, std::function<PixelSize()> size)
     : region_(region), size_(std::move(size)) {}
 
 void GuestResSubsystem::attach(protocol::HostChannels&, const protocol::HostSession& session) {
@@ -37,7 +36,7 @@ bool GuestResSubsystem::tick(std::uint64_t now_ns) {
     if (!want) return false;
     const auto [w, h] = *want;
     if (w > protocol::kMaxGuestResDimension || h > protocol::kMaxGuestResDimension) return false;
-    write_guest_res_request(region_, ++serial_, w, h);
+    protocol::write_guest_res_request(region_, ++serial_, w, h);
     spdlog::info("guest resolution: asking for {}x{}", w, h);
     return true;
 }

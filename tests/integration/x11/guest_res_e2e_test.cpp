@@ -56,8 +56,8 @@ class GuestRes : public ::testing::Test {
         ASSERT_TRUE(p) << p.error().message;
         guest_ = std::make_unique<XPainter>(std::move(*p));
         // The guest display's modes (Xvfb itself offers only 1920x1080).
-        for (const auto& [w, h] : {std::pair{1280u, 720u}, std::pair{1024u, 768u},
-                                   std::pair{800u, 600u}})
+        for (const auto& [w, h] :
+             {std::pair{1280u, 720u}, std::pair{1024u, 768u}, std::pair{800u, 600u}})
             ASSERT_TRUE(guest_->add_mode(w, h)) << w << "x" << h;
         char tmpl[] = "/tmp/porthole-guest-res-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -138,8 +138,8 @@ TEST_F(GuestRes, TheGuestFollowsTheWindowAfterAResizeSettles) {
     const std::string title = "guest-res-" + std::to_string(getpid());
     client_ = std::make_unique<Child>(
         std::vector<std::string>{PORTHOLE_CLIENT_BIN, "--shm", region_, "--size", "1280x720",
-                                 "--title", title, "--set-guest-res", "--input", "none",
-                                 "--audio", "off", "--clipboard", "off", "--timeout", "50"},
+                                 "--title", title, "--set-guest-res", "--input", "none", "--audio",
+                                 "off", "--clipboard", "off", "--timeout", "50"},
         std::vector<std::string>{"DISPLAY=" + host_display, "SDL_VIDEODRIVER=x11"},
         dir_ + "/client.out");
     ASSERT_TRUE(wait_log(dir_ + "/agent.out", "guest resolution: 1280x720 asked, 1280x720 set"))
@@ -148,8 +148,8 @@ TEST_F(GuestRes, TheGuestFollowsTheWindowAfterAResizeSettles) {
     ASSERT_EQ(count(read_file(dir_ + "/client.out"), "asking for"), 1U) << logs();
 
     // A drag: ten sizes 30 ms apart, ending at 1100x800.
-    const std::string xdotool = "DISPLAY=" + host_display + " xdotool search --name '^" + title +
-                                "$' windowsize --sync ";
+    const std::string xdotool =
+        "DISPLAY=" + host_display + " xdotool search --name '^" + title + "$' windowsize --sync ";
     for (int i = 9; i >= 0; --i) {
         const int w = 1100 + i * 40, hgt = 800 + i * 10;
         ASSERT_EQ(std::system((xdotool + std::to_string(w) + " " + std::to_string(hgt)).c_str()),

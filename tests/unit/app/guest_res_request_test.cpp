@@ -55,8 +55,8 @@ TEST(ResizeSettle, AZeroSizeIsNeverSent) {
 
 TEST(GuestResSubsystem, WritesTheWindowSizeOnAttachAndAfterAResize) {
     porthole::testing::AlignedRegion mem(8 << 20);
-    auto agent = protocol::AgentSession::create(mem.bytes(), {}, protocol::cap::guest_res,
-                                                "agent", 0);
+    auto agent =
+        protocol::AgentSession::create(mem.bytes(), {}, protocol::cap::guest_res, "agent", 0);
     ASSERT_TRUE(agent) << agent.error().message;
     protocol::HostSession host(mem.bytes(), 0, "host");
     ASSERT_TRUE(host.poll(1).new_session);
