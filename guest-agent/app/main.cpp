@@ -34,6 +34,7 @@
 #ifdef _WIN32
 #include "capture/win/dxgi.hpp"
 #include "capture/win/mmcss.hpp"
+#include "display/win32.hpp"
 #include "win/service.hpp"
 #endif
 
@@ -338,6 +339,15 @@ int run(const Options& o) {
                 (req->serial != res_serial || last_client != res_client)) {
                 res_client = last_client;
                 res_serial = req->serial;
+#ifdef _WIN32
+                // The display captured, which need not be the primary one.
+                if (auto* dxgi = dynamic_cast<agent::win::DxgiSource*>(&source)) {
+                    const auto r = dxgi->desktop_rect();
+                    if (auto m = agent::display::open_win32_modes(
+                            agent::display::display_device_at(r.left, r.top)))
+                        modes = std::move(*m);
+                }
+#endif
                 if (auto r = agent::display::apply_request(*modes, req->width, req->height); !r) {
                     spdlog::warn("guest resolution: {}x{} asked: {}", req->width, req->height,
                                  r.error().message);

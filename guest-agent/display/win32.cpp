@@ -104,6 +104,14 @@ class Win32Modes final : public DisplayModes {
 
 }  // namespace
 
+std::string display_device_at(std::int32_t x, std::int32_t y) {
+    HMONITOR monitor = MonitorFromPoint(POINT{x, y}, MONITOR_DEFAULTTONULL);
+    MONITORINFOEXW info{};
+    info.cbSize = sizeof info;
+    if (monitor == nullptr || GetMonitorInfoW(monitor, &info) == 0) return {};
+    return win::narrow(info.szDevice);
+}
+
 Result<std::unique_ptr<DisplayModes>> open_win32_modes(const std::string& device) {
     auto modes = std::make_unique<Win32Modes>(win::widen(device));
     if (auto cur = modes->current(); !cur) return cur.error();

@@ -54,6 +54,15 @@ TEST(Win32Modes, AModeTheDisplayDoesNotOfferIsRefusedBeforeAnyChange) {
     EXPECT_EQ((*d)->current()->width, cur->width);
 }
 
+TEST(Win32Modes, TheDisplayAtADesktopPointIsNamed) {
+    const auto name = display_device_at(0, 0);
+    EXPECT_TRUE(name.starts_with("\\\\.\\DISPLAY")) << name;
+    auto d = open_win32_modes(name);
+    ASSERT_TRUE(d) << d.error().message;
+    EXPECT_EQ((*d)->current()->width, static_cast<std::uint32_t>(GetSystemMetrics(SM_CXSCREEN)));
+    EXPECT_EQ(display_device_at(-100000, -100000), "") << "no display there";
+}
+
 TEST(Win32Modes, AnUnknownDisplayIsAnError) {
     auto d = open_win32_modes("\\\\.\\DISPLAY99");
     ASSERT_FALSE(d);
