@@ -24,14 +24,17 @@
 #include "capture/source.hpp"
 #include "clipboard/backend.hpp"
 #include "clipboard/pump.hpp"
+#include "display/modes.hpp"
 #include "input/injector.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
+#include "porthole/protocol/guest_res.hpp"
 #include "porthole/protocol/session.hpp"
 #include "porthole/util/version.hpp"
 #ifdef _WIN32
 #include "capture/win/dxgi.hpp"
 #include "capture/win/mmcss.hpp"
+#include "display/win32.hpp"
 #include "win/service.hpp"
 #endif
 
@@ -79,6 +82,7 @@ struct Options {
     std::string audio = "none";
 #endif
     std::string clipboard = "auto";  // auto, x11, win32 or none
+    std::string guest_res = "auto";  // auto, x11, win32 or none
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
     std::string output;      // Windows: which display to capture
@@ -139,6 +143,20 @@ int run(const Options& o) {
     std::uint64_t caps = protocol::cap::frames | protocol::cap::cursor;
     if (injector) caps |= protocol::cap::input_inject;
     if (o.audio != "none") caps |= protocol::cap::audio_out;
+    // The display whose mode follows the host's window: the one captured.
+    std::unique_ptr<agent::display::DisplayModes> modes;
+    std::string modes_backend = o.guest_res;
+#ifndef _WIN32
+    if (modes_backend == "auto") modes_backend = o.capture == "x11" ? "x11" : "none";
+#endif
+    if (auto m = agent::display::make_display_modes(modes_backend, o.display); !m) {
+        spdlog::warn("guest resolution off: {}", m.error().message);
+    } else if (*m) {
+        modes = std::move(*m);
+        caps |= protocol::cap::guest_res;
+        spdlog::info("guest resolution: {} (follows the host's window when it asks)",
+                     modes->name());
+    }
 
     protocol::LayoutParams params;
     params.frame_slots = o.slots;
@@ -223,6 +241,7 @@ int run(const Options& o) {
     };
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
+    std::uint64_t res_client = 0, res_serial = 0;  // the last request acted on
     int exit_code = 0;
     auto next_tick = Clock::now();
     auto next_stats = Clock::now() + std::chrono::seconds(1);
@@ -315,6 +334,31 @@ int run(const Options& o) {
                     spdlog::info("host client detached");
                 last_client = client;
             }
+            if (const auto req = protocol::read_guest_res_request(region->bytes());
+                modes && req && last_client != 0 &&
+                (req->serial != res_serial || last_client != res_client)) {
+                res_client = last_client;
+                res_serial = req->serial;
+#ifdef _WIN32
+                // The display captured, which need not be the primary one.
+                if (auto* dxgi = dynamic_cast<agent::win::DxgiSource*>(&source)) {
+                    const auto r = dxgi->desktop_rect();
+                    if (auto m = agent::display::open_win32_modes(
+                            agent::display::display_device_at(r.left, r.top)))
+                        modes = std::move(*m);
+                }
+#endif
+                if (auto r = agent::display::apply_request(*modes, req->width, req->height); !r) {
+                    spdlog::warn("guest resolution: {}x{} asked: {}", req->width, req->height,
+                                 r.error().message);
+                } else if (!r->chosen) {
+                    spdlog::info("guest resolution: no mode fits {}x{}", req->width, req->height);
+                } else {
+                    spdlog::info("guest resolution: {}x{} asked, {}x{} {}", req->width, req->height,
+                                 r->chosen->width, r->chosen->height,
+                                 r->changed ? "set" : "already set");
+                }
+            }
         }
         if (Clock::now() >= next_stats) {
             spdlog::debug("published {} frames in the last second ({} total)", stats_frames,
@@ -394,6 +438,15 @@ int main(int argc, char** argv) {
            "share clipboard text with the host: " + fmt::format("{}", fmt::join(clipboards, "|")) +
                " (auto: win32 on Windows, x11 when the X display opens)")
         ->check(CLI::IsMember(clipboards));
+    std::vector<std::string> mode_backends;
+    for (auto m : agent::display::available_display_modes())
+        mode_backends.emplace_back(m);
+    app.add_option("--guest-res", o.guest_res,
+                   "set the display mode the host's window asks for (porthole --set-guest-res) "
+                   "with: " +
+                       fmt::format("{}", fmt::join(mode_backends, "|")) +
+                       " (auto: win32 on Windows, x11 with --capture x11)")
+        ->check(CLI::IsMember(mode_backends));
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
 #ifdef _WIN32
     app.add_option("--stop-event", o.stop_event,

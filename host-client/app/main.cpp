@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "app/clipboard_subsystem.hpp"
+#include "app/guest_res_subsystem.hpp"
 #include "app/options.hpp"
 #include "app/session_loop.hpp"
 #include "app/usb_subsystem.hpp"
@@ -127,6 +128,15 @@ int run(const porthole::client::Options& o) {
     if (audio) loop.set_audio(*audio);
     auto clipboard = client::ClipboardSubsystem::create(o);
     if (clipboard) loop.add_subsystem(*clipboard);
+    std::optional<client::GuestResSubsystem> guest_res;
+    if (o.set_guest_res && window) {
+        guest_res.emplace(region->bytes(), [w = window.get()] { return w->drawable_size(); });
+    } else if (o.set_guest_res && o.width != 0 && o.height != 0) {
+        guest_res.emplace(region->bytes(), [&o] { return client::PixelSize{o.width, o.height}; });
+    } else if (o.set_guest_res) {
+        spdlog::warn("--set-guest-res: headless without --size, there is no size to ask for");
+    }
+    if (guest_res) loop.add_subsystem(*guest_res);
     const int code = loop.run(g_stop, start);
     // Every USB device this client attached goes back to the host before it exits.
     usb->reset();

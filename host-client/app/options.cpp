@@ -210,6 +210,10 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_flag("--allow-screensaver", o.allow_screensaver,
                  "let the desktop's screensaver and screen blanking start while porthole runs "
                  "(default: held off, as SDL does, for watching without input)");
+    app.add_flag("--set-guest-res", o.set_guest_res,
+                 "ask the guest agent to set the display mode closest to the window's size in "
+                 "pixels, on connecting and 250 ms after a resize (headless: the --size); off by "
+                 "default, as a mode switch also changes the guest's own monitor");
     app.add_option("--present-mode", r.present, "fifo, mailbox or immediate (falls back to fifo)")
         ->check(CLI::IsMember({"fifo", "mailbox", "immediate"}));
     app.add_option("--scale", r.scale, "fit (keep aspect), integer, stretch")

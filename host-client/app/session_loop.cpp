@@ -187,6 +187,8 @@ void SessionLoop::frame_accepted(const protocol::FrameMeta& meta) {
     if (meta.width != frame_w_ || meta.height != frame_h_) {
         frame_w_ = meta.width;
         frame_h_ = meta.height;
+        glog_.log(spdlog::level::info, "frame size", monotonic_ns(), "guest frames are {}x{}",
+                  meta.width, meta.height);
         update_input_view();
     }
 }

@@ -430,8 +430,15 @@ class VulkanRenderer final : public Renderer {
         sprite.lines = lines;
         sprite.base_px = base_px;
         const auto px = text_pixel_size(base_px, density_);
-        const auto img = &sprite == &overlay_ ? render_overlay(lines, overlay_graph_, px)
-                                              : render_text(lines, px);
+        // The help panel is centred over everything: in a narrow window its
+        // text gets smaller instead of being cut at the edges.
+        constexpr std::uint32_t kMargin = 8;
+        const auto img =
+            &sprite == &overlay_ ? render_overlay(lines, overlay_graph_, px)
+            : &sprite == &help_ && extent_.width > 2 * kMargin && extent_.height > 2 * kMargin
+                ? render_text_fitting(lines, px, extent_.width - 2 * kMargin,
+                                      extent_.height - 2 * kMargin)
+                : render_text(lines, px);
         try {
             upload_sprite(sprite, img.width, img.height, img.bgra);
         } catch (const vk::SystemError& e) {
@@ -472,12 +479,15 @@ class VulkanRenderer final : public Renderer {
         vk::raii::SwapchainKHR next(gpu_->device, sci);
         targets_.clear();
         swapchain_ = std::move(next);
+        const bool resized = extent.width != extent_.width || extent.height != extent_.height;
         extent_ = extent;
         // Text at the window's pixel density (HiDPI: more pixels per window unit).
         if (const float d = window_->pixel_density(); d != density_) {
             density_ = d;
             for (Sprite* t : {&overlay_, &message_, &help_})
                 if (!t->lines.empty()) set_text(*t, std::vector<std::string>(t->lines), t->base_px);
+        } else if (resized && !help_.lines.empty()) {  // the help panel fits the new size
+            set_text(help_, std::vector<std::string>(help_.lines), help_.base_px);
         }
         for (auto image : swapchain_->getImages())
             targets_.push_back(make_target(image));

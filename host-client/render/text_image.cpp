@@ -259,6 +259,21 @@ const std::string& text_font_path() {
     return Font::get().path();
 }
 
+TextImage render_text_fitting(const std::vector<std::string>& lines, std::uint32_t pixel_size,
+                              std::uint32_t max_width, std::uint32_t max_height) {
+    auto img = render_text(lines, pixel_size);
+    // Text scales about linearly with the size: a proportional guess, then
+    // one pixel less at a time for the rounding of glyph advances.
+    while ((img.width > max_width || img.height > max_height) && pixel_size > kMinFitTextPx) {
+        const double f = std::min(static_cast<double>(max_width) / std::max(img.width, 1U),
+                                  static_cast<double>(max_height) / std::max(img.height, 1U));
+        const auto guess = static_cast<std::uint32_t>(pixel_size * std::min(f, 1.0));
+        pixel_size = std::max(kMinFitTextPx, std::min(guess, pixel_size - 1));
+        img = render_text(lines, pixel_size);
+    }
+    return img;
+}
+
 TextImage render_text(const std::vector<std::string>& lines, std::uint32_t pixel_size) {
     if (lines.empty()) return {};
     pixel_size = std::clamp<std::uint32_t>(pixel_size, 6, 256);

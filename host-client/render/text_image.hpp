@@ -32,6 +32,13 @@ std::uint32_t text_pixel_size(std::uint32_t base_px, float density);
 TextImage render_text(const std::vector<std::string>& lines,
                       std::uint32_t pixel_size = kOverlayTextPx);
 
+// render_text at `pixel_size`, or smaller (down to kMinFitTextPx) until the
+// image fits `max_width` x `max_height`: the help panel in a narrow window
+// gets smaller text rather than lines cut at the window's edges.
+inline constexpr std::uint32_t kMinFitTextPx = 7;
+TextImage render_text_fitting(const std::vector<std::string>& lines, std::uint32_t pixel_size,
+                              std::uint32_t max_width, std::uint32_t max_height);
+
 // The overlay: the lines, and under them a graph of the last frame times
 // (ms, oldest first; none: no graph), one bar each, green up to 17 ms (60
 // Hz), yellow to 34, red above; a grey line marks 16.7 ms. Bars are cut at

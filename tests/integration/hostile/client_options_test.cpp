@@ -234,7 +234,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "1: capture-on-start wants true or false"},
         ConfigCase{"UsbBadDevice", "qmp = \"/q\"\nusb = [\"046d:c52b\", \"046d:c52\"]\n",
                    "2: usb: '046d:c52' names no USB device"},
-        ConfigCase{"UsbAsBoolean", "usb = true\n", "1: usb wants a value"}),
+        ConfigCase{"UsbAsBoolean", "usb = true\n", "1: usb wants a value"},
+        ConfigCase{"SetGuestResAsASize", "set-guest-res = \"1920x1080\"\n",
+                   "1: set-guest-res wants true or false"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(StrictConfig, UnquotedTextSaysToQuoteIt) {
@@ -381,6 +383,26 @@ TEST(PrintConfig, WindowOptionDefaultsAndTheTitleNamingTheRegion) {
         EXPECT_NE(config_line(r.out, flag).find("= false"), std::string::npos) << flag;
     EXPECT_NE(config_line(r.out, "mouse-sensitivity").find("= 0 "), std::string::npos) << r.out;
     EXPECT_NE(config_line(r.out, "window-position").find("= ''"), std::string::npos) << r.out;
+}
+
+// --set-guest-res: off unless asked, from the config file or the command line.
+TEST(PrintConfig, SetGuestResIsOffByDefaultAndComesFromTheFile) {
+    TempDir dir;
+    auto r = run(dir, {"--print-config", "--config", ""});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(config_line(r.out, "set-guest-res").starts_with("set-guest-res = false ")) << r.out;
+    EXPECT_TRUE(config_line(r.out, "set-guest-res").ends_with("# default")) << r.out;
+    const std::string conf = dir.file("porthole.conf");
+    std::ofstream(conf) << "set-guest-res = true\n";
+    r = run(dir, {"--print-config", "--config", conf});
+    ASSERT_TRUE(r.code);
+    ASSERT_EQ(*r.code, 0) << r.err;
+    EXPECT_TRUE(config_line(r.out, "set-guest-res").starts_with("set-guest-res = true ")) << r.out;
+    EXPECT_TRUE(config_line(r.out, "set-guest-res").ends_with("# " + conf + ":1")) << r.out;
+    r = run(dir, {"--print-config", "--config", "", "--set-guest-res"});
+    ASSERT_TRUE(r.code);
+    EXPECT_TRUE(config_line(r.out, "set-guest-res").ends_with("# command line")) << r.out;
 }
 
 // --usb: a list in the config file, the command line's list replacing it,

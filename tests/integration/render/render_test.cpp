@@ -456,6 +456,56 @@ TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
     }
 }
 
+// A window narrower than the panel at its usual size (about 610 px): the
+// text gets smaller, every line still whole inside the window.
+TEST_F(RenderWindow, TheBindingsPanelFitsANarrowWindow) {
+    constexpr std::uint32_t w = 480, h = 360;
+    auto agent = start_agent({"--width", "480", "--height", "360", "--fps-limit", "30"});
+    const auto xdo = [&](const std::string& args) {
+        const std::string cmd = "DISPLAY=" + xvfb_->display() +
+                                " sh -c \"xdotool windowfocus --sync \\$(xdotool search --name "
+                                "'^porthole [(]' | head -1) " +
+                                args + "\" >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const auto wait_log = [&](const std::string& what) {
+        for (int i = 0; i < 300; ++i) {
+            if (read_text(dir_.file("client.err")).find(what) != std::string::npos) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    };
+    auto client = start_client({"--size", "480x360", "--scale", "integer", "--no-cursor",
+                                "--log-level", "debug", "--screenshot", dir_.file("narrow.png")},
+                               xvfb_->display());
+    ASSERT_TRUE(wait_log("agent connected")) << read_text(dir_.file("client.err"));
+    int rc = -1;
+    for (int i = 0; i < 100 && rc != 0; ++i) {
+        rc = xdo("keydown Scroll_Lock");
+        if (rc != 0) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(rc, 0) << "xdotool could not press ScrollLock";
+    const bool shown = wait_log("help panel shown");
+    std::this_thread::sleep_for(300ms);
+    const ClientRun r = terminate_client(client);
+    xdo("keyup Scroll_Lock");
+    ASSERT_TRUE(shown) << r.log;
+    ASSERT_EQ(r.code, 0) << r.log;
+    const auto img = screenshot("narrow.png");
+    ASSERT_EQ(img.width, w);
+    ASSERT_EQ(img.height, h);
+    const auto n = pattern::read_counter(PixelFormat::bgra8, img.bgra, img.stride, w, h);
+    ASSERT_NE(n, UINT64_MAX) << "the frame's code (top left) is not covered by the panel";
+    const Covered panel = covered_pixels(img, n, w, h);
+    ASSERT_GT(panel.pixels, 10000U);
+    EXPECT_GE(panel.x0, 4U) << "the panel reaches the window's left edge: cut";
+    EXPECT_LE(panel.x1, w - 4) << "the panel reaches the window's right edge: cut";
+    EXPECT_GT(panel.x1 - panel.x0, 300U) << "shrunk only as much as needed";
+    EXPECT_LE(std::abs(static_cast<int>(panel.x0 + panel.x1) - static_cast<int>(w)), 2);
+    // Small text has few fully white pixels: 170 still stands above the dimmed frame.
+    EXPECT_EQ(text_rows(img, panel, 170), 10U) << "a heading, 8 bindings, the key alone";
+}
+
 // The window in each state, from its screenshot at exit: waiting for the
 // agent (one centred line), an invalid region (the state and its reason),
 // and connected with the overlay (six lines top left, over the black

@@ -179,6 +179,26 @@ TEST(TextImage, TheBoxFitsTheLongestLineAndEveryLine) {
     EXPECT_NEAR(static_cast<double>(ink(wide).width()) / ink(one).width(), 2.0, 0.1);
 }
 
+// The help panel in a narrow window: smaller text, never wider than asked.
+TEST(TextImage, FittingShrinksTheTextUntilItFits) {
+    const std::vector<std::string> lines = {"ScrollLock + Del  send Ctrl+Alt+Del to the guest",
+                                            "ScrollLock + M    cycle the mouse mode"};
+    const auto full = render_text(lines, 13);
+    ASSERT_GT(full.width, 300U);
+    const auto same = render_text_fitting(lines, 13, full.width, full.height);
+    EXPECT_EQ(same.width, full.width) << "text that fits is left at its size";
+    EXPECT_EQ(same.bgra, full.bgra);
+    const auto narrow = render_text_fitting(lines, 13, 300, 1000);
+    EXPECT_LE(narrow.width, 300U);
+    EXPECT_GT(narrow.width, 240U) << "not smaller than needed";
+    EXPECT_LT(narrow.height, full.height);
+    const auto low = render_text_fitting(lines, 13, 2000, full.height - 6);
+    EXPECT_LE(low.height, full.height - 6) << "the height counts too";
+    const auto tiny = render_text_fitting(lines, 13, 20, 20);
+    EXPECT_EQ(tiny.height, render_text(lines, kMinFitTextPx).height)
+        << "no smaller than the least readable size";
+}
+
 TEST(TextImage, LowerCaseIsDrawnAsLowerCase) {
     const auto lower = render_text({"porthole"}, 20), upper = render_text({"PORTHOLE"}, 20);
     ASSERT_EQ(lower.width, upper.width);  // monospaced

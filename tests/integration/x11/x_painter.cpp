@@ -99,6 +99,42 @@ bool XPainter::resize_screen(std::uint32_t width, std::uint32_t height) {
 #endif
 }
 
+bool XPainter::add_mode(std::uint32_t width, std::uint32_t height) {
+#ifdef PORTHOLE_TEST_HAVE_XRANDR
+    Display* d = impl_->dpy;
+    XRRScreenResources* res = XRRGetScreenResources(d, impl_->root);
+    if (res == nullptr) return false;
+    if (res->noutput < 1) {
+        XRRFreeScreenResources(res);
+        return false;
+    }
+    std::string name = std::to_string(width) + "x" + std::to_string(height) + "_test";
+    XRRModeInfo mi{};
+    mi.width = width;
+    mi.height = height;
+    mi.hTotal = width;  // no blanking: Xvfb ignores timings; the rate comes out at 60 Hz
+    mi.vTotal = height;
+    mi.dotClock = static_cast<unsigned long>(width) * height * 60;
+    mi.name = name.data();
+    mi.nameLength = static_cast<unsigned>(name.size());
+    const RRMode mode = XRRCreateMode(d, impl_->root, &mi);
+    if (mode != None) XRRAddOutputMode(d, res->outputs[0], mode);
+    XRRFreeScreenResources(res);
+    XSync(d, False);
+    return mode != None;
+#else
+    (void)width;
+    (void)height;
+    return false;
+#endif
+}
+
+std::pair<std::uint32_t, std::uint32_t> XPainter::screen_size() {
+    XWindowAttributes wa;
+    XGetWindowAttributes(impl_->dpy, impl_->root, &wa);
+    return {static_cast<std::uint32_t>(wa.width), static_cast<std::uint32_t>(wa.height)};
+}
+
 void XPainter::sync() {
     XSync(impl_->dpy, False);
 }

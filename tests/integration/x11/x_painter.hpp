@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "porthole/protocol/format.hpp"
 #include "porthole/util/result.hpp"
@@ -31,6 +32,14 @@ class XPainter {
     // Changes the screen size with RandR (CRTCs switched off first, as Xvfb
     // needs); false when RandR is missing from this build or refuses.
     bool resize_screen(std::uint32_t width, std::uint32_t height);
+    // Offers a WIDTHxHEIGHT mode (60 Hz) on the screen's first output, as
+    // `xrandr --newmode` and `--addmode` would. Xvfb offers only its -screen
+    // size; a mode lives as long as this painter's connection (Xvfb 21 drops
+    // it, and switches a CRTC using it back, when its creator disconnects).
+    // False without RandR in this build.
+    bool add_mode(std::uint32_t width, std::uint32_t height);
+    // The root window's size now, asked from the server.
+    [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> screen_size();
     // Waits until the server has executed every request sent so far.
     void sync();
 

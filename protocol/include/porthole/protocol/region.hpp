@@ -8,6 +8,7 @@
 //   0x0400  PeerBlock      agent's block (only the agent writes it)
 //   0x0480  AgentStatus    what the agent wants the host's user to know (agent-written)
 //   0x0800  PeerBlock      client's block (only the client writes it)
+//   0x0880  GuestResRequest the guest display size the client asks for (client-written)
 //   0x1000  channels, as listed in RegionHeader::channels
 
 #include <cstddef>
@@ -20,7 +21,8 @@ namespace porthole::protocol {
 inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
 // 2: AgentStatus at 0x480; 3: AudioRingHeader::channel_mask;
 // 4: progressive frames (FrameSlotHeader::rows_written, frame_flag::progressive)
-inline constexpr std::uint32_t kVersion = 4;
+// 5: GuestResRequest at 0x880, cap::guest_res (the guest's resolution follows the window)
+inline constexpr std::uint32_t kVersion = 5;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -46,6 +48,8 @@ inline constexpr std::uint64_t input_inject = 1U << 2;
 inline constexpr std::uint64_t audio_out = 1U << 3;
 inline constexpr std::uint64_t clipboard = 1U << 4;
 inline constexpr std::uint64_t audio_in = 1U << 5;
+// The agent sets the guest's display mode a GuestResRequest asks for.
+inline constexpr std::uint64_t guest_res = 1U << 6;
 }  // namespace cap
 
 struct ChannelDesc {
@@ -114,6 +118,24 @@ struct alignas(64) AgentStatus {
 static_assert(sizeof(AgentStatus) == 256);
 static_assert(kAgentBlockOffset + sizeof(PeerBlock) <= kAgentStatusOffset);
 static_assert(kAgentStatusOffset + sizeof(AgentStatus) <= kClientBlockOffset);
+
+// The size the host's window could show at 1:1 (Looking Glass's
+// win:setGuestRes). Only the client writes it; it is not cleared by a new
+// agent session, so a restarted agent finds the last request. The agent picks
+// among the modes its display offers, never trusting the size as such.
+inline constexpr std::size_t kGuestResRequestOffset = 0x880;
+inline constexpr std::uint32_t kMaxGuestResDimension = 16384;
+
+struct alignas(64) GuestResRequest {
+    std::uint64_t seq;     // seqlock
+    std::uint64_t serial;  // a new request: a new value (0: none)
+    std::uint32_t width;   // pixels, 1..kMaxGuestResDimension
+    std::uint32_t height;
+    std::uint64_t reserved[5];
+};
+static_assert(sizeof(GuestResRequest) == 64);
+static_assert(kClientBlockOffset + sizeof(PeerBlock) <= kGuestResRequestOffset);
+static_assert(kGuestResRequestOffset + sizeof(GuestResRequest) <= kPageSize);
 
 // ---- frames channel (guest -> host) ----
 // [FrameChannelHeader page][DamageRecord x kDamageHistory][slot 0]...[slot N-1]
@@ -319,6 +341,12 @@ static_assert(offsetof(PeerBlock, pong_ping_time_ns) == 64);
 static_assert(offsetof(PeerBlock, pong_recv_time_ns) == 72);
 static_assert(offsetof(PeerBlock, pong_send_time_ns) == 80);
 static_assert(offsetof(PeerBlock, name) == 88);
+
+static_assert(offsetof(GuestResRequest, seq) == 0);
+static_assert(offsetof(GuestResRequest, serial) == 8);
+static_assert(offsetof(GuestResRequest, width) == 16);
+static_assert(offsetof(GuestResRequest, height) == 20);
+static_assert(offsetof(GuestResRequest, reserved) == 24);
 
 static_assert(sizeof(FrameChannelHeader) == 128);
 static_assert(offsetof(FrameChannelHeader, slot_count) == 0);
