@@ -21,8 +21,8 @@ std::unique_ptr<ClipboardSubsystem> ClipboardSubsystem::create(const Options& o)
 }
 
 void ClipboardSubsystem::attach(protocol::HostChannels& channels, const protocol::HostSession&) {
-    if (channels.clipboard_in) from_guest_.emplace(*channels.clipboard_in);
-    if (channels.clipboard_out) to_guest_.emplace(*channels.clipboard_out);
+    if (channels.clipboard_in && channels.clipboard_out)
+        endpoint_.emplace(*channels.clipboard_out, *channels.clipboard_in);
     channels.clipboard_in.reset();
     channels.clipboard_out.reset();
     sync_.forget_guest();
@@ -32,8 +32,7 @@ void ClipboardSubsystem::attach(protocol::HostChannels& channels, const protocol
 }
 
 void ClipboardSubsystem::detach() {
-    from_guest_.reset();
-    to_guest_.reset();
+    endpoint_.reset();
 }
 
 void ClipboardSubsystem::refuse(const std::string& why, std::uint64_t now_ns) {
@@ -50,42 +49,61 @@ void ClipboardSubsystem::refuse(const std::string& why, std::uint64_t now_ns) {
 }
 
 bool ClipboardSubsystem::tick(std::uint64_t now_ns) {
+    using protocol::ClipboardMime;
     bool active = false;
     if (!sync_.to_guest()) {
         // nothing read from the desktop
     } else if (auto text = desktop_->take_change(now_ns)) {
         pending_ = std::move(text);
     }
-    if (pending_ && to_guest_) {
+    if (!endpoint_) return false;
+    if (pending_) {
         if (pending_->size() > sync_.limit()) {
             spdlog::warn("clipboard: the desktop's text of {} bytes is over --clipboard-limit {}",
                          pending_->size(), sync_.limit());
         } else if (auto send = sync_.desktop_changed(std::move(*pending_))) {
-            if (auto ok = to_guest_->publish(*send); !ok)
-                spdlog::warn("clipboard: not sent to the guest: {}", ok.error().message);
+            // Only the offer crosses now; the text when the guest asks for it.
+            std::vector<protocol::ClipboardEndpoint::Format> formats;
+            const auto size = send->size();
+            formats.push_back({ClipboardMime::text_utf8, size, std::move(*send)});
+            if (auto ok = endpoint_->offer(std::move(formats)); !ok)
+                spdlog::warn("clipboard: not offered to the guest: {}", ok.error().message);
             else
-                spdlog::debug("clipboard: {} bytes sent to the guest", send->size());
+                spdlog::debug("clipboard: {} bytes offered to the guest", size);
             active = true;
         }
         pending_.reset();
     }
-    if (from_guest_ && sync_.to_host()) {
-        // Never allocates more than the limit: a longer offer is refused unread.
-        auto polled = from_guest_->poll(sync_.limit());
-        if (!polled) {
-            refuse("refused the guest's text: " + polled.error().message + " (--clipboard-limit)",
+    auto ev = endpoint_->step();
+    active = active || ev.active;
+    for (const auto& e : ev.errors)
+        refuse("refused the guest's offer: " + e, now_ns);
+    if (ev.request) endpoint_->refuse(ev.request->id);  // the host's offers hold their data
+    if (ev.offer && sync_.to_host()) {
+        if (const auto* text = ev.offer->find(ClipboardMime::text_utf8); text == nullptr) {
+            // nothing this client takes
+        } else if (text->size > sync_.limit()) {
+            // Refused by its announced size alone: nothing is read.
+            refuse("the guest's clipboard text of " + std::to_string(text->size) +
+                       " bytes is over the limit of " + std::to_string(sync_.limit()) +
+                       " bytes (--clipboard-limit): not read",
                    now_ns);
-        } else if (*polled) {
-            active = true;
-            auto take = sync_.guest_offered(std::move(**polled));
-            if (!take) {
-                refuse(take.error().message, now_ns);
-            } else if (*take) {
-                if (auto ok = desktop_->set_text(**take); !ok)
-                    spdlog::warn("clipboard: {}", ok.error().message);
-                else
-                    spdlog::debug("clipboard: {} bytes from the guest", (*take)->size());
-            }
+        } else if (auto ok = endpoint_->request(ev.offer->serial, ClipboardMime::text_utf8,
+                                                sync_.limit());
+                   !ok) {
+            spdlog::warn("clipboard: {}", ok.error().message);
+        }
+    }
+    if (ev.request_failed) refuse(*ev.request_failed + " (--clipboard-limit)", now_ns);
+    if (ev.received && ev.received->mime == ClipboardMime::text_utf8 && sync_.to_host()) {
+        auto take = sync_.guest_offered(std::move(ev.received->bytes));
+        if (!take) {
+            refuse(take.error().message, now_ns);
+        } else if (*take) {
+            if (auto ok = desktop_->set_text(**take); !ok)
+                spdlog::warn("clipboard: {}", ok.error().message);
+            else
+                spdlog::debug("clipboard: {} bytes from the guest", (*take)->size());
         }
     }
     return active;

@@ -1,6 +1,7 @@
 #pragma once
 // The client's clipboard: the desktop's text offered to the guest through the
-// host->guest channel, the guest's text (checked) put on the desktop.
+// host->guest channel (its data sent when the guest asks), the guest's
+// offered text fetched (bounded by the limit), checked and put on the desktop.
 
 #include <cstdint>
 #include <memory>
@@ -30,8 +31,8 @@ class ClipboardSubsystem final : public SessionSubsystem {
     void refuse(const std::string& why, std::uint64_t now_ns);
     clipboard::ClipboardSync sync_;
     std::unique_ptr<clipboard::DesktopClipboard> desktop_;  // never null
-    std::optional<protocol::ClipboardReader> from_guest_;
-    std::optional<protocol::ClipboardWriter> to_guest_;
+    // Writes clipboard_to_guest, reads (and checks) clipboard_to_host.
+    std::optional<protocol::ClipboardEndpoint> endpoint_;
     std::optional<std::string> pending_;  // the desktop's text waiting for a session
     std::uint64_t next_refusal_log_ns_ = 0;
     std::uint64_t refusals_unsaid_ = 0;

@@ -305,9 +305,14 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
         map->bytes(), protocol::LayoutParams{}, protocol::cap::frames | protocol::cap::clipboard,
         "hostile-clipboard-test", porthole::monotonic_ns());
     ASSERT_TRUE(session) << session.error().message;
+    // The guest's side of the clipboard, answering the client's requests.
+    protocol::ClipboardEndpoint clip(session->channels().clipboard_out,
+                                     session->channels().clipboard_in);
     const auto pump = [&](std::chrono::milliseconds d) {
         for (const auto end = Clock::now() + d; Clock::now() < end;) {
             session->tick(porthole::monotonic_ns());
+            auto ev = clip.step();
+            if (ev.request) clip.refuse(ev.request->id);
             std::this_thread::sleep_for(5ms);
         }
     };
@@ -318,23 +323,19 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
         pump(20ms);
     ASSERT_NE(session->client_session(), 0U) << read_file(dir + "/client.out");
 
-    // Ten offers of invalid UTF-8, then ten lengths over the limit (still within the channel).
-    auto& out = session->channels().clipboard_out;
+    // Ten offers of invalid UTF-8, then ten sizes over the limit (never read).
+    using Format = protocol::ClipboardEndpoint::Format;
     for (int i = 0; i < 10; ++i) {
-        ASSERT_TRUE(out.publish("bad \xC3\x28 text " + std::to_string(i)));
+        std::vector<Format> f;
+        f.push_back({protocol::ClipboardMime::text_utf8, 0,
+                     std::string("bad \xC3\x28 text " + std::to_string(i))});
+        ASSERT_TRUE(clip.offer(std::move(f)));
         pump(30ms);
     }
-    const auto& layout = session->layout();
-    auto& h = *reinterpret_cast<protocol::ClipboardHeader*>(
-        session->channel(layout.clipboard_to_host).data());
-    // A new offer whose length is over the client's limit (a hostile header write).
-    const auto offer_oversize = [&h] {
-        protocol::seqlock_begin_write(h.seq);
-        auto v = protocol::copy_out(h);
-        v.serial += 1;
-        v.length = 200'000;
-        protocol::copy_in(h, v);
-        protocol::seqlock_end_write(h.seq);
+    const auto offer_oversize = [&clip] {
+        std::vector<Format> f;
+        f.push_back({protocol::ClipboardMime::text_utf8, 200'000, std::nullopt});
+        ASSERT_TRUE(clip.offer(std::move(f)));
     };
     for (int i = 0; i < 10; ++i) {
         offer_oversize();
