@@ -327,6 +327,10 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                    "largest clipboard text in bytes, either way (the guest's longer text is "
                    "refused unread)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
+    app.add_option("--clipboard-max-size", o.clipboard_max_size,
+                   "largest clipboard image (PNG) in bytes, either way (the guest's larger "
+                   "image is refused unread)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     return app_ptr;
