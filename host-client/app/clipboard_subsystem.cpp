@@ -88,6 +88,7 @@ bool ClipboardSubsystem::tick(std::uint64_t now_ns) {
             else
                 spdlog::debug("clipboard: {} formats offered to the guest", n);
             guest_asks_png_.reset();
+            desktop_png_.reset();
             active = true;
         }
         pending_.reset();
@@ -97,9 +98,12 @@ bool ClipboardSubsystem::tick(std::uint64_t now_ns) {
     for (const auto& e : ev.errors)
         refuse("refused the guest's offer: " + e, now_ns);
     if (ev.request) {
-        if (ev.request->mime == ClipboardMime::image_png && sync_.to_guest()) {
+        if (ev.request->mime == ClipboardMime::image_png && sync_.to_guest() && desktop_png_) {
+            (void)endpoint_->answer(ev.request->id, *desktop_png_);  // read once per copy
+        } else if (ev.request->mime == ClipboardMime::image_png && sync_.to_guest()) {
+            // Lazily: read from the desktop only now, once however often the guest asks.
+            if (!guest_asks_png_) desktop_->fetch_png();
             guest_asks_png_ = ev.request->id;
-            desktop_->fetch_png();  // lazily: read from the desktop only now
         } else {
             endpoint_->refuse(ev.request->id);  // the text offered holds its data
         }
@@ -168,6 +172,7 @@ void ClipboardSubsystem::images(std::uint64_t now_ns) {
     if (img.png || img.png_failed) {
         const auto id = std::exchange(guest_asks_png_, std::nullopt);
         if (id && img.png && img.png->size() <= max_image_) {
+            desktop_png_ = *img.png;
             (void)endpoint_->answer(*id, std::move(*img.png));
         } else if (id) {
             endpoint_->refuse(*id);

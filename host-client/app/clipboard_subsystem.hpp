@@ -43,6 +43,7 @@ class ClipboardSubsystem final : public SessionSubsystem {
     bool png_wanted_ = false;                      // a desktop paste waits for the guest's image
     bool fetching_png_ = false;                    // ... asked for from the guest
     std::optional<std::uint32_t> guest_asks_png_;  // the guest's request for the desktop's image
+    std::optional<std::string> desktop_png_;       // ... once read (for the offer under way)
     std::uint64_t next_refusal_log_ns_ = 0;
     std::uint64_t refusals_unsaid_ = 0;
 };
