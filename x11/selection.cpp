@@ -139,10 +139,10 @@ struct SelectionBridge::State {
     std::size_t incr_threshold = 0;
     std::size_t chunk = 0;
     std::optional<Incoming> in;
-    std::vector<Outgoing> serving;             // INCR answers under way
-    std::shared_ptr<const std::string> owned;  // CLIPBOARD's text while we own it
-    bool owning = false;                       // CLIPBOARD is ours
-    bool owned_png = false;                    // ... with an image
+    std::vector<Outgoing> serving;                // INCR answers under way
+    std::shared_ptr<const std::string> owned;     // CLIPBOARD's text while we own it
+    bool owning = false;                          // CLIPBOARD is ours
+    bool owned_png = false;                       // ... with an image
     std::shared_ptr<const std::string> png_data;  // its bytes once provided
     std::vector<Deferred> deferred;               // pastes of it waiting for them
 
@@ -448,8 +448,8 @@ struct SelectionBridge::State {
     // The deferred pastes of our image, answered with `data` (null: refused).
     void answer_deferred(const std::shared_ptr<const std::string>& data) {
         for (const auto& d : deferred) {
-            const bool ok = data && write_answer(d.request.requestor, d.property, png, data) ==
-                                        Answer::served;
+            const bool ok =
+                data && write_answer(d.request.requestor, d.property, png, data) == Answer::served;
             notify(d.request, ok ? d.property : None);
         }
         deferred.clear();
@@ -497,9 +497,10 @@ struct SelectionBridge::State {
             drop_in(step);
         }
         if (!deferred.empty() && now >= deferred.front().deadline) {
-            step.errors.push_back("x11 clipboard: the image pasted did not come from the other "
-                                  "side within " +
-                                  std::to_string(opt.timeout.count()) + " ms: paste refused");
+            step.errors.push_back(
+                "x11 clipboard: the image pasted did not come from the other "
+                "side within " +
+                std::to_string(opt.timeout.count()) + " ms: paste refused");
             std::erase_if(deferred, [&](const Deferred& d) {
                 if (now < d.deadline) return false;
                 notify(d.request, None);
