@@ -105,6 +105,14 @@ struct SelectionBridge::State {
         Atom type = None;  // of the INCR parts
         std::string data;
         Clock::time_point deadline;
+        std::size_t limit = 0;
+        bool png_too = false;  // the owner's TARGETS list image/png
+    };
+    // A paste of our image waiting for provide_png.
+    struct Deferred {
+        XSelectionRequestEvent request;
+        Atom property = None;
+        Clock::time_point deadline;
     };
     // Our text being served in parts (INCR) to one requestor.
     struct Outgoing {
@@ -125,14 +133,18 @@ struct SelectionBridge::State {
     bool broken_said = false;
     Window window = None;
     Atom clipboard = None, primary = XA_PRIMARY, utf8 = None, text = None, targets = None,
-         incr = None;
+         incr = None, png = None;
     Atom props[4] = {};      // one property per read in turn: a late part of an abandoned read
     unsigned next_prop = 0;  // never lands in the next one
     std::size_t incr_threshold = 0;
     std::size_t chunk = 0;
     std::optional<Incoming> in;
-    std::vector<Outgoing> serving;             // INCR answers under way
-    std::shared_ptr<const std::string> owned;  // CLIPBOARD's text while we own it
+    std::vector<Outgoing> serving;                // INCR answers under way
+    std::shared_ptr<const std::string> owned;     // CLIPBOARD's text while we own it
+    bool owning = false;                          // CLIPBOARD is ours
+    bool owned_png = false;                       // ... with an image
+    std::shared_ptr<const std::string> png_data;  // its bytes once provided
+    std::vector<Deferred> deferred;               // pastes of it waiting for them
 
     ~State() {
         if (dpy == nullptr) return;
@@ -149,8 +161,10 @@ struct SelectionBridge::State {
     }
     [[nodiscard]] Clock::time_point give_up_at() const { return Clock::now() + opt.timeout; }
 
-    void request(Atom selection, Window owner, Atom target, Time when) {
+    void request(Atom selection, Window owner, Atom target, Time when, bool png_too = false) {
         Incoming i;
+        i.limit = target == png ? opt.image_limit : opt.limit;
+        i.png_too = png_too;
         i.selection = selection;
         i.owner = owner;
         i.target = target;
@@ -164,29 +178,31 @@ struct SelectionBridge::State {
 
     // The next target to ask for after `target` was refused; None after STRING.
     [[nodiscard]] Atom fallback(Atom target) const {
+        if (target == targets) return utf8;
         if (target == utf8) return text;
         if (target == text) return XA_STRING;
         return None;
     }
 
-    void on_owner_change(const XFixesSelectionNotifyEvent& n) {
+    void on_owner_change(const XFixesSelectionNotifyEvent& n, SelectionStep& step) {
         // A read from the previous owner is moot: its late parts land in its
         // own property and are ignored. One read at a time: with PRIMARY
         // watched too, the last copy wins (a new request replaces `in`).
-        if (in && in->selection == n.selection) in.reset();
+        if (in && in->selection == n.selection) drop_in(step);
         // Our own ownership (the other side's text) is never read back: no echo.
         if (n.owner == None || n.owner == window) return;
-        request(n.selection, n.owner, utf8, n.selection_timestamp);
+        // Its TARGETS first: an image is only announced, the text read at once.
+        request(n.selection, n.owner, targets, n.selection_timestamp);
     }
 
     // Reads the whole of `property` on our window (deleting it when `del`) when
     // it holds at most `limit` bytes; nullopt and `*over` (deleted) when more.
     std::optional<std::string> read_property(Atom property, Atom* type, bool* over,
-                                             bool del = true) {
+                                             std::size_t limit, bool del = true) {
         int format = 0;
         unsigned long items = 0, after = 0;
         unsigned char* data = nullptr;
-        const long longs = static_cast<long>(opt.limit / 4 + 1);
+        const long longs = static_cast<long>(limit / 4 + 1);
         *over = false;
         if (XGetWindowProperty(dpy, window, property, 0, longs, del ? True : False, AnyPropertyType,
                                type, &format, &items, &after, &data) != Success) {
@@ -195,7 +211,7 @@ struct SelectionBridge::State {
         }
         std::optional<std::string> out;
         const std::size_t unit = format == 32 ? sizeof(long) : static_cast<std::size_t>(format) / 8;
-        if (after != 0 || items * unit > opt.limit) {
+        if (after != 0 || items * unit > limit) {
             *over = true;
             XDeleteProperty(dpy, window, property);  // not deleted by a partial read
         } else if (*type != None && data != nullptr) {
@@ -213,35 +229,57 @@ struct SelectionBridge::State {
     [[nodiscard]] bool is_text(Atom type) const { return type == utf8 || type == XA_STRING; }
 
     std::string over_limit(std::size_t at_least) const {
-        return "x11 clipboard: the text copied to " + name_of(in->selection) +
+        return std::string("x11 clipboard: the ") + (in->target == png ? "image" : "text") +
+               " copied to " + name_of(in->selection) +
                (at_least != 0 ? " (" + std::to_string(at_least) + " bytes)" : std::string()) +
-               " is over the limit of " + std::to_string(opt.limit) + " bytes: not read";
+               " is over the limit of " + std::to_string(in->limit) + " bytes: not read";
+    }
+    // Ends the read under way (a failed image read is reported as such).
+    void drop_in(SelectionStep& step) {
+        if (in && in->target == png) step.png_failed = true;
+        in.reset();
+    }
+    // The owner's TARGETS: ask for its text (when it has some), note its image.
+    void on_targets(const std::string& bytes, SelectionStep& step) {
+        bool has_png = false, has_text = false;
+        const std::size_t n = bytes.size() / sizeof(long);  // format 32: longs
+        for (std::size_t i = 0; i < n; ++i) {
+            long a = 0;
+            std::copy_n(bytes.data() + i * sizeof(long), sizeof a, reinterpret_cast<char*>(&a));
+            const auto atom = static_cast<Atom>(a);
+            has_png = has_png || atom == png;
+            has_text = has_text || atom == utf8 || atom == text || atom == XA_STRING;
+        }
+        const Incoming was = *in;
+        in.reset();
+        if (has_text || !has_png) {
+            request(was.selection, was.owner, utf8, was.time, has_png);
+        } else if (was.selection == clipboard) {
+            step.copied_png = true;  // an image alone
+        }
     }
 
     void on_selection_notify(const XSelectionEvent& ev, SelectionStep& step) {
         if (!in || ev.selection != in->selection) return;
         if (ev.property == None) {
             if (ev.target != in->target) return;  // a refusal of an earlier request
+            if (in->target == png) return drop_in(step);
             const Atom next = fallback(in->target);
             const Incoming was = *in;
             in.reset();
-            if (next != None) request(was.selection, was.owner, next, was.time);
+            if (next != None) request(was.selection, was.owner, next, was.time, was.png_too);
             return;  // no text (an image, say): nothing to offer, and no error
         }
         if (ev.property != in->property) return;  // an abandoned read's reply
         Atom type = None;
         bool over = false;
         // Not deleted yet: deleting an INCR announcement asks for the first part.
-        auto bytes = read_property(in->property, &type, &over, false);
+        auto bytes = read_property(in->property, &type, &over, in->limit, false);
         if (over) {
             step.errors.push_back(over_limit(0));
-            in.reset();
-            return;
+            return drop_in(step);
         }
-        if (!bytes) {
-            in.reset();
-            return;
-        }
+        if (!bytes) return drop_in(step);
         if (type == incr) {
             // The owner sends parts, each after we delete the previous one.
             std::size_t hint = 0;
@@ -250,10 +288,9 @@ struct SelectionBridge::State {
                 std::copy_n(bytes->data(), sizeof v, reinterpret_cast<char*>(&v));
                 hint = static_cast<std::size_t>(v);
             }
-            if (hint > opt.limit) {
+            if (hint > in->limit) {
                 step.errors.push_back(over_limit(hint));
-                in.reset();  // the announcement stays: the owner sends nothing
-                return;
+                return drop_in(step);  // the announcement stays: the owner sends nothing
             }
             XDeleteProperty(dpy, window, in->property);
             in->incr = true;
@@ -261,15 +298,23 @@ struct SelectionBridge::State {
             return;
         }
         XDeleteProperty(dpy, window, in->property);
+        if (in->target == targets && type == XA_ATOM) return on_targets(*bytes, step);
+        if (in->target == png) {
+            if (type != png) return drop_in(step);
+            step.png = std::move(*bytes);
+            in.reset();
+            return;
+        }
         if (!is_text(type)) {
             // TEXT answered with COMPOUND_TEXT, say: ask for plain STRING.
             const Atom next = fallback(in->target);
             const Incoming was = *in;
             in.reset();
-            if (next != None) request(was.selection, was.owner, next, was.time);
+            if (next != None) request(was.selection, was.owner, next, was.time, was.png_too);
             return;
         }
         step.copied = decode(type, std::move(*bytes));
+        step.copied_png = in->png_too && in->selection == clipboard;
         in.reset();
     }
 
@@ -278,11 +323,10 @@ struct SelectionBridge::State {
             if (!in || !in->incr || ev.atom != in->property || ev.state != PropertyNewValue) return;
             Atom type = None;
             bool over = false;
-            auto part = read_property(in->property, &type, &over);
-            if (over || (part && in->data.size() + part->size() > opt.limit)) {
+            auto part = read_property(in->property, &type, &over, in->limit);
+            if (over || (part && in->data.size() + part->size() > in->limit)) {
                 step.errors.push_back(over_limit(in->data.size() + (part ? part->size() : 0)));
-                in.reset();
-                return;
+                return drop_in(step);
             }
             if (!part || type == None) return;  // deleted meanwhile: not a part
             in->deadline = give_up_at();
@@ -292,7 +336,13 @@ struct SelectionBridge::State {
                 return;
             }
             // The empty part ends the transfer.
-            if (is_text(in->type)) step.copied = decode(in->type, std::move(in->data));
+            if (in->target == png) {
+                if (in->type != png) return drop_in(step);
+                step.png = std::move(in->data);
+            } else if (is_text(in->type)) {
+                step.copied = decode(in->type, std::move(in->data));
+                step.copied_png = in->png_too && in->selection == clipboard;
+            }
             in.reset();
             return;
         }
@@ -326,15 +376,30 @@ struct SelectionBridge::State {
         if (!more) XSelectInput(dpy, w, NoEventMask);
     }
 
-    // Writes the answer to one request in `property`; false to refuse it.
-    bool serve(const XSelectionRequestEvent& r, Atom property) {
-        if (!owned || r.selection != clipboard) return false;
+    enum class Answer { refused, served, deferred };
+    // Writes the answer to one request in `property`.
+    Answer serve(const XSelectionRequestEvent& r, Atom property, SelectionStep& step) {
+        if (!owning || r.selection != clipboard) return Answer::refused;
         if (r.target == targets) {
-            const Atom list[] = {targets, utf8, text, XA_STRING};
+            Atom list[5] = {targets};
+            int n = 1;
+            if (owned) {
+                list[n++] = utf8;
+                list[n++] = text;
+                list[n++] = XA_STRING;
+            }
+            if (owned_png) list[n++] = png;
             XChangeProperty(dpy, r.requestor, property, XA_ATOM, 32, PropModeReplace,
-                            reinterpret_cast<const unsigned char*>(list), 4);
-            return true;
+                            reinterpret_cast<const unsigned char*>(list), n);
+            return Answer::served;
         }
+        if (r.target == png && owned_png) {
+            if (png_data) return write_answer(r.requestor, property, png, png_data);
+            deferred.push_back(Deferred{r, property, give_up_at()});
+            step.png_wanted = true;
+            return Answer::deferred;
+        }
+        if (!owned) return Answer::refused;
         std::shared_ptr<const std::string> data;
         Atom type = None;
         if (r.target == utf8 || r.target == text) {
@@ -344,26 +409,31 @@ struct SelectionBridge::State {
             data = std::make_shared<const std::string>(utf8_to_latin1(*owned));
             type = XA_STRING;
         } else {
-            return false;
+            return Answer::refused;
         }
+        return write_answer(r.requestor, property, type, std::move(data));
+    }
+
+    Answer write_answer(Window requestor, Atom property, Atom type,
+                        std::shared_ptr<const std::string> data) {
         if (data->size() <= incr_threshold) {
-            XChangeProperty(dpy, r.requestor, property, type, 8, PropModeReplace,
+            XChangeProperty(dpy, requestor, property, type, 8, PropModeReplace,
                             reinterpret_cast<const unsigned char*>(data->data()),
                             static_cast<int>(data->size()));
-            return true;
+            return Answer::served;
         }
         // Too large for one request: announce INCR, then a part after each
         // deletion by the requestor (PropertyNotify on its window).
-        XSelectInput(dpy, r.requestor, PropertyChangeMask);
+        XSelectInput(dpy, requestor, PropertyChangeMask);
         const long size = static_cast<long>(data->size());
-        XChangeProperty(dpy, r.requestor, property, incr, 32, PropModeReplace,
+        XChangeProperty(dpy, requestor, property, incr, 32, PropModeReplace,
                         reinterpret_cast<const unsigned char*>(&size), 1);
         serving.push_back(
-            Outgoing{r.requestor, property, type, std::move(data), 0, false, give_up_at()});
-        return true;
+            Outgoing{requestor, property, type, std::move(data), 0, false, give_up_at()});
+        return Answer::served;
     }
 
-    void on_request(const XSelectionRequestEvent& r) {
+    void notify(const XSelectionRequestEvent& r, Atom property) {
         XSelectionEvent reply{};
         reply.type = SelectionNotify;
         reply.display = r.display;
@@ -371,21 +441,45 @@ struct SelectionBridge::State {
         reply.selection = r.selection;
         reply.target = r.target;
         reply.time = r.time;
+        reply.property = property;
+        XSendEvent(dpy, r.requestor, False, NoEventMask, reinterpret_cast<XEvent*>(&reply));
+    }
+
+    // The deferred pastes of our image, answered with `data` (null: refused).
+    void answer_deferred(const std::shared_ptr<const std::string>& data) {
+        for (const auto& d : deferred) {
+            const bool ok =
+                data && write_answer(d.request.requestor, d.property, png, data) == Answer::served;
+            notify(d.request, ok ? d.property : None);
+        }
+        deferred.clear();
+    }
+
+    void disown() {
+        owning = false;
+        owned.reset();
+        owned_png = false;
+        png_data.reset();
+        answer_deferred(nullptr);
+    }
+
+    void on_request(const XSelectionRequestEvent& r, SelectionStep& step) {
         // Obsolete clients pass no property: the target names it.
         const Atom property = r.property == None ? r.target : r.property;
-        reply.property = serve(r, property) ? property : None;
-        XSendEvent(dpy, r.requestor, False, NoEventMask, reinterpret_cast<XEvent*>(&reply));
+        const Answer a = serve(r, property, step);
+        if (a == Answer::deferred) return;  // answered by provide_png or the timeout
+        notify(r, a == Answer::served ? property : None);
     }
 
     void handle(XEvent& e, SelectionStep& step) {
         if (e.type == fixes_base + XFixesSelectionNotify) {
-            on_owner_change(reinterpret_cast<const XFixesSelectionNotifyEvent&>(e));
+            on_owner_change(reinterpret_cast<const XFixesSelectionNotifyEvent&>(e), step);
         } else if (e.type == SelectionNotify) {
             on_selection_notify(e.xselection, step);
         } else if (e.type == SelectionRequest) {
-            on_request(e.xselectionrequest);
+            on_request(e.xselectionrequest, step);
         } else if (e.type == SelectionClear) {
-            if (e.xselectionclear.selection == clipboard) owned.reset();
+            if (e.xselectionclear.selection == clipboard) disown();
         } else if (e.type == PropertyNotify) {
             on_property(e.xproperty, step);
         }
@@ -400,7 +494,18 @@ struct SelectionBridge::State {
                                   (in->incr ? " while sending its text in parts" : "") +
                                   ": its text is not read");
             XDeleteProperty(dpy, window, in->property);
-            in.reset();
+            drop_in(step);
+        }
+        if (!deferred.empty() && now >= deferred.front().deadline) {
+            step.errors.push_back(
+                "x11 clipboard: the image pasted did not come from the other "
+                "side within " +
+                std::to_string(opt.timeout.count()) + " ms: paste refused");
+            std::erase_if(deferred, [&](const Deferred& d) {
+                if (now < d.deadline) return false;
+                notify(d.request, None);
+                return true;
+            });
         }
         for (auto it = serving.begin(); it != serving.end();) {
             if (now < it->deadline) {
@@ -420,6 +525,8 @@ struct SelectionBridge::State {
     [[nodiscard]] std::optional<Clock::time_point> next_deadline() const {
         std::optional<Clock::time_point> t;
         if (in) t = in->deadline;
+        if (!deferred.empty() && (!t || deferred.front().deadline < *t))
+            t = deferred.front().deadline;
         for (const auto& o : serving)
             if (!t || o.deadline < *t) t = o.deadline;
         return t;
@@ -461,6 +568,7 @@ Result<std::unique_ptr<SelectionBridge>> SelectionBridge::open(const SelectionOp
     s->text = XInternAtom(dpy, "TEXT", False);
     s->targets = XInternAtom(dpy, "TARGETS", False);
     s->incr = XInternAtom(dpy, "INCR", False);
+    s->png = XInternAtom(dpy, "image/png", False);
     for (unsigned i = 0; i < 4; ++i)
         s->props[i] = XInternAtom(dpy, ("PORTHOLE_SELECTION_" + std::to_string(i)).c_str(), False);
     // The request's own header and the property's name and type take the rest.
@@ -475,24 +583,45 @@ Result<std::unique_ptr<SelectionBridge>> SelectionBridge::open(const SelectionOp
         if (options.watch_primary) XFixesSelectSelectionInput(dpy, s->window, XA_PRIMARY, mask);
         // Text copied before we started is read too.
         if (const Window owner = XGetSelectionOwner(dpy, s->clipboard); owner != None)
-            s->request(s->clipboard, owner, s->utf8, CurrentTime);
+            s->request(s->clipboard, owner, s->targets, CurrentTime);
     }
     XFlush(dpy);
     return std::unique_ptr<SelectionBridge>(new SelectionBridge(std::move(s)));
 }
 
 Result<void> SelectionBridge::own(std::string text) {
+    return own_formats(std::move(text), false);
+}
+
+Result<void> SelectionBridge::own_formats(std::optional<std::string> text, bool png) {
     if (s_->broken)
         return Error::make("x11 clipboard: the connection to " + s_->shown + " is lost");
-    s_->owned = std::make_shared<const std::string>(std::move(text));
+    s_->disown();  // pastes of a previous image are refused: it is gone
+    if (text) s_->owned = std::make_shared<const std::string>(std::move(*text));
+    s_->owned_png = png;
+    s_->owning = true;
     XSetSelectionOwner(s_->dpy, s_->clipboard, s_->window, CurrentTime);
     if (XGetSelectionOwner(s_->dpy, s_->clipboard) != s_->window) {
-        s_->owned.reset();
+        s_->disown();
         return Error::make(
             "x11 clipboard: could not own CLIPBOARD (another program took it at once)");
     }
     XFlush(s_->dpy);
     return {};
+}
+
+void SelectionBridge::provide_png(std::optional<std::string> png) {
+    if (s_->broken) return;
+    if (png && s_->owned_png) s_->png_data = std::make_shared<const std::string>(std::move(*png));
+    s_->answer_deferred(png ? s_->png_data : nullptr);
+    XFlush(s_->dpy);
+}
+
+void SelectionBridge::fetch_png() {
+    if (s_->broken) return;
+    const Window owner = XGetSelectionOwner(s_->dpy, s_->clipboard);
+    s_->request(s_->clipboard, owner, s_->png, CurrentTime);
+    XFlush(s_->dpy);
 }
 
 SelectionStep SelectionBridge::wait(std::chrono::milliseconds timeout, int wake_fd) {

@@ -13,6 +13,16 @@
 
 namespace porthole::agent::clipboard {
 
+// What one step of a backend saw.
+struct BackendStep {
+    bool copy_seen = false;             // another program copied:
+    std::optional<std::string> copied;  // its text (if any)
+    bool copied_png = false;            // and whether it offers an image
+    std::optional<std::string> png;     // fetch_png's image
+    bool png_failed = false;            // fetch_png got nothing
+    bool png_wanted = false;            // a program pastes the host's image: provide_png
+};
+
 class ClipboardBackend {
   public:
     virtual ~ClipboardBackend() = default;
@@ -21,6 +31,20 @@ class ClipboardBackend {
     virtual Status set_text(std::string text) = 0;
     // Serves the desktop for up to `timeout`; the text another program copied, when it changed.
     virtual std::optional<std::string> wait(std::chrono::milliseconds timeout) = 0;
+
+    // Images, lazily (x11); backends without them keep these defaults.
+    virtual BackendStep step(std::chrono::milliseconds timeout) {
+        BackendStep s;
+        s.copied = wait(timeout);
+        s.copy_seen = s.copied.has_value();
+        return s;
+    }
+    // Owns the clipboard with a text and/or an image whose bytes come through provide_png.
+    virtual Status own_formats(std::optional<std::string> text, bool /*png*/) {
+        return text ? set_text(std::move(*text)) : Status{};
+    }
+    virtual void provide_png(std::optional<std::string> /*png*/) {}
+    virtual void fetch_png() {}
 };
 
 // The backends this build has, "none" included.

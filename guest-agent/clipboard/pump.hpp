@@ -1,7 +1,10 @@
 #pragma once
 // Moves clipboard text between the region's two clipboard channels and a
-// backend, on its own thread (a slow X client never delays capture).
+// backend, on its own thread (a slow X client never delays capture): the
+// backend's copies are offered with their data held here; the host's text
+// offers are fetched at once.
 
+#include <cstdint>
 #include <memory>
 #include <thread>
 
@@ -22,8 +25,9 @@ class ClipboardPump {
   private:
     void run(const std::stop_token& stop);
     std::unique_ptr<ClipboardBackend> backend_;
-    protocol::ClipboardReader& from_host_;
-    protocol::ClipboardWriter& to_host_;
+    // The host's data is read up to this (the host refuses more than its own limit anyway).
+    static constexpr std::uint64_t kMaxFromHost = std::uint64_t{16} << 20;
+    protocol::ClipboardEndpoint endpoint_;
     std::jthread thread_;
 };
 

@@ -1,9 +1,12 @@
 #include "clipboard/win32.hpp"
 
+#include <objbase.h>
 #include <windows.h>
 
+#include <cstring>
 #include <string>
 
+#include "clipboard/dib_png.hpp"
 #include "win/utf16.hpp"
 
 namespace porthole::agent::clipboard {
@@ -76,9 +79,14 @@ class Win32Clipboard final : public ClipboardBackend {
     }
 
     std::optional<std::string> wait(std::chrono::milliseconds timeout) override {
+        return step(timeout).copied;
+    }
+
+    BackendStep step(std::chrono::milliseconds timeout) override {
+        BackendStep out;
         if (!ensure_window()) {
             Sleep(static_cast<DWORD>(timeout.count()));
-            return std::nullopt;
+            return out;
         }
         MsgWaitForMultipleObjects(0, nullptr, FALSE, static_cast<DWORD>(timeout.count()),
                                   QS_ALLINPUT);
@@ -87,10 +95,69 @@ class Win32Clipboard final : public ClipboardBackend {
             TranslateMessage(&msg);
             DispatchMessageW(&msg);
         }
-        if (!changed_) return std::nullopt;
+        out.png = std::exchange(fetched_, std::nullopt);
+        out.png_failed = std::exchange(fetch_failed_, false);
+        out.png_wanted = std::exchange(png_wanted_, false);
+        if (!changed_) return out;
         changed_ = false;
-        if (GetClipboardOwner() == window_) return std::nullopt;  // the host's text: no echo
-        return read_text();
+        if (GetClipboardOwner() == window_) return out;  // the host's: no echo
+        out.copied = read_text();
+        // An image is only announced; fetch_png converts it when the host asks.
+        out.copied_png = IsClipboardFormatAvailable(CF_DIB) != 0;
+        out.copy_seen = out.copied || out.copied_png;
+        return out;
+    }
+
+    // The host's image is fetched as soon as it is offered (not when pasted:
+    // delayed rendering would need it within WM_RENDERFORMAT) and set as
+    // CF_DIB by provide_png while this window still owns the clipboard.
+    Result<void> own_formats(std::optional<std::string> text, bool png) override {
+        if (text) {
+            if (auto ok = set_text(std::move(*text)); !ok) return ok;
+        } else if (png) {
+            if (auto ok = ensure_window(); !ok) return ok;
+            if (!open_clipboard(window_))
+                return Error::make("clipboard: another program keeps the Windows clipboard open");
+            EmptyClipboard();
+            CloseClipboard();
+        }
+        png_wanted_ = png;
+        return {};
+    }
+
+    void provide_png(std::optional<std::string> png) override {
+        if (!png || GetClipboardOwner() != window_) return;  // another copy since
+        auto dib = png_to_dib(*png);
+        if (!dib) return;
+        HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, dib->size());
+        if (mem == nullptr) return;
+        std::memcpy(GlobalLock(mem), dib->data(), dib->size());
+        GlobalUnlock(mem);
+        if (!open_clipboard(window_)) {
+            GlobalFree(mem);
+            return;
+        }
+        // Still the owner: the image joins the text without emptying it.
+        if (SetClipboardData(CF_DIB, mem) == nullptr) GlobalFree(mem);
+        CloseClipboard();
+    }
+
+    void fetch_png() override {
+        fetch_failed_ = true;
+        if (!ensure_window() || !open_clipboard(window_)) return;
+        std::string dib;
+        if (HANDLE h = GetClipboardData(CF_DIB); h != nullptr) {
+            if (const auto* p = static_cast<const char*>(GlobalLock(h)); p != nullptr) {
+                dib.assign(p, GlobalSize(h));
+                GlobalUnlock(h);
+            }
+        }
+        CloseClipboard();
+        if (dib.empty()) return;
+        if (auto png = dib_to_png(dib)) {
+            fetched_ = std::move(*png);
+            fetch_failed_ = false;
+        }
     }
 
   private:
@@ -106,6 +173,8 @@ class Win32Clipboard final : public ClipboardBackend {
     Result<void> ensure_window() {
         if (window_ != nullptr) return {};
         if (!error_.empty()) return Error::make(error_);
+        // WIC (the image conversions) on this thread; kept for the thread's life.
+        CoInitializeEx(nullptr, COINIT_MULTITHREADED);
         WNDCLASSW wc{};
         wc.lpfnWndProc = &Win32Clipboard::proc;
         wc.hInstance = GetModuleHandleW(nullptr);
@@ -146,6 +215,9 @@ class Win32Clipboard final : public ClipboardBackend {
 
     HWND window_ = nullptr;
     bool changed_ = false;
+    std::optional<std::string> fetched_;  // fetch_png's image, for the next step
+    bool fetch_failed_ = false;
+    bool png_wanted_ = false;
     std::string error_;
 };
 

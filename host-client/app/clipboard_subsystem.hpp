@@ -1,6 +1,7 @@
 #pragma once
 // The client's clipboard: the desktop's text offered to the guest through the
-// host->guest channel, the guest's text (checked) put on the desktop.
+// host->guest channel (its data sent when the guest asks), the guest's
+// offered text fetched (bounded by the limit), checked and put on the desktop.
 
 #include <cstdint>
 #include <memory>
@@ -24,15 +25,25 @@ class ClipboardSubsystem final : public SessionSubsystem {
 
   private:
     ClipboardSubsystem(clipboard::ClipboardSync sync,
-                       std::unique_ptr<clipboard::DesktopClipboard> desktop)
-        : sync_(std::move(sync)), desktop_(std::move(desktop)) {}
+                       std::unique_ptr<clipboard::DesktopClipboard> desktop,
+                       std::uint64_t max_image)
+        : sync_(std::move(sync)), desktop_(std::move(desktop)), max_image_(max_image) {}
+    void images(std::uint64_t now_ns);
     // One line per refusal, at most one every 5 s (a hostile guest can offer fast).
     void refuse(const std::string& why, std::uint64_t now_ns);
     clipboard::ClipboardSync sync_;
     std::unique_ptr<clipboard::DesktopClipboard> desktop_;  // never null
-    std::optional<protocol::ClipboardReader> from_guest_;
-    std::optional<protocol::ClipboardWriter> to_guest_;
-    std::optional<std::string> pending_;  // the desktop's text waiting for a session
+    // Writes clipboard_to_guest, reads (and checks) clipboard_to_host.
+    std::optional<protocol::ClipboardEndpoint> endpoint_;
+    std::optional<clipboard::DesktopCopy> pending_;  // the desktop's copy waiting for a session
+    std::uint64_t max_image_;
+    // The guest's offer last taken: its serial, and whether it has an image.
+    std::uint64_t guest_serial_ = 0;
+    bool guest_png_ = false;
+    bool png_wanted_ = false;                      // a desktop paste waits for the guest's image
+    bool fetching_png_ = false;                    // ... asked for from the guest
+    std::optional<std::uint32_t> guest_asks_png_;  // the guest's request for the desktop's image
+    std::optional<std::string> desktop_png_;       // ... once read (for the offer under way)
     std::uint64_t next_refusal_log_ns_ = 0;
     std::uint64_t refusals_unsaid_ = 0;
 };

@@ -324,12 +324,17 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_flag("--audio-follow-volume", o.audio_follow_volume,
                  "apply the guest's volume and mute to the stream");
     app.add_option("--clipboard", o.clipboard,
-                   "share clipboard text: both, to-guest (the desktop's text reaches the guest), "
+                   "share the clipboard (text; PNG images on X11): both, to-guest (the desktop's "
+                   "copies reach the guest), "
                    "to-host (the guest's reaches the desktop) or off")
         ->check(CLI::IsMember({"both", "to-guest", "to-host", "off"}));
     app.add_option("--clipboard-limit", o.clipboard_limit,
                    "largest clipboard text in bytes, either way (the guest's longer text is "
                    "refused unread)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
+    app.add_option("--clipboard-max-size", o.clipboard_max_size,
+                   "largest clipboard image (PNG) in bytes, either way (the guest's larger "
+                   "image is refused unread)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
     app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

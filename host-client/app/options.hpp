@@ -62,8 +62,9 @@ struct Options {
     bool audio_follow_volume = false;
 
     // Clipboard text between the desktop and the guest.
-    std::string clipboard = "both";              // both, to-guest, to-host or off
-    std::uint64_t clipboard_limit = 256 * 1024;  // bytes; longer text is refused
+    std::string clipboard = "both";                             // both, to-guest, to-host or off
+    std::uint64_t clipboard_limit = 256 * 1024;                 // bytes; longer text is refused
+    std::uint64_t clipboard_max_size = std::uint64_t{8} << 20;  // bytes; larger images are refused
 };
 
 // The options, or the exit code when parsing ends the program (--help, errors).

@@ -10,7 +10,8 @@
 
 namespace porthole::client::clipboard {
 
-Result<std::unique_ptr<DesktopClipboard>> open_desktop_clipboard(std::size_t limit, bool watch) {
+Result<std::unique_ptr<DesktopClipboard>> open_desktop_clipboard(std::size_t limit, bool watch,
+                                                                 std::size_t image_limit) {
     if (SDL_WasInit(SDL_INIT_VIDEO) == 0)
         return Error::make("the clipboard needs the window (SDL video); --headless has none");
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
@@ -19,12 +20,14 @@ Result<std::unique_ptr<DesktopClipboard>> open_desktop_clipboard(std::size_t lim
         x11::SelectionOptions options;  // SDL's display: $DISPLAY
         options.limit = limit;
         options.watch = watch;
+        options.image_limit = image_limit;
         auto x = X11Clipboard::open(options);
         if (x) return std::unique_ptr<DesktopClipboard>(std::move(*x));
         spdlog::warn("clipboard: {}; SDL's clipboard instead", x.error().message);
     }
 #else
     (void)limit;
+    (void)image_limit;
     (void)watch;  // SDL reads only when asked (the subsystem asks only when sending)
 #endif
     auto sdl = SdlClipboard::open();

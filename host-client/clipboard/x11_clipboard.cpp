@@ -42,19 +42,30 @@ void X11Clipboard::run(const std::stop_token& stop) {
         auto step = bridge_->wait(1000ms, wake_.get());
         std::uint64_t drained = 0;
         [[maybe_unused]] const auto n = ::read(wake_.get(), &drained, sizeof drained);
-        std::optional<std::string> own;
+        std::optional<std::pair<std::optional<std::string>, bool>> own;
+        bool fetch = false;
+        std::optional<std::optional<std::string>> provide;
         {
             const std::lock_guard lock(mutex_);
             own.swap(to_own_);
-            if (step.copied) {
-                latest_ = *step.copied;
+            fetch = std::exchange(fetch_png_, false);
+            provide.swap(to_provide_);
+            if (step.copied || step.copied_png) {
+                latest_ = step.copied;  // an image alone: the desktop holds no text
                 changed_ = std::move(step.copied);
+                changed_png_ = step.copied_png;
+                copy_seen_ = true;
             }
+            if (step.png) images_.png = std::move(step.png);
+            images_.png_failed = images_.png_failed || step.png_failed;
+            images_.png_wanted = images_.png_wanted || step.png_wanted;
         }
         if (own) {
-            if (auto ok = bridge_->own(std::move(*own)); !ok)
+            if (auto ok = bridge_->own_formats(std::move(own->first), own->second); !ok)
                 step.errors.push_back(ok.error().message);
         }
+        if (provide) bridge_->provide_png(std::move(*provide));
+        if (fetch) bridge_->fetch_png();
         for (auto& e : step.errors) {
             spdlog::warn("{}", e);
             const std::lock_guard lock(mutex_);
@@ -64,9 +75,16 @@ void X11Clipboard::run(const std::stop_token& stop) {
     }
 }
 
-std::optional<std::string> X11Clipboard::take_change(std::uint64_t) {
+std::optional<std::string> X11Clipboard::take_change(std::uint64_t now_ns) {
+    auto copy = take_copy(now_ns);
+    if (!copy) return std::nullopt;
+    return std::move(copy->text);
+}
+
+std::optional<DesktopCopy> X11Clipboard::take_copy(std::uint64_t) {
     const std::lock_guard lock(mutex_);
-    return std::exchange(changed_, std::nullopt);
+    if (!std::exchange(copy_seen_, false)) return std::nullopt;
+    return DesktopCopy{std::exchange(changed_, std::nullopt), changed_png_};
 }
 
 std::optional<std::string> X11Clipboard::text_now() {
@@ -75,13 +93,38 @@ std::optional<std::string> X11Clipboard::text_now() {
 }
 
 Status X11Clipboard::set_text(std::string_view text) {
+    return own_formats(std::string(text), false);
+}
+
+Status X11Clipboard::own_formats(std::optional<std::string> text, bool png) {
     {
         const std::lock_guard lock(mutex_);
-        to_own_.emplace(text);
-        latest_.emplace(text);
+        latest_ = text;
+        to_own_.emplace(std::move(text), png);
     }
     wake();
     return {};
+}
+
+DesktopImageEvents X11Clipboard::take_image_events() {
+    const std::lock_guard lock(mutex_);
+    return std::exchange(images_, DesktopImageEvents{});
+}
+
+void X11Clipboard::fetch_png() {
+    {
+        const std::lock_guard lock(mutex_);
+        fetch_png_ = true;
+    }
+    wake();
+}
+
+void X11Clipboard::provide_png(std::optional<std::string> png) {
+    {
+        const std::lock_guard lock(mutex_);
+        to_provide_.emplace(std::move(png));
+    }
+    wake();
 }
 
 std::optional<std::string> X11Clipboard::last_error() const {

@@ -34,6 +34,11 @@ class X11Clipboard final : public DesktopClipboard {
     std::optional<std::string> text_now() override;
     // Hands the text to the thread, which owns CLIPBOARD with it (a failure is logged).
     Status set_text(std::string_view text) override;
+    std::optional<DesktopCopy> take_copy(std::uint64_t now_ns) override;
+    DesktopImageEvents take_image_events() override;
+    void fetch_png() override;
+    Status own_formats(std::optional<std::string> text, bool png) override;
+    void provide_png(std::optional<std::string> png) override;
 
     // What the thread met last (a timeout, a text over the limit), and how many.
     [[nodiscard]] std::optional<std::string> last_error() const;
@@ -49,7 +54,13 @@ class X11Clipboard final : public DesktopClipboard {
     mutable std::mutex mutex_;
     std::optional<std::string> changed_;  // copied on the desktop, not yet taken
     std::optional<std::string> latest_;   // the desktop's text as last known
-    std::optional<std::string> to_own_;   // the guest's text for the thread to own
+    bool changed_png_ = false;            // ... and whether that copy offers an image
+    bool copy_seen_ = false;              // a copy (text or image) not yet taken
+    // What the thread is to own: the guest's text and/or image.
+    std::optional<std::pair<std::optional<std::string>, bool>> to_own_;
+    bool fetch_png_ = false;  // for the thread: read the desktop's image
+    std::optional<std::optional<std::string>> to_provide_;  // for the thread: the guest's image
+    DesktopImageEvents images_;                             // for the render loop
     std::optional<std::string> last_error_;
     std::uint64_t errors_ = 0;
     std::jthread thread_;  // last: started when the rest is ready

@@ -132,13 +132,22 @@ std::vector<std::vector<std::uint8_t>> scripts() {
                       .set64(audio, 1, 44100 | (std::uint64_t{1} << 32) | (std::uint64_t{3} << 48))
                       .step()
                       .bytes());
-    // Clipboard: a new serial with a bad mime, then a length beyond capacity.
+    // Clipboard: an offer of 200 formats; then one of text answered with a
+    // total and a chunk beyond the channel (words: 1 serial, 2 format_count,
+    // 5 formats[0].mime, 16 answer_serial, 17 answer_id | mime, 18 total,
+    // 20 chunk_length | state).
     out.push_back(ScriptBuilder()
                       .set64(clipboard_to_host, 1, 2)
-                      .set64(clipboard_to_host, 2, 7 | (std::uint64_t{5} << 32))
+                      .set64(clipboard_to_host, 2, 200)
                       .step()
                       .set64(clipboard_to_host, 1, 3)
-                      .set64(clipboard_to_host, 2, 1 | (std::uint64_t{0xFFFFFF} << 32))
+                      .set64(clipboard_to_host, 2, 1)
+                      .set64(clipboard_to_host, 5, 1)
+                      .step()
+                      .set64(clipboard_to_host, 16, 3)
+                      .set64(clipboard_to_host, 17, 1 | (std::uint64_t{1} << 32))
+                      .set64(clipboard_to_host, 18, 0xFFFFFF)
+                      .set64(clipboard_to_host, 20, 0xFFFFFFFFU | (std::uint64_t{1} << 32))
                       .step()
                       .bytes());
     // Input: the guest's tail is garbage.

@@ -98,7 +98,12 @@ Template make_template(bool progressive) {
     if (!ch.audio.set_format(AudioFormat{48000, 2, SampleFormat::s16})) std::abort();
     std::vector<std::byte> pcm(4 * 1000, std::byte{0x11});
     if (!ch.audio.write(pcm, 2)) std::abort();
-    if (!ch.clipboard_out.publish("fuzz clipboard")) std::abort();
+    {
+        ClipboardEndpoint clip(ch.clipboard_out, ch.clipboard_in);
+        std::vector<ClipboardEndpoint::Format> f;
+        f.push_back({ClipboardMime::text_utf8, 0, std::string("fuzz clipboard")});
+        if (!clip.offer(std::move(f))) std::abort();
+    }
     // A fixed session id keeps runs reproducible (the real one is random).
     auto* agent = reinterpret_cast<std::uint64_t*>(t.memory.data() + kAgentBlockOffset);
     *agent = kFixedSessionId;
@@ -168,10 +173,13 @@ class Host {
         now_ += kStepNs;
         const HostPoll p = session_.poll(now_);
         if (p.new_session) {
+            clip_.reset();
             channels_.reset();
             in_flight_.reset();
             if (auto c = session_.attach_channels()) {
                 channels_.emplace(std::move(*c));
+                if (channels_->clipboard_in && channels_->clipboard_out)
+                    clip_.emplace(*channels_->clipboard_out, *channels_->clipboard_in);
                 // Short enough that a frozen row count times out within a script.
                 channels_->frames.set_progress_timeout(3 * kStepNs);
             }
@@ -181,7 +189,13 @@ class Host {
         read_frames();
         read_cursor();
         read_audio();
-        if (channels_->clipboard_in) (void)channels_->clipboard_in->poll();
+        if (clip_) {
+            // As the client does: whatever is offered is asked for, up to a limit.
+            auto ev = clip_->step();
+            if (ev.offer && !ev.offer->formats.empty())
+                (void)clip_->request(ev.offer->serial, ev.offer->formats[0].mime, 64 * 1024);
+            if (ev.received && ev.received->bytes.size() > 64 * 1024) std::abort();
+        }
         if (channels_->input) {
             const InputEvent batch[2] = {{now_, ev::rel, 0, 5, 0}, {now_, ev::syn, 0, 0, 0}};
             (void)channels_->input->push(batch);
@@ -235,6 +249,7 @@ class Host {
 
     HostSession session_;
     std::optional<HostChannels> channels_;
+    std::optional<ClipboardEndpoint> clip_;  // the client's side of the clipboard
     std::optional<FrameView> in_flight_;
     std::uint64_t now_ = 1'000'000'000;
     std::vector<std::byte> copy_;

@@ -94,7 +94,12 @@ ValidRegion make_valid_region() {
     EXPECT_TRUE(ch.audio.set_format(AudioFormat{48000, 2, SampleFormat::f32}));
     std::vector<std::byte> pcm(8 * 2000, std::byte{0x3F});
     EXPECT_TRUE(ch.audio.write(pcm, 2));
-    EXPECT_TRUE(ch.clipboard_out.publish("clipboard text from the guest"));
+    {
+        ClipboardEndpoint clip(ch.clipboard_out, ch.clipboard_in);
+        std::vector<ClipboardEndpoint::Format> f;
+        f.push_back({ClipboardMime::text_utf8, 0, std::string("clipboard text from the guest")});
+        EXPECT_TRUE(clip.offer(std::move(f)));
+    }
 
     const RegionLayout& l = session->layout();
     const auto frames = static_cast<std::size_t>(l.frames.offset);
@@ -185,13 +190,17 @@ struct HostCounters {
 
 // One round of everything the host does with the region.
 void host_round(HostSession& host, std::optional<HostChannels>& channels,
-                std::vector<std::byte>& copy, HostCounters& c) {
+                std::optional<ClipboardEndpoint>& clip, std::vector<std::byte>& copy,
+                HostCounters& c) {
     const HostPoll p = host.poll(monotonic_ns());
     if (p.new_session) {
         channels.reset();
+        clip.reset();
         c.attaches++;
         if (auto ch = host.attach_channels()) {
             channels.emplace(std::move(*ch));
+            if (channels->clipboard_in && channels->clipboard_out)
+                clip.emplace(*channels->clipboard_out, *channels->clipboard_in);
         } else {
             c.attach_errors++;
         }
@@ -227,8 +236,15 @@ void host_round(HostSession& host, std::optional<HostChannels>& channels,
         std::array<std::byte, 8192> out{};
         if (auto r = a.read(out)) c.audio_frames += r->frames;
     }
-    if (channels->clipboard_in) {
-        if (auto t = channels->clipboard_in->poll(); t && *t) c.clipboard_texts++;
+    if (clip) {
+        // As the client does: every text offered is asked for, up to a limit.
+        auto ev = clip->step();
+        if (ev.offer && ev.offer->find(ClipboardMime::text_utf8) != nullptr)
+            (void)clip->request(ev.offer->serial, ClipboardMime::text_utf8, 64 * 1024);
+        if (ev.received) {
+            EXPECT_LE(ev.received->bytes.size(), 64U * 1024);
+            c.clipboard_texts++;
+        }
     }
     if (channels->input) {
         const std::array<InputEvent, 3> batch{
@@ -245,6 +261,7 @@ TEST(HostileWriter, HostSurvivesAGuestRewritingEveryStructureWhileItReads) {
 
     HostSession host(region.bytes(), ~std::uint64_t{0}, "host-under-attack");
     std::optional<HostChannels> channels;
+    std::optional<ClipboardEndpoint> clip;
     std::vector<std::byte> copy;
     HostCounters c;
 
@@ -262,7 +279,7 @@ TEST(HostileWriter, HostSurvivesAGuestRewritingEveryStructureWhileItReads) {
         const auto now = std::chrono::steady_clock::now();
         if (now >= start + kRunAtMost || (now >= start + kRunFor && covered())) break;
         const std::uint64_t t0 = thread_cpu_ns();
-        host_round(host, channels, copy, c);
+        host_round(host, channels, clip, copy, c);
         c.max_round_cpu_ns = std::max(c.max_round_cpu_ns, thread_cpu_ns() - t0);
         c.iterations++;
     }

@@ -185,7 +185,13 @@ class Guest {
         EXPECT_TRUE(ch.audio.set_format(AudioFormat{48000, 2, SampleFormat::f32}));
         std::vector<std::byte> pcm(8 * 2000, std::byte{0});
         EXPECT_TRUE(ch.audio.write(pcm, monotonic_ns()));
-        EXPECT_TRUE(ch.clipboard_out.publish("clipboard text from the guest"));
+        {
+            ClipboardEndpoint clip(ch.clipboard_out, ch.clipboard_in);
+            std::vector<ClipboardEndpoint::Format> f;
+            f.push_back(
+                {ClipboardMime::text_utf8, 0, std::string("clipboard text from the guest")});
+            EXPECT_TRUE(clip.offer(std::move(f)));
+        }
         for (int i = 0; i < 4; ++i)
             publish_frame();
         snapshot_.assign(bytes().begin(), bytes().end());

@@ -85,6 +85,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ClipboardUnknownMode", {"--clipboard", "on"}, "--clipboard: on not in"},
         Case{"ClipboardLimitZero", {"--clipboard-limit", "0"}, "not in range"},
         Case{"ClipboardLimitNegative", {"--clipboard-limit", "-1"}, "--clipboard-limit"},
+        Case{"ClipboardMaxSizeZero", {"--clipboard-max-size", "0"}, "not in range"},
+        Case{"ClipboardMaxSizeNegative", {"--clipboard-max-size", "-1"}, "--clipboard-max-size"},
         Case{"WindowPositionNotXY",
              {"--window-position", "12x"},
              "--window-position: wants X,Y, each -32768 to 32767 (e.g. 100,50), got '12x'"},

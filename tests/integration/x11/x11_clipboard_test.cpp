@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <png.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -57,10 +59,20 @@ class Desktop {
         std::ofstream(file, std::ios::binary) << text;
         ASSERT_EQ(on_display(x_, "xclip -selection clipboard -i " + file + " >/dev/null 2>&1"), 0);
     }
-    // The clipboard's text, or nullopt when nobody offers any.
-    [[nodiscard]] std::optional<std::string> paste() const {
+    // xclip serves the bytes as image/png.
+    void copy_png(const std::string& png) const {
+        const std::string file = dir_ + "/copy-png-" + x_.display().substr(1);
+        std::ofstream(file, std::ios::binary) << png;
+        ASSERT_EQ(on_display(x_, "xclip -selection clipboard -t image/png -i " + file +
+                                     " >/dev/null 2>&1"),
+                  0);
+    }
+    // The clipboard's text (or `target`), or nullopt when nobody offers any.
+    [[nodiscard]] std::optional<std::string> paste(const std::string& target = "") const {
         const std::string file = dir_ + "/paste-" + x_.display().substr(1);
-        if (on_display(x_, "xclip -selection clipboard -o >" + file + " 2>/dev/null") != 0)
+        const std::string t = target.empty() ? "" : " -t " + target;
+        if (on_display(x_, "timeout 20 xclip -selection clipboard -o" + t + " >" + file +
+                               " 2>/dev/null") != 0)
             return std::nullopt;
         return read_file(file);
     }
@@ -88,6 +100,50 @@ struct Serials {
     std::uint64_t to_host = 0, to_guest = 0;
     bool operator==(const Serials&) const = default;
 };
+
+// A PNG of random pixels (they do not compress: about w*h*4 bytes).
+std::string noise_png(std::uint32_t w, std::uint32_t h, unsigned seed) {
+    std::vector<std::uint8_t> rgba(std::size_t{w} * h * 4);
+    std::mt19937 rng(seed);
+    for (auto& b : rgba)
+        b = static_cast<std::uint8_t>(rng());
+    png_image image{};
+    image.version = PNG_IMAGE_VERSION;
+    image.width = w;
+    image.height = h;
+    image.format = PNG_FORMAT_RGBA;
+    png_alloc_size_t size = 0;
+    if (png_image_write_to_memory(&image, nullptr, &size, 0, rgba.data(), 0, nullptr) == 0)
+        return {};
+    std::string out(size, '\0');
+    if (png_image_write_to_memory(&image, out.data(), &size, 0, rgba.data(), 0, nullptr) == 0)
+        return {};
+    out.resize(size);
+    return out;
+}
+
+// One clipboard channel's header, read from the region file.
+std::optional<porthole::protocol::ClipboardHeader> read_clipboard_header(const std::string& region,
+                                                                         bool to_guest) {
+    using namespace porthole::protocol;
+    const int fd = ::open(region.c_str(), O_RDONLY);
+    if (fd < 0) return std::nullopt;
+    struct stat st {};
+    fstat(fd, &st);
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return std::nullopt;
+    std::optional<ClipboardHeader> out;
+    const auto* base = static_cast<const std::byte*>(p);
+    const auto header = copy_out(*reinterpret_cast<const RegionHeader*>(base));
+    if (auto l = validate_region(header, size)) {
+        const auto& c = to_guest ? l->clipboard_to_guest : l->clipboard_to_host;
+        out = copy_out(*reinterpret_cast<const ClipboardHeader*>(base + c.offset));
+    }
+    munmap(p, size);
+    return out;
+}
 
 std::optional<Serials> read_serials(const std::string& region) {
     using namespace porthole::protocol;
@@ -137,7 +193,7 @@ class ClipboardBothWays : public ::testing::Test {
         std::system(("rm -rf " + dir_).c_str());
     }
     // Starts the agent, then porthole with `mode`; empty when both are ready.
-    std::string start(const std::string& mode) {
+    std::string start(const std::string& mode, const std::vector<std::string>& extra = {}) {
         agent_ = std::make_unique<Child>(
             std::vector<std::string>{PORTHOLE_AGENT_BIN, "--shm", region_, "--shm-size", "8",
                                      "--width", "64", "--height", "64", "--fps-limit", "5",
@@ -149,10 +205,12 @@ class ClipboardBothWays : public ::testing::Test {
             std::this_thread::sleep_for(10ms);
         if (!wait_log(dir_ + "/agent.out", "clipboard: x11"))
             return "agent: " + read_file(dir_ + "/agent.out");
+        std::vector<std::string> args{
+            PORTHOLE_CLIENT_BIN, "--shm", region_,       "--size", "320x240", "--input", "none",
+            "--audio",           "off",   "--clipboard", mode};
+        args.insert(args.end(), extra.begin(), extra.end());
         client_ = std::make_unique<Child>(
-            std::vector<std::string>{PORTHOLE_CLIENT_BIN, "--shm", region_, "--size", "320x240",
-                                     "--input", "none", "--audio", "off", "--clipboard", mode},
-            std::vector<std::string>{"DISPLAY=" + host_x_->display()}, dir_ + "/client.out");
+            args, std::vector<std::string>{"DISPLAY=" + host_x_->display()}, dir_ + "/client.out");
         if (!wait_log(dir_ + "/agent.out", "host client"))
             return "never attached: " + read_file(dir_ + "/client.out");
         return {};
@@ -278,6 +336,101 @@ TEST_F(ClipboardBothWays, OffSharesNothing) {
     EXPECT_EQ(guest_->paste(), "stays in the guest");
 }
 
+// Images (image/png) both ways, lazily: only the offer crosses when copied;
+// the bytes (several times the channel's 512 KiB, in acked chunks; INCR on
+// both X servers) only when a program pastes, byte-exact.
+TEST_F(ClipboardBothWays, ImagesCrossBothWaysByteExactOnlyWhenPasted) {
+    const auto failed = start("both");
+    ASSERT_TRUE(failed.empty()) << failed;
+    const std::string to_guest = noise_png(640, 480, 1);  // about 1.2 MiB
+    ASSERT_GT(to_guest.size(), 1U << 20);
+    host_->copy_png(to_guest);
+    for (int i = 0; i < 100 && read_serials(region_)->to_guest == 0; ++i)
+        std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(500ms);
+    // Offered, not sent: no answer has been written into the channel.
+    auto before = read_clipboard_header(region_, true);
+    ASSERT_TRUE(before);
+    EXPECT_EQ(before->serial, 1U) << logs();
+    EXPECT_EQ(before->answer_total, 0U) << logs();
+    const auto targets = guest_->paste("TARGETS");
+    ASSERT_TRUE(targets) << logs();
+    EXPECT_NE(targets->find("image/png"), std::string::npos) << *targets;
+    const auto in_guest = guest_->paste("image/png");
+    ASSERT_TRUE(in_guest) << logs();
+    EXPECT_EQ(in_guest->size(), to_guest.size()) << logs();
+    EXPECT_TRUE(*in_guest == to_guest);
+    EXPECT_EQ(read_clipboard_header(region_, true)->answer_total, to_guest.size());
+
+    const std::string to_host = noise_png(700, 500, 2);
+    guest_->copy_png(to_host);
+    for (int i = 0; i < 100 && read_serials(region_)->to_host == 0; ++i)
+        std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(read_clipboard_header(region_, false)->answer_total, 0U) << logs();
+    std::optional<std::string> on_host;
+    for (int i = 0; i < 50 && (!on_host || on_host->size() != to_host.size()); ++i) {
+        on_host = host_->paste("image/png");
+        if (!on_host || on_host->size() != to_host.size()) std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(on_host) << logs();
+    EXPECT_EQ(on_host->size(), to_host.size()) << logs();
+    EXPECT_TRUE(*on_host == to_host);
+    // Each crossed once; nothing echoed back.
+    std::this_thread::sleep_for(1000ms);
+    const auto s = read_serials(region_);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->to_guest, 1U) << logs();
+    EXPECT_EQ(s->to_host, 1U) << logs();
+}
+
+TEST_F(ClipboardBothWays, GuestImageOverTheLimitIsRefusedWithOneClearLine) {
+    const auto failed = start("both", {"--clipboard-max-size", "100000"});
+    ASSERT_TRUE(failed.empty()) << failed;
+    host_->copy("the host's text");
+    EXPECT_EQ(guest_->wait_for("the host's text"), "the host's text") << logs();
+    const std::string big = noise_png(600, 500, 3);
+    guest_->copy_png(big);
+    for (int i = 0; i < 100 && read_serials(region_)->to_host == 0; ++i)
+        std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(300ms);
+    // The host owns the guest's image (lazily); pasting it fetches it and is refused.
+    const auto pasted = host_->paste("image/png");
+    EXPECT_TRUE(!pasted || pasted->empty()) << pasted->size();
+    EXPECT_TRUE(wait_log(dir_ + "/client.out", "over the limit of 100000 bytes")) << logs();
+    const std::string log = read_file(dir_ + "/client.out");
+    EXPECT_NE(log.find("image/png of " + std::to_string(big.size()) +
+                       " bytes refused: over the limit of 100000 bytes"),
+              std::string::npos)
+        << log;
+}
+
+TEST_F(ClipboardBothWays, RapidImageAndTextChangesEndWithTheLastValueWithoutEcho) {
+    const auto failed = start("both");
+    ASSERT_TRUE(failed.empty()) << failed;
+    for (int i = 0; i < 6; ++i) {
+        if (i % 2 == 0)
+            host_->copy_png(noise_png(64, 64, static_cast<unsigned>(10 + i)));
+        else
+            host_->copy("host value " + std::to_string(i));
+        std::this_thread::sleep_for(30ms);
+    }
+    const std::string last = noise_png(300, 300, 99);
+    host_->copy_png(last);
+    std::optional<std::string> got;
+    for (int i = 0; i < 100 && got != last; ++i) {
+        got = guest_->paste("image/png");
+        if (got != last) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(got == last) << logs();
+    const auto a = read_serials(region_);
+    std::this_thread::sleep_for(1500ms);
+    const auto b = read_serials(region_);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(*a, *b) << logs();
+    EXPECT_EQ(b->to_host, 0U) << logs();  // the guest never offered the host's values back
+}
+
 // A hostile guest: this process plays the agent and writes what it likes into
 // the guest->host clipboard channel. The real client refuses it with a clear
 // line, at most one every 5 s, and the desktop's clipboard keeps its text.
@@ -305,9 +458,14 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
         map->bytes(), protocol::LayoutParams{}, protocol::cap::frames | protocol::cap::clipboard,
         "hostile-clipboard-test", porthole::monotonic_ns());
     ASSERT_TRUE(session) << session.error().message;
+    // The guest's side of the clipboard, answering the client's requests.
+    protocol::ClipboardEndpoint clip(session->channels().clipboard_out,
+                                     session->channels().clipboard_in);
     const auto pump = [&](std::chrono::milliseconds d) {
         for (const auto end = Clock::now() + d; Clock::now() < end;) {
             session->tick(porthole::monotonic_ns());
+            auto ev = clip.step();
+            if (ev.request) clip.refuse(ev.request->id);
             std::this_thread::sleep_for(5ms);
         }
     };
@@ -318,23 +476,19 @@ TEST(HostileGuestClipboard, ClientRefusesBadUtf8AndOversizeTextWithOneClearLine)
         pump(20ms);
     ASSERT_NE(session->client_session(), 0U) << read_file(dir + "/client.out");
 
-    // Ten offers of invalid UTF-8, then ten lengths over the limit (still within the channel).
-    auto& out = session->channels().clipboard_out;
+    // Ten offers of invalid UTF-8, then ten sizes over the limit (never read).
+    using Format = protocol::ClipboardEndpoint::Format;
     for (int i = 0; i < 10; ++i) {
-        ASSERT_TRUE(out.publish("bad \xC3\x28 text " + std::to_string(i)));
+        std::vector<Format> f;
+        f.push_back({protocol::ClipboardMime::text_utf8, 0,
+                     std::string("bad \xC3\x28 text " + std::to_string(i))});
+        ASSERT_TRUE(clip.offer(std::move(f)));
         pump(30ms);
     }
-    const auto& layout = session->layout();
-    auto& h = *reinterpret_cast<protocol::ClipboardHeader*>(
-        session->channel(layout.clipboard_to_host).data());
-    // A new offer whose length is over the client's limit (a hostile header write).
-    const auto offer_oversize = [&h] {
-        protocol::seqlock_begin_write(h.seq);
-        auto v = protocol::copy_out(h);
-        v.serial += 1;
-        v.length = 200'000;
-        protocol::copy_in(h, v);
-        protocol::seqlock_end_write(h.seq);
+    const auto offer_oversize = [&clip] {
+        std::vector<Format> f;
+        f.push_back({protocol::ClipboardMime::text_utf8, 200'000, std::nullopt});
+        ASSERT_TRUE(clip.offer(std::move(f)));
     };
     for (int i = 0; i < 10; ++i) {
         offer_oversize();

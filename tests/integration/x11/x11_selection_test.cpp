@@ -356,4 +356,65 @@ TEST_F(X11Selection, AgentBackendReadsATextSentInParts) {
     EXPECT_TRUE(*got == text);
 }
 
+// The guest's image owned lazily: a paste waits for provide_png (and gets the
+// bytes, INCR past the request size), or is refused after the timeout.
+TEST_F(X11Selection, PasteOfALazyImageWaitsForItsBytesOrIsRefusedAfterTheTimeout) {
+    auto c = open(1U << 20, 700ms);
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(c->own_formats(std::nullopt, true));
+    // Never provided: the paste fails and the timeout is said.
+    const auto t0 = Clock::now();
+    EXPECT_NE(sh("timeout 10 xclip -selection clipboard -o -t image/png >/dev/null 2>&1"), 0);
+    EXPECT_LT(Clock::now() - t0, 5s);
+    EXPECT_TRUE(c->take_image_events().png_wanted);
+    for (int i = 0; i < 300 && c->errors() == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_GE(c->errors(), 1U);
+    EXPECT_NE(c->last_error()->find("did not come from the other side within 700 ms"),
+              std::string::npos)
+        << *c->last_error();
+    // Provided while the paste waits: it gets the bytes.
+    const std::string image = big_text(600 * 1024, 'p');
+    std::thread provider([&] {
+        for (int i = 0; i < 500; ++i) {
+            if (c->take_image_events().png_wanted) {
+                c->provide_png(image);
+                return;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    const auto pasted = paste_until(image, "image/png");
+    provider.join();
+    ASSERT_TRUE(pasted);
+    EXPECT_TRUE(*pasted == image);
+}
+
+// A desktop image is only announced when copied, and read when fetched.
+TEST_F(X11Selection, CopiedImageIsAnnouncedThenReadOnlyWhenFetched) {
+    auto c = open();
+    ASSERT_TRUE(c);
+    const std::string image = big_text(900 * 1024, 'i');
+    const std::string file = dir_ + "/image";
+    std::ofstream(file, std::ios::binary) << image;
+    ASSERT_EQ(sh("xclip -selection clipboard -t image/png -i " + file + " >/dev/null 2>&1"), 0);
+    std::optional<porthole::client::clipboard::DesktopCopy> copy;
+    for (int i = 0; i < 500 && !copy; ++i) {
+        copy = c->take_copy(0);
+        if (!copy) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(copy);
+    EXPECT_TRUE(copy->png);
+    EXPECT_FALSE(copy->text);
+    EXPECT_FALSE(c->take_image_events().png);  // not read
+    c->fetch_png();
+    std::optional<std::string> got;
+    for (int i = 0; i < 500 && !got; ++i) {
+        got = c->take_image_events().png;
+        if (!got) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(*got == image);
+}
+
 }  // namespace

@@ -1,4 +1,4 @@
-// Cursor, input, audio and clipboard channels.
+// Cursor, input and audio channels (clipboard: clipboard_channel_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "porthole/protocol/audio_ring.hpp"
-#include "porthole/protocol/clipboard_channel.hpp"
 #include "porthole/protocol/cursor_channel.hpp"
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/protocol/shared_memory.hpp"
@@ -424,60 +423,4 @@ TEST(AudioRing, AttachRejectsRingOutsideItsChannel) {
     v.data_size = kAudioChannel * 4;
     copy_in(h, v);
     EXPECT_FALSE(AudioReader::attach(mem.bytes()));
-}
-
-// ---------------------------------------------------------------- clipboard
-
-TEST(ClipboardChannel, TextRoundTripsOnce) {
-    AlignedRegion mem(3 * kPageSize);
-    ASSERT_TRUE(init_clipboard_channel(mem.bytes()));
-    auto w = ClipboardWriter::attach(mem.bytes());
-    auto r = ClipboardReader::attach(mem.bytes());
-    ASSERT_TRUE(w && r);
-    ASSERT_TRUE(w->publish("héllo wörld"));
-    auto t = r->poll();
-    ASSERT_TRUE(t && *t);
-    EXPECT_EQ(**t, "héllo wörld");
-    auto again = r->poll();
-    ASSERT_TRUE(again);
-    EXPECT_FALSE(*again);
-}
-
-TEST(ClipboardChannel, TextLargerThanTheChannelIsRefused) {
-    AlignedRegion mem(2 * kPageSize);
-    ASSERT_TRUE(init_clipboard_channel(mem.bytes()));
-    auto w = ClipboardWriter::attach(mem.bytes());
-    ASSERT_TRUE(w);
-    EXPECT_FALSE(w->publish(std::string(kPageSize + 1, 'x')));
-}
-
-TEST(ClipboardChannel, ReaderRejectsLengthBeyondCapacity) {
-    AlignedRegion mem(2 * kPageSize);
-    ASSERT_TRUE(init_clipboard_channel(mem.bytes()));
-    auto r = ClipboardReader::attach(mem.bytes());
-    ASSERT_TRUE(r);
-    auto& h = *reinterpret_cast<ClipboardHeader*>(mem.data());
-    ClipboardHeader v = copy_out(h);
-    v.serial = 1;
-    v.mime = 1;
-    v.length = 0xFFFFFF;
-    copy_in(h, v);
-    EXPECT_FALSE(r->poll());
-}
-
-TEST(ClipboardChannel, ReaderRefusesTextOverTheCallersLimitThenReadsTheNext) {
-    AlignedRegion mem(3 * kPageSize);
-    ASSERT_TRUE(init_clipboard_channel(mem.bytes()));
-    auto w = ClipboardWriter::attach(mem.bytes());
-    auto r = ClipboardReader::attach(mem.bytes());
-    ASSERT_TRUE(w && r);
-    ASSERT_TRUE(w->publish(std::string(100, 'x')));
-    auto over = r->poll(99);
-    ASSERT_FALSE(over);
-    EXPECT_NE(over.error().message.find("100 bytes is over the limit of 99"), std::string::npos)
-        << over.error().message;
-    ASSERT_TRUE(w->publish("short"));
-    auto next = r->poll(99);
-    ASSERT_TRUE(next && *next);
-    EXPECT_EQ(**next, "short");
 }

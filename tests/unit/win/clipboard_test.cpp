@@ -2,18 +2,74 @@
 // CF_UNICODETEXT, another program's copy comes back as UTF-8, and the
 // backend's own text is never reported as a copy.
 #include <gtest/gtest.h>
+#include <objbase.h>
 #include <windows.h>
 
+#include <cstring>
+#include <vector>
+
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
+#include "clipboard/dib_png.hpp"
 #include "clipboard/win32.hpp"
 
 namespace {
 
 using porthole::agent::clipboard::ClipboardBackend;
+using porthole::agent::clipboard::dib_to_png;
 using porthole::agent::clipboard::make_win32_clipboard;
+using porthole::agent::clipboard::png_to_dib;
+
+// A 24-bit bottom-up DIB of w x h with a pattern that tells rows and columns apart.
+std::string pattern_dib(int w, int h) {
+    BITMAPINFOHEADER bh{};
+    bh.biSize = sizeof bh;
+    bh.biWidth = w;
+    bh.biHeight = h;
+    bh.biPlanes = 1;
+    bh.biBitCount = 24;
+    bh.biCompression = BI_RGB;
+    const auto stride = static_cast<std::size_t>((w * 3 + 3) / 4 * 4);
+    std::string dib(sizeof bh + stride * static_cast<std::size_t>(h), '\0');
+    std::memcpy(dib.data(), &bh, sizeof bh);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            auto* p = dib.data() + sizeof bh + static_cast<std::size_t>(h - 1 - y) * stride +
+                      static_cast<std::size_t>(x) * 3;
+            p[0] = static_cast<char>(x * 7);        // B
+            p[1] = static_cast<char>(y * 11);       // G
+            p[2] = static_cast<char>((x ^ y) * 3);  // R
+        }
+    return dib;
+}
+
+// The pixel (B, G, R) at x, y (top-down) of a 24- or 32-bit DIB.
+std::array<std::uint8_t, 3> pixel(const std::string& dib, int x, int y) {
+    BITMAPINFOHEADER bh{};
+    std::memcpy(&bh, dib.data(), sizeof bh);
+    const int h = bh.biHeight < 0 ? -bh.biHeight : bh.biHeight;
+    const int row = bh.biHeight > 0 ? h - 1 - y : y;
+    const auto stride = static_cast<std::size_t>((bh.biWidth * bh.biBitCount + 31) / 32 * 4);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(dib.data()) + bh.biSize +
+                    static_cast<std::size_t>(row) * stride +
+                    static_cast<std::size_t>(x) * (bh.biBitCount / 8U);
+    return {p[0], p[1], p[2]};
+}
+
+void expect_same_pixels(const std::string& a, const std::string& b, int w, int h) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            ASSERT_EQ(pixel(a, x, y), pixel(b, x, y)) << "at " << x << "," << y;
+}
+
+struct ComScope {
+    ComScope() { CoInitializeEx(nullptr, COINIT_MULTITHREADED); }
+    ~ComScope() { CoUninitialize(); }
+};
 
 std::optional<std::wstring> clipboard_text() {
     if (OpenClipboard(nullptr) == 0) return std::nullopt;
@@ -76,3 +132,68 @@ TEST(Win32Clipboard, ItsOwnTextIsNeverReportedAsACopy) {
 }
 
 }  // namespace
+
+TEST(Win32Clipboard, DibAndPngConvertBothWaysPixelExact) {
+    const ComScope com;
+    const std::string dib = pattern_dib(37, 19);  // an odd width: padded rows
+    auto png = dib_to_png(dib);
+    ASSERT_TRUE(png) << png.error().message;
+    ASSERT_GE(png->size(), 8U);
+    EXPECT_EQ(png->substr(1, 3), "PNG");
+    auto back = png_to_dib(*png);
+    ASSERT_TRUE(back) << back.error().message;
+    expect_same_pixels(dib, *back, 37, 19);
+    EXPECT_FALSE(dib_to_png(dib.substr(0, 100)));  // shorter than its pixels
+    EXPECT_FALSE(png_to_dib("not a png at all"));
+}
+
+TEST(Win32Clipboard, AnotherProgramsImageIsOfferedAndConvertedOnlyWhenFetched) {
+    const ComScope com;
+    auto b = make_win32_clipboard();
+    b->wait(std::chrono::milliseconds(10));
+    const std::string dib = pattern_dib(64, 40);
+    ASSERT_NE(OpenClipboard(nullptr), 0);
+    EmptyClipboard();
+    HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, dib.size());
+    std::memcpy(GlobalLock(mem), dib.data(), dib.size());
+    GlobalUnlock(mem);
+    ASSERT_NE(SetClipboardData(CF_DIB, mem), nullptr);
+    CloseClipboard();
+    porthole::agent::clipboard::BackendStep st;
+    for (int i = 0; i < 200 && !st.copy_seen; ++i)
+        st = b->step(std::chrono::milliseconds(50));
+    ASSERT_TRUE(st.copy_seen);
+    EXPECT_TRUE(st.copied_png);
+    EXPECT_FALSE(st.png);  // announced, not converted
+    b->fetch_png();
+    auto got = b->step(std::chrono::milliseconds(10));
+    ASSERT_TRUE(got.png);
+    auto back = png_to_dib(*got.png);
+    ASSERT_TRUE(back) << back.error().message;
+    expect_same_pixels(dib, *back, 64, 40);
+}
+
+TEST(Win32Clipboard, HostImageBecomesADibAndIsNeverReportedBack) {
+    const ComScope com;
+    auto b = make_win32_clipboard();
+    b->wait(std::chrono::milliseconds(10));
+    const std::string dib = pattern_dib(50, 30);
+    auto png = dib_to_png(dib);
+    ASSERT_TRUE(png);
+    ASSERT_TRUE(b->own_formats(std::string("with text"), true));
+    auto st = b->step(std::chrono::milliseconds(10));
+    EXPECT_TRUE(st.png_wanted);
+    b->provide_png(*png);
+    ASSERT_NE(OpenClipboard(nullptr), 0);
+    std::string got;
+    if (HANDLE h = GetClipboardData(CF_DIB); h != nullptr) {
+        got.assign(static_cast<const char*>(GlobalLock(h)), GlobalSize(h));
+        GlobalUnlock(h);
+    }
+    CloseClipboard();
+    ASSERT_GE(got.size(), sizeof(BITMAPINFOHEADER));
+    expect_same_pixels(dib, got, 50, 30);
+    EXPECT_EQ(clipboard_text(), std::wstring(L"with text"));
+    for (int i = 0; i < 10; ++i)
+        EXPECT_FALSE(b->step(std::chrono::milliseconds(20)).copy_seen);
+}

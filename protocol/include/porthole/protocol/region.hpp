@@ -21,7 +21,8 @@ namespace porthole::protocol {
 inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
 // 2: AgentStatus at 0x480; 3: AudioRingHeader::channel_mask;
 // 4: progressive frames (FrameSlotHeader::rows_written, frame_flag::progressive)
-// 5: GuestResRequest at 0x880, cap::guest_res (the guest's resolution follows the window)
+// 5: GuestResRequest at 0x880, cap::guest_res (the guest's resolution follows the window);
+//    clipboard offers (formats, PNG) answered on request in chunks (ClipboardHeader)
 inline constexpr std::uint32_t kVersion = 5;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
@@ -292,15 +293,43 @@ struct alignas(64) AudioRingHeader {
 };
 
 // ---- clipboard channels (one per direction, each written by one side) ----
-enum class ClipboardMime : std::uint32_t { text_utf8 = 1 };
+// Each side writes only its own channel's header: its offer (the formats it
+// holds, no data), its request for one format of the peer's offer with how
+// many bytes of the answer it has taken (the ack), and its answer to the
+// peer's request, one chunk at a time in the data area. The next chunk is
+// written only after the peer acked the last one.
+enum class ClipboardMime : std::uint32_t { none = 0, text_utf8 = 1, image_png = 2 };
+inline constexpr std::uint32_t kClipboardMaxFormats = 4;
+
+struct ClipboardFormat {
+    std::uint32_t mime;  // ClipboardMime
+    std::uint32_t reserved;
+    std::uint64_t size;  // bytes, 0 when unknown until fetched
+};
+
+enum class ClipboardAnswerState : std::uint32_t { none = 0, sending = 1, refused = 2 };
 
 struct alignas(64) ClipboardHeader {
     std::uint64_t seq;
-    std::uint64_t serial;       // bumped on every new clipboard content
-    std::uint32_t mime;         // ClipboardMime
-    std::uint32_t length;       // bytes of data
+    std::uint64_t serial;  // this side's offer, bumped on every new one (0: none yet)
+    std::uint32_t format_count;
+    std::uint32_t reserved0;
     std::uint64_t capacity;     // bytes available for data (set at layout)
     std::uint64_t data_offset;  // from the channel start
+    ClipboardFormat formats[kClipboardMaxFormats];
+    // As requester, about the peer's offer:
+    std::uint64_t request_serial;  // the peer's offer asked for
+    std::uint32_t request_id;      // bumped on every request (0: none); mime none cancels
+    std::uint32_t request_mime;
+    std::uint64_t request_acked;  // bytes of the answer taken so far
+    // As owner, answering the peer's request:
+    std::uint64_t answer_serial;
+    std::uint32_t answer_id;  // the peer's request_id answered
+    std::uint32_t answer_mime;
+    std::uint64_t answer_total;  // bytes of the whole data
+    std::uint64_t chunk_offset;  // where the data area's chunk belongs in the whole
+    std::uint32_t chunk_length;
+    std::uint32_t answer_state;  // ClipboardAnswerState
 };
 
 }  // namespace porthole::protocol
@@ -431,13 +460,27 @@ static_assert(offsetof(AudioRingHeader, write_time_ns) == 72);
 static_assert(offsetof(AudioRingHeader, volume) == 80);
 static_assert(offsetof(AudioRingHeader, muted) == 84);
 
-static_assert(sizeof(ClipboardHeader) == 64);
+static_assert(sizeof(ClipboardFormat) == 16);
+static_assert(offsetof(ClipboardFormat, mime) == 0);
+static_assert(offsetof(ClipboardFormat, size) == 8);
+static_assert(sizeof(ClipboardHeader) == 192);
 static_assert(offsetof(ClipboardHeader, seq) == 0);
 static_assert(offsetof(ClipboardHeader, serial) == 8);
-static_assert(offsetof(ClipboardHeader, mime) == 16);
-static_assert(offsetof(ClipboardHeader, length) == 20);
+static_assert(offsetof(ClipboardHeader, format_count) == 16);
 static_assert(offsetof(ClipboardHeader, capacity) == 24);
 static_assert(offsetof(ClipboardHeader, data_offset) == 32);
+static_assert(offsetof(ClipboardHeader, formats) == 40);
+static_assert(offsetof(ClipboardHeader, request_serial) == 104);
+static_assert(offsetof(ClipboardHeader, request_id) == 112);
+static_assert(offsetof(ClipboardHeader, request_mime) == 116);
+static_assert(offsetof(ClipboardHeader, request_acked) == 120);
+static_assert(offsetof(ClipboardHeader, answer_serial) == 128);
+static_assert(offsetof(ClipboardHeader, answer_id) == 136);
+static_assert(offsetof(ClipboardHeader, answer_mime) == 140);
+static_assert(offsetof(ClipboardHeader, answer_total) == 144);
+static_assert(offsetof(ClipboardHeader, chunk_offset) == 152);
+static_assert(offsetof(ClipboardHeader, chunk_length) == 160);
+static_assert(offsetof(ClipboardHeader, answer_state) == 164);
 
 static_assert(sizeof(Rect) == 16);
 static_assert(offsetof(Rect, x) == 0);

@@ -26,12 +26,21 @@ struct SelectionOptions {
     bool watch_primary = false;  // also report PRIMARY (the mouse selection)
     // Texts longer than this are served with INCR; 0 for the X server's maximum request size.
     std::size_t incr_threshold = 0;
+    // The largest image (image/png) read by fetch_png.
+    std::size_t image_limit = std::size_t{8} << 20;
 };
 
 // What one wait saw: the last text another program copied (if any) and the
 // transfers that failed (each message names the selection and the reason).
+// Images are lazy both ways: a copy reports only that it offers image/png
+// (its TARGETS), fetch_png reads it when asked; an image of ours is announced
+// in TARGETS and a paste of it reported (png_wanted) for provide_png to answer.
 struct SelectionStep {
     std::optional<std::string> copied;
+    bool copied_png = false;  // the copy just seen (with `copied` or without text) offers image/png
+    std::optional<std::string> png;  // fetch_png's image
+    bool png_failed = false;         // fetch_png read nothing (no image, a timeout, the limit)
+    bool png_wanted = false;         // a program pastes our image: call provide_png
     std::vector<std::string> errors;
 };
 
@@ -47,6 +56,14 @@ class SelectionBridge {
     // Owns CLIPBOARD with `text` until another program copies; the bridge never
     // reports its own text back (no echo).
     Result<void> own(std::string text);  // (not Status: Xlib #defines it)
+    // Owns CLIPBOARD with a text (if any) and, when `png`, an image whose bytes
+    // come later through provide_png (asked for by png_wanted).
+    Result<void> own_formats(std::optional<std::string> text, bool png);
+    // Answers the pastes of our image waiting for it (nullopt: refuses them);
+    // the bytes then serve later pastes of the same ownership at once.
+    void provide_png(std::optional<std::string> png);
+    // Reads the image/png of CLIPBOARD's current owner (reported as png or png_failed).
+    void fetch_png();
     // Handles X events for up to `timeout`, returning early once something was
     // handled or `wake_fd` (when >= 0) is readable; the caller drains wake_fd.
     SelectionStep wait(std::chrono::milliseconds timeout, int wake_fd = -1);
