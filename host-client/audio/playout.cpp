@@ -360,12 +360,16 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // Lock: the drift estimate holds the latency. Lost when the latency sinks
     // well below the target (the guest's clock changed: a resumed or
     // migrated VM), or trims repeat (the same, the other way): acquire again.
-    // On the slow mean: the lateness ramp above would unlock every 2 s.
+    // Locking waits for the slow mean to sit on the target (not a lateness
+    // ramp's extreme); unlocking watches the level, fast enough to catch a
+    // clock step before it drains the buffer (on the 2 s mean, the real
+    // PipeWire drift test underran at its 1% step).
     const double err_ms = mean_ms_ - target_eff_ms_;
     const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
     if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
         locked_ = true;
-    else if (locked_ && (err_ms < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
+    else if (locked_ &&
+             (level_ms_ - target_eff_ms_ < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
         unlock();
     if (locked_ && since_trim_s_ > 10.0) trims_at_lock_ = counters_.trims;
     since_trim_s_ += dt;
@@ -422,7 +426,13 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // nor is the backlog a stall ends with (it would start 50 ms high).
         if (grain <= 2.0 * config_.target_ms * rate / 1000.0 && (regular || arrived == 0))
             write_grain_ = std::max(grain, write_grain_ * 0.999);
-        if (regular && grain <= 0.040 * rate) chunk_grain_ = std::max(grain, chunk_grain_ * 0.999);
+        // The guest's chunk: the smallest regular arrival (creeping up
+        // slowly), not the largest: a late callback that finds two chunks
+        // does not make the chunk twice as long.
+        if (regular && grain <= 0.040 * rate)
+            chunk_grain_ = chunk_grain_ == 0 || grain < chunk_grain_
+                               ? grain
+                               : chunk_grain_ + 0.001 * (grain - chunk_grain_);
         last_avail_ = avail;
     }
     // Start only on a regular arrival: the fill is then at its sawtooth's top

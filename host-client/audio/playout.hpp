@@ -36,9 +36,11 @@
 //    ramps and wraps every 10 ms / drift (2 s at 0.5%), so the sawtooth's
 //    mean swings 10 ms at 0.5-1 Hz, below the level filter. So the floor
 //    also takes dips below a slow mean (tau 2 s, while locked and settled),
-//    and lock and unlock judge that mean: on the level, the ramp unlocked
-//    every 2 s, and the unlocked 2 s drift window read the ramp as a 0.5%
-//    drift (the ratio then swung 16 cents with dropouts).
+//    and locking waits for that mean to sit on the target. Unlocking still
+//    watches the level (a clock step must be caught before it drains the
+//    buffer); an underrun unlocks only as described below: unlocked, the 2 s
+//    drift window reads the ramp as a 0.5% drift (the ratio then swung 16
+//    cents with dropouts).
 //  - A (re)start happens on a regular arrival only, where the fill is at its
 //    sawtooth's top; never on the backlog that ends a stall (its newest
 //    chunk is already a grain old: the start sat half a grain high), which
@@ -198,8 +200,9 @@ class PlayoutEngine {
     std::uint64_t trims_at_lock_ = 0;  // window needed before the estimate is used  // (output
                                        // frames, arrivals) every 0.25 s, oldest first
     std::uint64_t last_avail_ = 0;     // source frames left after the previous cycle
-    double chunk_grain_ = 0;  // largest regular arrival between two cycles, up to 40 ms (decaying)
-    double write_grain_ = 0;  // largest write seen between two cycles (decaying)
+    double chunk_grain_ =
+        0;  // smallest regular arrival between two cycles, up to 40 ms (creeping up)
+    double write_grain_ = 0;           // largest write seen between two cycles (decaying)
     std::uint32_t irregular_run_ = 0;  // arrivals in a row after a gap beyond a driver's grain
     std::uint64_t fade_left_ = 0;      // frames of fade-in to go
     std::uint64_t fade_len_ = 1;
