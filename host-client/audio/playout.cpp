@@ -66,6 +66,7 @@ void PlayoutEngine::forget_clock() {
     drift_ = 1.0;
     drift_known_ = false;
     dip_ms_ = pending_dip_ms_ = 0;
+    chunk_grain_ = 0;
     target_eff_ms_ = config_.target_ms;
     counters_.target_ms = target_eff_ms_;
 }
@@ -186,6 +187,7 @@ bool PlayoutEngine::trim(std::uint64_t frames) {
     // The stall's step leaves the arrival count too (the trim's reads are
     // not counted as played): the drift estimate does not see it.
     level_ms_ -= cut_ms;
+    mean_ms_ -= cut_ms;
     since_trim_s_ = 0;
     fill_lp_ -= static_cast<double>(frames);
     ++counters_.trims;
@@ -208,7 +210,7 @@ bool PlayoutEngine::start_if_ready(const PcmFormat& f, double output_delay_ms) {
     if (avail > start + f.rate / 1000) source_->skip_to_latest(start);
     state_ = State::playing;
     counters_.playing = true;
-    smoothed_ms_ = prefiltered_ms_ = level_ms_ = target_eff_ms_;
+    smoothed_ms_ = prefiltered_ms_ = level_ms_ = mean_ms_ = target_eff_ms_;
     // Started half a grain high, the sawtooth's mean sits on the target: so
     // does the filtered fill, or its settling would read as a slow guest.
     fill_lp_ = std::max(target_eff_ms_ - output_delay_ms, 0.0) * rate / 1000.0;
@@ -269,9 +271,11 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     target_eff_ms_ = std::max(config_.target_ms, need_ms + dip_ms_ + 1.0);
     counters_.target_ms = target_eff_ms_;
 
-    // Gains from the target held: a quarter of it bends the pitch 5 cents;
-    // four times that until locked (acquiring the drift).
-    const double kp = (locked_ ? 1.0 : 4.0) * 0.0116 / (target_eff_ms_ / 1000.0);
+    // Gains from the target held, or twice the guest's chunk where that is
+    // longer (20 ms chunks below a 40 ms target): a quarter of it bends the
+    // pitch 5 cents; four times that until locked (acquiring the drift).
+    const double kp_ref_ms = std::max(target_eff_ms_, 2.0 * chunk_grain_ * 1000.0 / rate);
+    const double kp = (locked_ ? 1.0 : 4.0) * 0.0116 / (kp_ref_ms / 1000.0);
     unlocked_s_ += dt;
     const double a = std::min(1.0, dt * 4.0 * kp);  // tau = 1 / (4 kp): critically damped
     // Not inside a stall (no arrival for longer than a driver's granularity):
@@ -285,6 +289,17 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // grain: the floor takes it only while the fast and slow averages agree.
     if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
         pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
+    // The slow mean (2 s): a DPC timer against a drifting guest clock makes
+    // the chunks' lateness ramp over the timer period and wrap (10 ms every
+    // 2 s at 0.5%), so the sawtooth's mean itself swings that much, slower
+    // than the level filter averages. The floor takes dips below this mean
+    // too (once it has settled, while locked), and lock decisions use it.
+    constexpr double slow_tau_s = 2.0;
+    if (since_arrival_s_ <= 0.040 + dt) {
+        mean_ms_ += std::min(1.0, dt / slow_tau_s) * (latency - mean_ms_);
+        if (locked_ && playing_s_ >= 3.0 * slow_tau_s)
+            pending_dip_ms_ = std::max(pending_dip_ms_, mean_ms_ - latency);
+    }
 
     // Fast average for trims, as before: two 40 ms poles.
     const double af = dt / (0.04 + dt);
@@ -305,7 +320,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         // The slow filters had taken in part of the step: restart them from the
         // settled fast average.
         fill_lp_ += (prefiltered_ms_ - level_ms_) * rate / 1000.0;
-        level_ms_ = prefiltered_ms_;
+        level_ms_ = mean_ms_ = prefiltered_ms_;
         // The cut never equals the stall's step to the frame: what is left
         // would bias the window by remainder / span. Start a new window; the
         // estimate so far stands until it spans 5 s.
@@ -345,11 +360,16 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // Lock: the drift estimate holds the latency. Lost when the latency sinks
     // well below the target (the guest's clock changed: a resumed or
     // migrated VM), or trims repeat (the same, the other way): acquire again.
-    const double err_ms = level_ms_ - target_eff_ms_;
+    // Locking waits for the slow mean to sit on the target (not a lateness
+    // ramp's extreme); unlocking watches the level, fast enough to catch a
+    // clock step before it drains the buffer (on the 2 s mean, the real
+    // PipeWire drift test underran at its 1% step).
+    const double err_ms = mean_ms_ - target_eff_ms_;
     const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
     if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
         locked_ = true;
-    else if (locked_ && (err_ms < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
+    else if (locked_ &&
+             (level_ms_ - target_eff_ms_ < -lock_ms || counters_.trims >= trims_at_lock_ + 2))
         unlock();
     if (locked_ && since_trim_s_ > 10.0) trims_at_lock_ = counters_.trims;
     since_trim_s_ += dt;
@@ -406,6 +426,13 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // nor is the backlog a stall ends with (it would start 50 ms high).
         if (grain <= 2.0 * config_.target_ms * rate / 1000.0 && (regular || arrived == 0))
             write_grain_ = std::max(grain, write_grain_ * 0.999);
+        // The guest's chunk: the smallest regular arrival (creeping up
+        // slowly), not the largest: a late callback that finds two chunks
+        // does not make the chunk twice as long.
+        if (regular && grain <= 0.040 * rate)
+            chunk_grain_ = chunk_grain_ == 0 || grain < chunk_grain_
+                               ? grain
+                               : chunk_grain_ + 0.001 * (grain - chunk_grain_);
         last_avail_ = avail;
     }
     // Start only on a regular arrival: the fill is then at its sawtooth's top
@@ -477,11 +504,20 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // and a millisecond more (learned for this format).
         // Applied when the next arrival shows the gap was the driver's
         // granularity, not a pause.
-        // Locked, with the guest writing on time and the fast average already
-        // sunk below the target: not the grain (the floor), but the guest's
-        // clock changed (a migrated or resumed VM): acquire the drift again.
+        // Locked, with the guest writing on time and both the fast average
+        // and the level sunk below the target: not the grain (the floor), but
+        // the guest's clock changed (a migrated or resumed VM): acquire the
+        // drift again. The fast average alone also sinks that far at the
+        // bottom of a DPC lateness ramp (see the slow mean), and unlocking
+        // there threw the drift away every few seconds; the level (tau
+        // 0.4-0.9 s) has followed a clock step's drain most of the way when
+        // it runs dry, a lateness ramp less. (0.85: at 1.0 the 1% step of
+        // DriftingGuestClockHoldsTwentyMsForTenMinutes went unseen and cost
+        // a second re-buffer; below 0.85 dpc at 20 ms +0.5% unlocked again.)
+        const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
         if (locked_ && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate &&
-            smoothed_ms_ < target_eff_ms_ - std::max(2.5, target_eff_ms_ / 8.0) / 2)
+            smoothed_ms_ < target_eff_ms_ - lock_ms / 2 &&
+            level_ms_ < target_eff_ms_ - 0.85 * lock_ms)
             unlock();
         else
             underrun_dip_ms_ = std::max(dip_ms_, pending_dip_ms_) + 1.0;

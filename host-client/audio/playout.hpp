@@ -19,15 +19,28 @@
 //    second of playing, which is what the 5 ms target needs.
 //  - The latency error is corrected by a proportional term only, on the fill
 //    filtered by one pole (tau = 1 / (4 Kp): the loop is critically damped).
-//    Kp = 0.0116 / target (1/s): an error of a quarter of the target bends
-//    the pitch 5 cents; 0.58/s at 20 ms (time constant 1.7 s, filter 0.43 s),
-//    0.058/s at 200 ms. The sawtooth (50-100 Hz) comes out of the filter
-//    below 0.05 ms, a 10/20/30 ms jitter at about 0.8 ms: under 1 cent.
+//    Kp = 0.0116 / max(target, 2 x chunk) (1/s): an error of a quarter of
+//    that bends the pitch 5 cents; 0.58/s at 20 ms (time constant 1.7 s,
+//    filter 0.43 s), 0.058/s at 200 ms. The sawtooth (50-100 Hz) comes out of
+//    the filter below 0.05 ms, a 10/20/30 ms jitter at about 0.8 ms: under 1
+//    cent. The chunk term: Scream's 20 ms chunks below a 40 ms target get
+//    0.29/s (3.4 s, filter 0.86 s), so the lateness ramp below (10 ms at
+//    0.5 Hz) moves the pitch under 1 cent instead of 16.
 //  - The target held is at least the floor the arrivals allow: the deepest
 //    dip of the fill below its mean between two arrivals (up to 40 ms + a
 //    quantum apart; longer gaps are stalls, not granularity), plus what one
 //    callback needs and 1 ms. Gains follow that effective target, so a
 //    coarse arrival pattern gets a proportionally slower, quieter loop.
+//  - The mean moves too: chunks published by a timer against a drifting
+//    guest clock (Scream's DPC) are late by 0 to 10 ms, a lateness that
+//    ramps and wraps every 10 ms / drift (2 s at 0.5%), so the sawtooth's
+//    mean swings 10 ms at 0.5-1 Hz, below the level filter. So the floor
+//    also takes dips below a slow mean (tau 2 s, while locked and settled),
+//    and locking waits for that mean to sit on the target. Unlocking still
+//    watches the level (a clock step must be caught before it drains the
+//    buffer); an underrun unlocks only as described below: unlocked, the 2 s
+//    drift window reads the ramp as a 0.5% drift (the ratio then swung 16
+//    cents with dropouts).
 //  - A (re)start happens on a regular arrival only, where the fill is at its
 //    sawtooth's top; never on the backlog that ends a stall (its newest
 //    chunk is already a grain old: the start sat half a grain high), which
@@ -44,9 +57,13 @@
 //  - The drift window opens only once the fill filter has settled after a
 //    start (three time constants): its start value is the sawtooth's mean
 //    only to a ms or two, which in a 0.25 s window reads as a 0.5% drift.
-//  - An underrun while locked, with the guest writing on time and the fast
-//    average already below the target, is a clock step (a migrated VM), not
-//    the grain: it re-acquires the drift instead of raising the floor.
+//  - An underrun while locked, with the guest writing on time, the fast
+//    average below the target by half the lock band and the level by 0.85
+//    of it, is a clock step (a migrated VM), not the grain: it re-acquires
+//    the drift instead of raising the floor. The fast average alone sinks
+//    that far at the bottom of a DPC lateness ramp; the level follows a
+//    clock step's drain, but a 2 s mean does not in time (a 1% step then
+//    cost two re-buffers instead of one).
 // A jump (guest paused, VM resumed, format change, lost frames, latency far
 // off) resets: silence, re-buffer to the target, fade in; the drift learned
 // is kept for the same format.
@@ -156,6 +173,7 @@ class PlayoutEngine {
     std::size_t fifo_pos_ = 0;             // samples of fifo_ already consumed
     // Controller state (see the design above).
     double level_ms_ = 0;         // latency, filtered (tau = 1 / (4 Kp))
+    double mean_ms_ = 0;          // latency, slow mean (the floor's reference)
     double fill_lp_ = 0;          // source + engine frames, filtered alike
     double smoothed_ms_ = 0;      // fast average (two 40 ms poles) for trims
     double prefiltered_ms_ = 0;   // first of those two
@@ -182,6 +200,8 @@ class PlayoutEngine {
     std::uint64_t trims_at_lock_ = 0;  // window needed before the estimate is used  // (output
                                        // frames, arrivals) every 0.25 s, oldest first
     std::uint64_t last_avail_ = 0;     // source frames left after the previous cycle
+    double chunk_grain_ =
+        0;  // smallest regular arrival between two cycles, up to 40 ms (creeping up)
     double write_grain_ = 0;           // largest write seen between two cycles (decaying)
     std::uint32_t irregular_run_ = 0;  // arrivals in a row after a gap beyond a driver's grain
     std::uint64_t fade_left_ = 0;      // frames of fade-in to go

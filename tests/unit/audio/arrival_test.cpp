@@ -1,9 +1,9 @@
 // The latency controller against the arrival patterns a real guest produces
 // (tests/unit/audio/arrival_sim.hpp), in simulated time: the rows of
 // `porthole-bench-audio --arrivals --quick` the controller is inaudible on,
-// judged by the criteria. Each row failed with the proportional loop
-// on the instantaneous fill (a pitch swinging between its limits, or
-// dropouts); a row missing here still fails (see the bench's table).
+// judged by the criteria: every cell of the table that passes (167
+// of 175); the cells left out still fail (see the bench's table and the
+// comments below).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -55,38 +55,52 @@ void expect_clean_but_for_stalls(const Row& row) {
                               << r.engine_target_ms;
 }
 
-// Perfectly regular chunks at 60 and 100 ms: the old loop's gain swung the
-// ratio between its limits there (a 17-cent warble most of the time).
-TEST(ArrivalMatrix, RegularChunksAreInaudibleAtLongTargets) {
-    for (const double target : {40.0, 60.0, 100.0, 200.0})
-        for (const double drift : {0.0, 0.005, -0.005})
+constexpr double kTargets[] = {5.0, 10.0, 20.0, 40.0, 60.0, 100.0, 200.0};
+constexpr double kDrifts[] = {0.0, 0.005, -0.005, 0.01, -0.01};
+
+// Perfectly regular chunks (10 ms, 2 ms below a 10 ms target): the old
+// loop's gain swung the ratio between its limits at 60 and 100 ms (a
+// 17-cent warble most of the time). Every target, every drift.
+TEST(ArrivalMatrix, RegularChunksAreInaudibleAtEveryTarget) {
+    for (const double target : kTargets)
+        for (const double drift : kDrifts)
             expect_inaudible({Arrival::regular, target, drift});
 }
 
 // Scream's 20 ms chunks on a 10 ms DPC timer: the fill jumps by a whole
-// chunk; the filtered fill and the floor keep the pitch still.
-TEST(ArrivalMatrix, ScreamDpcChunksAreInaudibleFromFortyMsUp) {
-    for (const double target : {40.0, 60.0})
-        for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
-            expect_inaudible({Arrival::dpc, target, drift});
-    expect_inaudible({Arrival::dpc, 20.0, 0.0});
-    expect_inaudible({Arrival::dpc, 100.0, 0.0});
+// chunk; the filtered fill and the floor keep the pitch still. With a
+// drifting guest clock the chunks' lateness behind the timer ramps from 0 to
+// 10 ms and wraps (every 2 s at 0.5%), so the sawtooth's mean swings 10 ms:
+// below a 40 ms target this failed (up to 16 cents, dropouts) until the
+// gains followed twice the chunk, the floor took dips below a 2 s mean and
+// the lock followed that mean. 10 ms at +0.5% still fails (one dropout, 5.5
+// cents p95): see the bench's table.
+TEST(ArrivalMatrix, ScreamDpcChunksAreInaudibleWithDrift) {
+    for (const double target : kTargets)
+        for (const double drift : kDrifts)
+            if (target != 10.0 || drift != 0.005) expect_inaudible({Arrival::dpc, target, drift});
+}
+
+// Windows' 15.6 ms timer tick publishing 10 ms chunks (1 or 2 a tick).
+TEST(ArrivalMatrix, TimerTickChunksAreInaudibleAtEveryTarget) {
+    for (const double target : kTargets)
+        for (const double drift : kDrifts)
+            expect_inaudible({Arrival::tick15, target, drift});
 }
 
 // Chunks 10, 20 or 30 ms apart: about one dropout a second at 20 ms before;
-// the floor learned from the gaps holds every target, with drift.
+// the floor learned from the gaps holds every target, with drift (10 ms at
+// +1% reached 2.09 cents p95 until the gains followed twice the chunk).
 TEST(ArrivalMatrix, JitteredChunksAreInaudibleAtEveryTarget) {
-    for (const double target : {5.0, 20.0, 40.0, 60.0})
-        for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
+    for (const double target : kTargets)
+        for (const double drift : kDrifts)
             expect_inaudible({Arrival::jitter, target, drift});
-    for (const double target : {10.0, 100.0, 200.0})
-        expect_inaudible({Arrival::jitter, target, 0.0});
 }
 
 // A guest that stalls 100 ms every 5 s: at 200 ms the buffer rides it out
 // without a dropout, and the backlog it writes after is not a trim.
 TEST(ArrivalMatrix, BurstyGuestIsRiddenOutAtTwoHundredMs) {
-    for (const double drift : {0.0, 0.005, -0.005, 0.01})
+    for (const double drift : kDrifts)
         expect_inaudible({Arrival::bursty, 200.0, drift});
 }
 
@@ -95,10 +109,12 @@ TEST(ArrivalMatrix, BurstyGuestIsRiddenOutAtTwoHundredMs) {
 // next regular write, not on the backlog that ends the stall (whose newest
 // chunk is already 10 ms old: starting there sat 5 ms high, the grain taken
 // from the backlog up to 50 ms high, and the glide back was heard), so
-// nothing but the dropout itself is heard.
+// nothing but the dropout itself is heard. Still failing (the glide after
+// the re-buffer, p95 2.05-2.56 cents): 20 ms at 0 and +0.5%, 40 ms at -0.5%
+// and +-1%, 60 ms at 0 and -1%.
 TEST(ArrivalMatrix, BurstyGuestCostsOneDropoutPerStallAndNothingElse) {
-    for (const double target : {5.0, 10.0})
-        for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
+    for (const double target : {5.0, 10.0, 100.0})
+        for (const double drift : kDrifts)
             expect_clean_but_for_stalls({Arrival::bursty, target, drift});
     for (const double drift : {-0.005, 0.01, -0.01})
         expect_clean_but_for_stalls({Arrival::bursty, 20.0, drift});
@@ -106,8 +122,6 @@ TEST(ArrivalMatrix, BurstyGuestCostsOneDropoutPerStallAndNothingElse) {
         expect_clean_but_for_stalls({Arrival::bursty, 40.0, drift});
     for (const double drift : {0.005, -0.005, 0.01})
         expect_clean_but_for_stalls({Arrival::bursty, 60.0, drift});
-    for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01})
-        expect_clean_but_for_stalls({Arrival::bursty, 100.0, drift});
 }
 
 }  // namespace
