@@ -402,7 +402,16 @@ int main(int argc, char** argv) {
                    "IVSHMEM device: auto, or a PCI address (Linux) / device index (Windows)");
     app.add_option("--shm", o.shm, "use this file as the region instead of a device (tests, demo)");
     app.add_option("--shm-size", o.shm_size_mib, "size in MiB when --shm creates the file");
-    app.add_option("--capture", o.capture, "capture backend: " + captures);
+    std::vector<std::string> capture_names;
+    for (auto c : agent::available_captures())
+        capture_names.emplace_back(c);
+#ifdef _WIN32
+    capture_names.emplace_back("auto");  // DXGI, else GDI
+    captures += "|auto";
+#endif
+    // A backend this build lacks is refused before anything starts, naming those it has.
+    app.add_option("--capture", o.capture, "capture backend: " + captures)
+        ->check(CLI::IsMember(capture_names));
     app.add_option("--width", o.width, "pattern source width");
     app.add_option("--height", o.height, "pattern source height");
     app.add_option("--format", o.format, "pattern source pixel format: bgra8, rgb10a2, rgba16f");
@@ -418,7 +427,11 @@ int main(int argc, char** argv) {
         audios += "|" + std::string(a);
     app.add_option("--input", o.input,
                    "inject the host's input with: uinput (Linux), sendinput (Windows), none");
-    app.add_option("--audio", o.audio, "audio source: " + audios);
+    std::vector<std::string> audio_names{"none"};
+    for (auto a : agent::audio::available_audio_sources())
+        audio_names.emplace_back(a);
+    app.add_option("--audio", o.audio, "audio source: " + audios)
+        ->check(CLI::IsMember(audio_names));
     app.add_option("--pattern-cursor", o.pattern_cursor,
                    "pattern: the cursor's shape type: color, masked, monochrome")
         ->check(CLI::IsMember({"color", "masked", "monochrome"}))

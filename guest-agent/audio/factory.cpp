@@ -3,6 +3,7 @@
 #include <string>
 
 #include "audio/backends.hpp"
+#include "porthole/util/backend_choice.hpp"
 
 namespace porthole::agent::audio {
 
@@ -37,11 +38,7 @@ Result<std::unique_ptr<AudioSource>> start_audio_source(std::string_view name,
 #ifdef _WIN32
     if (name == "wasapi") return start_wasapi_source(writer, options);
 #endif
-    std::string list;
-    for (auto n : available_audio_sources())
-        list += (list.empty() ? "" : ", ") + std::string(n);
-    return Error::make("audio source '" + std::string(name) +
-                       "' is not available in this build (available: " + list + ")");
+    return unavailable_backend("audio source", name, available_audio_sources());
 }
 
 }  // namespace porthole::agent::audio

@@ -2,6 +2,7 @@
 
 #include "capture/pattern.hpp"
 #include "capture/source.hpp"
+#include "porthole/util/backend_choice.hpp"
 #ifdef PORTHOLE_HAVE_X11
 #include "capture/x11.hpp"
 #endif
@@ -38,11 +39,7 @@ Result<std::unique_ptr<CaptureSource>> make_capture(std::string_view name,
         return std::unique_ptr<CaptureSource>(std::move(*s));
     }
 #endif
-    std::string list;
-    for (auto n : available_captures())
-        list += (list.empty() ? "" : ", ") + std::string(n);
-    return Error::make("capture backend '" + std::string(name) +
-                       "' is not available in this build (available: " + list + ")");
+    return unavailable_backend("capture backend", name, available_captures());
 }
 
 }  // namespace porthole::agent

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clipboard/backend.hpp"
+#include "porthole/util/backend_choice.hpp"
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
 #include "clipboard/x11.hpp"
 #endif
@@ -40,15 +41,7 @@ Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
     (void)display;
     if (name == "auto") return std::unique_ptr<ClipboardBackend>{};
 #endif
-    return Error::make("unknown clipboard backend '" + std::string(name) +
-                       "' (this build has: auto, " +
-#ifdef PORTHOLE_HAVE_X11_CLIPBOARD
-                       "x11, " +
-#endif
-#ifdef _WIN32
-                       "win32, " +
-#endif
-                       "none)");
+    return unavailable_backend("clipboard backend", name, available_clipboards());
 }
 
 }  // namespace porthole::agent::clipboard

@@ -1,4 +1,5 @@
 #include "display/modes.hpp"
+#include "porthole/util/backend_choice.hpp"
 #ifdef PORTHOLE_HAVE_XRANDR
 #include "display/x11.hpp"
 #endif
@@ -31,11 +32,7 @@ Result<std::unique_ptr<DisplayModes>> make_display_modes(std::string_view name,
 #endif
     (void)target;
     if (name == "auto") return Error::make("this build sets display modes on no system");
-    std::string have;
-    for (auto n : available_display_modes())
-        have += (have.empty() ? "" : ", ") + std::string(n);
-    return Error::make("unknown display mode backend '" + std::string(name) +
-                       "' (this build has: " + have + ")");
+    return unavailable_backend("display mode backend", name, available_display_modes());
 }
 
 }  // namespace porthole::agent::display
