@@ -320,13 +320,7 @@ UploadState FrameTexture::step(protocol::FrameReader& reader, std::uint64_t now_
         {1U, static_cast<std::uint32_t>(kImportChunkBytes / std::max<std::uint64_t>(row_bytes, 1)),
          m.height / kMaxImportChunks});
     if (ready == 0 || (!complete && ready < min_rows)) return UploadState::pending;
-    if (p.chunks == slot.chunks.size()) {
-        vk::raii::CommandBuffers more(
-            gpu_->device,
-            vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, 1));
-        slot.chunks.push_back(std::move(more[0]));
-    }
-    const auto& cmd = slot.chunks[p.chunks++];
+    const auto& cmd = next_chunk(slot, p);
     const auto base = static_cast<vk::DeviceSize>(p.view.pixels.data() - region_.data());
     cmd.reset();
     cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
@@ -375,6 +369,17 @@ void FrameTexture::record_rows(const vk::raii::CommandBuffer& cmd, vk::Buffer sr
     }
 }
 
+const vk::raii::CommandBuffer& FrameTexture::next_chunk(Slot& slot, Pending& p) {
+    // A slot keeps the command buffers of its largest frame so far, reused once its fence signals.
+    if (p.chunks == slot.chunks.size()) {
+        vk::raii::CommandBuffers more(
+            gpu_->device,
+            vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, 1));
+        slot.chunks.push_back(std::move(more[0]));
+    }
+    return slot.chunks[p.chunks++];
+}
+
 void FrameTexture::submit(const vk::raii::CommandBuffer& cmd, const vk::Fence* fence) {
     if (fence != nullptr) gpu_->device.resetFences(*fence);
     const vk::CommandBuffer cb = *cmd;
@@ -390,13 +395,7 @@ void FrameTexture::close_chunks() {
     auto& p = *pending_;
     if (p.chunks == 0 || p.fenced) return;
     auto& slot = slots_[p.slot];
-    if (p.chunks == slot.chunks.size()) {
-        vk::raii::CommandBuffers more(
-            gpu_->device,
-            vk::CommandBufferAllocateInfo(*pool_, vk::CommandBufferLevel::ePrimary, 1));
-        slot.chunks.push_back(std::move(more[0]));
-    }
-    const auto& cmd = slot.chunks[p.chunks++];
+    const auto& cmd = next_chunk(slot, p);
     cmd.reset();
     cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
     record_rows(cmd, vk::Buffer{}, 0, 0, 0, false, true);

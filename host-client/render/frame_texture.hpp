@@ -124,6 +124,8 @@ class FrameTexture {
     // `base`, with the barrier into transfer layout (`first`) and out of it (`last`).
     void record_rows(const vk::raii::CommandBuffer& cmd, vk::Buffer src, vk::DeviceSize base,
                      std::uint32_t from, std::uint32_t to, bool first, bool last);
+    // The slot's next command buffer for a progressive import's submission.
+    const vk::raii::CommandBuffer& next_chunk(Slot& slot, Pending& p);
     void submit(const vk::raii::CommandBuffer& cmd, const vk::Fence* fence);
     // A dropped progressive import with copies submitted: back to the layout
     // draws expect, under the slot's fence.
