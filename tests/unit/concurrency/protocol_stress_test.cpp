@@ -311,9 +311,13 @@ TEST(InputRingStress, GuestReceivesEveryDeliveredEventInOrderAndHostCountsOverfl
     std::int32_t expected = 0;
     std::uint64_t out_of_order = 0, syn_reports = 0, pops = 0;
     std::array<InputEvent, 32> out{};
-    while (expected < kMotionEvents) {
+    // A pop can end between the last motion event and its batch's report;
+    // the host always delivers that report, so wait for it too.
+    bool ended_on_report = false;
+    while (expected < kMotionEvents || !ended_on_report) {
         const std::size_t n = guest_ring->pop(out);
         for (std::size_t i = 0; i < n; ++i) {
+            ended_on_report = out[i].type == ev::syn;
             if (out[i].type == ev::syn) {
                 ++syn_reports;
             } else if (out[i].type != ev::rel || out[i].value != expected++) {
