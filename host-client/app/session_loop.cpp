@@ -18,6 +18,15 @@ namespace {
 constexpr std::uint64_t kSecond = 1'000'000'000;
 // Guest text in log lines: region validation messages quote guest values.
 constexpr std::size_t kMaxGuestText = 160;
+
+// A vsynced window paces new frames to its display's refresh; offscreen,
+// mailbox and immediate draw them as they arrive.
+FramePacer make_pacer(const Renderer& renderer, const SdlWindow* window) {
+    const bool vsync = window != nullptr && renderer.present_mode() == PresentMode::fifo;
+    const int hz = window != nullptr ? window->refresh_hz() : 0;
+    return FramePacer(vsync,
+                      hz > 0 ? std::uint64_t{1'000'000'000} / static_cast<std::uint64_t>(hz) : 0);
+}
 }  // namespace
 
 SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
@@ -26,6 +35,7 @@ SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Re
       session_(region, 0, "porthole 0.1"),
       renderer_(renderer),
       window_(window),
+      pacer_(make_pacer(renderer, window)),
       overlay_(options.overlay) {}
 
 void SessionLoop::follow_session(std::uint64_t now) {
@@ -181,6 +191,7 @@ bool SessionLoop::take_frame() {
 }
 
 void SessionLoop::frame_accepted(const protocol::FrameMeta& meta) {
+    pacer_.frame_complete(monotonic_ns());
     new_frame_ = true;
     needs_draw_ = true;
     frame_capture_ns_ = meta.capture_time_ns;
@@ -382,6 +393,9 @@ StatsLine SessionLoop::stats_line() const {
     s.torn = frames_torn_;
     s.skipped = frames_skipped_;
     s.invalid = frames_invalid_;
+    s.vsync = pacer_.vsync();
+    s.superseded = pacer_.superseded();
+    s.late = pacer_.late();
     if (channels_) {
         s.torn += channels_->frames.stats().torn;
         s.skipped += channels_->frames.stats().skipped;
@@ -419,7 +433,8 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         for (auto* s : subsystems_)
             active = s->tick(now) || active;
 
-        if (needs_draw_) {
+        // A new frame waits for its moment with vsync (the newest one by then is drawn).
+        if (needs_draw_ && (!new_frame_ || pacer_.due(monotonic_ns()))) {
             const bool want_readback =
                 (o_.verify_pattern && new_frame_) || !screenshot_request_.empty();
             auto drawn = renderer_.draw(want_readback);
@@ -435,8 +450,9 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                     if (auto age = session_.clock().age_ns(frame_capture_ns_, drawn->present_ns)) {
                         latency = static_cast<double>(*age) / 1e6;
                     }
-                    stats_.frame_shown(renderer_.frame_serial(), latency);
+                    stats_.frame_shown(renderer_.frame_serial(), latency, drawn->present_ns);
                     if (drawn->present_ns != 0) stats_.frame_presented_at(drawn->present_ns);
+                    pacer_.presented(drawn->present_ns);
                     if (o_.verify_pattern && drawn->readback) check_pattern(*drawn->readback);
                     new_frame_ = false;
                 }
@@ -462,7 +478,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         }
         if (monotonic_ns() >= next_stats) {
             glog_.flush(monotonic_ns());
-            const auto w = stats_.roll();
+            const auto w = stats_.roll(monotonic_ns());
             const auto line = stats_line();
             if (o_.stats) {
                 std::printf("%s\n", stats_json(w, stats_.totals(), line).c_str());
@@ -496,7 +512,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         }
     }
     if (o_.stats) {  // the partial last second, so that short runs report too
-        const auto w = stats_.roll();
+        const auto w = stats_.roll(monotonic_ns());
         std::printf("%s\n", stats_json(w, stats_.totals(), stats_line()).c_str());
         std::fflush(stdout);
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/audio_subsystem.hpp"
+#include "app/frame_pacer.hpp"
 #include "app/guest_log.hpp"
 #include "app/input_subsystem.hpp"
 #include "app/options.hpp"
@@ -76,6 +77,7 @@ class SessionLoop {
     InputSubsystem* input_ = nullptr;
     UsbSubsystem* usb_ = nullptr;
     FrameStats stats_;
+    FramePacer pacer_;  // when a new frame is drawn (vsync: once a refresh), late and superseded
     protocol::HostPoll link_;
     protocol::AgentStatusView agent_status_;  // last shown; code ok: nothing to say
     bool announced_ = false;
