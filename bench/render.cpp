@@ -39,8 +39,8 @@
 //    immediate (as frames arrive), beside the headless row: frames shown /
 //    published and CPU per shown frame, as ratios to headless.
 //    On lavapipe under Xvfb, 2 cores shared with other builds (load 6-9),
-//    four runs: headless 97-100% at 1080p60 and 1440p60; windowed fifo
-//    61-98% (1080p) and 36-71% (1440p), unpaced fifo and immediate as
+//    eight runs: headless 93-100% at 1080p60 and 1440p60; windowed fifo
+//    61-98% (1080p) and 31-71% (1440p), unpaced fifo and immediate as
 //    scattered, at 1.4-2.8x the headless CPU per shown frame (the X11
 //    WSI's copy of each present into the server). The run-to-run spread is
 //    wider than any difference between the windowed rows.
