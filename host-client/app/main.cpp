@@ -137,7 +137,13 @@ int run(const porthole::client::Options& o) {
         spdlog::warn("--set-guest-res: headless without --size, there is no size to ask for");
     }
     if (guest_res) loop.add_subsystem(*guest_res);
-    const int code = loop.run(g_stop, start);
+    // The run's checks and limits (tests, scripts): observers of the loop.
+    // --timeout counts from the program's start, so that it covers the wait for the VM too.
+    std::optional<client::PatternVerifier> verifier;
+    if (o.verify_pattern) loop.add_observer(verifier.emplace());
+    client::RunLimits limits(o.exit_after_frames, o.timeout_s, start);
+    loop.add_observer(limits);
+    const int code = loop.run(g_stop);
     // Every USB device this client attached goes back to the host before it exits.
     usb->reset();
     // The audio source and the input writer read the region: gone before its mapping.

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "app/screenshot_path.hpp"
-#include "porthole/protocol/test_pattern.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "render/png_file.hpp"
 
@@ -18,6 +18,15 @@ namespace {
 constexpr std::uint64_t kSecond = 1'000'000'000;
 // Guest text in log lines: region validation messages quote guest values.
 constexpr std::size_t kMaxGuestText = 160;
+
+// A vsynced window paces new frames to its display's refresh; offscreen,
+// mailbox and immediate draw them as they arrive.
+FramePacer make_pacer(const Renderer& renderer, const SdlWindow* window) {
+    const bool vsync = window != nullptr && renderer.present_mode() == PresentMode::fifo;
+    const int hz = window != nullptr ? window->refresh_hz() : 0;
+    return FramePacer(vsync,
+                      hz > 0 ? std::uint64_t{1'000'000'000} / static_cast<std::uint64_t>(hz) : 0);
+}
 }  // namespace
 
 SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Renderer& renderer,
@@ -26,6 +35,7 @@ SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Re
       session_(region, 0, "porthole 0.1"),
       renderer_(renderer),
       window_(window),
+      pacer_(make_pacer(renderer, window)),
       overlay_(options.overlay) {}
 
 void SessionLoop::follow_session(std::uint64_t now) {
@@ -61,7 +71,8 @@ void SessionLoop::follow_session(std::uint64_t now) {
         }
         channels_.reset();
         renderer_.forget_frame();
-        last_counter_ = UINT64_MAX;
+        for (auto* o : observers_)
+            o->on_new_session();
         needs_draw_ = true;
     }
     if (poll.new_session) {
@@ -181,6 +192,7 @@ bool SessionLoop::take_frame() {
 }
 
 void SessionLoop::frame_accepted(const protocol::FrameMeta& meta) {
+    pacer_.frame_complete(monotonic_ns());
     new_frame_ = true;
     needs_draw_ = true;
     frame_capture_ns_ = meta.capture_time_ns;
@@ -319,45 +331,6 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
     }
 }
 
-void SessionLoop::check_pattern(const ReadbackImage& img) {
-    namespace pattern = protocol::pattern;
-    const auto& r = img.frame_rect;
-    if (r.w == 0) return;  // nothing shown (state message only)
-    if (r.w != img.frame_width || r.h != img.frame_height || r.x < 0 || r.y < 0 ||
-        std::uint64_t{static_cast<std::uint32_t>(r.x)} + r.w > img.width ||
-        std::uint64_t{static_cast<std::uint32_t>(r.y)} + r.h > img.height) {
-        stats_.totals().mismatched++;
-        spdlog::error(
-            "--verify-pattern needs the whole frame on screen at 1:1; the {}x{} frame is drawn at "
-            "{},{} {}x{}",
-            img.frame_width, img.frame_height, r.x, r.y, r.w, r.h);
-        return;
-    }
-    const std::size_t off =
-        static_cast<std::size_t>(r.y) * img.stride + static_cast<std::size_t>(r.x) * 4;
-    const auto pixels = std::span<const std::byte>(img.bgra).subspan(off);
-    const auto fmt = protocol::PixelFormat::bgra8;  // the target holds 8 bits a channel
-    const std::uint64_t n = pattern::read_counter(fmt, pixels, img.stride, r.w, r.h);
-    if (n == UINT64_MAX) {
-        stats_.totals().mismatched++;
-        spdlog::error("frame {}: the shown image carries no valid pattern code ({}x{} at {},{})",
-                      img.frame_serial, r.w, r.h, r.x, r.y);
-        return;
-    }
-    const auto mm = pattern::verify(n, r.w, r.h, fmt, pixels, img.stride);
-    if (mm.count == 0) {
-        stats_.totals().verified++;
-    } else {
-        stats_.totals().mismatched++;
-        spdlog::error("shown frame {} differs from the pattern in {} pixels (first at {},{})", n,
-                      mm.count, mm.first_x, mm.first_y);
-    }
-    if (last_counter_ != UINT64_MAX && n > last_counter_ + 1)
-        stats_.totals().gaps += n - last_counter_ - 1;
-    if (last_counter_ != UINT64_MAX && n == last_counter_) stats_.totals().repeats++;
-    last_counter_ = n;
-}
-
 bool SessionLoop::save_screenshot(const ReadbackImage& img, const std::string& path) {
     if (auto ok = write_png(path, img); !ok) {
         spdlog::error("{}", ok.error().message);
@@ -382,6 +355,9 @@ StatsLine SessionLoop::stats_line() const {
     s.torn = frames_torn_;
     s.skipped = frames_skipped_;
     s.invalid = frames_invalid_;
+    s.vsync = pacer_.vsync();
+    s.superseded = pacer_.superseded();
+    s.late = pacer_.late();
     if (channels_) {
         s.torn += channels_->frames.stats().torn;
         s.skipped += channels_->frames.stats().skipped;
@@ -389,7 +365,8 @@ StatsLine SessionLoop::stats_line() const {
     }
     s.cpu_bytes = renderer_.cpu_bytes_copied();
     s.gpu_bytes = renderer_.gpu_bytes_copied();
-    s.verify = o_.verify_pattern;
+    s.verify = std::any_of(observers_.begin(), observers_.end(),
+                           [](const SessionObserver* o) { return o->verifies(); });
     if (audio_ != nullptr) {
         const auto a = audio_->stats();
         s.audio = AudioLine{
@@ -403,9 +380,11 @@ StatsLine SessionLoop::stats_line() const {
     return s;
 }
 
-int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
+int SessionLoop::run(const std::atomic<bool>& stop) {
     AdaptiveWait wait;
-    const std::uint64_t start = start_ns;
+    const bool observers_read_back =
+        std::any_of(observers_.begin(), observers_.end(),
+                    [](const SessionObserver* o) { return o->wants_readback(); });
     std::uint64_t next_stats = monotonic_ns() + kSecond;
     int code = 0;
     bool quit = false;
@@ -419,9 +398,10 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         for (auto* s : subsystems_)
             active = s->tick(now) || active;
 
-        if (needs_draw_) {
+        // A new frame waits for its moment with vsync (the newest one by then is drawn).
+        if (needs_draw_ && (!new_frame_ || pacer_.due(monotonic_ns()))) {
             const bool want_readback =
-                (o_.verify_pattern && new_frame_) || !screenshot_request_.empty();
+                (observers_read_back && new_frame_) || !screenshot_request_.empty();
             auto drawn = renderer_.draw(want_readback);
             if (!drawn) {
                 spdlog::error("{}", drawn.error().message);
@@ -435,9 +415,13 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
                     if (auto age = session_.clock().age_ns(frame_capture_ns_, drawn->present_ns)) {
                         latency = static_cast<double>(*age) / 1e6;
                     }
-                    stats_.frame_shown(renderer_.frame_serial(), latency);
+                    stats_.frame_shown(renderer_.frame_serial(), latency, drawn->present_ns);
                     if (drawn->present_ns != 0) stats_.frame_presented_at(drawn->present_ns);
-                    if (o_.verify_pattern && drawn->readback) check_pattern(*drawn->readback);
+                    pacer_.presented(drawn->present_ns);
+                    const ShownFrame shown{renderer_.frame_serial(), drawn->present_ns,
+                                           drawn->readback ? &*drawn->readback : nullptr};
+                    for (auto* o : observers_)
+                        o->on_frame_shown(shown, stats_.totals());
                     new_frame_ = false;
                 }
                 if (!screenshot_request_.empty() && drawn->readback) {
@@ -462,7 +446,7 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         }
         if (monotonic_ns() >= next_stats) {
             glog_.flush(monotonic_ns());
-            const auto w = stats_.roll();
+            const auto w = stats_.roll(monotonic_ns());
             const auto line = stats_line();
             if (o_.stats) {
                 std::printf("%s\n", stats_json(w, stats_.totals(), line).c_str());
@@ -475,11 +459,12 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
             }
             next_stats += kSecond;
         }
-        if (o_.exit_after_frames != 0 && stats_.totals().frames >= o_.exit_after_frames) break;
-        if (o_.timeout_s > 0 && static_cast<double>(monotonic_ns() - start) / 1e9 > o_.timeout_s) {
-            spdlog::error("timed out after {} s with {} frames shown", o_.timeout_s,
-                          stats_.totals().frames);
-            code = 3;
+        std::optional<int> end;
+        for (auto* o : observers_) {
+            if (!end) end = o->on_tick(monotonic_ns(), stats_.totals());
+        }
+        if (end) {
+            code = *end;
             break;
         }
         if (active)
@@ -496,13 +481,14 @@ int SessionLoop::run(const std::atomic<bool>& stop, std::uint64_t start_ns) {
         }
     }
     if (o_.stats) {  // the partial last second, so that short runs report too
-        const auto w = stats_.roll();
+        const auto w = stats_.roll(monotonic_ns());
         std::printf("%s\n", stats_json(w, stats_.totals(), stats_line()).c_str());
         std::fflush(stdout);
     }
     const auto& t = stats_.totals();
     spdlog::info("{} frames shown, {} verified, {} mismatched", t.frames, t.verified, t.mismatched);
-    if (code == 0 && t.mismatched != 0) code = 4;
+    for (auto* o : observers_)
+        code = o->on_exit(code, t);
     return code;
 }
 

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "app/audio_subsystem.hpp"
+#include "app/frame_pacer.hpp"
 #include "app/guest_log.hpp"
 #include "app/input_subsystem.hpp"
 #include "app/options.hpp"
+#include "app/session_observer.hpp"
 #include "app/stats.hpp"
 #include "app/subsystem.hpp"
 #include "app/usb_subsystem.hpp"
@@ -44,10 +46,12 @@ class SessionLoop {
     }
     // The --usb devices: the capture key + U toggles them, their outcomes show as notices.
     void set_usb(UsbSubsystem& u) { usb_ = &u; }
-    // Runs until `stop`, the window closes, or --exit-after-frames / --timeout
-    // (counted from `start_ns`, the program's start, so that it covers the
-    // wait for the VM too); returns the process exit code.
-    int run(const std::atomic<bool>& stop, std::uint64_t start_ns);
+    // Watches shown frames and rounds, and may end the run (--verify-pattern,
+    // --exit-after-frames, --timeout: see app/session_observer.hpp).
+    void add_observer(SessionObserver& o) { observers_.push_back(&o); }
+    // Runs until `stop`, the window closes, or an observer ends it; returns
+    // the process exit code.
+    int run(const std::atomic<bool>& stop);
 
   private:
     void follow_session(std::uint64_t now);
@@ -59,7 +63,6 @@ class SessionLoop {
     void update_input_view();
     // Shows the bindings while the escape (capture) key is held, hides them on its release.
     void update_help(std::uint64_t now);
-    void check_pattern(const ReadbackImage& image);
     bool save_screenshot(const ReadbackImage& image, const std::string& path);
     void update_message();
     // Lines shown under the state message for a few seconds (where a screenshot went).
@@ -72,10 +75,12 @@ class SessionLoop {
     SdlWindow* window_;
     std::optional<protocol::HostChannels> channels_;
     std::vector<SessionSubsystem*> subsystems_;
+    std::vector<SessionObserver*> observers_;
     AudioSubsystem* audio_ = nullptr;
     InputSubsystem* input_ = nullptr;
     UsbSubsystem* usb_ = nullptr;
     FrameStats stats_;
+    FramePacer pacer_;  // when a new frame is drawn (vsync: once a refresh), late and superseded
     protocol::HostPoll link_;
     protocol::AgentStatusView agent_status_;  // last shown; code ok: nothing to say
     bool announced_ = false;
@@ -91,7 +96,6 @@ class SessionLoop {
     std::string screenshot_request_;
     std::vector<std::string> notice_;
     std::uint64_t notice_until_ns_ = 0;
-    std::uint64_t last_counter_ = UINT64_MAX;
     GuestLog glog_;  // every log line the guest can cause goes through it
     std::uint64_t frames_torn_ = 0, frames_skipped_ = 0, frames_invalid_ = 0;  // earlier sessions
 };

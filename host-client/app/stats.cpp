@@ -3,12 +3,42 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
 namespace porthole::client {
 
-void FrameStats::frame_shown(std::uint64_t serial, std::optional<double> latency_ms) {
+std::optional<double> percentile(std::vector<double>& samples, double q) {
+    if (samples.empty()) return std::nullopt;
+    // Nearest rank: the smallest sample with at least q of them at or below it.
+    const auto n = samples.size();
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
+    rank = std::clamp<std::size_t>(rank, 1, n);
+    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank - 1),
+                     samples.end());
+    return samples[rank - 1];
+}
+
+void LatencyWindow::add(std::uint64_t at_ns, double ms) {
+    at_[count_ % kCapacity] = at_ns;
+    ms_[count_ % kCapacity] = ms;
+    ++count_;
+}
+
+std::optional<double> LatencyWindow::p99(std::uint64_t now_ns) const {
+    std::vector<double> last;
+    const std::size_t n = std::min(count_, kCapacity);
+    last.reserve(n);
+    for (std::size_t i = count_ - n; i < count_; ++i) {
+        const auto at = at_[i % kCapacity];
+        if (at <= now_ns && now_ns - at < kSpanNs) last.push_back(ms_[i % kCapacity]);
+    }
+    return percentile(last, 0.99);
+}
+
+void FrameStats::frame_shown(std::uint64_t serial, std::optional<double> latency_ms,
+                             std::uint64_t at_ns) {
     totals_.frames++;
     shown_++;
     if (first_serial_ == 0 || serial < first_serial_) first_serial_ = serial;
@@ -16,6 +46,7 @@ void FrameStats::frame_shown(std::uint64_t serial, std::optional<double> latency
     if (latency_ms) {
         latency_sum_ += *latency_ms;
         latency_n_++;
+        if (at_ns != 0) latencies_.add(at_ns, *latency_ms);
     }
 }
 
@@ -42,8 +73,9 @@ void FrameStats::presented() {
     presents_++;
 }
 
-FrameStats::Window FrameStats::roll() {
+FrameStats::Window FrameStats::roll(std::uint64_t now_ns) {
     Window w;
+    if (now_ns != 0) w.latency_p99_ms = latencies_.p99(now_ns);
     w.fps = presents_;
     w.shown = shown_;
     w.ups = first_serial_ == 0 ? 0 : last_serial_ - first_serial_ + 1;
@@ -62,12 +94,17 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
     j["fps"] = w.fps;
     j["ups"] = w.ups;
     j["latency_ms"] = w.latency_ms ? nlohmann::json(*w.latency_ms) : nlohmann::json(nullptr);
+    j["latency_p99_ms"] =
+        w.latency_p99_ms ? nlohmann::json(*w.latency_p99_ms) : nlohmann::json(nullptr);
     j["copy_path"] = e.copy_path;
     j["present_mode"] = e.present_mode;
     j["dropped"] = e.skipped + e.torn;
     j["torn"] = e.torn;
     j["skipped"] = e.skipped;
     j["invalid"] = e.invalid;
+    j["vsync"] = e.vsync;
+    j["superseded"] = e.superseded;
+    j["late"] = e.late;
     j["cpu_bytes_copied"] = e.cpu_bytes;
     j["gpu_bytes_copied"] = e.gpu_bytes;
     if (e.verify) {
@@ -119,11 +156,17 @@ std::vector<std::string> overlay_lines(const FrameStats::Window& w, const StatsT
         frames ? fmt::format("Frames     {} shown/s of {} from the guest, {} draws/s", w.shown,
                              w.ups, w.fps)
                : fmt::format("Frames     {} (none yet)", kNone),
-        w.latency_ms ? fmt::format("Latency    {:.1f} ms", *w.latency_ms)
-                     : fmt::format("Latency    {}", kNone),
+        !w.latency_ms ? fmt::format("Latency    {}", kNone)
+        : w.latency_p99_ms
+            ? fmt::format("Latency    {:.1f} ms, p99 {:.1f} ms", *w.latency_ms, *w.latency_p99_ms)
+            : fmt::format("Latency    {:.1f} ms", *w.latency_ms),
         fmt::format("Copy       {}, present {}", e.copy_path, e.present_mode),
-        frames ? fmt::format("Dropped    {}", e.skipped + e.torn)
-               : fmt::format("Dropped    {}", kNone),
+        !frames ? fmt::format("Dropped    {}", kNone)
+        // Paced to vblank: frames replaced before their refresh, and those shown late.
+        : e.vsync || e.superseded != 0 || e.late != 0
+            ? fmt::format("Dropped    {}, {} superseded, {} late", e.skipped + e.torn, e.superseded,
+                          e.late)
+            : fmt::format("Dropped    {}", e.skipped + e.torn),
     };
     if (e.audio) {
         lines.push_back(fmt::format("Audio      {:.1f} ms, {} underruns, {} overruns, {} trims",

@@ -19,9 +19,30 @@ struct StatsTotals {
     std::uint64_t gaps = 0;        // pattern counters never shown
 };
 
+// Nearest-rank percentile q (0 < q <= 1) of `samples` (reordered); none when empty.
+std::optional<double> percentile(std::vector<double>& samples, double q);
+
+// Capture-to-present latencies of the last second, for their p99: a ring of
+// timestamped samples (a second of frames at up to kCapacity Hz).
+class LatencyWindow {
+  public:
+    void add(std::uint64_t at_ns, double ms);
+    // The 99th percentile of the samples taken in (now - kSpanNs, now]; none without any.
+    [[nodiscard]] std::optional<double> p99(std::uint64_t now_ns) const;
+    static constexpr std::uint64_t kSpanNs = 1'000'000'000;
+    static constexpr std::size_t kCapacity = 1024;
+
+  private:
+    std::array<std::uint64_t, kCapacity> at_{};
+    std::array<double, kCapacity> ms_{};
+    std::size_t count_ = 0;  // samples taken in all (the ring's next slot: count % kCapacity)
+};
+
 class FrameStats {
   public:
-    void frame_shown(std::uint64_t serial, std::optional<double> latency_ms);
+    // `at_ns`: when it was presented (0: unknown; the latency then stays out of the p99).
+    void frame_shown(std::uint64_t serial, std::optional<double> latency_ms,
+                     std::uint64_t at_ns = 0);
     void presented();
     StatsTotals& totals() { return totals_; }
     [[nodiscard]] const StatsTotals& totals() const { return totals_; }
@@ -30,10 +51,11 @@ class FrameStats {
         std::uint64_t fps = 0;  // presents in the last second
         std::uint64_t ups = 0;  // guest frames published over the window (serial span)
         std::uint64_t shown = 0;
-        std::optional<double> latency_ms;  // capture to present, average
+        std::optional<double> latency_ms;      // capture to present, average
+        std::optional<double> latency_p99_ms;  // its p99 over the second before the roll
     };
-    // The finished window; starts the next one.
-    Window roll();
+    // The finished window; starts the next one. `now_ns` (0: none) dates the p99's second.
+    Window roll(std::uint64_t now_ns = 0);
     // The last finished window (for the overlay).
     [[nodiscard]] const Window& last() const { return last_; }
     // A new guest frame was presented at `present_ns`: the time since the
@@ -48,6 +70,7 @@ class FrameStats {
     std::uint64_t presents_ = 0, shown_ = 0, first_serial_ = 0, last_serial_ = 0;
     double latency_sum_ = 0;
     std::uint64_t latency_n_ = 0;
+    LatencyWindow latencies_;
     Window last_;
     std::array<float, kFrameTimeSamples> frame_ms_{};
     std::size_t frame_ms_count_ = 0;  // samples taken in all (the ring's next slot: count % N)
@@ -89,6 +112,11 @@ struct StatsLine {
     std::string copy_path;
     std::string present_mode;
     std::uint64_t torn = 0, skipped = 0, invalid = 0;
+    // Frame pacing (app/frame_pacer.hpp): vsync paces draws to the refresh;
+    // superseded frames were replaced before they could be drawn, late ones
+    // shown more than a refresh after they were complete.
+    bool vsync = false;
+    std::uint64_t superseded = 0, late = 0;
     std::uint64_t cpu_bytes = 0, gpu_bytes = 0;
     bool verify = false;
     std::optional<AudioLine> audio;  // none: audio off

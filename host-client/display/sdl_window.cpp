@@ -124,6 +124,12 @@ std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
     return {static_cast<std::uint32_t>(std::max(w, 0)), static_cast<std::uint32_t>(std::max(h, 0))};
 }
 
+int SdlWindow::refresh_hz() const {
+    SDL_DisplayMode mode;
+    if (SDL_GetWindowDisplayMode(window_, &mode) != 0) return 0;
+    return mode.refresh_rate;
+}
+
 float SdlWindow::pixel_density() const {
     int units = 0, h = 0;
     SDL_GetWindowSize(window_, &units, &h);

@@ -60,6 +60,8 @@ class SdlWindow final : public SurfaceProvider {
     Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) override;
     [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> drawable_size() const override;
     [[nodiscard]] float pixel_density() const override;
+    // The refresh rate of the window's display in Hz (0: unknown, as on Xvfb).
+    [[nodiscard]] int refresh_hz() const;
 
     // Takes ownership of a window made by create().
     explicit SdlWindow(SDL_Window* w) : window_(w) {}

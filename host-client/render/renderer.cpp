@@ -11,6 +11,7 @@
 #include "render/cursor_image.hpp"
 #include "render/frame_texture.hpp"
 #include "render/scaling.hpp"
+#include "render/target.hpp"
 #include "render/text_image.hpp"
 #include "render/vk_common.hpp"
 
@@ -42,10 +43,6 @@ struct Sprite {
     std::uint32_t base_px = 0;
 };
 
-// How long draw() waits for a swapchain image before giving the loop back
-// (VK_TIMEOUT: try again on the next round, like an out-of-date swapchain).
-constexpr std::uint64_t kAcquireTimeoutNs = 2'000'000;
-
 // One draw in flight: its own commands, fence and acquire semaphore.
 struct InFlight {
     vk::raii::CommandBuffer cmd{nullptr};
@@ -53,25 +50,22 @@ struct InFlight {
     vk::raii::Semaphore acquired{nullptr};
 };
 
-// One presentable image of the target with what drawing to it needs.
-struct TargetImage {
-    vk::Image image;
-    vk::raii::ImageView view{nullptr};
-    vk::raii::Framebuffer framebuffer{nullptr};
-    vk::raii::Semaphore rendered{nullptr};
-};
-
 class VulkanRenderer final : public Renderer {
   public:
     VulkanRenderer(const RendererConfig& config, SurfaceProvider* window,
                    std::span<std::byte> region, std::unique_ptr<vkr::Gpu> gpu)
         : config_(config),
-          window_(window),
           gpu_(std::move(gpu)),
           frame_(*gpu_, region, config.force_staging, std::max(config.frames_in_flight, 1U)),
-          uploads_(*gpu_) {
-        choose_target_format();
+          uploads_(*gpu_),
+          target_(window != nullptr
+                      ? vkr::make_swapchain_target(*gpu_, *window, config.present_mode)
+                      : vkr::make_offscreen_target(*gpu_, config.headless_width,
+                                                   config.headless_height)) {
+        target_format_ = target_->format();
+        srgb_target_ = target_->srgb();
         create_pipelines();
+        target_->set_render_pass(*render_pass_);
         auto pool = vk::raii::CommandPool(
             gpu_->device,
             vk::CommandPoolCreateInfo(vk::CommandPoolCreateFlagBits::eResetCommandBuffer,
@@ -89,7 +83,6 @@ class VulkanRenderer final : public Renderer {
             f.acquired = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
             inflight_.push_back(std::move(f));
         }
-        if (window_) choose_present_mode();
     }
 
     ~VulkanRenderer() override {
@@ -138,36 +131,24 @@ class VulkanRenderer final : public Renderer {
         set_text(help_, lines, kOverlayTextPx);
     }
 
-    void target_resized() override { rebuild_target_ = true; }
+    void target_resized() override { target_->resized(); }
 
     Result<DrawResult> draw(bool readback) override try {
         DrawResult out;
         auto& frame = inflight_[next_inflight_];
         // The bound on draws in flight: this slot's previous draw, frames_in_flight draws ago.
         (void)gpu_->device.waitForFences(*frame.fence, VK_TRUE, UINT64_MAX);
-        std::uint32_t index = 0;
-        if (window_) {
-            if (rebuild_target_ || !swapchain_.has_value()) {
-                if (!rebuild_swapchain()) return out;  // minimised: nothing to draw on
-            }
-            try {
-                auto [res, i] = swapchain_->acquireNextImage(kAcquireTimeoutNs, *frame.acquired);
-                if (res == vk::Result::eTimeout || res == vk::Result::eNotReady) return out;
-                if (res == vk::Result::eSuboptimalKHR) rebuild_target_ = true;
-                index = i;
-            } catch (const vk::OutOfDateKHRError&) {
-                rebuild_target_ = true;
-                return out;
-            }
-        } else {
-            ensure_offscreen();
-        }
-        auto& target = targets_[index];
+        const auto* img = frame_.front();
+        const auto acquired = target_->acquire(
+            *frame.acquired, img ? vk::Extent2D(img->width, img->height) : vk::Extent2D());
+        if (acquired.image == nullptr) return out;  // minimised, busy or out of date
+        if (acquired.rebuilt) target_rebuilt();
+        auto& target = *acquired.image;
         const auto& cmd = frame.cmd;
         cmd.reset();
         cmd.begin(vk::CommandBufferBeginInfo(vk::CommandBufferUsageFlagBits::eOneTimeSubmit));
         record(cmd, target);
-        if (readback) record_readback(cmd, target);
+        if (readback) record_readback(cmd, acquired);
         cmd.end();
 
         gpu_->device.resetFences(*frame.fence);
@@ -180,23 +161,14 @@ class VulkanRenderer final : public Renderer {
         submit.setCommandBuffers(cb);
         const vk::Semaphore wait_sem = *frame.acquired;
         const vk::Semaphore done_sem = *target.rendered;
-        if (window_) {
+        if (target_->waits_for_acquire()) {
             submit.setWaitSemaphores(wait_sem);
             submit.setWaitDstStageMask(wait_stage);
             submit.setSignalSemaphores(done_sem);
         }
         gpu_->queue.submit(submit, *frame.fence);
         next_inflight_ = (next_inflight_ + 1) % inflight_.size();
-        if (window_) {
-            const vk::SwapchainKHR sc = **swapchain_;
-            vk::PresentInfoKHR present(done_sem, sc, index);
-            try {
-                if (gpu_->queue.presentKHR(present) == vk::Result::eSuboptimalKHR)
-                    rebuild_target_ = true;
-            } catch (const vk::OutOfDateKHRError&) {
-                rebuild_target_ = true;
-            }
-        }
+        target_->present(acquired);
         out.present_ns = monotonic_ns();
         out.presented = true;
         if (readback) {
@@ -211,7 +183,7 @@ class VulkanRenderer final : public Renderer {
     [[nodiscard]] CopyPath copy_path() const override { return frame_.path(); }
     [[nodiscard]] std::uint64_t cpu_bytes_copied() const override { return frame_.cpu_bytes(); }
     [[nodiscard]] std::uint64_t gpu_bytes_copied() const override { return frame_.gpu_bytes(); }
-    [[nodiscard]] PresentMode present_mode() const override { return present_mode_; }
+    [[nodiscard]] PresentMode present_mode() const override { return target_->present_mode(); }
     [[nodiscard]] std::string device_name() const override { return gpu_->name; }
     [[nodiscard]] std::uint64_t frame_serial() const override {
         return frame_.front() != nullptr ? frame_.front_serial() : 0;
@@ -224,62 +196,16 @@ class VulkanRenderer final : public Renderer {
             (void)gpu_->device.waitForFences(*f.fence, VK_TRUE, UINT64_MAX);
     }
 
-    void choose_target_format() {
-        if (!window_) {
-            target_format_ = vk::Format::eB8G8R8A8Unorm;
-            return;
-        }
-        const auto formats = gpu_->physical.getSurfaceFormatsKHR(*gpu_->surface);
-        auto pick = formats.front();
-        for (auto want : {vk::Format::eB8G8R8A8Unorm, vk::Format::eR8G8B8A8Unorm}) {
-            auto it = std::find_if(formats.begin(), formats.end(), [&](const auto& f) {
-                return f.format == want && f.colorSpace == vk::ColorSpaceKHR::eSrgbNonlinear;
-            });
-            if (it != formats.end()) {
-                pick = *it;
-                break;
-            }
-        }
-        target_format_ = pick.format;
-        color_space_ = pick.colorSpace;
-        srgb_target_ =
-            pick.format == vk::Format::eB8G8R8A8Srgb || pick.format == vk::Format::eR8G8B8A8Srgb;
-        if (pick.format != vk::Format::eB8G8R8A8Unorm &&
-            pick.format != vk::Format::eR8G8B8A8Unorm && !srgb_target_) {
-            spdlog::warn("the window offers no 8-bit BGRA/RGBA format; using {}",
-                         vk::to_string(pick.format));
-        }
-    }
-
-    void choose_present_mode() {
-        const auto modes = gpu_->physical.getSurfacePresentModesKHR(*gpu_->surface);
-        const vk::PresentModeKHR want =
-            config_.present_mode == PresentMode::mailbox     ? vk::PresentModeKHR::eMailbox
-            : config_.present_mode == PresentMode::immediate ? vk::PresentModeKHR::eImmediate
-                                                             : vk::PresentModeKHR::eFifo;
-        if (std::find(modes.begin(), modes.end(), want) != modes.end()) {
-            vk_present_mode_ = want;
-            present_mode_ = config_.present_mode;
-        } else {
-            spdlog::warn("present mode {} is not supported by {} here; using fifo",
-                         to_string(config_.present_mode), gpu_->name);
-            vk_present_mode_ = vk::PresentModeKHR::eFifo;
-            present_mode_ = PresentMode::fifo;
-        }
-    }
-
     vk::raii::ShaderModule shader(std::span<const std::uint32_t> code) {
         return vk::raii::ShaderModule(
             gpu_->device, vk::ShaderModuleCreateInfo({}, code.size_bytes(), code.data()));
     }
 
     void create_pipelines() {
-        const bool present = window_ != nullptr;
         vk::AttachmentDescription color(
             {}, target_format_, vk::SampleCountFlagBits::e1, vk::AttachmentLoadOp::eClear,
             vk::AttachmentStoreOp::eStore, vk::AttachmentLoadOp::eDontCare,
-            vk::AttachmentStoreOp::eDontCare, vk::ImageLayout::eUndefined,
-            present ? vk::ImageLayout::ePresentSrcKHR : vk::ImageLayout::eTransferSrcOptimal);
+            vk::AttachmentStoreOp::eDontCare, vk::ImageLayout::eUndefined, target_->final_layout());
         vk::AttachmentReference ref(0, vk::ImageLayout::eColorAttachmentOptimal);
         vk::SubpassDescription subpass({}, vk::PipelineBindPoint::eGraphics, {}, ref);
         const std::array deps = {
@@ -447,89 +373,19 @@ class VulkanRenderer final : public Renderer {
         }
     }
 
-    bool rebuild_swapchain() {
-        gpu_->device.waitIdle();
-        rebuild_target_ = false;
-        const auto caps = gpu_->physical.getSurfaceCapabilitiesKHR(*gpu_->surface);
-        vk::Extent2D extent = caps.currentExtent;
-        if (extent.width == UINT32_MAX) {
-            const auto [w, h] = window_->drawable_size();
-            extent.width = std::clamp(w, caps.minImageExtent.width, caps.maxImageExtent.width);
-            extent.height = std::clamp(h, caps.minImageExtent.height, caps.maxImageExtent.height);
-        }
-        if (extent.width == 0 || extent.height == 0) return false;
-        std::uint32_t count = std::max(caps.minImageCount + 1, 2U);
-        if (caps.maxImageCount != 0) count = std::min(count, caps.maxImageCount);
-        vk::ImageUsageFlags usage = vk::ImageUsageFlagBits::eColorAttachment;
-        readback_supported_ =
-            static_cast<bool>(caps.supportedUsageFlags & vk::ImageUsageFlagBits::eTransferSrc);
-        if (readback_supported_) usage |= vk::ImageUsageFlagBits::eTransferSrc;
-        auto alpha = vk::CompositeAlphaFlagBitsKHR::eOpaque;
-        if (!(caps.supportedCompositeAlpha & alpha))
-            alpha = vk::CompositeAlphaFlagBitsKHR::eInherit;
-        // The copy carries the guest's alpha byte: only where the compositor ignores it.
-        copy_supported_ =
-            static_cast<bool>(caps.supportedUsageFlags & vk::ImageUsageFlagBits::eTransferDst) &&
-            alpha == vk::CompositeAlphaFlagBitsKHR::eOpaque;
-        if (copy_supported_) usage |= vk::ImageUsageFlagBits::eTransferDst;
-        vk::SwapchainCreateInfoKHR sci({}, *gpu_->surface, count, target_format_, color_space_,
-                                       extent, 1, usage, vk::SharingMode::eExclusive, {},
-                                       caps.currentTransform, alpha, vk_present_mode_, VK_TRUE,
-                                       swapchain_ ? **swapchain_ : vk::SwapchainKHR{});
-        vk::raii::SwapchainKHR next(gpu_->device, sci);
-        targets_.clear();
-        swapchain_ = std::move(next);
+    // The target made its images again: text follows the window's pixel
+    // density (HiDPI), and the help panel fits the new size.
+    void target_rebuilt() {
+        const auto extent = target_->extent();
         const bool resized = extent.width != extent_.width || extent.height != extent_.height;
         extent_ = extent;
-        // Text at the window's pixel density (HiDPI: more pixels per window unit).
-        if (const float d = window_->pixel_density(); d != density_) {
+        if (const float d = target_->pixel_density(); d != density_) {
             density_ = d;
             for (Sprite* t : {&overlay_, &message_, &help_})
                 if (!t->lines.empty()) set_text(*t, std::vector<std::string>(t->lines), t->base_px);
-        } else if (resized && !help_.lines.empty()) {  // the help panel fits the new size
+        } else if (resized && !help_.lines.empty()) {
             set_text(help_, std::vector<std::string>(help_.lines), help_.base_px);
         }
-        for (auto image : swapchain_->getImages())
-            targets_.push_back(make_target(image));
-        spdlog::debug("swapchain {}x{}, {} images, {}", extent.width, extent.height,
-                      targets_.size(), vk::to_string(vk_present_mode_));
-        return true;
-    }
-
-    TargetImage make_target(vk::Image image) {
-        TargetImage t;
-        t.image = image;
-        t.view = vk::raii::ImageView(
-            gpu_->device,
-            vk::ImageViewCreateInfo(
-                {}, image, vk::ImageViewType::e2D, target_format_, {},
-                vk::ImageSubresourceRange(vk::ImageAspectFlagBits::eColor, 0, 1, 0, 1)));
-        const vk::ImageView v = *t.view;
-        t.framebuffer = vk::raii::Framebuffer(
-            gpu_->device,
-            vk::FramebufferCreateInfo({}, *render_pass_, v, extent_.width, extent_.height, 1));
-        t.rendered = vk::raii::Semaphore(gpu_->device, vk::SemaphoreCreateInfo());
-        return t;
-    }
-
-    void ensure_offscreen() {
-        std::uint32_t w = config_.headless_width, h = config_.headless_height;
-        if (w == 0 || h == 0) {
-            const auto* img = frame_.front();
-            w = img ? img->width : 640;
-            h = img ? img->height : 360;
-        }
-        if (offscreen_ && offscreen_->width == w && offscreen_->height == h) return;
-        gpu_->device.waitIdle();  // a resize: queued draws still render to the old image
-        targets_.clear();
-        offscreen_ = vkr::create_image(*gpu_, w, h, target_format_,
-                                       vk::ImageUsageFlagBits::eColorAttachment |
-                                           vk::ImageUsageFlagBits::eTransferSrc |
-                                           vk::ImageUsageFlagBits::eTransferDst);
-        extent_ = vk::Extent2D(w, h);
-        readback_supported_ = true;
-        copy_supported_ = true;
-        targets_.push_back(make_target(*offscreen_->image));
     }
 
     void draw_quad(const vk::raii::CommandBuffer& cmd, const PixelRect& r,
@@ -561,7 +417,7 @@ class VulkanRenderer final : public Renderer {
     // a copy moves the same bits for a fraction of the cost (on lavapipe a
     // full-screen textured quad costs some 190 memcpys of the frame).
     [[nodiscard]] bool copies_frame(const vkr::GpuImage& img, const PixelRect& r) const {
-        return copy_supported_ && !srgb_target_ && img.format == target_format_ &&
+        return target_->can_copy() && !srgb_target_ && img.format == target_format_ &&
                r.w == img.width && r.h == img.height && r.x >= 0 && r.y >= 0 &&
                std::uint64_t{static_cast<std::uint32_t>(r.x)} + r.w <= extent_.width &&
                std::uint64_t{static_cast<std::uint32_t>(r.y)} + r.h <= extent_.height;
@@ -602,7 +458,7 @@ class VulkanRenderer final : public Renderer {
                         S::eColorAttachmentOutput);
     }
 
-    void record(const vk::raii::CommandBuffer& cmd, TargetImage& target) {
+    void record(const vk::raii::CommandBuffer& cmd, vkr::TargetImage& target) {
         last_frame_rect_ = {};
         frame_copied_ = false;
         const auto* img = frame_.front();
@@ -658,37 +514,13 @@ class VulkanRenderer final : public Renderer {
         cmd.endRenderPass();
     }
 
-    void record_readback(const vk::raii::CommandBuffer& cmd, TargetImage& target) {
-        if (!readback_supported_) return;
+    void record_readback(const vk::raii::CommandBuffer& cmd, const vkr::Acquired& target) {
         const vk::DeviceSize size = vk::DeviceSize{extent_.width} * extent_.height * 4;
         if (!readback_ || readback_->size < size) {
             readback_.reset();
             readback_ = vkr::create_host_buffer(*gpu_, size, vk::BufferUsageFlagBits::eTransferDst);
         }
-        const auto final_layout =
-            window_ ? vk::ImageLayout::ePresentSrcKHR : vk::ImageLayout::eTransferSrcOptimal;
-        if (window_) {
-            vkr::transition(cmd, target.image, final_layout, vk::ImageLayout::eTransferSrcOptimal,
-                            vk::AccessFlagBits::eColorAttachmentWrite,
-                            vk::PipelineStageFlagBits::eColorAttachmentOutput,
-                            vk::AccessFlagBits::eTransferRead,
-                            vk::PipelineStageFlagBits::eTransfer);
-        } else {
-            vkr::transition(cmd, target.image, final_layout, final_layout,
-                            vk::AccessFlagBits::eColorAttachmentWrite,
-                            vk::PipelineStageFlagBits::eColorAttachmentOutput,
-                            vk::AccessFlagBits::eTransferRead,
-                            vk::PipelineStageFlagBits::eTransfer);
-        }
-        vk::BufferImageCopy region(
-            0, 0, 0, vk::ImageSubresourceLayers(vk::ImageAspectFlagBits::eColor, 0, 0, 1), {},
-            vk::Extent3D(extent_.width, extent_.height, 1));
-        cmd.copyImageToBuffer(target.image, vk::ImageLayout::eTransferSrcOptimal,
-                              *readback_->buffer, region);
-        vkr::transition(cmd, target.image, vk::ImageLayout::eTransferSrcOptimal, final_layout,
-                        vk::AccessFlagBits::eTransferRead, vk::PipelineStageFlagBits::eTransfer, {},
-                        vk::PipelineStageFlagBits::eBottomOfPipe);
-        readback_pending_ = true;
+        readback_pending_ = target_->record_readback(cmd, target, *readback_->buffer);
     }
 
     std::optional<ReadbackImage> take_readback() {
@@ -719,15 +551,12 @@ class VulkanRenderer final : public Renderer {
     }
 
     RendererConfig config_;
-    SurfaceProvider* window_;
     std::unique_ptr<vkr::Gpu> gpu_;
     vkr::FrameTexture frame_;
     vkr::OneShot uploads_;
+    std::unique_ptr<vkr::RenderTarget> target_;  // the window's swapchain, or offscreen
     vk::Format target_format_ = vk::Format::eB8G8R8A8Unorm;
-    vk::ColorSpaceKHR color_space_ = vk::ColorSpaceKHR::eSrgbNonlinear;
     bool srgb_target_ = false;
-    vk::PresentModeKHR vk_present_mode_ = vk::PresentModeKHR::eFifo;
-    PresentMode present_mode_ = PresentMode::fifo;
 
     vk::raii::RenderPass render_pass_{nullptr}, load_pass_{nullptr};
     vk::raii::DescriptorSetLayout set_layout_{nullptr};
@@ -747,13 +576,7 @@ class VulkanRenderer final : public Renderer {
     std::vector<InFlight> inflight_;
     std::size_t next_inflight_ = 0;
 
-    std::optional<vk::raii::SwapchainKHR> swapchain_;
-    std::optional<vkr::GpuImage> offscreen_;
-    std::vector<TargetImage> targets_;
-    vk::Extent2D extent_{};
-    bool rebuild_target_ = false;
-    bool readback_supported_ = false;
-    bool copy_supported_ = false;  // the target can take the frame by a copy
+    vk::Extent2D extent_{};  // the target's, as of its last rebuild
     std::optional<vkr::HostBuffer> readback_;
     bool readback_pending_ = false;
     PixelRect last_frame_rect_{};

@@ -2,8 +2,9 @@
 // The Vulkan renderer: keeps a persistent GPU texture of the guest's frame,
 // updated by damaged rectangles only (imported region memory, or a staging
 // buffer), and draws it scaled with the cursor, the overlay and state messages
-// to a window's swapchain or, headless, to an offscreen image. Draws only when
-// asked; the caller decides when something changed.
+// to a target (render/target.hpp): a window's swapchain or, headless, an
+// offscreen image, chosen at create. Draws only when asked; the caller
+// decides when something changed.
 //
 // Nothing waits for the GPU in steady state: up to `frames_in_flight` draws
 // (each with its own command buffer, fence and acquire semaphore) and as many

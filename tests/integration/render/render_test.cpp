@@ -606,9 +606,47 @@ TEST_F(RenderWindow, UsesEachPresentModeOrFallsBackToFifoWithAMessage) {
     }
 }
 
+// With fifo the client draws the newest frame once a refresh (Xvfb reports
+// no rate: 60 Hz) and counts the frames replaced before their refresh as
+// superseded, instead of queueing a present for each of a 240 fps stream;
+// the overlay's latency p99 reaches --stats too.
+TEST_F(RenderWindow, FifoShowsTheNewestFrameOnceARefreshAndCountsTheSuperseded) {
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "240"});
+    const auto r = run_client({"--size", "320x240", "--no-cursor", "--present-mode", "fifo",
+                               "--exit-after-frames", "200"},
+                              60s, xvfb_->display());
+    ASSERT_EQ(r.code, 0) << r.log;
+    ASSERT_GE(r.stats.size(), 3U) << r.log;
+    const Json end = r.last();
+    EXPECT_EQ(end["present_mode"], "fifo");
+    EXPECT_EQ(end["vsync"], true);
+    // Whole seconds after the first (shader compilation): at most one new frame a refresh.
+    for (std::size_t i = 1; i + 1 < r.stats.size(); ++i) {
+        EXPECT_LE(r.stats[i]["fps"].get<int>(), 66) << r.stats[i].dump();
+        EXPECT_GT(r.stats[i]["ups"].get<int>(), 100) << r.stats[i].dump();
+    }
+    EXPECT_GT(end["superseded"].get<int>(), 100) << end.dump();
+    ASSERT_TRUE(end["latency_p99_ms"].is_number()) << end.dump();
+    ASSERT_TRUE(end["latency_ms"].is_number()) << end.dump();
+    EXPECT_GE(end["latency_p99_ms"].get<double>(), end["latency_ms"].get<double>());
+}
+
 // ---- headless ----
 
 class RenderHeadless : public Render {};
+
+// Headless there is no refresh to pace to: the same stream is drawn as it arrives.
+TEST_F(RenderHeadless, OffscreenDrawsFramesAsTheyArriveWithoutVsync) {
+    auto agent = start_agent({"--width", "320", "--height", "240", "--fps-limit", "240"});
+    const auto r = run_client({"--headless", "--no-cursor", "--exit-after-frames", "400"});
+    ASSERT_EQ(r.code, 0) << r.log;
+    ASSERT_GE(r.stats.size(), 2U) << r.log;
+    EXPECT_EQ(r.last()["vsync"], false);
+    int best = 0;
+    for (const auto& s : r.stats)
+        best = std::max(best, s["fps"].get<int>());
+    EXPECT_GT(best, 90) << "headless draws are not paced to 60 Hz";
+}
 
 // What the host must show where the pattern agent's cursor (hotspot 0,0, see
 // pattern_cursor_shape) covers frame pixel `bg`, at offset dx,dy in the shape.
