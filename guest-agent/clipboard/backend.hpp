@@ -3,6 +3,7 @@
 // X server) or none (no clipboard: the agent runs no clipboard thread).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,15 @@ class ClipboardBackend {
     }
     virtual void provide_png(std::optional<std::string> /*png*/) {}
     virtual void fetch_png() {}
+
+    // Delayed rendering (win32): the host's image is fetched synchronously when
+    // a program pastes, inside the paste, through this function (nullopt when
+    // the host did not send it in time). A backend that takes it announces the
+    // image in own_formats and never sets png_wanted. Called on the pump's thread.
+    using HostPngFetch = std::function<std::optional<std::string>()>;
+    virtual void set_host_png_fetch(HostPngFetch /*fetch*/) {}
+    // On the pump's thread before it ends: renders what is still only announced.
+    virtual void close() {}
 };
 
 // The backends this build has, "none" included.
