@@ -101,8 +101,9 @@ Result<ivshmem::Mapping> open_region(const Options& o) {
         return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
     return ivshmem::open_guest_pci(o.device);
 #else
+    // Tests under Wine: a Z: path to the Linux host's /dev/shm file.
     if (!o.shm.empty())
-        return Error::make("--shm is for Linux test runs; Windows uses the IVSHMEM driver");
+        return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
     unsigned index = 0;
     if (o.device != "auto") index = static_cast<unsigned>(std::stoul(o.device));
     return ivshmem::open_windows_ivshmem(index);
