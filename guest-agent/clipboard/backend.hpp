@@ -1,6 +1,7 @@
 #pragma once
 // The guest's clipboard, behind one small interface: x11 (Linux guests with an
-// X server) or none (no clipboard: the agent runs no clipboard thread).
+// X server), win32, file (a guest with no desktop: a file holds the text) or
+// none (no clipboard: the agent runs no clipboard thread).
 
 #include <chrono>
 #include <functional>
@@ -61,8 +62,9 @@ class ClipboardBackend {
 std::vector<std::string_view> available_clipboards();
 
 // The named backend ("auto": x11 when its display opens, else none); null for none.
-// `display` is the X display ("" for $DISPLAY).
+// `display` is the X display ("" for $DISPLAY); `file` the file backend's path.
 Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
-                                                         const std::string& display);
+                                                         const std::string& display,
+                                                         const std::string& file = {});
 
 }  // namespace porthole::agent::clipboard
