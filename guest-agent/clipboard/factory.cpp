@@ -1,7 +1,9 @@
 #include <spdlog/spdlog.h>
 
 #include "clipboard/backend.hpp"
+#ifndef _WIN32
 #include "clipboard/file.hpp"
+#endif
 #include "porthole/util/backend_choice.hpp"
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
 #include "clipboard/x11.hpp"
@@ -35,6 +37,8 @@ Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
         if (file.empty()) return Error::make("--clipboard file needs --clipboard-file PATH");
         return make_file_clipboard(file);
     }
+#else
+    (void)file;  // no file backend on Windows
 #endif
 #ifdef _WIN32
     if (name == "win32" || name == "auto") return make_win32_clipboard();
