@@ -175,6 +175,13 @@ class CapturedLog {
     std::ostringstream out_;
 };
 
+// Another test's image may still be on Wine's clipboard (one per wineserver):
+// each test starts from a text of "another program".
+void start_clean() {
+    ASSERT_TRUE(copy_as_another_program(L"before"));
+    ASSERT_EQ(IsClipboardFormatAvailable(CF_DIB), 0);
+}
+
 // Waits up to 10 s until the Windows clipboard announces CF_DIB (the agent owns it).
 bool dib_announced() {
     for (int i = 0; i < 200; ++i) {
@@ -195,7 +202,7 @@ int count(const std::string& s, std::string_view what) {
 
 TEST(Win32ClipboardPump, HostImageTravelsOnlyWhenPastedAndArrivesPixelExact) {
     const ComScope com;
-    ASSERT_TRUE(copy_as_another_program(L"before"));
+    start_clean();
     const std::string dib = noise_dib(300, 200);
     auto png = dib_to_png(dib);
     ASSERT_TRUE(png) << png.error().message;
@@ -216,6 +223,7 @@ TEST(Win32ClipboardPump, HostImageTravelsOnlyWhenPastedAndArrivesPixelExact) {
 
 TEST(Win32ClipboardPump, HostThatNeverAnswersGivesABoundedWaitAndAnEmptyPasteWithOneLogLine) {
     const ComScope com;
+    start_clean();
     CapturedLog log;
     auto png = dib_to_png(noise_dib(40, 30));
     ASSERT_TRUE(png);
@@ -235,6 +243,7 @@ TEST(Win32ClipboardPump, HostThatNeverAnswersGivesABoundedWaitAndAnEmptyPasteWit
 
 TEST(Win32ClipboardPump, AnnouncedImageIsRenderedWhenTheAgentStops) {
     const ComScope com;
+    start_clean();
     const std::string dib = noise_dib(64, 48);
     auto png = dib_to_png(dib);
     ASSERT_TRUE(png);
@@ -251,6 +260,7 @@ TEST(Win32ClipboardPump, AnnouncedImageIsRenderedWhenTheAgentStops) {
 
 TEST(Win32ClipboardPump, AnotherProgramsCopyDropsTheImageOwed) {
     const ComScope com;
+    start_clean();
     auto png = dib_to_png(noise_dib(64, 48));
     ASSERT_TRUE(png);
     Channels ch;
