@@ -81,7 +81,8 @@ struct Options {
     std::string input = "uinput";
     std::string audio = "none";
 #endif
-    std::string clipboard = "auto";  // auto, x11, win32 or none
+    std::string clipboard = "auto";  // auto, x11, win32, file or none
+    std::string clipboard_file;      // --clipboard file: its path
     std::string guest_res = "auto";  // auto, x11, win32 or none
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
@@ -101,8 +102,9 @@ Result<ivshmem::Mapping> open_region(const Options& o) {
         return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
     return ivshmem::open_guest_pci(o.device);
 #else
+    // Tests under Wine: a Z: path to the Linux host's /dev/shm file.
     if (!o.shm.empty())
-        return Error::make("--shm is for Linux test runs; Windows uses the IVSHMEM driver");
+        return ivshmem::create_region_file(o.shm, std::size_t{o.shm_size_mib} << 20);
     unsigned index = 0;
     if (o.device != "auto") index = static_cast<unsigned>(std::stoul(o.device));
     return ivshmem::open_windows_ivshmem(index);
@@ -221,7 +223,7 @@ int run(const Options& o) {
         }
     }
     std::optional<agent::clipboard::ClipboardPump> clipboard;
-    if (auto cb = agent::clipboard::make_clipboard(o.clipboard, o.display); !cb) {
+    if (auto cb = agent::clipboard::make_clipboard(o.clipboard, o.display, o.clipboard_file); !cb) {
         spdlog::warn("clipboard off: {}", cb.error().message);
     } else if (*cb) {
         spdlog::info("clipboard: {}", (*cb)->name());
@@ -451,6 +453,11 @@ int main(int argc, char** argv) {
            "share clipboard text with the host: " + fmt::format("{}", fmt::join(clipboards, "|")) +
                " (auto: win32 on Windows, x11 when the X display opens)")
         ->check(CLI::IsMember(clipboards));
+#ifndef _WIN32
+    app.add_option("--clipboard-file", o.clipboard_file,
+                   "--clipboard file: the file holding the clipboard's text (a guest with no "
+                   "desktop; the host's text is written there, a text written there is offered)");
+#endif
     std::vector<std::string> mode_backends;
     for (auto m : agent::display::available_display_modes())
         mode_backends.emplace_back(m);

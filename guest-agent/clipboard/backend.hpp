@@ -1,8 +1,10 @@
 #pragma once
 // The guest's clipboard, behind one small interface: x11 (Linux guests with an
-// X server) or none (no clipboard: the agent runs no clipboard thread).
+// X server), win32, file (a guest with no desktop: a file holds the text) or
+// none (no clipboard: the agent runs no clipboard thread).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,14 +47,24 @@ class ClipboardBackend {
     }
     virtual void provide_png(std::optional<std::string> /*png*/) {}
     virtual void fetch_png() {}
+
+    // Delayed rendering (win32): the host's image is fetched synchronously when
+    // a program pastes, inside the paste, through this function (nullopt when
+    // the host did not send it in time). A backend that takes it announces the
+    // image in own_formats and never sets png_wanted. Called on the pump's thread.
+    using HostPngFetch = std::function<std::optional<std::string>()>;
+    virtual void set_host_png_fetch(HostPngFetch /*fetch*/) {}
+    // On the pump's thread before it ends: renders what is still only announced.
+    virtual void close() {}
 };
 
 // The backends this build has, "none" included.
 std::vector<std::string_view> available_clipboards();
 
 // The named backend ("auto": x11 when its display opens, else none); null for none.
-// `display` is the X display ("" for $DISPLAY).
+// `display` is the X display ("" for $DISPLAY); `file` the file backend's path.
 Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
-                                                         const std::string& display);
+                                                         const std::string& display,
+                                                         const std::string& file = {});
 
 }  // namespace porthole::agent::clipboard

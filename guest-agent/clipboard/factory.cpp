@@ -1,6 +1,9 @@
 #include <spdlog/spdlog.h>
 
 #include "clipboard/backend.hpp"
+#ifndef _WIN32
+#include "clipboard/file.hpp"
+#endif
 #include "porthole/util/backend_choice.hpp"
 #ifdef PORTHOLE_HAVE_X11_CLIPBOARD
 #include "clipboard/x11.hpp"
@@ -18,14 +21,25 @@ std::vector<std::string_view> available_clipboards() {
 #endif
 #ifdef _WIN32
     names.emplace_back("win32");
+#else
+    names.emplace_back("file");
 #endif
     names.emplace_back("none");
     return names;
 }
 
 Result<std::unique_ptr<ClipboardBackend>> make_clipboard(std::string_view name,
-                                                         const std::string& display) {
+                                                         const std::string& display,
+                                                         const std::string& file) {
     if (name == "none") return std::unique_ptr<ClipboardBackend>{};
+#ifndef _WIN32
+    if (name == "file") {
+        if (file.empty()) return Error::make("--clipboard file needs --clipboard-file PATH");
+        return make_file_clipboard(file);
+    }
+#else
+    (void)file;  // no file backend on Windows
+#endif
 #ifdef _WIN32
     if (name == "win32" || name == "auto") return make_win32_clipboard();
 #endif

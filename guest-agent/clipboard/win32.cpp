@@ -3,6 +3,8 @@
 #include <objbase.h>
 #include <windows.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 #include <string>
 
@@ -54,29 +56,7 @@ class Win32Clipboard final : public ClipboardBackend {
 
     [[nodiscard]] std::string_view name() const override { return "win32"; }
 
-    Result<void> set_text(std::string text) override {
-        if (auto ok = ensure_window(); !ok) return ok;
-        const std::wstring w = to_windows_text(text);
-        HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, (w.size() + 1) * sizeof(wchar_t));
-        if (mem == nullptr) return Error::make("clipboard: out of memory for the host's text");
-        auto* dst = static_cast<wchar_t*>(GlobalLock(mem));
-        std::copy(w.begin(), w.end(), dst);
-        dst[w.size()] = L'\0';
-        GlobalUnlock(mem);
-        if (!open_clipboard(window_)) {
-            GlobalFree(mem);
-            return Error::make("clipboard: another program keeps the Windows clipboard open");
-        }
-        EmptyClipboard();  // makes our window the owner: its own change is never read back
-        const bool set = SetClipboardData(CF_UNICODETEXT, mem) != nullptr;
-        CloseClipboard();
-        if (!set) {
-            GlobalFree(mem);
-            return Error::make("clipboard: SetClipboardData failed (error " +
-                               std::to_string(GetLastError()) + ")");
-        }
-        return {};
-    }
+    Result<void> set_text(std::string text) override { return own_formats(std::move(text), false); }
 
     std::optional<std::string> wait(std::chrono::milliseconds timeout) override {
         return step(timeout).copied;
@@ -97,7 +77,6 @@ class Win32Clipboard final : public ClipboardBackend {
         }
         out.png = std::exchange(fetched_, std::nullopt);
         out.png_failed = std::exchange(fetch_failed_, false);
-        out.png_wanted = std::exchange(png_wanted_, false);
         if (!changed_) return out;
         changed_ = false;
         if (GetClipboardOwner() == window_) return out;  // the host's: no echo
@@ -108,38 +87,56 @@ class Win32Clipboard final : public ClipboardBackend {
         return out;
     }
 
-    // The host's image is fetched as soon as it is offered (not when pasted:
-    // delayed rendering would need it within WM_RENDERFORMAT) and set as
-    // CF_DIB by provide_png while this window still owns the clipboard.
+    // The host's text is set at once; its image only announced (delayed
+    // rendering: SetClipboardData with no data) and fetched from the host when
+    // a program pastes it, inside WM_RENDERFORMAT.
     Result<void> own_formats(std::optional<std::string> text, bool png) override {
+        if (auto ok = ensure_window(); !ok) return ok;
+        HGLOBAL mem = nullptr;
         if (text) {
-            if (auto ok = set_text(std::move(*text)); !ok) return ok;
-        } else if (png) {
-            if (auto ok = ensure_window(); !ok) return ok;
-            if (!open_clipboard(window_))
-                return Error::make("clipboard: another program keeps the Windows clipboard open");
-            EmptyClipboard();
-            CloseClipboard();
+            const std::wstring w = to_windows_text(*text);
+            mem = GlobalAlloc(GMEM_MOVEABLE, (w.size() + 1) * sizeof(wchar_t));
+            if (mem == nullptr) return Error::make("clipboard: out of memory for the host's text");
+            auto* dst = static_cast<wchar_t*>(GlobalLock(mem));
+            std::copy(w.begin(), w.end(), dst);
+            dst[w.size()] = L'\0';
+            GlobalUnlock(mem);
         }
-        png_wanted_ = png;
+        if (!open_clipboard(window_)) {
+            if (mem != nullptr) GlobalFree(mem);
+            return Error::make("clipboard: another program keeps the Windows clipboard open");
+        }
+        // Makes our window the owner: its own change is never read back. (If it
+        // owned the clipboard already, WM_DESTROYCLIPBOARD clears delayed_png_ here.)
+        EmptyClipboard();
+        const bool set_text = mem == nullptr || SetClipboardData(CF_UNICODETEXT, mem) != nullptr;
+        const DWORD text_error = GetLastError();
+        delayed_png_ = false;
+        if (png && fetch_) {
+            // With no data, success returns null too: only the error tells.
+            SetLastError(ERROR_SUCCESS);
+            SetClipboardData(CF_DIB, nullptr);
+            delayed_png_ = GetLastError() == ERROR_SUCCESS;
+        }
+        CloseClipboard();
+        if (!set_text) {
+            GlobalFree(mem);
+            return Error::make("clipboard: SetClipboardData failed (error " +
+                               std::to_string(text_error) + ")");
+        }
         return {};
     }
 
-    void provide_png(std::optional<std::string> png) override {
-        if (!png || GetClipboardOwner() != window_) return;  // another copy since
-        auto dib = png_to_dib(*png);
-        if (!dib) return;
-        HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, dib->size());
-        if (mem == nullptr) return;
-        std::memcpy(GlobalLock(mem), dib->data(), dib->size());
-        GlobalUnlock(mem);
-        if (!open_clipboard(window_)) {
-            GlobalFree(mem);
-            return;
-        }
-        // Still the owner: the image joins the text without emptying it.
-        if (SetClipboardData(CF_DIB, mem) == nullptr) GlobalFree(mem);
-        CloseClipboard();
+    void set_host_png_fetch(HostPngFetch fetch) override { fetch_ = std::move(fetch); }
+
+    void close() override {
+        if (window_ == nullptr) return;
+        // The data announced but not yet pasted stays on the clipboard after us.
+        if (delayed_png_ && GetClipboardOwner() == window_)
+            SendMessageW(window_, WM_RENDERALLFORMATS, 0, 0);
+        RemoveClipboardFormatListener(window_);
+        DestroyWindow(window_);
+        window_ = nullptr;
     }
 
     void fetch_png() override {
@@ -162,12 +159,52 @@ class Win32Clipboard final : public ClipboardBackend {
 
   private:
     static LRESULT CALLBACK proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
-        if (msg == WM_CLIPBOARDUPDATE) {
-            auto* self = reinterpret_cast<Win32Clipboard*>(GetWindowLongPtrW(hwnd, GWLP_USERDATA));
-            if (self != nullptr) self->changed_ = true;
-            return 0;
+        auto* self = reinterpret_cast<Win32Clipboard*>(GetWindowLongPtrW(hwnd, GWLP_USERDATA));
+        if (self == nullptr) return DefWindowProcW(hwnd, msg, wp, lp);
+        switch (msg) {
+            case WM_CLIPBOARDUPDATE:
+                self->changed_ = true;
+                return 0;
+            case WM_RENDERFORMAT:
+                // A program pastes: the clipboard is open already (not opened here).
+                if (wp == CF_DIB) self->render_dib();
+                return 0;
+            case WM_RENDERALLFORMATS:
+                // The window goes: render while still the owner, clipboard opened here.
+                if (self->delayed_png_ && open_clipboard(hwnd)) {
+                    if (GetClipboardOwner() == hwnd) self->render_dib();
+                    CloseClipboard();
+                }
+                self->delayed_png_ = false;
+                return 0;
+            case WM_DESTROYCLIPBOARD:
+                self->delayed_png_ = false;  // emptied: the image is owed no more
+                return 0;
+            default:
+                return DefWindowProcW(hwnd, msg, wp, lp);
         }
-        return DefWindowProcW(hwnd, msg, wp, lp);
+    }
+
+    // Sets the host's image as CF_DIB (the clipboard is open); on failure
+    // nothing is set and the paste gets no data.
+    void render_dib() {
+        if (!delayed_png_ || !fetch_) return;
+        auto png = fetch_();  // bounded wait; says why when it gives up
+        if (!png) return;
+        auto dib = png_to_dib(*png);
+        if (!dib) {
+            spdlog::warn("clipboard: the host's image not pasted: {}", dib.error().message);
+            return;
+        }
+        HGLOBAL mem = GlobalAlloc(GMEM_MOVEABLE, dib->size());
+        if (mem == nullptr) return;
+        std::memcpy(GlobalLock(mem), dib->data(), dib->size());
+        GlobalUnlock(mem);
+        if (SetClipboardData(CF_DIB, mem) == nullptr) {
+            GlobalFree(mem);
+            return;
+        }
+        delayed_png_ = false;
     }
 
     Result<void> ensure_window() {
@@ -217,7 +254,8 @@ class Win32Clipboard final : public ClipboardBackend {
     bool changed_ = false;
     std::optional<std::string> fetched_;  // fetch_png's image, for the next step
     bool fetch_failed_ = false;
-    bool png_wanted_ = false;
+    HostPngFetch fetch_;
+    bool delayed_png_ = false;  // CF_DIB announced, not yet rendered
     std::string error_;
 };
 

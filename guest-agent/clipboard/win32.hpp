@@ -1,7 +1,9 @@
 #pragma once
 // The Windows clipboard's CF_UNICODETEXT: the host's text set as the clipboard
 // (CRLF line ends, as Windows programs expect), and copies seen through
-// AddClipboardFormatListener (read back as UTF-8 with LF line ends).
+// AddClipboardFormatListener (read back as UTF-8 with LF line ends). Images
+// are CF_DIB, converted to and from PNG: the host's is announced with delayed
+// rendering and fetched through set_host_png_fetch only when a program pastes.
 
 #include <memory>
 

@@ -194,4 +194,37 @@ Result<Mapping> open_windows_ivshmem(unsigned index) {
     return Mapping(map.ptr, static_cast<std::size_t>(size), std::move(description), dev.release());
 }
 
+Result<Mapping> create_region_file(const std::string& path, std::size_t size) {
+    DeviceHandle file(CreateFileA(path.c_str(), GENERIC_READ | GENERIC_WRITE,
+                                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                                  OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr));
+    if (!file.valid()) {
+        const DWORD err = GetLastError();
+        return Error::make("cannot open " + path + ": " + win32_message(err),
+                           static_cast<int>(err));
+    }
+    LARGE_INTEGER have{};
+    if (GetFileSizeEx(file.get(), &have) == FALSE)
+        return Error::make("cannot read the size of " + path + ": " +
+                           win32_message(GetLastError()));
+    if (static_cast<std::uint64_t>(have.QuadPart) < size) {
+        LARGE_INTEGER want{};
+        want.QuadPart = static_cast<LONGLONG>(size);
+        if (SetFilePointerEx(file.get(), want, nullptr, FILE_BEGIN) == FALSE ||
+            SetEndOfFile(file.get()) == FALSE)
+            return Error::make("cannot size " + path + " to " + std::to_string(size >> 20) +
+                               " MiB: " + win32_message(GetLastError()));
+    } else {
+        size = static_cast<std::size_t>(have.QuadPart);  // a larger file is kept whole
+    }
+    // The view keeps the section (and the file) alive: both handles close here.
+    DeviceHandle section(CreateFileMappingA(file.get(), nullptr, PAGE_READWRITE, 0, 0, nullptr));
+    if (!section.valid())
+        return Error::make("cannot map " + path + ": " + win32_message(GetLastError()));
+    void* view = MapViewOfFile(section.get(), FILE_MAP_ALL_ACCESS, 0, 0, size);
+    if (view == nullptr)
+        return Error::make("cannot map " + path + ": " + win32_message(GetLastError()));
+    return Mapping(view, size, path + " (" + std::to_string(size >> 20) + " MiB)");
+}
+
 }  // namespace porthole::ivshmem

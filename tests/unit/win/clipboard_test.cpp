@@ -173,17 +173,23 @@ TEST(Win32Clipboard, AnotherProgramsImageIsOfferedAndConvertedOnlyWhenFetched) {
     expect_same_pixels(dib, *back, 64, 40);
 }
 
-TEST(Win32Clipboard, HostImageBecomesADibAndIsNeverReportedBack) {
+TEST(Win32Clipboard, HostImageIsRenderedOnlyWhenPastedAndNeverReportedBack) {
     const ComScope com;
     auto b = make_win32_clipboard();
-    b->wait(std::chrono::milliseconds(10));
     const std::string dib = pattern_dib(50, 30);
     auto png = dib_to_png(dib);
     ASSERT_TRUE(png);
+    int fetched = 0;
+    b->set_host_png_fetch([&]() -> std::optional<std::string> {
+        ++fetched;
+        return *png;
+    });
+    b->wait(std::chrono::milliseconds(10));
     ASSERT_TRUE(b->own_formats(std::string("with text"), true));
-    auto st = b->step(std::chrono::milliseconds(10));
-    EXPECT_TRUE(st.png_wanted);
-    b->provide_png(*png);
+    EXPECT_FALSE(b->step(std::chrono::milliseconds(10)).png_wanted);
+    EXPECT_NE(IsClipboardFormatAvailable(CF_DIB), 0);  // announced
+    EXPECT_EQ(fetched, 0);
+    // The paste: WM_RENDERFORMAT reaches the backend's window (this thread's).
     ASSERT_NE(OpenClipboard(nullptr), 0);
     std::string got;
     if (HANDLE h = GetClipboardData(CF_DIB); h != nullptr) {
@@ -191,9 +197,12 @@ TEST(Win32Clipboard, HostImageBecomesADibAndIsNeverReportedBack) {
         GlobalUnlock(h);
     }
     CloseClipboard();
+    EXPECT_EQ(fetched, 1);
     ASSERT_GE(got.size(), sizeof(BITMAPINFOHEADER));
     expect_same_pixels(dib, got, 50, 30);
     EXPECT_EQ(clipboard_text(), std::wstring(L"with text"));
     for (int i = 0; i < 10; ++i)
         EXPECT_FALSE(b->step(std::chrono::milliseconds(20)).copy_seen);
+    b->close();
+    EXPECT_EQ(fetched, 1);  // rendered already: nothing owed at close
 }

@@ -4,6 +4,8 @@
 
 #include <windows.h>
 
+#include <string>
+
 #include "porthole/ivshmem/mapping.hpp"
 
 using namespace porthole::ivshmem;
@@ -54,4 +56,26 @@ TEST(WindowsIvshmem, MappingUnmapsExactlyOnceAfterMoves) {
     }
     EXPECT_FALSE(is_mapped(view));
     CloseHandle(section);
+}
+
+TEST(WindowsRegionFile, IsCreatedSizedAndSharedBetweenViews) {
+    char dir[MAX_PATH] = {};
+    ASSERT_NE(GetTempPathA(MAX_PATH, dir), 0U);
+    const std::string path = std::string(dir) + "porthole-region-file-test";
+    DeleteFileA(path.c_str());
+    {
+        auto a = create_region_file(path, std::size_t{2} << 20);
+        ASSERT_TRUE(a) << a.error().message;
+        EXPECT_EQ(a->size(), std::size_t{2} << 20);
+        auto b = create_region_file(path, std::size_t{1} << 20);  // a larger file is kept whole
+        ASSERT_TRUE(b) << b.error().message;
+        EXPECT_EQ(b->size(), std::size_t{2} << 20);
+        a->bytes()[(1 << 20) + 5] = std::byte{0x5a};  // one file: the other view sees it
+        EXPECT_EQ(b->bytes()[(1 << 20) + 5], std::byte{0x5a});
+    }
+    auto c = create_region_file(path, std::size_t{2} << 20);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->bytes()[(1 << 20) + 5], std::byte{0x5a});  // in the file, not only the view
+    c = Mapping{};
+    EXPECT_NE(DeleteFileA(path.c_str()), 0);
 }

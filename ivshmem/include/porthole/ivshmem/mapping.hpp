@@ -75,6 +75,11 @@ std::vector<std::string> find_ivshmem_devices(const std::string& sysfs_root = "/
 // Windows guest: the virtio-win IVSHMEM driver's device; `index` picks among
 // several IVSHMEM devices (0 = first).
 Result<Mapping> open_windows_ivshmem(unsigned index = 0);
+
+// Tests under Wine: a file as the region, as on Linux (created or grown to
+// `size`). Wine maps a writable shared view of a file with MAP_SHARED, so a
+// Z: path to a /dev/shm file is the same memory a Linux host program maps.
+Result<Mapping> create_region_file(const std::string& path, std::size_t size);
 #endif
 
 }  // namespace porthole::ivshmem
