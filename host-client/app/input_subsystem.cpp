@@ -39,6 +39,7 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
             if (!path) return Error{"--qmp: " + path.error().message};
             qmp::QmpConfig qc;
             qc.socket_path = *path;
+            qc.notice = [](const std::string& line) { spdlog::warn("input: {}", line); };
             s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
             s->sink_ = s->qmp_sink_.get();
             spdlog::info("input: to QEMU over QMP at {}", *path);

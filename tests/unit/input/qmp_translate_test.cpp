@@ -28,12 +28,15 @@ TEST(QmpTranslate, F13ToF24AreSentOnlyToQemuEightAndLater) {
     const auto old = to_qmp_events(b, QemuVersion{7, 2});
     EXPECT_TRUE(old.events.empty());
     EXPECT_EQ(old.unmapped, 2U);
+    EXPECT_EQ(old.needs_newer_qemu, 2U);
     EXPECT_EQ(to_qmp_events(b).unmapped, 2U);  // version unknown: as old
     const auto t = to_qmp_events(b, QemuVersion{8, 0});
     ASSERT_EQ(t.events.size(), 2U);
     EXPECT_EQ(t.events[0]["data"]["key"]["data"], "f13");
     EXPECT_EQ(t.events[1]["data"]["key"]["data"], "f24");
     EXPECT_EQ(t.unmapped, 0U);
+    EXPECT_EQ(t.needs_newer_qemu, 0U);
+    EXPECT_TRUE(to_qmp_events(b, QemuVersion{7, 99}).events.empty());
     EXPECT_EQ(qcode_for(KEY_F12, QemuVersion{7, 2}), "f12");
     EXPECT_EQ(qcode_for(KEY_F18, QemuVersion{9, 1}), "f18");
 }
