@@ -49,6 +49,10 @@ std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu) {
 Translation to_qmp_events(std::span<const protocol::InputEvent> batch, QemuVersion qemu) {
     Translation t;
     for (const auto& e : batch) {
+        if (e.device != 0) {  // gamepads: QMP's input-send-event has no pads
+            if (e.type != ev::syn) ++t.unmapped;
+            continue;
+        }
         switch (e.type) {
             case ev::key: {
                 const bool down = e.value != 0;

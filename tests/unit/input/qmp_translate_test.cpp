@@ -60,6 +60,19 @@ TEST(QmpTranslate, ButtonsAxesAndWheel) {
     EXPECT_EQ(t.unmapped, 0U) << "hi-res wheel is carried by REL_WHEEL, not lost";
 }
 
+TEST(QmpTranslate, GamepadEventsAreCountedNeverSentAsPointerOrKeys) {
+    InputEvent b[] = {{0, EV_ABS, ABS_X, 100, 0},
+                      {0, EV_KEY, BTN_SOUTH, 1, 0},
+                      {0, EV_SYN, SYN_REPORT, 0, 0},
+                      {0, EV_KEY, KEY_A, 1, 0}};
+    for (int i = 0; i < 3; ++i)
+        b[i].device = 2;
+    const auto t = to_qmp_events(b);
+    ASSERT_EQ(t.events.size(), 1U) << t.events.dump();
+    EXPECT_EQ(t.events[0]["data"]["key"]["data"], "a");
+    EXPECT_EQ(t.unmapped, 2U);
+}
+
 TEST(QmpTranslate, KeysQemuCannotNameAreCounted) {
     const InputEvent b[] = {{0, EV_KEY, KEY_F13, 1, 0}};
     const auto t = to_qmp_events(b);
