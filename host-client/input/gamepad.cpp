@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
+#include "input/evdev_input.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "porthole/util/unique_fd.hpp"
 
@@ -90,6 +92,7 @@ struct GamepadInput::Impl {
         std::optional<PadMapper> mapper;
         std::vector<protocol::InputEvent> batch;
         std::uint64_t dropped_before = 0;  // by earlier mappers of this slot
+        std::string node;                  // the eventN behind the path while open
     };
     InputSink* sink = nullptr;
     std::vector<Pad> pads;
@@ -97,8 +100,9 @@ struct GamepadInput::Impl {
     static constexpr std::chrono::milliseconds kRetry{500};
 
     Status open(Pad& p) {
-        UniqueFd fd(::open(p.info.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-        if (!fd) fd.reset(::open(p.info.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        const std::string node = resolve_input_node(p.info.path);
+        UniqueFd fd(::open(node.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) fd.reset(::open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
         if (!fd) {
             const int err = errno;
             return Error::make("cannot open gamepad " + p.info.path + ": " + std::strerror(err) +
@@ -121,6 +125,7 @@ struct GamepadInput::Impl {
         p.fd = std::move(fd);
         p.dev = std::move(dev);
         p.info.name = name;
+        p.node = node;
         p.info.open = true;
         p.info.last_error.clear();
         p.batch.clear();
@@ -209,9 +214,13 @@ Status GamepadInput::poll(std::chrono::milliseconds timeout) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= im.next_retry) {
         im.next_retry = now + Impl::kRetry;
-        for (auto& p : im.pads)
+        for (auto& p : im.pads) {
+            // A node that vanished is a pad unplugged, even if no read failed yet.
+            if (p.info.open && !std::filesystem::exists(p.node))
+                im.close(p, "gamepad " + p.info.path + " was unplugged");
             if (!p.info.open)
                 if (auto s = im.open(p); !s) p.info.last_error = s.error().message;
+        }
     }
     std::vector<pollfd> fds;
     std::vector<Impl::Pad*> which;
