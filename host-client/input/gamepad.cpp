@@ -184,7 +184,11 @@ struct GamepadInput::Impl {
 };
 
 GamepadInput::GamepadInput(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-GamepadInput::~GamepadInput() = default;
+GamepadInput::~GamepadInput() {
+    // The guest's pads go with porthole: nothing stays held there.
+    for (auto& p : impl_->pads)
+        if (p.info.open) impl_->close(p, "porthole stopped");
+}
 
 Result<std::unique_ptr<GamepadInput>> GamepadInput::create(std::vector<std::string> paths,
                                                            InputSink& sink) {

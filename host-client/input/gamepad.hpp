@@ -74,6 +74,7 @@ class GamepadInput {
   public:
     static Result<std::unique_ptr<GamepadInput>> create(std::vector<std::string> paths,
                                                         InputSink& sink);
+    // Tells the guest every open pad is gone (its pads are destroyed there).
     ~GamepadInput();
     GamepadInput(const GamepadInput&) = delete;
     GamepadInput& operator=(const GamepadInput&) = delete;
