@@ -22,7 +22,8 @@ Result<std::unique_ptr<InputInjector>> make_injector(std::string_view kind) {
         if (!pointer) return pointer.error();
         auto tablet = open_uinput();
         if (!tablet) return tablet.error();
-        auto inj = UinputInjector::create(std::move(*pointer), std::move(*tablet));
+        auto inj = UinputInjector::create(std::move(*pointer), std::move(*tablet),
+                                          [] { return open_uinput(); });
         if (!inj) return inj.error();
         return std::unique_ptr<InputInjector>(std::move(*inj));
     }

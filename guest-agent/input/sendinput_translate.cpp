@@ -93,6 +93,10 @@ void SendInputTranslator::translate_one(std::span<const protocol::InputEvent> ba
     // a click lands where the batch moved the pointer to.
     std::vector<SendInputRecord> keys;
     for (const auto& e : batch) {
+        if (e.device != 0) {  // a gamepad: Windows guests get pads through USB passthrough
+            if (e.type != ev::syn) ++unmapped_;
+            continue;
+        }
         if (e.type == ev::rel) {
             switch (e.code) {
                 case kRelX:

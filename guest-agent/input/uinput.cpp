@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/util/unique_fd.hpp"
@@ -108,6 +109,40 @@ Status setup_device(UinputKernel& k, const char* name, std::uint16_t product, bo
 
 }  // namespace
 
+Status setup_gamepad(UinputKernel& k, std::uint32_t slot) {
+    namespace pad = protocol::pad;
+    if (auto s = k.set_bit(UI_SET_EVBIT, EV_KEY); !s) return s;
+    for (int b = pad::btn_first; b <= pad::btn_last; ++b)
+        if (auto s = k.set_bit(UI_SET_KEYBIT, b); !s) return s;
+    for (int b = pad::dpad_first; b <= pad::dpad_last; ++b)
+        if (auto s = k.set_bit(UI_SET_KEYBIT, b); !s) return s;
+    if (auto s = k.set_bit(UI_SET_EVBIT, EV_ABS); !s) return s;
+    for (std::uint16_t axis : pad::kAxes) {
+        if (auto s = k.set_bit(UI_SET_ABSBIT, axis); !s) return s;
+        const auto range = *pad::axis_range(axis);
+        uinput_abs_setup a{};
+        a.code = axis;
+        a.absinfo.minimum = range.min;
+        a.absinfo.maximum = range.max;
+        if (range.max == pad::stick.max) {  // as xpad declares its sticks
+            a.absinfo.fuzz = 16;
+            a.absinfo.flat = 128;
+        }
+        if (auto s = k.abs_setup(a); !s) return s;
+    }
+    uinput_setup s{};
+    // The Xbox 360 controller's ids, the layout this is: SDL and games apply
+    // their mapping for it instead of guessing one for an unknown pad.
+    s.id.bustype = BUS_USB;
+    s.id.vendor = 0x045e;
+    s.id.product = 0x028e;
+    s.id.version = 0x0110;
+    const std::string name = "Porthole gamepad " + std::to_string(slot);
+    std::strncpy(s.name, name.c_str(), UINPUT_MAX_NAME_SIZE - 1);
+    if (auto st = k.setup(s); !st) return st;
+    return k.create();
+}
+
 Result<std::unique_ptr<UinputKernel>> open_uinput(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
@@ -141,6 +176,20 @@ UinputRouting route_uinput(std::span<const protocol::InputEvent> batch,
         tablet_open = true;
     };
     for (const auto& e : batch) {
+        if (e.device != 0) {
+            // Validated already (is_valid_input_event); a slot past the last is ignored.
+            if (e.device > protocol::pad::kMaxGamepads) continue;
+            const std::size_t slot = e.device - 1;
+            if (e.type == ev::syn && e.code == protocol::pad::syn_gone) {
+                r.pad_gone[slot] = true;
+            } else if (e.type == ev::syn) {
+                if (!r.pads[slot].empty() && r.pads[slot].back().type != EV_SYN)
+                    r.pads[slot].push_back(make(EV_SYN, SYN_REPORT, 0));
+            } else if (!r.pad_gone[slot]) {
+                r.pads[slot].push_back(make(e.type, e.code, e.value));
+            }
+            continue;
+        }
         switch (e.type) {
             case ev::syn:
                 close_frames();
@@ -165,16 +214,55 @@ UinputRouting route_uinput(std::span<const protocol::InputEvent> batch,
         }
     }
     close_frames();
+    for (auto& p : r.pads)  // a pad's events without their SYN_REPORT still form a frame
+        if (!p.empty() && p.back().type != EV_SYN) p.push_back(make(EV_SYN, SYN_REPORT, 0));
     return r;
 }
 
 Result<std::unique_ptr<UinputInjector>> UinputInjector::create(
-    std::unique_ptr<UinputKernel> pointer, std::unique_ptr<UinputKernel> tablet) {
+    std::unique_ptr<UinputKernel> pointer, std::unique_ptr<UinputKernel> tablet,
+    UinputOpener open_pad) {
     if (auto s = setup_device(*pointer, "Porthole keyboard and mouse", 0x0001, false); !s)
         return s.error();
     if (auto s = setup_device(*tablet, "Porthole tablet", 0x0002, true); !s) return s.error();
     return std::unique_ptr<UinputInjector>(
-        new UinputInjector(std::move(pointer), std::move(tablet)));
+        new UinputInjector(std::move(pointer), std::move(tablet), std::move(open_pad)));
+}
+
+Status UinputInjector::inject_pad(std::size_t slot, std::span<const input_event> events,
+                                  bool gone) {
+    const auto count = static_cast<std::uint64_t>(std::count_if(
+        events.begin(), events.end(), [](const input_event& e) { return e.type != EV_SYN; }));
+    Status result;
+    if (count > 0 && !pads_[slot] && !pad_failed_[slot]) {
+        auto k = open_pad_ ? open_pad_()
+                           : Result<std::unique_ptr<UinputKernel>>(
+                                 Error::make("this agent creates no gamepads"));
+        if (k) {
+            if (auto s = setup_gamepad(**k, static_cast<std::uint32_t>(slot + 1)); s)
+                pads_[slot] = std::move(*k);
+            else
+                result = s;
+        } else {
+            result = k.error();
+        }
+        pad_failed_[slot] = !pads_[slot];
+    }
+    if (count > 0) {
+        if (!pads_[slot]) {
+            stats_.unmapped += count;
+        } else if (auto s = pads_[slot]->write(events); !s) {
+            stats_.failed += count;
+            result = s;
+        } else {
+            stats_.events += count;
+        }
+    }
+    if (gone) {  // the device goes (UI_DEV_DESTROY); a pad in the slot later is a new one
+        pads_[slot].reset();
+        pad_failed_[slot] = false;
+    }
+    return result;
 }
 
 Status UinputInjector::inject(std::span<const protocol::InputEvent> events) {
@@ -190,7 +278,12 @@ Status UinputInjector::inject(std::span<const protocol::InputEvent> events) {
         }
         stats_.events += count;
     }
-    return {};
+    Status result;
+    for (std::size_t slot = 0; slot < r.pads.size(); ++slot) {
+        if (r.pads[slot].empty() && !r.pad_gone[slot]) continue;
+        if (auto s = inject_pad(slot, r.pads[slot], r.pad_gone[slot]); !s && result) result = s;
+    }
+    return result;
 }
 
 }  // namespace porthole::agent

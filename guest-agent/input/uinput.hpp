@@ -1,19 +1,24 @@
 #pragma once
 // Linux guests: two uinput devices, a keyboard+mouse (keys, buttons, relative
 // axes incl. high-resolution wheels) and a tablet (absolute 0..32767, so the
-// desktop maps it onto the screen). The kernel side sits behind UinputKernel
+// desktop maps it onto the screen), plus one gamepad per pad slot the host
+// uses, created at the slot's first event and destroyed when the host says
+// the pad is gone. The kernel side sits behind UinputKernel
 // so the device setup and the event stream are testable without /dev/uinput
 // (only the VM test has a real one).
 
 #ifndef _WIN32
 #include <linux/uinput.h>
 
+#include <array>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "input/injector.hpp"
+#include "porthole/protocol/input_ring.hpp"
 
 namespace porthole::agent {
 
@@ -36,26 +41,45 @@ Result<std::unique_ptr<UinputKernel>> open_uinput(const std::string& path = "/de
 struct UinputRouting {
     std::vector<input_event> pointer;  // keyboard + relative mouse device
     std::vector<input_event> tablet;   // absolute device
+    // Per pad slot (InputEvent::device - 1): its events, and whether the
+    // host said it is gone (after any events of it in this batch).
+    std::array<std::vector<input_event>, protocol::pad::kMaxGamepads> pads;
+    std::array<bool, protocol::pad::kMaxGamepads> pad_gone{};
 };
 // Splits events between the two devices; buttons follow the last pointer
 // motion's kind so a tablet click lands where the tablet points. Every
 // SYN_REPORT of the host ends a frame on each device that got events in it.
 UinputRouting route_uinput(std::span<const protocol::InputEvent> batch, bool& last_motion_absolute);
 
+// Sets up and creates a gamepad of the protocol's fixed layout (pad::) on `k`.
+Status setup_gamepad(UinputKernel& k, std::uint32_t slot);
+
+// Opens the kernel interface for one more device (a gamepad, when a slot is first used).
+using UinputOpener = std::function<Result<std::unique_ptr<UinputKernel>>()>;
+
 class UinputInjector final : public InputInjector {
   public:
-    // Sets up and creates both devices on the given kernel interfaces.
+    // Sets up and creates both devices on the given kernel interfaces;
+    // gamepads come from `open_pad` when the host first uses a slot (none:
+    // pad events are counted as unmapped).
     static Result<std::unique_ptr<UinputInjector>> create(std::unique_ptr<UinputKernel> pointer,
-                                                          std::unique_ptr<UinputKernel> tablet);
+                                                          std::unique_ptr<UinputKernel> tablet,
+                                                          UinputOpener open_pad = nullptr);
     [[nodiscard]] std::string_view name() const override { return "uinput"; }
     Status inject(std::span<const protocol::InputEvent> events) override;
     [[nodiscard]] InjectorStats stats() const override { return stats_; }
 
   private:
-    UinputInjector(std::unique_ptr<UinputKernel> p, std::unique_ptr<UinputKernel> t)
-        : pointer_(std::move(p)), tablet_(std::move(t)) {}
+    UinputInjector(std::unique_ptr<UinputKernel> p, std::unique_ptr<UinputKernel> t,
+                   UinputOpener open_pad)
+        : pointer_(std::move(p)), tablet_(std::move(t)), open_pad_(std::move(open_pad)) {}
+    Status inject_pad(std::size_t slot, std::span<const input_event> events, bool gone);
     std::unique_ptr<UinputKernel> pointer_;
     std::unique_ptr<UinputKernel> tablet_;
+    UinputOpener open_pad_;
+    std::array<std::unique_ptr<UinputKernel>, protocol::pad::kMaxGamepads> pads_;
+    // A slot whose device could not be created: not retried until the pad is gone.
+    std::array<bool, protocol::pad::kMaxGamepads> pad_failed_{};
     bool last_absolute_ = false;
     InjectorStats stats_;
 };

@@ -39,6 +39,7 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
             if (!path) return Error{"--qmp: " + path.error().message};
             qmp::QmpConfig qc;
             qc.socket_path = *path;
+            qc.notice = [](const std::string& line) { spdlog::warn("input: {}", line); };
             s->qmp_sink_ = std::make_unique<qmp::QmpInputSink>(std::move(qc));
             s->sink_ = s->qmp_sink_.get();
             spdlog::info("input: to QEMU over QMP at {}", *path);
@@ -92,6 +93,28 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
             }
         });
     }
+    if (!o.gamepads.empty()) {
+        // Pads travel only through the agent's input ring (also with --input none).
+        if (o.input_to == "qmp")
+            return Error{"--gamepad goes through the agent: not with --input-to qmp"};
+        if (s->sink_ == nullptr) s->sink_ = &s->region_sink_;
+        auto pads = input::GamepadInput::create(o.gamepads, *self);
+        if (!pads) return Error{"--gamepad: " + pads.error().message};
+        s->gamepads_ = std::move(*pads);
+        for (const auto& p : s->gamepads_->pads()) {
+            if (p.open)
+                spdlog::info("input: gamepad {} ({}) to the guest as pad {}", p.path, p.name,
+                             p.slot);
+            else
+                spdlog::warn("input: gamepad {} not open yet: {}", p.path, p.last_error);
+        }
+        s->gamepad_thread_ = std::thread([self] {
+            while (!self->stop_.load()) {
+                if (auto st = self->gamepads_->poll(std::chrono::milliseconds(100)); !st)
+                    spdlog::warn("input: {}", st.error().message);
+            }
+        });
+    }
     if (o.input == "window" && window == nullptr)
         return Error{"--input window needs a window (not --headless)"};
     if (window == nullptr) return s;
@@ -141,6 +164,7 @@ InputSubsystem::~InputSubsystem() {
     stop_.store(true);
     if (evdev_) evdev_->wake();
     if (evdev_thread_.joinable()) evdev_thread_.join();
+    if (gamepad_thread_.joinable()) gamepad_thread_.join();  // polls at most 100 ms
 }
 
 void InputSubsystem::deliver(std::span<const protocol::InputEvent> batch) {

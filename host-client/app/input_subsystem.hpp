@@ -16,6 +16,7 @@
 #include "app/subsystem.hpp"
 #include "display/sdl_window.hpp"
 #include "input/evdev_input.hpp"
+#include "input/gamepad.hpp"
 #include "input/sink.hpp"
 #include "input/window_input.hpp"
 #include "porthole/util/result.hpp"
@@ -74,6 +75,9 @@ class InputSubsystem final : public SessionSubsystem, public input::InputSink {
     std::unique_ptr<input::EvdevInput> evdev_;
     std::atomic<bool> stop_{false};
     std::thread evdev_thread_;
+    // --gamepad: pads forwarded to the agent, on their own thread
+    std::unique_ptr<input::GamepadInput> gamepads_;
+    std::thread gamepad_thread_;
 
     // window mode
     std::unique_ptr<input::WindowInput> window_input_;

@@ -22,6 +22,7 @@
 #include "input/window_input.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
+#include "porthole/protocol/input_ring.hpp"
 #include "porthole/qmp/usb.hpp"
 #include "porthole/util/version.hpp"
 
@@ -309,6 +310,10 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                 return s ? std::string{} : s.error().message;
             },
             ""));
+    app.add_option("--gamepad", o.gamepads,
+                   "evdev gamepad (/dev/input/by-id/...-event-joystick) forwarded to a Linux "
+                   "guest's agent, which replays it on a uinput pad; grabbed while porthole runs; "
+                   "repeatable, at most 4; not with --input-to qmp (Windows guests: --usb)");
     app.add_option("--audio", o.audio,
                    "play the guest's audio: auto (when the agent announces audio), on, off")
         ->check(CLI::IsMember({"auto", "on", "off"}));
@@ -567,6 +572,18 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
         std::fprintf(stderr,
                      "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket (QEMU's -qmp "
                      "unix:PATH,server=on,wait=off)\n");
+        return 2;
+    }
+    if (!o.gamepads.empty() && o.input_to == "qmp") {
+        std::fprintf(
+            stderr,
+            "--gamepad goes through the agent (QEMU's input-send-event has no "
+            "gamepads): use --input-to agent, or --usb to give the pad itself to the VM\n");
+        return 2;
+    }
+    if (o.gamepads.size() > protocol::pad::kMaxGamepads) {
+        std::fprintf(stderr, "--gamepad: at most %u gamepads (%zu given)\n",
+                     protocol::pad::kMaxGamepads, o.gamepads.size());
         return 2;
     }
     if (o.audio_source == "scream" && o.scream_shm.empty() && o.audio != "off") {

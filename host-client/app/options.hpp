@@ -53,6 +53,8 @@ struct Options {
     bool capture_on_focus = false;
     // Host USB devices (vendor:product or bus-port) the capture key + U moves to the VM and back.
     std::vector<std::string> usb_devices;
+    // evdev gamepads forwarded to a Linux guest's agent (uinput), one pad slot each.
+    std::vector<std::string> gamepads;
 
     // Audio: auto plays when the agent announces audio.
     std::string audio = "auto";  // auto, on or off

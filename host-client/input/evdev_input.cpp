@@ -76,6 +76,10 @@ struct Device {
 
 }  // namespace
 
+std::string resolve_input_node(const std::string& path) {
+    return resolve_node(path);
+}
+
 struct EvdevInput::Impl {
     Impl(EvdevConfig c, InputSink& s)
         : config(std::move(c)),

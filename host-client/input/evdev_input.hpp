@@ -67,6 +67,9 @@ class EvdevInput {
     std::unique_ptr<Impl> impl_;
 };
 
+// The event node behind a udev link (by-id/by-path -> ../eventN).
+std::string resolve_input_node(const std::string& path);
+
 // Normalises an absolute axis value to the protocol's 0..32767.
 std::int32_t normalise_abs(std::int32_t value, std::int32_t min, std::int32_t max);
 

@@ -15,7 +15,7 @@
 namespace porthole::client::qmp {
 
 struct QmpClient::Impl {
-    enum class Phase { disconnected, greeting, capabilities, ready };
+    enum class Phase { disconnected, greeting, capabilities, version, ready };
     struct InFlight {
         std::uint64_t id;
         std::uint64_t queued_ns;
@@ -48,7 +48,8 @@ struct QmpClient::Impl {
     mutable std::mutex mutex;  // guards stats
     mutable std::condition_variable cv;
     QmpStats stats;
-    QemuVersion qemu;  // from the greeting (guarded by mutex)
+    QemuVersion qemu;              // from query-version or the greeting (guarded by mutex)
+    bool told_newer_qemu = false;  // the F13..F24 notice was given on this connection
 
     void connect() {
         phase = Phase::greeting;
@@ -133,6 +134,23 @@ struct QmpClient::Impl {
                     fail("QMP refused qmp_capabilities: " + m->error_desc);
                     return false;
                 }
+                phase = Phase::version;
+                write(porthole::qmp::command_line("query-version", nullptr, 0));
+                return true;
+            case Phase::version:
+                if (m->kind == Kind::greeting || m->id != 0U) {
+                    fail("QMP reply with unexpected id to query-version");
+                    return false;
+                }
+                // A QEMU that refuses query-version keeps the greeting's version.
+                if (const auto v = porthole::qmp::query_version_result(m->body);
+                    m->kind == Kind::reply && v != QemuVersion{}) {
+                    std::lock_guard lock(mutex);
+                    qemu = v;
+                    stats.qemu_major = v.major;
+                    stats.qemu_minor = v.minor;
+                }
+                told_newer_qemu = false;
                 phase = Phase::ready;
                 backoff = std::chrono::milliseconds{0};
                 {
@@ -223,8 +241,22 @@ struct QmpClient::Impl {
         const QemuVersion version = qemu;
         lock.unlock();
         auto t = to_qmp_events(batch, version);
+        // Said once per connection, outside the lock (the callback logs).
+        if (t.needs_newer_qemu > 0 && phase == Phase::ready && !told_newer_qemu) {
+            told_newer_qemu = true;
+            const std::string qemu_name =
+                version == QemuVersion{}
+                    ? std::string("of unknown version")
+                    : std::to_string(version.major) + "." + std::to_string(version.minor);
+            if (config.notice)
+                config.notice("F13..F24 are not sent to QEMU " + qemu_name + " at " +
+                              config.socket_path + ": QEMU names them from " +
+                              std::to_string(kQemuWithF13ToF24.major) + "." +
+                              std::to_string(kQemuWithF13ToF24.minor) + " on");
+        }
         lock.lock();
         stats.unmapped += t.unmapped;
+        stats.needs_newer_qemu += t.needs_newer_qemu;
         if (t.events.empty()) return;
         if (phase != Phase::ready) {
             stats.dropped++;

@@ -3,12 +3,12 @@
 // socket on the client's own thread: connect, greeting, qmp_capabilities,
 // then one input-send-event per batch; asynchronous events are skipped,
 // every reply is checked against its command id, and a lost connection
-// (QEMU restarted) is retried with backoff. Batches given while no QEMU is
-// connected are dropped and counted: stale input must not replay later.
-// While max_in_flight commands await replies (QEMU busy), new events wait in
-// a backlog sent as one command at the next reply: keys and buttons are kept
-// in order (a lost release would stick a key), motion folds into the motion
-// just before it (the sum of relative moves, the latest absolute position).
+// (QEMU restarted) is retried with backoff. After qmp_capabilities the client
+// asks query-version: the keys QEMU names depend on it (F13..F24 from 8.0). Batches given while no
+// QEMU is connected are dropped and counted: stale input must not replay later. While max_in_flight
+// commands await replies (QEMU busy), new events wait in a backlog sent as one command at the next
+// reply: keys and buttons are kept in order (a lost release would stick a key), motion folds into
+// the motion just before it (the sum of relative moves, the latest absolute position).
 
 #include <atomic>
 #include <chrono>
@@ -31,18 +31,24 @@ struct QmpConfig {
     std::chrono::milliseconds reconnect_max{2000};
     std::size_t max_in_flight = 256;  // commands sent without a reply yet
     std::size_t max_backlog = 4096;   // events waiting for a free slot; beyond, batches drop
+    // Told (on the I/O thread) what the user should know once per connection:
+    // keys left out because this QEMU has no names for them.
+    std::function<void(const std::string&)> notice = nullptr;
 };
 
 struct QmpStats {
     bool connected = false;
     std::uint64_t batches_sent = 0;
-    std::uint64_t accepted = 0;  // replies with "return"
-    std::uint64_t rejected = 0;  // replies with "error"
-    std::uint64_t dropped = 0;   // batches not sent (no connection, backlog full)
-    std::uint64_t merged = 0;    // motion events folded into the backlog's previous motion
-    std::uint64_t unmapped = 0;  // events QEMU has no name for
+    std::uint64_t accepted = 0;          // replies with "return"
+    std::uint64_t rejected = 0;          // replies with "error"
+    std::uint64_t dropped = 0;           // batches not sent (no connection, backlog full)
+    std::uint64_t merged = 0;            // motion events folded into the backlog's previous motion
+    std::uint64_t unmapped = 0;          // events QEMU has no name for
+    std::uint64_t needs_newer_qemu = 0;  // of those, keys a newer QEMU names (F13..F24)
     std::uint64_t connects = 0;
-    int qemu_major = 0, qemu_minor = 0;  // from the greeting; 0.0 if it did not say
+    // From query-version after the handshake (the greeting's when QEMU
+    // refused it); 0.0 if QEMU did not say.
+    int qemu_major = 0, qemu_minor = 0;
     std::string last_error;
 };
 

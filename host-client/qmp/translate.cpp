@@ -41,7 +41,7 @@ std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu) {
     static constexpr std::string_view kF13To24[] = {"f13", "f14", "f15", "f16", "f17", "f18",
                                                     "f19", "f20", "f21", "f22", "f23", "f24"};
     if (evdev_code >= KEY_F13 && evdev_code <= KEY_F24)
-        return qemu >= QemuVersion{8, 0} ? kF13To24[evdev_code - KEY_F13] : std::string_view{};
+        return qemu >= kQemuWithF13ToF24 ? kF13To24[evdev_code - KEY_F13] : std::string_view{};
     const auto m = protocol::map_evdev_key(evdev_code);
     return m ? m->qcode : std::string_view{};
 }
@@ -49,6 +49,10 @@ std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu) {
 Translation to_qmp_events(std::span<const protocol::InputEvent> batch, QemuVersion qemu) {
     Translation t;
     for (const auto& e : batch) {
+        if (e.device != 0) {  // gamepads: QMP's input-send-event has no pads
+            if (e.type != ev::syn) ++t.unmapped;
+            continue;
+        }
         switch (e.type) {
             case ev::key: {
                 const bool down = e.value != 0;
@@ -60,6 +64,7 @@ Translation to_qmp_events(std::span<const protocol::InputEvent> batch, QemuVersi
                 const std::string_view qcode = qcode_for(e.code, qemu);
                 if (qcode.empty()) {
                     ++t.unmapped;
+                    if (e.code >= KEY_F13 && e.code <= KEY_F24) ++t.needs_newer_qemu;
                     break;
                 }
                 t.events.push_back(

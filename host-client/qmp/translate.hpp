@@ -25,7 +25,12 @@ std::string_view qcode_for(std::uint16_t evdev_code, QemuVersion qemu);
 struct Translation {
     nlohmann::json events = nlohmann::json::array();  // input-send-event "events"
     std::uint32_t unmapped = 0;  // events QEMU has no name for (counted, not sent)
+    // Of those, keys a newer QEMU names (F13..F24 before 8.0).
+    std::uint32_t needs_newer_qemu = 0;
 };
+
+// The first QEMU version that names F13..F24 (qapi/ui.json: "@f13: since 8.0").
+inline constexpr QemuVersion kQemuWithF13ToF24{8, 0};
 
 // The QMP events for one batch (one SYN_REPORT's worth). Wheel steps become
 // wheel button clicks; high-resolution wheel events are left out because the

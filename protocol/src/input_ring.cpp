@@ -34,6 +34,21 @@ Result<std::pair<std::uint32_t, std::uint64_t>> ring_geometry(std::span<const st
 }  // namespace
 
 bool is_valid_input_event(const InputEvent& e) {
+    if (e.device > pad::kMaxGamepads) return false;
+    if (e.device != 0) {
+        switch (e.type) {
+            case ev::syn:
+                return e.code == ev::syn_report || e.code == pad::syn_gone;
+            case ev::key:
+                return pad::is_button(e.code) && (e.value == 0 || e.value == 1);
+            case ev::abs: {
+                const auto r = pad::axis_range(e.code);
+                return r && e.value >= r->min && e.value <= r->max;
+            }
+            default:
+                return false;
+        }
+    }
     switch (e.type) {
         case ev::syn:
             return e.code == ev::syn_report;

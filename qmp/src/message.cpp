@@ -12,9 +12,12 @@ Result<std::string> parse_qmp_address(std::string_view spec) {
     return std::string(spec);
 }
 
-QemuVersion greeting_version(const nlohmann::json& greeting) {
-    const auto* v = &greeting;
-    for (const char* key : {"QMP", "version", "qemu"}) {
+namespace {
+
+// {"major": M, "minor": N, ..} found by following `path` from `root`.
+QemuVersion version_at(const nlohmann::json& root, std::initializer_list<const char*> path) {
+    const auto* v = &root;
+    for (const char* key : path) {
         if (!v->is_object()) return {};
         const auto it = v->find(key);
         if (it == v->end()) return {};
@@ -30,6 +33,16 @@ QemuVersion greeting_version(const nlohmann::json& greeting) {
     const int major = number("major"), minor = number("minor");
     if (major < 0 || minor < 0) return {};
     return {major, minor};
+}
+
+}  // namespace
+
+QemuVersion greeting_version(const nlohmann::json& greeting) {
+    return version_at(greeting, {"QMP", "version", "qemu"});
+}
+
+QemuVersion query_version_result(const nlohmann::json& result) {
+    return version_at(result, {"qemu"});
 }
 
 Result<Message> parse_message(std::string_view line) {

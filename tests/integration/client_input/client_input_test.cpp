@@ -19,6 +19,7 @@
 
 #include "fake_evdev.hpp"
 #include "porthole/ivshmem/mapping.hpp"
+#include "porthole/protocol/input_ring.hpp"
 #include "porthole/protocol/session.hpp"
 #include "porthole/qmp/session.hpp"
 #include "porthole/qmp/usb.hpp"
@@ -226,6 +227,54 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     EXPECT_EQ(input["owner"], "host");
     EXPECT_GE(input["events"].get<std::uint64_t>(), want.size());
     EXPECT_EQ(input["overflow"].get<std::uint64_t>(), 0U);
+}
+
+// --gamepad through the real client: a umockdev pad (0..255 sticks and
+// triggers) reaches the guest's ring in pad slot 1, its axes in the
+// protocol's ranges, the guest rejecting nothing; unplugged, the guest is
+// told the pad is gone.
+TEST_F(ClientInput, GamepadReachesTheGuestInItsPadSlotAndItsUnplugIsAnnounced) {
+    FakeDeviceSpec pad{"Porthole Test Pad", 40, false, "", true};
+    const std::string dev = bed_.add(pad);
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
+                    "64x64", "--input", "none", "--gamepad", dev},
+                   out, err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "as pad 1", 5s, guest)) << read_text(err);
+    bed_.emit(pad, EV_KEY, BTN_SOUTH, 1);
+    bed_.emit(pad, EV_ABS, ABS_X, 255);
+    bed_.emit(pad, EV_ABS, ABS_Z, 0);
+    bed_.syn(pad);
+    bed_.emit(pad, EV_KEY, BTN_SOUTH, 0);
+    bed_.syn(pad);
+    std::vector<protocol::InputEvent> got;
+    for (int i = 0; i < 300 && got.size() < 6; ++i) {
+        const auto more = guest.pump(20ms);
+        got.insert(got.end(), more.begin(), more.end());
+    }
+    ASSERT_EQ(got.size(), 6U) << read_text(err);
+    for (const auto& e : got)
+        EXPECT_EQ(e.device, 1U);
+    EXPECT_EQ(got[0].code, BTN_SOUTH);
+    EXPECT_EQ(got[0].value, 1);
+    EXPECT_EQ(got[1].code, ABS_X);
+    EXPECT_EQ(got[1].value, 32767);
+    EXPECT_EQ(got[2].code, ABS_Z);
+    EXPECT_EQ(got[2].value, 0);
+    EXPECT_EQ(got[3].type, EV_SYN);
+    EXPECT_EQ(got[4].value, 0);
+    EXPECT_EQ(guest.rejected(), 0U);
+
+    bed_.remove(pad);
+    bool gone = false;
+    for (int i = 0; i < 150 && !gone; ++i)
+        for (const auto& e : guest.pump(20ms))
+            gone = gone || (e.device == 1 && e.type == EV_SYN && e.code == protocol::pad::syn_gone);
+    EXPECT_TRUE(gone) << read_text(err);
+    EXPECT_TRUE(client.terminate().has_value());
 }
 
 // --mouse-sensitivity and --ignore-windows-keys in evdev mode, through the

@@ -129,7 +129,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"UsbPortZero", {"--usb", "3-0", "--qmp", "/q"}, "names no USB device"},
         Case{"UsbWithoutQmp",
              {"--usb", "046d:c52b"},
-             "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket"}),
+             "--usb needs QEMU's QMP socket: give --qmp unix:/path/to/socket"},
+        Case{"GamepadOverQmp",
+             {"--gamepad", "/dev/input/event9", "--input-to", "qmp", "--qmp", "/q"},
+             "--gamepad goes through the agent (QEMU's input-send-event has no gamepads)"},
+        Case{"FiveGamepads",
+             {"--gamepad", "a", "--gamepad", "b", "--gamepad", "c", "--gamepad", "d", "--gamepad",
+              "e"},
+             "--gamepad: at most 4 gamepads (5 given)"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(HostileConfig, AFifoAsTheConfigFileIsAnErrorNotAHang) {

@@ -48,7 +48,53 @@ std::string text(const std::string& s, std::size_t len) {
 }
 
 // The ioctl answers libevdev 1.13 asks for at libevdev_new_from_fd and on resync.
+// struct input_absinfo {value, minimum, maximum, fuzz, flat, resolution}, little-endian.
+std::string absinfo(std::int32_t min, std::int32_t max) {
+    std::string hex;
+    char buf[9];
+    for (std::int32_t v : {0, min, max, 0, 0, 0}) {
+        const auto u = static_cast<std::uint32_t>(v);
+        std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x", u & 0xff, (u >> 8) & 0xff,
+                      (u >> 16) & 0xff, (u >> 24) & 0xff);
+        hex += buf;
+    }
+    return hex;
+}
+
+std::string gamepad_record(const FakeDeviceSpec& s, const std::string& node) {
+    std::vector<int> keys;
+    for (int k = BTN_SOUTH; k <= BTN_THUMBR; ++k)
+        keys.push_back(k);
+    const std::string zero8 = "0000000000000000";
+    std::string r = "@DEV " + node + "\n";
+    r += "EVIOCGBIT(0) 8 " + bits(8, {EV_SYN, EV_KEY, EV_ABS}) + "\n";
+    r += "EVIOCGBIT(1) 96 " + bits(96, {}, keys) + "\n";
+    r += "EVIOCGBIT(2) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(3) 8 " +
+         bits(8, {ABS_X, ABS_Y, ABS_Z, ABS_RX, ABS_RY, ABS_RZ, ABS_HAT0X, ABS_HAT0Y}) + "\n";
+    for (int a : {ABS_X, ABS_Y, ABS_Z, ABS_RX, ABS_RY, ABS_RZ})
+        r += "EVIOCGABS(" + std::to_string(a) + ") 0 " + absinfo(0, 255) + "\n";
+    for (int a : {ABS_HAT0X, ABS_HAT0Y})
+        r += "EVIOCGABS(" + std::to_string(a) + ") 0 " + absinfo(-1, 1) + "\n";
+    r += "EVIOCGBIT(4) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(5) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(17) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(18) 8 " + zero8 + "\n";
+    r += "EVIOCGBIT(21) 16 " + bits(16, {}) + "\n";
+    r += "EVIOCGKEY(0) 96 " + bits(96, {}) + "\n";
+    r += "EVIOCGLED(0) 8 " + zero8 + "\n";
+    r += "EVIOCGSW(0) 8 " + zero8 + "\n";
+    r += "EVIOCGPROP(0) 8 " + zero8 + "\n";
+    r += "EVIOCGNAME(0) 255 " + text(s.name, 255) + "\n";
+    r += "EVIOCGPHYS(0) 255 " + text("usb-porthole-test/input0", 255) + "\n";
+    r += "EVIOCGUNIQ(0) 255 " + text("", 255) + "\n";
+    r += "EVIOCGID 0 03004c05cc091181\n";
+    r += "EVIOCGVERSION 0 01000100\n";
+    return r;
+}
+
 std::string ioctl_record(const FakeDeviceSpec& s, const std::string& node) {
+    if (s.gamepad) return gamepad_record(s, node);
     std::vector<int> keys;
     if (s.keyboard) {
         for (int k = 1; k <= KEY_MICMUTE; ++k)
@@ -108,8 +154,9 @@ std::string FakeEvdevBed::add(const FakeDeviceSpec& s) {
     const std::string node = "/dev/input/event" + n;
     const std::string desc =
         "P: /devices/virtual/input/input" + n + "/event" + n + "\nN: input/event" + n +
-        "\nE: DEVNAME=" + node +
-        "\nE: ID_INPUT=1\nE: " + (s.keyboard ? "ID_INPUT_KEYBOARD=1" : "ID_INPUT_MOUSE=1") +
+        "\nE: DEVNAME=" + node + "\nE: ID_INPUT=1\nE: " +
+        (s.gamepad ? "ID_INPUT_JOYSTICK=1"
+                   : (s.keyboard ? "ID_INPUT_KEYBOARD=1" : "ID_INPUT_MOUSE=1")) +
         "\nE: MAJOR=13\nE: MINOR=" + std::to_string(64 + s.number) +
         "\nE: SUBSYSTEM=input\nA: dev=13:" + std::to_string(64 + s.number) + "\n";
     GError* err = nullptr;

@@ -19,6 +19,9 @@ struct FakeDeviceSpec {
     int number = 10;       // /dev/input/eventN
     bool keyboard = true;  // else a mouse with wheel and high-resolution wheel
     std::string by_id;     // link name under /dev/input/by-id ("" for none)
+    // A gamepad instead (keyboard ignored): BTN_SOUTH..BTN_THUMBR, sticks and
+    // triggers 0..255 and a hat -1..1, as hid-sony declares a DualShock 4.
+    bool gamepad = false;
 };
 
 class FakeEvdevBed {

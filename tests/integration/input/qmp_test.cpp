@@ -3,7 +3,10 @@
 #include <linux/input-event-codes.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "porthole/qmp/usb.hpp"
@@ -11,6 +14,7 @@
 #include "qmp/shared_channel.hpp"
 #include "qmp/sink.hpp"
 #include "qmp/translate.hpp"
+#include "support/command_output.hpp"
 #include "support/qemu_process.hpp"
 
 namespace porthole::client::qmp {
@@ -91,6 +95,46 @@ TEST(QmpClient, QemuKnowsEveryKeyNameTheClientSendsIt) {
     ASSERT_TRUE(
         wait_for([&] { return client.stats().accepted + client.stats().rejected == sent; }));
     EXPECT_EQ(client.stats().rejected, 0U) << client.stats().last_error;
+}
+
+// The version the client asks with query-version is the binary's own
+// (`--version`), and QEMU itself draws the F13 line where the client does:
+// send-key with the qcode f13 is accepted from 8.0 on and refused before
+// (this machine's QEMU 7.2 takes the refusing side).
+TEST(QmpClient, QueryVersionIsTheBinarysAndQemuTakesF13ExactlyFromThatVersion) {
+    const std::string banner = test::command_output("qemu-system-x86_64 --version");
+    int major = -1, minor = -1;
+    ASSERT_EQ(std::sscanf(banner.c_str(), "QEMU emulator version %d.%d", &major, &minor), 2)
+        << banner;
+    TempDir dir;
+    const std::string sock = dir.path + "/qmp.sock";
+    test::QemuProcess qemu(sock);
+    QmpClient client(QmpConfig{sock});
+    client.start();
+    ASSERT_TRUE(client.wait_connected(10s)) << client.stats().last_error;
+    const QemuVersion version{client.stats().qemu_major, client.stats().qemu_minor};
+    EXPECT_EQ(version, (QemuVersion{major, minor})) << banner;
+
+    std::mutex m;
+    std::optional<Result<nlohmann::json>> reply;
+    client.execute("send-key", {{"keys", {{{"type", "qcode"}, {"data", "f13"}}}}},
+                   [&](Result<nlohmann::json> r) {
+                       std::lock_guard l(m);
+                       reply = std::move(r);
+                   });
+    ASSERT_TRUE(wait_for([&] {
+        std::lock_guard l(m);
+        return reply.has_value();
+    }));
+    std::lock_guard l(m);
+    const bool accepted = reply->has_value();
+    EXPECT_EQ(accepted, version >= kQemuWithF13ToF24)
+        << "QEMU " << major << "." << minor << ": "
+        << (accepted ? std::string("accepted") : reply->error().message);
+    if (!accepted) {
+        EXPECT_NE(reply->error().message.find("f13"), std::string::npos) << reply->error().message;
+    }
+    EXPECT_EQ(qcode_for(KEY_F13, version).empty(), !accepted);
 }
 
 // A gaming mouse at 1000 Hz with QEMU slower to answer than that: with two

@@ -4,26 +4,15 @@
 // motion folds into the motion before it, and nothing is lost.
 #include <gtest/gtest.h>
 #include <linux/input-event-codes.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <functional>
-#include <mutex>
-#include <stdexcept>
-#include <string>
 #include <thread>
-#include <vector>
 
-#include "porthole/util/unique_fd.hpp"
 #include "qmp/client.hpp"
+#include "scripted_qmp_server.hpp"
 
 namespace porthole::client::qmp {
 namespace {
@@ -31,87 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using protocol::InputEvent;
-
-// Greets, accepts qmp_capabilities, then answers input-send-event commands
-// only while `answer` is set, keeping each command's events.
-class SlowQmpServer {
-  public:
-    SlowQmpServer() {
-        char tmpl[] = "/tmp/porthole-qmp-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
-        path_ = dir_ + "/qmp.sock";
-        listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        path_.copy(a.sun_path, sizeof a.sun_path - 1);
-        if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::listen(listen_.get(), 1) != 0)
-            throw std::runtime_error("cannot listen on " + path_);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~SlowQmpServer() {
-        stop_ = true;
-        ::shutdown(listen_.get(), SHUT_RDWR);
-        if (conn_) ::shutdown(conn_.get(), SHUT_RDWR);
-        thread_.join();
-        std::filesystem::remove_all(dir_);
-    }
-    SlowQmpServer(const SlowQmpServer&) = delete;
-    SlowQmpServer& operator=(const SlowQmpServer&) = delete;
-
-    [[nodiscard]] const std::string& path() const { return path_; }
-    std::atomic<bool> answer{true};
-    std::vector<json> commands() {
-        std::lock_guard l(m_);
-        return commands_;
-    }
-
-  private:
-    void send(const std::string& line) {
-        [[maybe_unused]] const auto n = ::write(conn_.get(), line.data(), line.size());
-    }
-    void serve() {
-        conn_.reset(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!conn_) return;
-        send(R"({"QMP":{"version":{},"capabilities":[]}})"
-             "\n");
-        std::string buf;
-        std::vector<std::uint64_t> unanswered;
-        char c[4096];
-        while (!stop_) {
-            if (answer) {
-                for (auto id : unanswered)
-                    send(json{{"return", json::object()}, {"id", id}}.dump() + "\n");
-                unanswered.clear();
-            }
-            pollfd p{conn_.get(), POLLIN, 0};
-            if (::poll(&p, 1, 5) <= 0) continue;
-            const ssize_t n = ::read(conn_.get(), c, sizeof c);
-            if (n <= 0) return;
-            buf.append(c, static_cast<std::size_t>(n));
-            for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
-                const auto cmd = json::parse(buf.substr(0, nl));
-                buf.erase(0, nl + 1);
-                if (cmd["execute"] == "qmp_capabilities") {
-                    send(json{{"return", json::object()}, {"id", cmd["id"]}}.dump() + "\n");
-                    continue;
-                }
-                {
-                    std::lock_guard l(m_);
-                    commands_.push_back(cmd["arguments"]["events"]);
-                }
-                unanswered.push_back(cmd["id"].get<std::uint64_t>());
-            }
-        }
-    }
-
-    std::string dir_, path_;
-    UniqueFd listen_, conn_;
-    std::atomic<bool> stop_{false};
-    std::mutex m_;
-    std::vector<json> commands_;
-    std::thread thread_;
-};
+using test::SlowQmpServer;
 
 bool wait_for(const std::function<bool()>& done) {
     for (int i = 0; i < 500; ++i) {

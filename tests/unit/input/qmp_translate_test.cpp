@@ -28,12 +28,15 @@ TEST(QmpTranslate, F13ToF24AreSentOnlyToQemuEightAndLater) {
     const auto old = to_qmp_events(b, QemuVersion{7, 2});
     EXPECT_TRUE(old.events.empty());
     EXPECT_EQ(old.unmapped, 2U);
+    EXPECT_EQ(old.needs_newer_qemu, 2U);
     EXPECT_EQ(to_qmp_events(b).unmapped, 2U);  // version unknown: as old
     const auto t = to_qmp_events(b, QemuVersion{8, 0});
     ASSERT_EQ(t.events.size(), 2U);
     EXPECT_EQ(t.events[0]["data"]["key"]["data"], "f13");
     EXPECT_EQ(t.events[1]["data"]["key"]["data"], "f24");
     EXPECT_EQ(t.unmapped, 0U);
+    EXPECT_EQ(t.needs_newer_qemu, 0U);
+    EXPECT_TRUE(to_qmp_events(b, QemuVersion{7, 99}).events.empty());
     EXPECT_EQ(qcode_for(KEY_F12, QemuVersion{7, 2}), "f12");
     EXPECT_EQ(qcode_for(KEY_F18, QemuVersion{9, 1}), "f18");
 }
@@ -55,6 +58,19 @@ TEST(QmpTranslate, ButtonsAxesAndWheel) {
     EXPECT_EQ(t.events[6]["data"]["button"], "wheel-down");
     EXPECT_EQ(t.events[7]["data"]["button"], "wheel-right");
     EXPECT_EQ(t.unmapped, 0U) << "hi-res wheel is carried by REL_WHEEL, not lost";
+}
+
+TEST(QmpTranslate, GamepadEventsAreCountedNeverSentAsPointerOrKeys) {
+    InputEvent b[] = {{0, EV_ABS, ABS_X, 100, 0},
+                      {0, EV_KEY, BTN_SOUTH, 1, 0},
+                      {0, EV_SYN, SYN_REPORT, 0, 0},
+                      {0, EV_KEY, KEY_A, 1, 0}};
+    for (int i = 0; i < 3; ++i)
+        b[i].device = 2;
+    const auto t = to_qmp_events(b);
+    ASSERT_EQ(t.events.size(), 1U) << t.events.dump();
+    EXPECT_EQ(t.events[0]["data"]["key"]["data"], "a");
+    EXPECT_EQ(t.unmapped, 2U);
 }
 
 TEST(QmpTranslate, KeysQemuCannotNameAreCounted) {

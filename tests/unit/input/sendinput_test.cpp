@@ -120,6 +120,18 @@ TEST(SendInputTranslator, AbsoluteAxisAloneKeepsTheOtherCoordinate) {
     EXPECT_EQ(r[0].dy, 16384);  // 8192/32767 of 65535, rounded
 }
 
+TEST(SendInputTranslator, GamepadEventsAreCountedNeverTurnedIntoMouseOrKeys) {
+    SendInputTranslator t;
+    auto on_pad = [](InputEvent e) {
+        e.device = 1;
+        return e;
+    };
+    // A pad's stick on ABS_X and its BTN_SOUTH: no pointer move, no key.
+    const InputEvent b[] = {on_pad(abs_(0, -32768)), on_pad(key(0x130, 1)), on_pad(syn())};
+    EXPECT_TRUE(t.translate(b).empty());
+    EXPECT_EQ(t.unmapped(), 2U);
+}
+
 TEST(SendInputTranslator, KeysWithoutWindowsEquivalentAreCounted) {
     SendInputTranslator t;
     const InputEvent b[] = {key(KEY_UNKNOWN, 1), key(KEY_F13, 1), syn()};

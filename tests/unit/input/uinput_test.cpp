@@ -17,6 +17,8 @@ struct Recorded {
     std::string name;
     std::uint16_t bustype = 0;
     bool created = false;
+    bool destroyed = false;  // the kernel interface was closed (UI_DEV_DESTROY)
+    std::uint16_t vendor = 0, product = 0;
     std::vector<input_event> written;
     bool fail_write = false;
 };
@@ -24,6 +26,7 @@ struct Recorded {
 class FakeKernel final : public UinputKernel {
   public:
     explicit FakeKernel(Recorded& r) : r_(r) {}
+    ~FakeKernel() override { r_.destroyed = true; }
     Status set_bit(unsigned long request, int code) override {
         if (r_.created) return Error::make("set_bit after create");
         r_.bits.emplace_back(request, code);
@@ -36,6 +39,8 @@ class FakeKernel final : public UinputKernel {
     Status setup(const uinput_setup& s) override {
         r_.name = s.name;
         r_.bustype = s.id.bustype;
+        r_.vendor = s.id.vendor;
+        r_.product = s.id.product;
         return {};
     }
     Status create() override {
@@ -139,6 +144,121 @@ TEST(UinputInjector, MissingUinputNodeSaysWhatToDo) {
     auto k = open_uinput("/nonexistent/uinput");
     ASSERT_FALSE(k);
     EXPECT_NE(k.error().message.find("modprobe uinput"), std::string::npos);
+}
+
+// A rig whose gamepads come from an opener that records each pad device it
+// hands out (or refuses while `refuse_pads`).
+struct PadRig {
+    Recorded pointer, tablet;
+    std::vector<std::unique_ptr<Recorded>> pads;
+    bool refuse_pads = false;
+    std::unique_ptr<UinputInjector> inj;
+    PadRig() {
+        auto i = UinputInjector::create(
+            std::make_unique<FakeKernel>(pointer), std::make_unique<FakeKernel>(tablet),
+            [this]() -> Result<std::unique_ptr<UinputKernel>> {
+                if (refuse_pads) return Error::make("cannot open /dev/uinput: EACCES");
+                pads.push_back(std::make_unique<Recorded>());
+                return std::unique_ptr<UinputKernel>(std::make_unique<FakeKernel>(*pads.back()));
+            });
+        EXPECT_TRUE(i);
+        inj = std::move(*i);
+    }
+};
+
+InputEvent pad(std::uint32_t slot, std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    InputEvent e{0, type, code, value};
+    e.device = slot;
+    return e;
+}
+
+TEST(UinputGamepad, FirstPadEventCreatesAnXbox360LayoutPadDeclaringTheProtocolsRanges) {
+    PadRig r;
+    const InputEvent b[] = {pad(1, EV_KEY, BTN_SOUTH, 1), pad(1, EV_SYN, SYN_REPORT, 0)};
+    ASSERT_TRUE(r.inj->inject(b));
+    ASSERT_EQ(r.pads.size(), 1U);
+    const Recorded& p = *r.pads[0];
+    EXPECT_TRUE(p.created);
+    EXPECT_EQ(p.name, "Porthole gamepad 1");
+    EXPECT_EQ(p.vendor, 0x045e);
+    EXPECT_EQ(p.product, 0x028e);
+    for (int b2 : {BTN_SOUTH, BTN_EAST, BTN_NORTH, BTN_WEST, BTN_TL, BTN_TR, BTN_SELECT, BTN_START,
+                   BTN_MODE, BTN_THUMBL, BTN_THUMBR, BTN_DPAD_UP, BTN_DPAD_RIGHT})
+        EXPECT_TRUE(has_bit(p, UI_SET_KEYBIT, b2)) << b2;
+    EXPECT_FALSE(has_bit(p, UI_SET_KEYBIT, KEY_A)) << "a pad, not a keyboard";
+    EXPECT_FALSE(has_bit(p, UI_SET_EVBIT, EV_REL));
+    ASSERT_EQ(p.abs.size(), 8U);
+    for (const auto& a : p.abs) {
+        const auto want = protocol::pad::axis_range(a.code);
+        ASSERT_TRUE(want) << a.code;
+        EXPECT_EQ(a.absinfo.minimum, want->min) << a.code;
+        EXPECT_EQ(a.absinfo.maximum, want->max) << a.code;
+    }
+    ASSERT_EQ(p.written.size(), 2U);
+    EXPECT_EQ(p.written[0].code, BTN_SOUTH);
+    EXPECT_EQ(p.written[1].type, EV_SYN);
+    EXPECT_TRUE(r.pointer.written.empty());
+    EXPECT_TRUE(r.tablet.written.empty());
+}
+
+TEST(UinputGamepad, PadAxesNeverMoveThePointerAndEachSlotIsItsOwnDevice) {
+    PadRig r;
+    const InputEvent b[] = {pad(1, EV_ABS, ABS_X, -32768), pad(1, EV_ABS, ABS_RZ, 1023),
+                            pad(2, EV_ABS, ABS_X, 32767),  pad(1, EV_SYN, SYN_REPORT, 0),
+                            pad(2, EV_ABS, ABS_HAT0Y, -1), pad(2, EV_SYN, SYN_REPORT, 0),
+                            {0, EV_ABS, ABS_X, 100, 0},    {0, EV_SYN, SYN_REPORT, 0, 0}};
+    ASSERT_TRUE(r.inj->inject(b));
+    ASSERT_EQ(r.pads.size(), 2U);
+    ASSERT_EQ(r.pads[0]->written.size(), 3U);
+    EXPECT_EQ(r.pads[0]->written[0].value, -32768);
+    EXPECT_EQ(r.pads[0]->written[1].code, ABS_RZ);
+    EXPECT_EQ(r.pads[0]->written[2].type, EV_SYN);
+    ASSERT_EQ(r.pads[1]->written.size(), 3U);
+    EXPECT_EQ(r.pads[1]->written[1].code, ABS_HAT0Y);
+    ASSERT_EQ(r.tablet.written.size(), 2U) << "only the tablet's own ABS_X";
+    EXPECT_EQ(r.tablet.written[0].value, 100);
+    EXPECT_EQ(r.inj->stats().events, 5U);
+}
+
+TEST(UinputGamepad, APadGoneIsDestroyedAndTheSlotsNextPadIsANewDevice) {
+    PadRig r;
+    const InputEvent press[] = {pad(3, EV_KEY, BTN_EAST, 1), pad(3, EV_SYN, SYN_REPORT, 0)};
+    ASSERT_TRUE(r.inj->inject(press));
+    const InputEvent gone[] = {pad(3, EV_KEY, BTN_EAST, 0), pad(3, EV_SYN, SYN_REPORT, 0),
+                               pad(3, EV_SYN, protocol::pad::syn_gone, 0)};
+    ASSERT_TRUE(r.inj->inject(gone));
+    ASSERT_EQ(r.pads.size(), 1U);
+    EXPECT_EQ(r.pads[0]->written.size(), 4U) << "the release reaches the pad before it goes";
+    EXPECT_TRUE(r.pads[0]->destroyed);
+    ASSERT_TRUE(r.inj->inject(press));
+    ASSERT_EQ(r.pads.size(), 2U);
+    EXPECT_EQ(r.pads[1]->name, "Porthole gamepad 3");
+    EXPECT_FALSE(r.pads[1]->destroyed);
+}
+
+TEST(UinputGamepad, APadThatCannotBeCreatedIsCountedAndNotRetriedUntilGone) {
+    PadRig r;
+    r.refuse_pads = true;
+    const InputEvent b[] = {pad(1, EV_KEY, BTN_SOUTH, 1), pad(1, EV_SYN, SYN_REPORT, 0)};
+    const auto first = r.inj->inject(b);
+    ASSERT_FALSE(first);
+    EXPECT_NE(first.error().message.find("EACCES"), std::string::npos);
+    r.refuse_pads = false;
+    EXPECT_TRUE(r.inj->inject(b)) << "said once, not on every event";
+    EXPECT_TRUE(r.pads.empty());
+    EXPECT_EQ(r.inj->stats().unmapped, 2U);
+    const InputEvent gone[] = {pad(1, EV_SYN, protocol::pad::syn_gone, 0)};
+    ASSERT_TRUE(r.inj->inject(gone));
+    ASSERT_TRUE(r.inj->inject(b));
+    EXPECT_EQ(r.pads.size(), 1U);
+}
+
+TEST(UinputGamepad, WithoutAnOpenerPadEventsAreCountedAsUnmapped) {
+    Rig r;
+    const InputEvent b[] = {pad(1, EV_KEY, BTN_SOUTH, 1), pad(1, EV_SYN, SYN_REPORT, 0)};
+    EXPECT_FALSE(r.inj->inject(b));
+    EXPECT_EQ(r.inj->stats().unmapped, 1U);
+    EXPECT_TRUE(r.pointer.written.empty());
 }
 
 TEST(MakeInjector, NoneCountsAndUnknownNamesTheChoices) {

@@ -183,6 +183,38 @@ TEST(InputRing, GuestRejectsInvalidEvents) {
     EXPECT_EQ(guest->rejected(), 4U);
 }
 
+InputEvent on_pad(std::uint32_t device, std::uint16_t type, std::uint16_t code, std::int32_t v) {
+    InputEvent e{0, type, code, v};
+    e.device = device;
+    return e;
+}
+
+TEST(InputRing, GamepadEventsPassOnlyWithinTheirSlotCodesAndRanges) {
+    // What a pad may carry: its buttons (no repeat), its eight axes within
+    // their fixed ranges, SYN_REPORT and the pad-gone marker.
+    for (const InputEvent& e :
+         {on_pad(1, ev::key, 0x130, 1), on_pad(4, ev::key, 0x13e, 0), on_pad(2, ev::key, 0x223, 1),
+          on_pad(1, ev::abs, pad::abs_x, -32768), on_pad(1, ev::abs, pad::abs_ry, 32767),
+          on_pad(1, ev::abs, pad::abs_rz, 1023), on_pad(3, ev::abs, pad::abs_hat0y, -1),
+          on_pad(1, ev::syn, ev::syn_report, 0), on_pad(1, ev::syn, pad::syn_gone, 0)}) {
+        SCOPED_TRACE(::testing::Message() << e.device << " " << e.type << " " << e.code);
+        EXPECT_TRUE(is_valid_input_event(e));
+    }
+    // A slot past the last, keys that are no pad button, repeats, axes out of
+    // range or not a pad axis, relative motion, the pad marker on device 0.
+    for (const InputEvent& e :
+         {on_pad(pad::kMaxGamepads + 1, ev::key, 0x130, 1), on_pad(0xffffffffU, ev::syn, 0, 0),
+          on_pad(1, ev::key, 30, 1), on_pad(1, ev::key, 0x110, 1), on_pad(1, ev::key, 0x130, 2),
+          on_pad(1, ev::abs, pad::abs_x, 32768), on_pad(1, ev::abs, pad::abs_z, -1),
+          on_pad(1, ev::abs, pad::abs_z, 1024), on_pad(1, ev::abs, pad::abs_hat0x, 2),
+          on_pad(1, ev::abs, 0x06, 0), on_pad(1, ev::abs, 0x3f, 0), on_pad(1, ev::rel, 0, 1),
+          on_pad(0, ev::syn, pad::syn_gone, 0), on_pad(0, ev::abs, pad::abs_x, -1)}) {
+        SCOPED_TRACE(::testing::Message()
+                     << e.device << " " << e.type << " " << e.code << " " << e.value);
+        EXPECT_FALSE(is_valid_input_event(e));
+    }
+}
+
 TEST(InputRing, GuestResynchronisesOnImpossibleHead) {
     InputChannel ch(16);
     auto guest = InputRingReader::attach(ch.mem.bytes());

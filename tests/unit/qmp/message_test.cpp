@@ -70,6 +70,21 @@ TEST(QmpMessage, GreetingVersionIsZeroForAnythingMalformed) {
     }
 }
 
+TEST(QmpMessage, QueryVersionResultGivesMajorAndMinorOrZeroWhenMalformed) {
+    // QEMU 7.2's own reply to query-version.
+    EXPECT_EQ(query_version_result(nlohmann::json::parse(
+                  R"({"qemu":{"micro":19,"minor":2,"major":7},"package":"Debian 1:7.2+dfsg-7"})")),
+              (QemuVersion{7, 2}));
+    EXPECT_EQ(query_version_result(nlohmann::json::parse(R"({"qemu":{"major":8,"minor":0}})")),
+              (QemuVersion{8, 0}));
+    for (const char* odd : {R"({})", R"({"qemu":[8,0]})", R"({"qemu":{"major":"8","minor":0}})",
+                            R"({"qemu":{"major":8}})", R"([])", R"("8.0")",
+                            R"({"QMP":{"version":{"qemu":{"major":8,"minor":0}}}})"}) {
+        SCOPED_TRACE(odd);
+        EXPECT_EQ(query_version_result(nlohmann::json::parse(odd)), (QemuVersion{0, 0}));
+    }
+}
+
 TEST(QmpMessage, CommandLineCarriesIdAndLeavesOutNullArguments) {
     EXPECT_EQ(nlohmann::json::parse(command_line("qmp_capabilities", nullptr, 0)),
               (nlohmann::json{{"execute", "qmp_capabilities"}, {"id", 0}}));

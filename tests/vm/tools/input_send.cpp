@@ -4,7 +4,10 @@
 // QMP socket (input-send-event), and prints each non-SYN event it sent as
 //   SENT <type> <code> <value>
 // so that the test can compare with what the guest's probe read.
-// usage: vm-input-send region REGION_FILE | qmp QMP_SOCKET
+// `pad` sends a gamepad script in pad slot 1 through the region instead: a
+// first event that changes nothing makes the agent create its uinput pad,
+// and a pause lets the probe open it before the script starts.
+// usage: vm-input-send region REGION_FILE | pad REGION_FILE | qmp QMP_SOCKET
 #include <fmt/format.h>
 #include <linux/input-event-codes.h>
 #include <spdlog/spdlog.h>
@@ -64,13 +67,41 @@ std::vector<Step> script() {
     };
 }
 
+InputEvent on_pad(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    auto e = ev(type, code, value);
+    e.device = 1;
+    return e;
+}
+
+Batch pad_batch(std::initializer_list<InputEvent> events) {
+    Batch b(events);
+    b.push_back(on_pad(EV_SYN, SYN_REPORT, 0));
+    return b;
+}
+
+// Axis steps are far apart: the pad's sticks have xpad's fuzz (16).
+std::vector<Step> pad_script() {
+    return {
+        {pad_batch({on_pad(EV_KEY, BTN_SOUTH, 1)}), 40ms},
+        {pad_batch({on_pad(EV_KEY, BTN_SOUTH, 0)}), 100ms},
+        {pad_batch({on_pad(EV_ABS, ABS_X, -32768), on_pad(EV_ABS, ABS_Y, 32767)}), 100ms},
+        {pad_batch({on_pad(EV_ABS, ABS_RZ, 1023)}), 100ms},
+        {pad_batch({on_pad(EV_ABS, ABS_HAT0X, -1)}), 40ms},
+        {pad_batch({on_pad(EV_ABS, ABS_HAT0X, 0)}), 100ms},
+        {pad_batch({on_pad(EV_KEY, BTN_DPAD_UP, 1)}), 40ms},
+        {pad_batch({on_pad(EV_KEY, BTN_DPAD_UP, 0)}), 100ms},
+        {pad_batch({on_pad(EV_KEY, BTN_START, 1), on_pad(EV_ABS, ABS_RX, 20000)}), 40ms},
+        {pad_batch({on_pad(EV_KEY, BTN_START, 0)}), 200ms},
+    };
+}
+
 void report_sent(const Batch& b) {
     for (const auto& e : b)
         if (e.type != EV_SYN) fmt::print("SENT {} {} {}\n", e.type, e.code, e.value);
     std::fflush(stdout);
 }
 
-int send_region(const std::string& path) {
+int send_region(const std::string& path, bool pad) {
     auto map = porthole::ivshmem::open_host_region(path);
     if (!map) {
         spdlog::error("{}", map.error().message);
@@ -99,20 +130,26 @@ int send_region(const std::string& path) {
         spdlog::error("the agent offers no input channel");
         return 1;
     }
-    for (const auto& step : script()) {
+    // Pushes one step, reports it when asked, and keeps the host's side of
+    // the link alive while pausing.
+    const auto run = [&](const Step& step, bool report) {
         if (!channels->input->push(step.events)) {
             spdlog::error("the input ring is full (the agent does not take events)");
-            return 1;
+            return false;
         }
-        report_sent(step.events);
-        // Keep the host's side of the link alive while pausing.
+        if (report) report_sent(step.events);
         const auto until = monotonic_ns() + static_cast<std::uint64_t>(
                                                 std::chrono::nanoseconds(step.pause_after).count());
         while (monotonic_ns() < until) {
             session.poll(monotonic_ns());
             std::this_thread::sleep_for(10ms);
         }
-    }
+        return true;
+    };
+    // ABS_X 0 is the new pad's own value: the kernel passes on nothing.
+    if (pad && !run(Step{pad_batch({on_pad(EV_ABS, ABS_X, 0)}), 1500ms}, false)) return 1;
+    for (const auto& step : pad ? pad_script() : script())
+        if (!run(step, true)) return 1;
     return 0;
 }
 
@@ -147,11 +184,13 @@ int send_qmp(const std::string& socket) {
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        std::fprintf(stderr, "usage: vm-input-send region REGION_FILE | qmp QMP_SOCKET\n");
+        std::fprintf(
+            stderr, "usage: vm-input-send region REGION_FILE | pad REGION_FILE | qmp QMP_SOCKET\n");
         return 2;
     }
     const std::string mode = argv[1];
-    if (mode == "region") return send_region(argv[2]);
+    if (mode == "region") return send_region(argv[2], false);
+    if (mode == "pad") return send_region(argv[2], true);
     if (mode == "qmp") return send_qmp(argv[2]);
     std::fprintf(stderr, "vm-input-send: unknown mode %s\n", argv[1]);
     return 2;

@@ -4,6 +4,7 @@
 // other's index: a consumer that finds an impossible head resynchronises.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "porthole/protocol/region.hpp"
@@ -20,6 +21,50 @@ inline constexpr std::int32_t abs_max = 32767;
 inline constexpr std::uint16_t max_key_code = 0x2ff;
 inline constexpr std::uint16_t max_rel_code = 0x0f;
 }  // namespace ev
+
+// Gamepads (InputEvent::device 1..kMaxGamepads): one fixed layout, the
+// common "Xbox 360" shape games and SDL know. The host maps each device's
+// axes onto these ranges from its absinfo, so no range travels on the wire
+// and the guest declares the same ranges for every pad.
+namespace pad {
+inline constexpr std::uint32_t kMaxGamepads = 4;
+// A pad's events end with SYN_REPORT; this SYN code says the pad is gone (its
+// device is destroyed in the guest). Outside evdev's SYN codes (< 0x10).
+inline constexpr std::uint16_t syn_gone = 0x100;
+inline constexpr std::uint16_t btn_first = 0x130, btn_last = 0x13e;    // BTN_SOUTH..BTN_THUMBR
+inline constexpr std::uint16_t dpad_first = 0x220, dpad_last = 0x223;  // BTN_DPAD_UP..RIGHT
+inline constexpr std::uint16_t abs_x = 0x00, abs_y = 0x01,
+                               abs_z = 0x02;  // left stick, left trigger
+inline constexpr std::uint16_t abs_rx = 0x03, abs_ry = 0x04, abs_rz = 0x05;  // right stick, trigger
+inline constexpr std::uint16_t abs_hat0x = 0x10, abs_hat0y = 0x11;           // d-pad as a hat
+inline constexpr std::uint16_t kAxes[] = {abs_x,  abs_y,  abs_z,     abs_rx,
+                                          abs_ry, abs_rz, abs_hat0x, abs_hat0y};
+struct AxisRange {
+    std::int32_t min, max;
+};
+inline constexpr AxisRange stick{-32768, 32767}, trigger{0, 1023}, hat{-1, 1};
+// The range of a pad axis; nullopt for a code that is not one.
+constexpr std::optional<AxisRange> axis_range(std::uint16_t code) {
+    switch (code) {
+        case abs_x:
+        case abs_y:
+        case abs_rx:
+        case abs_ry:
+            return stick;
+        case abs_z:
+        case abs_rz:
+            return trigger;
+        case abs_hat0x:
+        case abs_hat0y:
+            return hat;
+        default:
+            return std::nullopt;
+    }
+}
+constexpr bool is_button(std::uint16_t code) {
+    return (code >= btn_first && code <= btn_last) || (code >= dpad_first && code <= dpad_last);
+}
+}  // namespace pad
 
 // Whether an event read from the ring is one the guest may inject.
 bool is_valid_input_event(const InputEvent& e);

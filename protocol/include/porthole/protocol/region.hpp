@@ -23,7 +23,9 @@ inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
 // 4: progressive frames (FrameSlotHeader::rows_written, frame_flag::progressive)
 // 5: GuestResRequest at 0x880, cap::guest_res (the guest's resolution follows the window);
 //    clipboard offers (formats, PNG) answered on request in chunks (ClipboardHeader)
-inline constexpr std::uint32_t kVersion = 5;
+// 6: InputEvent::device (0 keyboard and pointer, 1..kMaxGamepads a gamepad) in
+//    half of the former reserved word
+inline constexpr std::uint32_t kVersion = 6;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -249,7 +251,10 @@ struct InputEvent {
     std::uint16_t type;     // evdev type: EV_SYN, EV_KEY, EV_REL, EV_ABS
     std::uint16_t code;     // evdev code (KEY_*, BTN_*, REL_*, ABS_*)
     std::int32_t value;     // ABS_X/ABS_Y normalised to 0..32767
-    std::uint64_t reserved;
+    // 0: the keyboard and pointer; 1..kMaxGamepads: a gamepad slot, whose axes
+    // come in the fixed ranges of input_ring.hpp's namespace pad.
+    std::uint32_t device = 0;
+    std::uint32_t reserved = 0;
 };
 static_assert(sizeof(InputEvent) == 24);
 
@@ -436,7 +441,8 @@ static_assert(offsetof(InputEvent, time_ns) == 0);
 static_assert(offsetof(InputEvent, type) == 8);
 static_assert(offsetof(InputEvent, code) == 10);
 static_assert(offsetof(InputEvent, value) == 12);
-static_assert(offsetof(InputEvent, reserved) == 16);
+static_assert(offsetof(InputEvent, device) == 16);
+static_assert(offsetof(InputEvent, reserved) == 20);
 
 static_assert(sizeof(InputRingHeader) == 192);
 static_assert(offsetof(InputRingHeader, capacity) == 0);

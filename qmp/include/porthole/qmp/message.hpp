@@ -31,6 +31,9 @@ struct QemuVersion {
 // The version in a greeting ({"QMP": {"version": {"qemu": {"major": ..}}}});
 // anything malformed or out of range gives {0, 0}.
 QemuVersion greeting_version(const nlohmann::json& greeting);
+// The version in query-version's "return" value ({"qemu": {"major": ..}, ..});
+// anything malformed or out of range gives {0, 0}.
+QemuVersion query_version_result(const nlohmann::json& result);
 
 struct Message {
     enum class Kind { greeting, event, reply, error };

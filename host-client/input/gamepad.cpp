@@ -1,0 +1,266 @@
+#include "input/gamepad.hpp"
+
+#include <fcntl.h>
+#include <libevdev/libevdev.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "input/evdev_input.hpp"
+#include "porthole/util/adaptive_wait.hpp"
+#include "porthole/util/unique_fd.hpp"
+
+namespace porthole::client::input {
+
+namespace pad = protocol::pad;
+
+bool is_gamepad(const libevdev* dev) {
+    return libevdev_has_event_code(dev, EV_KEY, BTN_SOUTH) &&
+           libevdev_has_event_code(dev, EV_ABS, ABS_X) &&
+           libevdev_has_event_code(dev, EV_ABS, ABS_Y);
+}
+
+PadAxes PadAxes::of(const libevdev* dev) {
+    PadAxes a;
+    for (std::size_t i = 0; i < std::size(pad::kAxes); ++i) {
+        if (!libevdev_has_event_code(dev, EV_ABS, pad::kAxes[i])) continue;
+        const input_absinfo* info = libevdev_get_abs_info(dev, pad::kAxes[i]);
+        if (info == nullptr || info->minimum >= info->maximum) continue;  // nothing to map from
+        a.from[i] = pad::AxisRange{info->minimum, info->maximum};
+    }
+    return a;
+}
+
+std::int32_t map_axis_range(std::int32_t value, pad::AxisRange from, pad::AxisRange to) {
+    if (from.min >= from.max) return to.min;
+    const std::int64_t v = std::clamp<std::int64_t>(value, from.min, from.max) - from.min;
+    const std::int64_t span = std::int64_t{from.max} - from.min;
+    const std::int64_t out_span = std::int64_t{to.max} - to.min;
+    // Rounded to nearest, so a centred stick (or hat) lands on the centre.
+    const std::int64_t scaled = (v * out_span * 2 + span) / (span * 2);
+    return static_cast<std::int32_t>(to.min + scaled);
+}
+
+std::optional<protocol::InputEvent> PadMapper::map(const input_event& e) {
+    protocol::InputEvent out{};
+    out.time_ns = monotonic_ns();
+    out.device = slot_;
+    out.type = e.type;
+    out.code = e.code;
+    switch (e.type) {
+        case EV_SYN:
+            if (e.code != SYN_REPORT) return std::nullopt;
+            return out;
+        case EV_KEY:
+            if (!pad::is_button(e.code)) break;
+            if (e.value == 2) return std::nullopt;  // autorepeat: the press is held already
+            out.value = e.value != 0 ? 1 : 0;
+            return out;
+        case EV_ABS: {
+            const auto* it = std::find(std::begin(pad::kAxes), std::end(pad::kAxes), e.code);
+            if (it == std::end(pad::kAxes)) break;
+            const auto& from = axes_.from[static_cast<std::size_t>(it - std::begin(pad::kAxes))];
+            if (!from) break;
+            out.value = map_axis_range(e.value, *from, *pad::axis_range(e.code));
+            return out;
+        }
+        default:
+            break;
+    }
+    ++dropped_;
+    return std::nullopt;
+}
+
+namespace {
+
+struct EvdevDeleter {
+    void operator()(libevdev* d) const { libevdev_free(d); }
+};
+using EvdevPtr = std::unique_ptr<libevdev, EvdevDeleter>;
+
+}  // namespace
+
+struct GamepadInput::Impl {
+    struct Pad {
+        GamepadInfo info;
+        UniqueFd fd;
+        EvdevPtr dev;
+        std::optional<PadMapper> mapper;
+        std::vector<protocol::InputEvent> batch;
+        std::uint64_t dropped_before = 0;  // by earlier mappers of this slot
+        std::string node;                  // the eventN behind the path while open
+    };
+    InputSink* sink = nullptr;
+    std::vector<Pad> pads;
+    std::chrono::steady_clock::time_point next_retry{};
+    static constexpr std::chrono::milliseconds kRetry{500};
+
+    Status open(Pad& p) {
+        const std::string node = resolve_input_node(p.info.path);
+        UniqueFd fd(::open(node.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) fd.reset(::open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) {
+            const int err = errno;
+            return Error::make("cannot open gamepad " + p.info.path + ": " + std::strerror(err) +
+                                   (err == EACCES ? " (add yourself to the 'input' group)" : ""),
+                               err);
+        }
+        libevdev* raw = nullptr;
+        if (const int rc = libevdev_new_from_fd(fd.get(), &raw); rc < 0)
+            return Error::make("libevdev cannot use " + p.info.path + ": " + std::strerror(-rc),
+                               -rc);
+        EvdevPtr dev(raw);
+        const std::string name = libevdev_get_name(raw) ? libevdev_get_name(raw) : "";
+        if (!is_gamepad(raw))
+            return Error::make(p.info.path + " (" + name +
+                               ") is not a gamepad: it has no BTN_SOUTH or no stick (ABS_X, "
+                               "ABS_Y); give keyboards and mice to --evdev-device");
+        // The guest's from now on: the host's own programs stop seeing it.
+        libevdev_grab(raw, LIBEVDEV_GRAB);
+        p.mapper.emplace(PadAxes::of(raw), p.info.slot);
+        p.fd = std::move(fd);
+        p.dev = std::move(dev);
+        p.info.name = name;
+        p.node = node;
+        p.info.open = true;
+        p.info.last_error.clear();
+        p.batch.clear();
+        return {};
+    }
+
+    void close(Pad& p, std::string why) {
+        if (p.mapper) p.dropped_before += p.mapper->dropped();
+        p.mapper.reset();
+        p.dev.reset();
+        p.fd.reset();
+        p.info.open = false;
+        p.info.last_error = std::move(why);
+        // The guest's pad goes too: nothing stays held on it.
+        protocol::InputEvent gone{};
+        gone.time_ns = monotonic_ns();
+        gone.type = protocol::ev::syn;
+        gone.code = pad::syn_gone;
+        gone.device = p.info.slot;
+        sink->deliver(std::span(&gone, 1));
+    }
+
+    void feed(Pad& p, const input_event& e) {
+        const auto out = p.mapper->map(e);
+        if (!out) return;
+        p.batch.push_back(*out);
+        if (out->type == protocol::ev::syn) {
+            if (p.batch.size() > 1) sink->deliver(p.batch);
+            p.batch.clear();
+        }
+    }
+
+    void read(Pad& p) {
+        input_event e{};
+        unsigned flag = LIBEVDEV_READ_FLAG_NORMAL;
+        for (;;) {
+            const int rc = libevdev_next_event(p.dev.get(), flag, &e);
+            if (rc == -EAGAIN) {
+                if (flag == LIBEVDEV_READ_FLAG_SYNC) {
+                    flag = LIBEVDEV_READ_FLAG_NORMAL;
+                    continue;
+                }
+                return;
+            }
+            if (rc < 0) {
+                close(p, "gamepad " + p.info.path + " went away: " + std::strerror(-rc));
+                return;
+            }
+            if (rc == LIBEVDEV_READ_STATUS_SYNC && flag == LIBEVDEV_READ_FLAG_NORMAL) {
+                flag = LIBEVDEV_READ_FLAG_SYNC;  // SYN_DROPPED: the state delta follows
+                continue;
+            }
+            feed(p, e);
+        }
+    }
+};
+
+GamepadInput::GamepadInput(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GamepadInput::~GamepadInput() {
+    // The guest's pads go with porthole: nothing stays held there.
+    for (auto& p : impl_->pads)
+        if (p.info.open) impl_->close(p, "porthole stopped");
+}
+
+Result<std::unique_ptr<GamepadInput>> GamepadInput::create(std::vector<std::string> paths,
+                                                           InputSink& sink) {
+    if (paths.size() > pad::kMaxGamepads)
+        return Error::make("at most " + std::to_string(pad::kMaxGamepads) + " gamepads (" +
+                           std::to_string(paths.size()) + " given)");
+    auto impl = std::make_unique<Impl>();
+    impl->sink = &sink;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        Impl::Pad p;
+        p.info.path = paths[i];
+        p.info.slot = static_cast<std::uint32_t>(i + 1);
+        impl->pads.push_back(std::move(p));
+    }
+    for (auto& p : impl->pads) {
+        if (auto s = impl->open(p); !s) {
+            // A pad named but not a pad is a mistake to say now; one unplugged comes later.
+            if (s.error().code == 0) return s.error();
+            p.info.last_error = s.error().message;
+        }
+    }
+    return std::unique_ptr<GamepadInput>(new GamepadInput(std::move(impl)));
+}
+
+Status GamepadInput::poll(std::chrono::milliseconds timeout) {
+    auto& im = *impl_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= im.next_retry) {
+        im.next_retry = now + Impl::kRetry;
+        for (auto& p : im.pads) {
+            // A node that vanished is a pad unplugged, even if no read failed yet.
+            if (p.info.open && !std::filesystem::exists(p.node))
+                im.close(p, "gamepad " + p.info.path + " was unplugged");
+            if (!p.info.open)
+                if (auto s = im.open(p); !s) p.info.last_error = s.error().message;
+        }
+    }
+    std::vector<pollfd> fds;
+    std::vector<Impl::Pad*> which;
+    for (auto& p : im.pads) {
+        if (!p.info.open) continue;
+        fds.push_back({p.fd.get(), POLLIN, 0});
+        which.push_back(&p);
+    }
+    if (fds.empty()) {
+        ::poll(nullptr, 0, static_cast<int>(std::min(timeout, Impl::kRetry).count()));
+        return {};
+    }
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+    if (n < 0 && errno != EINTR) return Error::make(std::string("poll: ") + std::strerror(errno));
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            im.close(*which[i], "gamepad " + which[i]->info.path + " went away");
+        } else if (fds[i].revents & POLLIN) {
+            im.read(*which[i]);
+        }
+    }
+    return {};
+}
+
+std::vector<GamepadInfo> GamepadInput::pads() const {
+    std::vector<GamepadInfo> out;
+    for (const auto& p : impl_->pads)
+        out.push_back(p.info);
+    return out;
+}
+
+std::uint64_t GamepadInput::dropped() const {
+    std::uint64_t n = 0;
+    for (const auto& p : impl_->pads)
+        n += p.dropped_before + (p.mapper ? p.mapper->dropped() : 0);
+    return n;
+}
+
+}  // namespace porthole::client::input
