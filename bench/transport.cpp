@@ -390,10 +390,13 @@ constexpr AdaptiveWait::Config kRowsWait{
     std::chrono::microseconds(2000), std::chrono::microseconds(20), std::chrono::microseconds(100)};
 
 // A guest thread publishes `frames` whole frames at `hz`, alternating today's
-// publish and the progressive path frame by frame, so both meet the same load
-// on the machine; the host thread waits with the default AdaptiveWait and
-// copies each frame it gets into its persistent copy. Latency: the guest
+// publish and the progressive path every kStreamBlock frames, so both meet the
+// same load on the machine (frame by frame, a progressive frame announced
+// while the host still copied the one before superseded every complete one
+// between them, and today's path was shown missing them all); the host thread waits with the
+// default AdaptiveWait and copies each frame it gets into its persistent copy. Latency: the guest
 // starts writing -> the host's copy is done. Returns {publish, progressive}.
+constexpr int kStreamBlock = 8;
 std::array<StreamRow, 2> measure_stream(const Resolution& res, int hz, std::size_t chunk_bytes,
                                         int frames) {
     Rig rig = Rig::make(res);
@@ -460,7 +463,7 @@ std::array<StreamRow, 2> measure_stream(const Resolution& res, int hz, std::size
         std::this_thread::sleep_until(next);
         next += period;
         const std::uint64_t start = monotonic_ns();
-        const bool progressive = i % 2 == 1;
+        const bool progressive = (i / kStreamBlock) % 2 == 1;
         auto serial = progressive ? rig.writer.publish_progressive(rig.frame(), start, chunk_bytes)
                                   : rig.writer.publish(rig.frame(), full, start);
         if (!serial) {
@@ -612,7 +615,7 @@ int main(int argc, char** argv) {
         "(wall clock, ms). med x, p99 x: latency / memcpy of the frame's bytes (median, same "
         "run). missed:\n"
         "frames never fully copied by the host; torn: copies discarded because the slot was "
-        "reused. Frames\nalternate between the paths, so both meet the same load; the host "
+        "reused. Frames\nalternate between the paths every 8, so both meet the same load; the host "
         "thread's CPU time is counted\nto the path of the frame it waited for and copied. CPU %: "
         "% of a core; CPU/fr x: CPU time per frame\ncopied / memcpy. progressive/N: chunks of N "
         "KiB.\n");

@@ -17,27 +17,34 @@ namespace porthole {
 class AdaptiveWait {
   public:
     using Clock = std::chrono::steady_clock;
-    // Chosen with porthole-bench-transport --notice (64x64 updates every 2-10
-    // ms; 15 alternating rounds, 1,200 samples per wait, load average 5.8-6.7
-    // on 2 cores): the old 200/50/250 us gave a median of 171 us at 8.1% of a
-    // core, 50/250/250 158 us at 5.4%, 0/250/250 152 us at 4.8%, 50/200/200
-    // with 1 us slack 95 us at 6.5%. A sleep costs 15-25 us of CPU here, so
-    // the CPU bounds the sleep; p99 was 3-4 ms for every wait (spin: 12 ms),
-    // set by the load, not by the wait.
+    // Chosen with porthole-bench-transport --notice: 64x64 updates every
+    // 2-10 ms, 15 rounds alternating the waits, 1,200-3,000 samples each,
+    // load average 3.7-6.7 on 2 shared cores (4 other builds). Median / CPU
+    // while updates arrive, % of a core, same runs:
+    //   old 200/50/250 us     159-171 us at 6.9-8.1%
+    //   50/250/250            158-169 us at 4.7-5.4%
+    //   30/250/250 (these)    152-167 us at 4.3-4.8%
+    //   50/280/280            175 us at 4.6%;  50/50/250: 174 us at 5.9%
+    //   50/230/230, 1 us slack 138 us at 5.4%; 50/200/200, 1 us: 95 us at 6.5%
+    //   spin (busy poll)      12-24 us at 41-62% (preempted by the load)
+    // A sleep costs 15-25 us of CPU on this machine, so the CPU budget sets
+    // the sleep: median x CPU stays near 0.75 ms x % along the curve. p99 was
+    // 0.6-4 ms for every wait and the spin alike: set by the load.
     struct Config {
-        // Busy-poll this long after activity: covers the gap between a
-        // progressive frame's chunks (tens of us); 200 us cost 2.5% of a core
-        // at 170 messages a second and shortened no notice.
-        std::chrono::microseconds spin_for{50};
+        // Busy-poll this long after activity: covers the writing of a
+        // progressive frame's next chunk (128 KiB: 16-21 us in
+        // bench/transport); 200 us cost 2.5% of a core at 170 messages a
+        // second and noticed nothing sooner.
+        std::chrono::microseconds spin_for{30};
         // No ramp from a shorter first sleep: it cost 0.5% of a core and
-        // noticed nothing sooner (50/50/250: 174 us at 5.9%).
+        // noticed nothing sooner.
         std::chrono::microseconds min_sleep{250};
-        // Bounds the idle notice latency and sets the idle CPU: 250 us gave
-        // 4.9% of a core idle (200 us with 1 us slack: 6.1%). Input p99 stays
-        // under the 1 ms target with it (bench/input).
+        // Bounds the idle notice latency and sets the idle CPU (3.7-4.9% of a
+        // core idle at 250 us).
         std::chrono::microseconds max_sleep{250};
         // Linux lets a sleep end up to the thread's timer slack late (50 us
-        // by default); nonzero sets the waiting thread's slack to this.
+        // by default); nonzero sets the waiting thread's slack to this. Off:
+        // a shorter slack moves along the same curve (above), no better.
         std::chrono::nanoseconds timer_slack{0};
     };
     // One round of waiting: yield (sleep == 0) or sleep this long.
