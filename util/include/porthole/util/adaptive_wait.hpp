@@ -19,17 +19,17 @@ class AdaptiveWait {
     using Clock = std::chrono::steady_clock;
     // Chosen with porthole-bench-transport --notice: 64x64 updates every
     // 2-10 ms, 15 rounds alternating the waits, 1,200-3,000 samples each,
-    // load average 3.7-6.7 on 2 shared cores (4 other builds). Median / CPU
+    // load average 3.7-10.7 on 2 shared cores (4 other builds). Median / CPU
     // while updates arrive, % of a core, same runs:
-    //   old 200/50/250 us     159-171 us at 6.9-8.1%
+    //   old 200/50/250 us     159-171 us at 6.4-8.1%
     //   50/250/250            158-169 us at 4.7-5.4%
-    //   30/250/250 (these)    152-167 us at 4.3-4.8%
+    //   30/250/250 (these)    152-167 us at 4.2-4.8%
     //   50/280/280            175 us at 4.6%;  50/50/250: 174 us at 5.9%
     //   50/230/230, 1 us slack 138 us at 5.4%; 50/200/200, 1 us: 95 us at 6.5%
     //   spin (busy poll)      12-24 us at 41-62% (preempted by the load)
     // A sleep costs 15-25 us of CPU on this machine, so the CPU budget sets
     // the sleep: median x CPU stays near 0.75 ms x % along the curve. p99 was
-    // 0.6-4 ms for every wait and the spin alike: set by the load.
+    // 0.6-6.6 ms for every wait (spin: 3-12 ms): set by the load.
     struct Config {
         // Busy-poll this long after activity: covers the writing of a
         // progressive frame's next chunk (128 KiB: 16-21 us in
