@@ -30,6 +30,9 @@ class AdaptiveWait {
     // A sleep costs 15-25 us of CPU on this machine, so the CPU budget sets
     // the sleep: median x CPU stays near 0.75 ms x % along the curve. p99 was
     // 0.6-6.6 ms for every wait (spin: 3-12 ms): set by the load.
+    // At load average ~1 a sleep costs more (old: 175-185 us at 9.6-9.8%;
+    // these: 176-180 us at 6.8-7.0%; 30/300/300: 188 us at 6.0%; 30/350/350:
+    // 231 us at 5.4%): 165 us within 5% of a core is not on this VM's curve.
     struct Config {
         // Busy-poll this long after activity: covers the writing of a
         // progressive frame's next chunk (128 KiB: 16-21 us in
