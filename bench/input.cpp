@@ -120,7 +120,7 @@ RegionResult region(std::size_t n) {
     double idle_cpu = 0;
     std::atomic<int> phase{0};  // 0 measure, 1 idle
     std::thread agent([&] {
-        AdaptiveWait wait;
+        porthole::AdaptiveWait wait(porthole::kBurstyWait);  // as the agent's input pump
         InputEvent buf[64];
         double idle_start_cpu = -1;
         auto idle_start = std::chrono::steady_clock::now();

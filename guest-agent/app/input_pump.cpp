@@ -19,7 +19,7 @@ InputPump::~InputPump() {
 
 void InputPump::run(const std::stop_token& stop) {
     std::array<protocol::InputEvent, 256> buf{};
-    AdaptiveWait wait;
+    AdaptiveWait wait(kBurstyWait);  // input comes in bursts
     std::uint64_t overflow_seen = ring_.host_overflow();
     std::uint64_t rejected_seen = 0;
     auto next_report = std::chrono::steady_clock::now();

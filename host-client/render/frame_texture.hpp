@@ -49,12 +49,16 @@ namespace porthole::client::vkr {
 
 // Import path: rows of a progressive frame are copied by the GPU in
 // submissions of at least this many bytes and at most kMaxImportChunks a
-// frame (a 4K frame: about 32), so the texture is complete one submission
-// after the guest's last row. Chosen to bound submissions, not tuned: on the
-// shared 2-core lavapipe machine, porthole-bench-render --streaming put the
-// 4K import path's last-row-to-texture-complete median at 0.03-0.4x the
-// complete-only path's, with more noise than any chunk size could show.
-inline constexpr std::uint64_t kImportChunkBytes = 1024 * 1024;
+// frame (1080p: 16, 4K: about 64), so the texture is complete one
+// submission after the guest's last row. Chosen with porthole-bench-render
+// --streaming, the import path's progressive frames cycling through chunk
+// sizes frame by frame (3 runs, 60-150 frames each, load average 3-5 on 2
+// cores, lavapipe): from the guest's last row to the texture complete, 1080p
+// median 0.06-0.07 ms at 256 and 512 KiB, 0.13 ms at 1 MiB, 0.28 ms at 2 MiB
+// (complete-only path: 1.2 ms); at 4K 0.10-1.3 ms at 512 KiB, 0.17-1.5 ms at
+// 1 MiB, 0.9-1.2 ms at 2-4 MiB (complete-only: 9-12 ms). 256 KiB did no
+// better than 512 with twice the submissions at 1080p.
+inline constexpr std::uint64_t kImportChunkBytes = 512 * 1024;
 inline constexpr std::uint32_t kMaxImportChunks = 64;
 
 class FrameTexture {

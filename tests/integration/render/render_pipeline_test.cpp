@@ -395,7 +395,7 @@ TEST_P(RenderPipeline, ProgressiveFrameRowsAreCopiedBeforeTheGuestEndsIt) {
         ASSERT_EQ(*up, UploadState::pending) << "a frame shown before the guest ended it";
         EXPECT_EQ(r.renderer().finish_upload(r.reader()), UploadState::pending);
         // Three quarters of the rows are in before end_frame (the import path
-        // submits at least kImportChunkBytes at a time, here 256 rows).
+        // submits at least kImportChunkBytes at a time, here 128 rows).
         EXPECT_GE(copied(r.renderer()) - before, std::uint64_t{h / 2} * row) << "frame " << n;
         EXPECT_LE(copied(r.renderer()) - before, std::uint64_t{h * 3 / 4} * row);
         r.queue_draws(2);

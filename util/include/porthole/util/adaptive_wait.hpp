@@ -1,48 +1,116 @@
 #pragma once
-// Waiting for the other side of the region without a doorbell: spin briefly
-// after activity (lowest latency while things move), then sleep with a
-// growing interval up to a cap (low CPU when idle).
+// Waiting for the other side of the region without a doorbell (ivshmem-plain
+// has no interrupt): spin briefly after activity (lowest latency while things
+// move), then sleep with a growing interval up to a cap (low CPU when idle).
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <thread>
 
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
 namespace porthole {
 
 class AdaptiveWait {
   public:
+    using Clock = std::chrono::steady_clock;
+    // Chosen with porthole-bench-transport --notice: 64x64 updates every
+    // 2-10 ms, 15 rounds alternating the waits, 1,200-3,000 samples each,
+    // load average 3.7-10.7 on 2 shared cores (4 other builds). Median / CPU
+    // while updates arrive, % of a core, same runs:
+    //   old 200/50/250 us     159-171 us at 6.4-8.1%
+    //   50/250/250            158-169 us at 4.7-5.4%
+    //   30/250/250 (these)    152-167 us at 4.2-4.8%
+    //   50/280/280            175 us at 4.6%;  50/50/250: 174 us at 5.9%
+    //   50/230/230, 1 us slack 138 us at 5.4%; 50/200/200, 1 us: 95 us at 6.5%
+    //   spin (busy poll)      12-24 us at 41-62% (preempted by the load)
+    // A sleep costs 15-25 us of CPU on this machine, so the CPU budget sets
+    // the sleep: median x CPU stays near 0.75 ms x % along the curve. p99 was
+    // 0.6-6.6 ms for every wait (spin: 3-12 ms): set by the load.
+    // At load average ~1 a sleep costs more (old: 175-185 us at 9.6-9.8%;
+    // these: 176-180 us at 6.8-7.0%; 30/300/300: 188 us at 6.0%; 30/350/350:
+    // 231 us at 5.4%): 165 us within 5% of a core is not on this VM's curve.
     struct Config {
-        std::chrono::microseconds spin_for{200};  // busy-poll this long after activity
-        std::chrono::microseconds min_sleep{50};
-        // Bounds the idle notice latency. On a quiet 2-core machine 250 us
-        // gave notice p99 0.40 ms at 4.1% of a core idle (500 us: 0.66 ms,
-        // 2.4%) and input p99 0.33 ms (500 us: 1.1 ms, over the 1 ms target).
+        // Busy-poll this long after activity: covers the writing of a
+        // progressive frame's next chunk (128 KiB: 16-21 us in
+        // bench/transport); 200 us cost 2.5% of a core at 170 messages a
+        // second and noticed nothing sooner.
+        std::chrono::microseconds spin_for{30};
+        // No ramp from a shorter first sleep: it cost 0.5% of a core and
+        // noticed nothing sooner.
+        std::chrono::microseconds min_sleep{250};
+        // Bounds the idle notice latency and sets the idle CPU (3.7-4.9% of a
+        // core idle at 250 us).
         std::chrono::microseconds max_sleep{250};
+        // Linux lets a sleep end up to the thread's timer slack late (50 us
+        // by default); nonzero sets the waiting thread's slack to this. Off:
+        // a shorter slack moves along the same curve (above), no better.
+        std::chrono::nanoseconds timer_slack{0};
     };
+    // One round of waiting: yield (sleep == 0) or sleep this long.
+    struct Step {
+        std::chrono::microseconds sleep{0};
+        [[nodiscard]] bool yields() const { return sleep.count() == 0; }
+    };
+
     AdaptiveWait() = default;
     explicit AdaptiveWait(Config c) : config_(c) {}
 
     // Something happened: go back to spinning.
-    void activity() {
-        idle_since_ = std::chrono::steady_clock::now();
+    void activity() { activity(Clock::now()); }
+    void activity(Clock::time_point now) {
+        idle_since_ = now;
         sleep_ = config_.min_sleep;
     }
     // Nothing happened this round: wait a little before polling again.
     void idle() {
-        if (std::chrono::steady_clock::now() - idle_since_ < config_.spin_for) {
+        const Step s = next(Clock::now());
+        if (s.yields()) {
             std::this_thread::yield();
             return;
         }
-        std::this_thread::sleep_for(sleep_);
-        sleep_ = std::min(sleep_ * 2, config_.max_sleep);
+        apply_timer_slack();
+        std::this_thread::sleep_for(s.sleep);
     }
+    // What idle() does at `now`, advancing the backoff as it does: yield
+    // within spin_for of the last activity, then sleeps from min_sleep,
+    // doubling, never longer than max_sleep.
+    Step next(Clock::time_point now) {
+        if (now - idle_since_ < config_.spin_for) return Step{};
+        const Step s{std::clamp(sleep_, std::chrono::microseconds(1),
+                                std::max(config_.max_sleep, std::chrono::microseconds(1)))};
+        sleep_ = std::min(std::max(sleep_ * 2, std::chrono::microseconds(1)), config_.max_sleep);
+        return s;
+    }
+    [[nodiscard]] const Config& config() const { return config_; }
 
   private:
+    // Once, on the thread that sleeps (the object may be built elsewhere).
+    void apply_timer_slack() {
+#if defined(__linux__)
+        if (slack_applied_ || config_.timer_slack.count() <= 0) return;
+        slack_applied_ = true;
+        (void)prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(config_.timer_slack.count()), 0,
+                    0, 0);
+#endif
+    }
+
     Config config_{};
-    std::chrono::steady_clock::time_point idle_since_ = std::chrono::steady_clock::now();
+    Clock::time_point idle_since_ = Clock::now();
     std::chrono::microseconds sleep_{config_.min_sleep};
+    bool slack_applied_ = false;
 };
+
+// For bursty streams, events 0.2-2 ms apart (the agent's input pump):
+// spinning 200 us after each event and a 50 us first sleep catch the next one
+// sooner. bench/input, the two alternating twice (load average 9-11 on 2
+// cores): median 124-130 us with this, 174-196 us with the defaults.
+inline constexpr AdaptiveWait::Config kBurstyWait{
+    std::chrono::microseconds(200), std::chrono::microseconds(50), std::chrono::microseconds(250),
+    std::chrono::nanoseconds(0)};
 
 inline std::uint64_t monotonic_ns() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
