@@ -109,6 +109,17 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
     return format_;
 }
 
+// The band the slow mean must sit in to lock, and the level may stray before
+// it unlocks: an eighth of the gains' reference (the target held, or twice
+// the guest's chunk). Scream's DPC lateness ramp swings the level 2-3 ms
+// around the target with a drifting clock: below a 40 ms target a band of an
+// eighth of the target (2.5 ms at 10 ms) unlocked on that swing, and the
+// re-acquisition's fast gains were heard (dpc 10 ms +0.5%: 5.5 cents p95).
+double PlayoutEngine::lock_band_ms() const {
+    const double ref = std::max(target_eff_ms_, 2.0 * chunk_grain_ * 1000.0 / format_->rate);
+    return std::max(2.5, ref / 8.0);
+}
+
 std::uint64_t PlayoutEngine::engine_frames() const {
     const std::uint64_t fifo = (fifo_.size() - fifo_pos_) / format_->channels;
     return fifo + (resampler_ != nullptr
@@ -287,7 +298,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // Locked, a dip below a mean that is itself moving fast (a changed guest
     // clock draining the buffer) is the mean's motion, not the arrivals'
     // grain: the floor takes it only while the fast and slow averages agree.
-    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
+    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < lock_band_ms() / 2)
         pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
     // The slow mean (2 s): a DPC timer against a drifting guest clock makes
     // the chunks' lateness ramp over the timer period and wrap (10 ms every
@@ -365,7 +376,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // clock step before it drains the buffer (on the 2 s mean, the real
     // PipeWire drift test underran at its 1% step).
     const double err_ms = mean_ms_ - target_eff_ms_;
-    const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
+    const double lock_ms = lock_band_ms();
     if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
         locked_ = true;
     else if (locked_ &&
@@ -514,7 +525,7 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // it runs dry, a lateness ramp less. (0.85: at 1.0 the 1% step of
         // DriftingGuestClockHoldsTwentyMsForTenMinutes went unseen and cost
         // a second re-buffer; below 0.85 dpc at 20 ms +0.5% unlocked again.)
-        const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
+        const double lock_ms = lock_band_ms();
         if (locked_ && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate &&
             smoothed_ms_ < target_eff_ms_ - lock_ms / 2 &&
             level_ms_ < target_eff_ms_ - 0.85 * lock_ms)

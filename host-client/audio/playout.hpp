@@ -36,7 +36,11 @@
 //    ramps and wraps every 10 ms / drift (2 s at 0.5%), so the sawtooth's
 //    mean swings 10 ms at 0.5-1 Hz, below the level filter. So the floor
 //    also takes dips below a slow mean (tau 2 s, while locked and settled),
-//    and locking waits for that mean to sit on the target. Unlocking still
+//    and locking waits for that mean to sit on the target. The lock band
+//    (the mean's distance to lock, the level's to unlock) is an eighth of
+//    the gains' reference, max(target, 2 x chunk), not of the target: the
+//    ramp swings the level 2-3 ms, which a 10 ms target's 2.5 ms band took
+//    for a lost lock. Unlocking still
 //    watches the level (a clock step must be caught before it drains the
 //    buffer); an underrun unlocks only as described below: unlocked, the 2 s
 //    drift window reads the ramp as a 0.5% drift (the ratio then swung 16
@@ -152,6 +156,7 @@ class PlayoutEngine {
     void restart(State next);
     bool start_if_ready(const PcmFormat& f, double output_delay_ms);
     std::uint64_t engine_frames() const;
+    double lock_band_ms() const;
     void set_ratio(double r, bool force = false);
     void forget_clock();
     void unlock();  // acquire the drift again (fast gains, short window)  // a new format or
