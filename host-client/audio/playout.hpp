@@ -48,7 +48,15 @@
 //  - A (re)start happens on a regular arrival only, where the fill is at its
 //    sawtooth's top; never on the backlog that ends a stall (its newest
 //    chunk is already a grain old: the start sat half a grain high), which
-//    is no write grain either.
+//    is no write grain either. Where in the callbacks' beat against the
+//    chunks it starts still puts the mean up to half a chunk off (10 ms
+//    chunks, 5.3 ms quanta: 4.3 ms high at 20 ms). So 0.25 s after a
+//    re-buffer (locked: the drift is known; not a format's first start, nor
+//    while a changed clock is acquired), once the fast average has seen a
+//    whole beat, an excess over 1 ms is trimmed at once: left to the
+//    controller it was a glide of seconds after every stall (bursty: 2.2
+//    cents p95, 0.3 with the trim). That trim is the start's, not a sign of
+//    a changed clock: the lock's repeated-trim test does not count it.
 //  - The ratio moves at most 2 cents per second (50 in the first 5 s after
 //    a format starts, while the drift is learned): a glide that slow is not
 //    heard as a wobble.
@@ -201,6 +209,7 @@ class PlayoutEngine {
     double unlocked_s_ = 0;
     double since_trim_s_ = 0;
     double since_reset_s_ = 1e9;
+    bool settle_pending_ = false;      // a re-buffer's start to check against the target
     double playing_s_ = 0;             // output time since the last start
     std::uint64_t trims_at_lock_ = 0;  // window needed before the estimate is used  // (output
                                        // frames, arrivals) every 0.25 s, oldest first
