@@ -34,8 +34,11 @@
 // than a quantum after the graph's cycle (late for the sink), the longest
 // wake-up, and the engine's underruns.
 //
-// Usage: porthole-bench-audio [--quick] [--arrivals [--only pattern[:target_ms[:drift%]]] |
-//        --realtime]
+// --null-sink runs the arrival matrix's 20 and 100 ms rows through a real
+// PipeWire null sink instead of the simulated output (see run_null_sink).
+//
+// Usage: porthole-bench-audio [--quick] [--arrivals | --null-sink
+//        [--only pattern[:target_ms[:drift%]]] | --realtime]
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -45,6 +48,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -254,6 +259,185 @@ int run_arrival_matrix(bool quick, std::string_view only) {
     return 0;
 }
 
+// --null-sink: the arrival matrix's rows at 20 and 100 ms through a real
+// PipeWire null sink (the tests' private daemon): a guest thread publishes
+// the pattern into a region ring on the host's real clock (sleeping until
+// each publication of test::ArrivalSchedule), AudioPlayback plays it, and
+// stats() is sampled every 5 ms for the same figures as the simulation:
+// the ratio's wobble around its long-term mean outside trims and re-buffers
+// (0.2 s before to 1 s after each), dropouts, re-buffers and trims after the
+// start-up, the engine's smoothed latency against what it holds. The null
+// sink runs on a timer: its real-time slips (scheduling on this shared
+// machine) are part of what the controller sees, as a real sink's would be.
+struct NullSinkRow {
+    test::ArrivalResult r;
+    std::uint64_t late_cycles = 0;  // callbacks late for their cycle after the start-up
+    bool ok = false;
+};
+
+NullSinkRow null_sink_row(test::Arrival arrival, double target, double drift, double seconds,
+                          double startup_s) {
+    constexpr std::uint32_t kRate = 48000;
+    const protocol::AudioFormat fmt{kRate, 2, protocol::SampleFormat::f32};
+    std::vector<std::byte> channel(protocol::kPageSize + 1024 * 1024);
+    auto writer = *protocol::AudioWriter::create(channel);
+    (void)writer.set_format(fmt);
+    auto reader = protocol::AudioReader::attach(channel);
+    NullSinkRow row;
+    client::audio::PlaybackOptions po;
+    po.latency_ms = target;
+    auto pb = client::audio::AudioPlayback::create(po);
+    if (!pb || !reader) {
+        fmt::print(stderr, "playback: {}\n", pb ? reader.error().message : pb.error().message);
+        return row;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto since = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::atomic<bool> stop{false};
+    std::vector<double> publishes;  // the guest's publication times (read after join)
+    std::thread guest([&] {
+        const agent::audio::ToneGenerator tone(fmt);
+        std::vector<std::byte> buf(std::size_t{4096} * fmt.frame_bytes());
+        test::ArrivalSchedule schedule(arrival, target, 1.0 + drift, kRate);
+        std::uint64_t written = 0;
+        while (!stop.load()) {
+            const auto ev = schedule.next();
+            if (ev.t > seconds) break;
+            std::this_thread::sleep_until(t0 + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::duration<double>(ev.t)));
+            if (ev.total > written) publishes.push_back(ev.t);
+            while (written < ev.total) {
+                const auto n = std::min<std::uint64_t>(ev.total - written, 4096);
+                auto piece = std::span(buf).first(n * fmt.frame_bytes());
+                tone.render(written, piece);
+                (void)writer.write(piece, static_cast<std::uint64_t>(since() * 1e9));
+                written += n;
+            }
+        }
+    });
+    (*pb)->set_source(client::audio::make_region_source(std::move(*reader)));
+
+    struct Sample {
+        double t, ratio;
+    };
+    std::vector<Sample> pitch;
+    std::vector<double> quiet_until;
+    client::audio::PlaybackStats at_start{}, last{};
+    std::uint64_t events_seen = 0;
+    double lat_sum = 0, target_sum = 0, quantum_ms = 0;
+    std::uint64_t n = 0;
+    for (double t = since(); t < seconds; t = since()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        last = (*pb)->stats();
+        t = since();
+        const std::uint64_t events = last.trims + last.resets + last.underruns;
+        if (events != events_seen) {
+            events_seen = events;
+            quiet_until.push_back(t + 1.0);
+        }
+        if (t < startup_s || !last.playing) {
+            if (t < startup_s) at_start = last;
+            continue;
+        }
+        pitch.push_back({t, last.ratio});
+        lat_sum += last.latency_ms;
+        target_sum += last.target_ms;
+        quantum_ms = std::max(quantum_ms, last.output_delay_ms);
+        ++n;
+    }
+    stop.store(true);
+    guest.join();
+    (*pb)->set_source(nullptr);
+
+    auto& r = row.r;
+    // The graph runs at the quantum the daemon was started with (AudioPlayback
+    // asks the same); PipeWire's reported delay may be 0 on a null sink.
+    r.quantum = test::quantum_for_target(target, kRate);
+    quantum_ms = std::max(quantum_ms, r.quantum * 1000.0 / kRate);
+    r.dropouts = last.underruns - at_start.underruns;
+    r.resets = last.resets - at_start.resets;
+    r.trims = last.trims - at_start.trims;
+    row.late_cycles = last.late_cycles - at_start.late_cycles;
+    r.latency_ms = n > 0 ? lat_sum / static_cast<double>(n) : 0;
+    r.engine_target_ms = n > 0 ? target_sum / static_cast<double>(n) : 0;
+    for (std::size_t i = 1; i < publishes.size(); ++i) {
+        if (publishes[i] < startup_s) continue;
+        const double gap_ms = (publishes[i] - publishes[i - 1]) * 1000.0;
+        r.longest_gap_ms = std::max(r.longest_gap_ms, gap_ms);
+        if (test::gap_is_physical_stall(gap_ms, r.engine_target_ms, quantum_ms)) ++r.stalls;
+    }
+    double log_sum = 0;
+    for (const auto& p : pitch)
+        log_sum += std::log2(p.ratio);
+    const double mean_log = pitch.empty() ? 0 : log_sum / static_cast<double>(pitch.size());
+    r.long_term_ratio = std::exp2(mean_log);
+    std::vector<double> cents;
+    std::size_t q = 0;
+    for (const auto& p : pitch) {
+        while (q < quiet_until.size() && quiet_until[q] < p.t)
+            ++q;
+        if (q < quiet_until.size() && p.t > quiet_until[q] - 1.2) continue;
+        cents.push_back(std::abs(1200.0 * (std::log2(p.ratio) - mean_log)));
+    }
+    r.p50_cents = test::percentile(cents, 0.5);
+    r.p95_cents = test::percentile(cents, 0.95);
+    r.max_cents = cents.empty() ? 0 : *std::max_element(cents.begin(), cents.end());
+    row.ok = !pitch.empty();
+    return row;
+}
+
+int run_null_sink(bool quick, std::string_view only) {
+    const double seconds = quick ? 30 : 60;
+    fmt::print(
+        "arrival patterns through a real PipeWire null sink (private daemon), 48 kHz stereo, "
+        "{} s per run, measured after 15 s of start-up\n(cents: |ratio - the run's long-term "
+        "ratio| outside trims, sampled every 5 ms; latency: the engine's smoothed latency; "
+        "late: callbacks late for their cycle)\n\n",
+        seconds);
+    fmt::print(
+        "{:>8} {:>6} {:>5} {:>6} | {:>5} {:>5} {:>6} | {:>4} {:>5} {:>5} | {:>8} {:>8} {:>5} | "
+        "{:>4}\n",
+        "pattern", "target", "quant", "drift", "p50", "p95", "max", "drop", "reset", "trims",
+        "latency", "held", "stall", "late");
+    int failing = 0, runs = 0;
+    for (const double target : {20.0, 100.0}) {
+        // The graph's quantum as AudioPlayback asks it at this target.
+        auto daemon = test::PipeWireDaemon::start(test::quantum_for_target(target, 48000));
+        if (!daemon) {
+            fmt::print(stderr, "cannot start PipeWire: {}\n", daemon.error().message);
+            return 1;
+        }
+        for (const auto arrival : test::kArrivals) {
+            for (const double drift : {0.0, 0.005, -0.005, 0.01, -0.01}) {
+                if (!cell_selected(only, arrival, target, drift)) continue;
+                const auto row = null_sink_row(arrival, target, drift, seconds, 15);
+                ++runs;
+                if (!row.ok) {
+                    ++failing;
+                    fmt::print("{:>8} {:>6.0f} did not play\n", test::arrival_name(arrival),
+                               target);
+                    continue;
+                }
+                const auto& r = row.r;
+                const auto v = test::judge(r);
+                failing += v.pass() ? 0 : 1;
+                fmt::print(
+                    "{:>8} {:>6.0f} {:>5} {:>+5.1f}% | {:>5.2f} {:>5.2f} {:>6.2f} | {:>4} {:>5} "
+                    "{:>5} | {:>8.2f} {:>8.2f} {:>5} | {:>4} {}{}\n",
+                    test::arrival_name(arrival), target, r.quantum, drift * 100, r.p50_cents,
+                    r.p95_cents, r.max_cents, r.dropouts, r.resets, r.trims, r.latency_ms,
+                    r.engine_target_ms, r.stalls, row.late_cycles, v.pass() ? "" : "FAIL",
+                    v.limited ? " (limit)" : "");
+                std::fflush(stdout);
+            }
+        }
+    }
+    fmt::print("\n{} of {} runs fail (the simulation's criteria, test::judge)\n", failing, runs);
+    return 0;
+}
+
 struct RealtimeRow {
     bool ok = false;
     client::audio::PlaybackStats at_start, at_end;
@@ -355,7 +539,7 @@ int run_realtime(bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool quick = false, arrivals = false, realtime = false;
+    bool quick = false, arrivals = false, realtime = false, null_sink = false;
     std::string_view only;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
@@ -367,14 +551,17 @@ int main(int argc, char** argv) {
             arrivals = true;
         else if (a == "--realtime")
             realtime = true;
+        else if (a == "--null-sink")
+            null_sink = true;
         else {
             fmt::print(stderr,
-                       "usage: porthole-bench-audio [--quick] [--arrivals [--only "
+                       "usage: porthole-bench-audio [--quick] [--arrivals | --null-sink [--only "
                        "pattern[:target_ms[:drift%]]] | --realtime]\n");
             return 2;
         }
     }
     if (arrivals) return run_arrival_matrix(quick, only);
+    if (null_sink) return run_null_sink(quick, only);
     if (realtime) return run_realtime(quick);
     const double seconds = quick ? 10 : 60;
     const Scenario scenarios[] = {

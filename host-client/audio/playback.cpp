@@ -85,7 +85,7 @@ struct AudioPlayback::Impl {
         std::atomic<std::uint64_t> underruns{0}, overruns{0}, resets{0}, trims{0}, frames_out{0},
             source_errors{0}, format_changes{0}, missed_cycles{0}, late_cycles{0};
         std::atomic<double> max_wake_ms{0};
-        std::atomic<double> latency_ms{0}, output_delay_ms{0}, ratio{1.0};
+        std::atomic<double> latency_ms{0}, output_delay_ms{0}, ratio{1.0}, target_ms{0};
         std::atomic<bool> playing{false};
         std::atomic<std::uint32_t> rate{48000};
         std::atomic<std::uint16_t> channels{2};
@@ -313,6 +313,7 @@ void AudioPlayback::Impl::publish(double delay_ms) {
     live.latency_ms.store(c.latency_ms, relaxed);
     live.output_delay_ms.store(delay_ms, relaxed);
     live.ratio.store(c.ratio, relaxed);
+    live.target_ms.store(c.target_ms, relaxed);
     live.playing.store(c.playing, relaxed);
     live.format_changes.store(c.format_changes, relaxed);
     if (c.source_errors != error_published) {
@@ -406,6 +407,7 @@ PlaybackStats AudioPlayback::stats() const {
     s.latency_ms = l.latency_ms.load(relaxed);
     s.output_delay_ms = l.output_delay_ms.load(relaxed);
     s.ratio = l.ratio.load(relaxed);
+    s.target_ms = l.target_ms.load(relaxed);
     s.playing = l.playing.load(relaxed);
     s.rate = l.rate.load(relaxed);
     s.channels = l.channels.load(relaxed);

@@ -47,6 +47,7 @@ struct PlaybackStats {
     double max_wake_ms = 0;
     double latency_ms = 0;       // smoothed: source + engine + PipeWire's delay
     double output_delay_ms = 0;  // PipeWire's part of it
+    double target_ms = 0;        // the latency held: the target, or the floor the arrivals need
     double ratio = 1.0;
     bool playing = false;
     std::uint32_t rate = 0;

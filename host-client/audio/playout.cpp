@@ -36,6 +36,7 @@ void PlayoutEngine::restart(State next) {
         // migrated VM): acquire again. One is a stall or a pause.
         if (since_reset_s_ < 3.0) unlock();
         since_reset_s_ = 0;
+        settle_pending_ = drift_known_ && locked_;
     }
     state_ = next;
     fifo_.clear();
@@ -67,6 +68,7 @@ void PlayoutEngine::forget_clock() {
     drift_known_ = false;
     dip_ms_ = pending_dip_ms_ = 0;
     chunk_grain_ = 0;
+    settle_pending_ = false;
     target_eff_ms_ = config_.target_ms;
     counters_.target_ms = target_eff_ms_;
 }
@@ -107,6 +109,17 @@ std::optional<PcmFormat> PlayoutEngine::poll_format() {
         restart(State::buffering);
     }
     return format_;
+}
+
+// The band the slow mean must sit in to lock, and the level may stray before
+// it unlocks: an eighth of the gains' reference (the target held, or twice
+// the guest's chunk). Scream's DPC lateness ramp swings the level 2-3 ms
+// around the target with a drifting clock: below a 40 ms target a band of an
+// eighth of the target (2.5 ms at 10 ms) unlocked on that swing, and the
+// re-acquisition's fast gains were heard (dpc 10 ms +0.5%: 5.5 cents p95).
+double PlayoutEngine::lock_band_ms() const {
+    const double ref = std::max(target_eff_ms_, 2.0 * chunk_grain_ * 1000.0 / format_->rate);
+    return std::max(2.5, ref / 8.0);
 }
 
 std::uint64_t PlayoutEngine::engine_frames() const {
@@ -287,7 +300,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // Locked, a dip below a mean that is itself moving fast (a changed guest
     // clock draining the buffer) is the mean's motion, not the arrivals'
     // grain: the floor takes it only while the fast and slow averages agree.
-    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < std::max(2.5, target_eff_ms_ / 8.0) / 2)
+    if (!locked_ || std::abs(smoothed_ms_ - level_ms_) < lock_band_ms() / 2)
         pending_dip_ms_ = std::max(pending_dip_ms_, level_ms_ - latency);
     // The slow mean (2 s): a DPC timer against a drifting guest clock makes
     // the chunks' lateness ramp over the timer period and wrap (10 ms every
@@ -314,9 +327,25 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         std::max(static_cast<double>(source_->available()) - static_cast<double>(frames), 0.0);
     const bool trimmable = smoothed_ms_ > target_eff_ms_ + margin && spare * 1000.0 / rate > margin;
     const bool stepped = smoothed_ms_ > target_eff_ms_ + margin;
-    if (trimmable && std::abs(prefiltered_ms_ - smoothed_ms_) < 1.0) {
-        const double excess = (prefiltered_ms_ - target_eff_ms_) * rate / 1000.0;
+    // A re-buffer starts at what the arrivals' sawtooth shows it, but the
+    // callbacks beat against the chunks (10 ms chunks, 5.3 ms quanta: a
+    // pattern 80 ms long), so where in that beat it starts puts the mean up
+    // to half a chunk off the target (bursty at 20 ms: 4.3 ms high). Left to
+    // the controller, that is a glide of seconds after every stall (2.2
+    // cents p95); once the fast average has seen a whole beat, a trim cuts
+    // the excess. Not counted as a repeated trim (the lock's test for a
+    // changed clock): it is the start's, not the clock's.
+    bool settle = false;
+    if (settle_pending_ && playing_s_ >= 0.25) {
+        settle_pending_ = false;
+        const double excess_ms = smoothed_ms_ - target_eff_ms_;
+        settle = excess_ms > 1.0 && spare * 1000.0 / rate > excess_ms;
+    }
+    if ((trimmable && std::abs(prefiltered_ms_ - smoothed_ms_) < 1.0) || settle) {
+        const double excess =
+            ((settle ? smoothed_ms_ : prefiltered_ms_) - target_eff_ms_) * rate / 1000.0;
         if (!trim(static_cast<std::uint64_t>(std::min(excess, spare)))) return false;
+        if (settle) ++trims_at_lock_;
         // The slow filters had taken in part of the step: restart them from the
         // settled fast average.
         fill_lp_ += (prefiltered_ms_ - level_ms_) * rate / 1000.0;
@@ -365,7 +394,7 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
     // clock step before it drains the buffer (on the 2 s mean, the real
     // PipeWire drift test underran at its 1% step).
     const double err_ms = mean_ms_ - target_eff_ms_;
-    const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
+    const double lock_ms = lock_band_ms();
     if (!locked_ && unlocked_s_ >= config_.startup_s && std::abs(err_ms) < lock_ms / 2)
         locked_ = true;
     else if (locked_ &&
@@ -514,7 +543,7 @@ void PlayoutEngine::fill(std::span<float> out, const PcmFormat& output, double o
         // it runs dry, a lateness ramp less. (0.85: at 1.0 the 1% step of
         // DriftingGuestClockHoldsTwentyMsForTenMinutes went unseen and cost
         // a second re-buffer; below 0.85 dpc at 20 ms +0.5% unlocked again.)
-        const double lock_ms = std::max(2.5, target_eff_ms_ / 8.0);
+        const double lock_ms = lock_band_ms();
         if (locked_ && since_arrival_s_ <= 0.040 + static_cast<double>(frames) / rate &&
             smoothed_ms_ < target_eff_ms_ - lock_ms / 2 &&
             level_ms_ < target_eff_ms_ - 0.85 * lock_ms)

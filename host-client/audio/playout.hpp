@@ -36,7 +36,11 @@
 //    ramps and wraps every 10 ms / drift (2 s at 0.5%), so the sawtooth's
 //    mean swings 10 ms at 0.5-1 Hz, below the level filter. So the floor
 //    also takes dips below a slow mean (tau 2 s, while locked and settled),
-//    and locking waits for that mean to sit on the target. Unlocking still
+//    and locking waits for that mean to sit on the target. The lock band
+//    (the mean's distance to lock, the level's to unlock) is an eighth of
+//    the gains' reference, max(target, 2 x chunk), not of the target: the
+//    ramp swings the level 2-3 ms, which a 10 ms target's 2.5 ms band took
+//    for a lost lock. Unlocking still
 //    watches the level (a clock step must be caught before it drains the
 //    buffer); an underrun unlocks only as described below: unlocked, the 2 s
 //    drift window reads the ramp as a 0.5% drift (the ratio then swung 16
@@ -44,7 +48,15 @@
 //  - A (re)start happens on a regular arrival only, where the fill is at its
 //    sawtooth's top; never on the backlog that ends a stall (its newest
 //    chunk is already a grain old: the start sat half a grain high), which
-//    is no write grain either.
+//    is no write grain either. Where in the callbacks' beat against the
+//    chunks it starts still puts the mean up to half a chunk off (10 ms
+//    chunks, 5.3 ms quanta: 4.3 ms high at 20 ms). So 0.25 s after a
+//    re-buffer (locked: the drift is known; not a format's first start, nor
+//    while a changed clock is acquired), once the fast average has seen a
+//    whole beat, an excess over 1 ms is trimmed at once: left to the
+//    controller it was a glide of seconds after every stall (bursty: 2.2
+//    cents p95, 0.3 with the trim). That trim is the start's, not a sign of
+//    a changed clock: the lock's repeated-trim test does not count it.
 //  - The ratio moves at most 2 cents per second (50 in the first 5 s after
 //    a format starts, while the drift is learned): a glide that slow is not
 //    heard as a wobble.
@@ -152,6 +164,7 @@ class PlayoutEngine {
     void restart(State next);
     bool start_if_ready(const PcmFormat& f, double output_delay_ms);
     std::uint64_t engine_frames() const;
+    double lock_band_ms() const;
     void set_ratio(double r, bool force = false);
     void forget_clock();
     void unlock();  // acquire the drift again (fast gains, short window)  // a new format or
@@ -196,6 +209,7 @@ class PlayoutEngine {
     double unlocked_s_ = 0;
     double since_trim_s_ = 0;
     double since_reset_s_ = 1e9;
+    bool settle_pending_ = false;      // a re-buffer's start to check against the target
     double playing_s_ = 0;             // output time since the last start
     std::uint64_t trims_at_lock_ = 0;  // window needed before the estimate is used  // (output
                                        // frames, arrivals) every 0.25 s, oldest first

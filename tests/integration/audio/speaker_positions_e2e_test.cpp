@@ -7,6 +7,7 @@
 // test's streams: it would copy rears to sides and hide a wrong position).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numbers>
@@ -51,28 +52,59 @@ int sink_channel(std::uint32_t s) {
 }
 
 // Amplitude of `hz` on channel `ch` of an interleaved capture: Hann-windowed
-// single-bin DFTs over 50 ms windows (main lobe +-40 Hz, wider than the
-// client's +-1% resampling moves a tone), averaged.
-double level(const std::vector<float>& pcm, std::size_t channels, std::size_t ch, double hz,
-             std::size_t first, std::size_t frames) {
+// single-bin DFTs over 50 ms windows, averaged.
+double level_at(const std::vector<float>& pcm, std::size_t channels, std::size_t ch, double hz,
+                std::size_t first, std::size_t frames) {
     constexpr std::size_t kWindow = 2400;
+    // The window times the reference, once per frequency (the same for each window).
+    std::vector<double> wc(kWindow), ws(kWindow);
+    double wsum = 0;
+    for (std::size_t i = 0; i < kWindow; ++i) {
+        const double w =
+            0.5 - 0.5 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / kWindow);
+        const double ph = 2 * std::numbers::pi * hz * static_cast<double>(i) / 48000.0;
+        wc[i] = w * std::cos(ph);
+        ws[i] = w * std::sin(ph);
+        wsum += w;
+    }
     double sum = 0;
     int n = 0;
     for (std::size_t at = first; at + kWindow <= first + frames; at += kWindow) {
-        double re = 0, im = 0, wsum = 0;
+        double re = 0, im = 0;
         for (std::size_t i = 0; i < kWindow; ++i) {
-            const double w =
-                0.5 - 0.5 * std::cos(2 * std::numbers::pi * static_cast<double>(i) / kWindow);
-            const double ph = 2 * std::numbers::pi * hz * static_cast<double>(i) / 48000.0;
-            const double v = pcm[(at + i) * channels + ch] * w;
-            re += v * std::cos(ph);
-            im += v * std::sin(ph);
-            wsum += w;
+            const double v = pcm[(at + i) * channels + ch];
+            re += v * wc[i];
+            im += v * ws[i];
         }
         sum += 2 * std::sqrt(re * re + im * im) / wsum;
         ++n;
     }
     return n > 0 ? sum / n : 0;
+}
+
+// The tone's amplitude wherever the client's resampling put it: the largest
+// level_at within +-1.5% of `hz` (the ratio's clamp), in 0.25% steps, and
+// the frequency it was found at. A single bin at `hz` is not enough: a 50 ms
+// window's bin is 20 Hz wide, and the 4 s run is measured inside the
+// controller's start-up (it may swing the ratio to its clamp while it learns
+// the drift, more so on a loaded machine whose sink loses real time). A
+// ratio 1.3% off reads the 1600 and 1750 Hz tones at 0.25 and 0.22
+// (computed), the two readings of the failed 7.1 run against the 0.3
+// threshold. The tones are 150 Hz apart: the band never reaches a
+// neighbour's, so a missing or misplaced tone still reads near zero (a band
+// at 1750 Hz reads 0.001 of a 0.5 tone at 1600).
+struct Peak {
+    double level = 0, hz = 0;
+};
+Peak peak_near(const std::vector<float>& pcm, std::size_t channels, std::size_t ch, double hz,
+               std::size_t first, std::size_t frames) {
+    Peak best;
+    for (int k = -6; k <= 6; ++k) {
+        const double f = hz * (1.0 + 0.0025 * k);
+        const double l = level_at(pcm, channels, ch, f, first, frames);
+        if (l > best.level) best = {l, f};
+    }
+    return best;
 }
 
 class SpeakerPositionsE2E : public ::testing::Test {
@@ -135,13 +167,23 @@ class SpeakerPositionsE2E : public ::testing::Test {
             const double hz = agent::audio::speaker_tone_hz(s);
             const int own = sink_channel(s);
             ASSERT_GE(own, 0);
-            const double on_own = level(*pcm, 8, static_cast<std::size_t>(own), hz, first, span);
+            // The other positions are read at the frequency the tone was
+            // found at on its own: one bin, so that the broadband energy of a
+            // glitch (a dropout on a loaded machine) is not searched for a
+            // maximum over the band as the tone is.
+            const Peak found = peak_near(*pcm, 8, static_cast<std::size_t>(own), hz, first, span);
+            const double on_own = found.level;
+            auto level = [&](std::size_t ch) {
+                return ch == static_cast<std::size_t>(own)
+                           ? on_own
+                           : level_at(*pcm, 8, ch, found.hz, first, span);
+            };
             char cell[32];
             std::snprintf(cell, sizeof cell, " %.0fHz:", hz);
             matrix += cell;
             for (std::uint16_t k = 0; k < channels; ++k) {
                 const int other = sink_channel(protocol::speaker_of_channel(mask, k));
-                const double l = level(*pcm, 8, static_cast<std::size_t>(other), hz, first, span);
+                const double l = level(static_cast<std::size_t>(other));
                 std::snprintf(cell, sizeof cell, " %.3f", l);
                 matrix += cell;
                 if (k != c) {
@@ -155,7 +197,7 @@ class SpeakerPositionsE2E : public ::testing::Test {
             // copy rears to sides at full level and hide a wrong declaration.
             for (std::size_t k = 0; k < 8; ++k) {
                 if (static_cast<int>(k) == own) continue;
-                const double l = level(*pcm, 8, k, hz, first, span);
+                const double l = level(k);
                 EXPECT_LT(l, 0.05 * on_own)
                     << name << ": the tone of channel " << c << " (" << hz
                     << " Hz) also comes out of sink position " << k << " (" << l << ")";
@@ -166,8 +208,14 @@ class SpeakerPositionsE2E : public ::testing::Test {
                 << " Hz) is missing from its position (sink channel " << own << ")";
         }
         RecordProperty("levels", matrix);
-        std::printf("%s levels (row: tone, column: the layout's positions):%s\n", name.c_str(),
-                    matrix.c_str());
+        // The ratio tells a pitch-moved tone (the reason for level's band)
+        // from a quiet one; late cycles tell a loaded machine.
+        std::printf(
+            "%s levels (row: tone, column: the layout's positions):%s\n(ratio %.4f, underruns "
+            "%llu, late cycles %llu)\n",
+            name.c_str(), matrix.c_str(), stats.ratio,
+            static_cast<unsigned long long>(stats.underruns),
+            static_cast<unsigned long long>(stats.late_cycles));
     }
 
     static PipeWireDaemon* daemon_;

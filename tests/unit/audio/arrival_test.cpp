@@ -1,9 +1,7 @@
 // The latency controller against the arrival patterns a real guest produces
 // (tests/unit/audio/arrival_sim.hpp), in simulated time: the rows of
 // `porthole-bench-audio --arrivals --quick` the controller is inaudible on,
-// judged by the criteria: every cell of the table that passes (167
-// of 175); the cells left out still fail (see the bench's table and the
-// comments below).
+// judged by the criteria: every cell of the table (175 of 175).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -73,12 +71,13 @@ TEST(ArrivalMatrix, RegularChunksAreInaudibleAtEveryTarget) {
 // 10 ms and wraps (every 2 s at 0.5%), so the sawtooth's mean swings 10 ms:
 // below a 40 ms target this failed (up to 16 cents, dropouts) until the
 // gains followed twice the chunk, the floor took dips below a 2 s mean and
-// the lock followed that mean. 10 ms at +0.5% still fails (one dropout, 5.5
-// cents p95): see the bench's table.
+// the lock followed that mean; 10 ms at +0.5% (one dropout, 5.5 cents p95)
+// until the lock band followed twice the chunk too (the ramp's 2-3 ms swing
+// of the level had unlocked it).
 TEST(ArrivalMatrix, ScreamDpcChunksAreInaudibleWithDrift) {
     for (const double target : kTargets)
         for (const double drift : kDrifts)
-            if (target != 10.0 || drift != 0.005) expect_inaudible({Arrival::dpc, target, drift});
+            expect_inaudible({Arrival::dpc, target, drift});
 }
 
 // Windows' 15.6 ms timer tick publishing 10 ms chunks (1 or 2 a tick).
@@ -108,20 +107,16 @@ TEST(ArrivalMatrix, BurstyGuestIsRiddenOutAtTwoHundredMs) {
 // dropout each, 3 in the measured 15 s). The re-buffer starts on the guest's
 // next regular write, not on the backlog that ends the stall (whose newest
 // chunk is already 10 ms old: starting there sat 5 ms high, the grain taken
-// from the backlog up to 50 ms high, and the glide back was heard), so
-// nothing but the dropout itself is heard. Still failing (the glide after
-// the re-buffer, p95 2.05-2.56 cents): 20 ms at 0 and +0.5%, 40 ms at -0.5%
-// and +-1%, 60 ms at 0 and -1%.
+// from the backlog up to 50 ms high, and the glide back was heard), and a
+// trim 0.25 s later cuts what the start still sits above the target (the
+// callbacks' beat against the chunks: 4.3 ms at 20 ms), so nothing but the
+// dropout itself is heard. Without that trim seven cells failed on the glide
+// back (p95 2.05-2.56 cents: 20 ms at 0 and +0.5%, 40 ms at -0.5% and +-1%,
+// 60 ms at 0 and -1%).
 TEST(ArrivalMatrix, BurstyGuestCostsOneDropoutPerStallAndNothingElse) {
-    for (const double target : {5.0, 10.0, 100.0})
+    for (const double target : {5.0, 10.0, 20.0, 40.0, 60.0, 100.0})
         for (const double drift : kDrifts)
             expect_clean_but_for_stalls({Arrival::bursty, target, drift});
-    for (const double drift : {-0.005, 0.01, -0.01})
-        expect_clean_but_for_stalls({Arrival::bursty, 20.0, drift});
-    for (const double drift : {0.0, 0.005})
-        expect_clean_but_for_stalls({Arrival::bursty, 40.0, drift});
-    for (const double drift : {0.005, -0.005, 0.01})
-        expect_clean_but_for_stalls({Arrival::bursty, 60.0, drift});
 }
 
 }  // namespace
