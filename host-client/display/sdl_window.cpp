@@ -26,7 +26,22 @@ Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const WindowConfig& config)
     if (const char* driver = SDL_GetCurrentVideoDriver();
         unset("SDL_VIDEODRIVER") && driver != nullptr && std::string_view(driver) == "offscreen") {
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
-        return Error::make(no_display + " (SDL found no display and chose its offscreen driver)");
+        if (unset("DISPLAY") && unset("WAYLAND_DISPLAY"))
+            return Error::make(no_display +
+                               " (SDL found no display and chose its offscreen driver)");
+        // Set but unreachable: the server is gone, refuses us, or is resetting.
+        const auto shown = [](const char* name) {
+            const char* v = std::getenv(name);
+            if (v == nullptr) return std::string("unset");
+            std::string out(1, '\'');
+            out.append(std::string_view(v).substr(0, 64));
+            out.push_back('\'');
+            return out;
+        };
+        return Error::make("cannot open the display (DISPLAY=" + shown("DISPLAY") +
+                           ", WAYLAND_DISPLAY=" + shown("WAYLAND_DISPLAY") +
+                           "): its server is not running or refused the connection; or pass "
+                           "--headless to render without a window");
     }
     // SDL's video start holds the screensaver off (SDL_HINT_VIDEO_ALLOW_SCREENSAVER
     // unset); said explicitly so that the option, not a hint in the environment, decides.

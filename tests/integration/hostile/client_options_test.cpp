@@ -606,6 +606,25 @@ TEST(NoDisplay, SaysNeitherVariableIsSetAndSuggestsHeadless) {
     EXPECT_EQ(err.find("libvulkan1"), std::string::npos) << err;
 }
 
+// DISPLAY set to a server that is not there: said as such (not "unset"),
+// naming the value, instead of SDL's offscreen driver failing later.
+TEST(NoDisplay, ASetButUnreachableDisplayIsNamedAsNotRunning) {
+    TempDir dir;
+    const std::string region = dir.file("porthole");
+    std::filesystem::resize_file((std::ofstream(region), region), std::size_t{32} << 20);
+    Process p({PORTHOLE_CLIENT, "--config", "", "--shm", region, "--audio", "off"}, dir.file("out"),
+              dir.file("err"),
+              {"DISPLAY=:4711", "WAYLAND_DISPLAY=", "SDL_VIDEODRIVER=", "PORTHOLE_SYSTEM_CONFIG="});
+    const auto code = p.wait_exit(10s);
+    const std::string err = read_text(dir.file("err"));
+    ASSERT_TRUE(code) << err;
+    EXPECT_EQ(*code, 1) << err;
+    EXPECT_NE(err.find("cannot open the display (DISPLAY=':4711'"), std::string::npos) << err;
+    EXPECT_NE(err.find("not running or refused"), std::string::npos) << err;
+    EXPECT_EQ(err.find("is set"), std::string::npos) << err;
+    EXPECT_NE(err.find("--headless"), std::string::npos) << err;
+}
+
 // No PipeWire daemon for this user: said as such, with how to start it, and
 // the client goes on showing the guest (headless here) without audio.
 TEST(NoPipeWire, SaysItIsNotRunningAndHowToStartItAndGoesOn) {

@@ -152,7 +152,10 @@ class Xvfb {
             dup2(null, 1);
             dup2(null, 2);
             execlp("Xvfb", "Xvfb", "-displayfd", fd.c_str(), "-screen", "0", "1920x1080x24",
-                   "-nolisten", "tcp", static_cast<char*>(nullptr));
+                   "-nolisten", "tcp",
+                   // No reset when the last client leaves: a client started
+                   // then would find the server refusing connections.
+                   "-noreset", static_cast<char*>(nullptr));
             _exit(127);
         }
         close(fds[1]);

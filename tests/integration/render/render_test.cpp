@@ -420,12 +420,14 @@ TEST_F(RenderWindow, HoldingTheEscapeKeyShowsTheBindingsOverTheFrame) {
         };
         if (release) {
             // A quick binding does not flash the panel: it shows after a moment's hold.
-            ASSERT_EQ(xdo_retried("key Scroll_Lock+x"), 0);  // x: no binding, swallowed
+            ASSERT_EQ(xdo_retried("key Scroll_Lock+x"), 0)  // x: no binding, swallowed
+                << read_text(dir_.file("client.err"));
             std::this_thread::sleep_for(800ms);
             EXPECT_EQ(read_text(dir_.file("client.err")).find("help panel shown"),
                       std::string::npos);
         }
-        ASSERT_EQ(xdo_retried("keydown Scroll_Lock"), 0) << "xdotool could not press ScrollLock";
+        ASSERT_EQ(xdo_retried("keydown Scroll_Lock"), 0) << "xdotool could not press ScrollLock\n"
+                                                         << read_text(dir_.file("client.err"));
         const bool shown = wait_log("help panel shown");
         if (release) {
             EXPECT_EQ(xdo("keyup Scroll_Lock"), 0);
