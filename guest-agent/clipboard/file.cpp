@@ -25,11 +25,20 @@ class FileClipboard final : public ClipboardBackend {
         {
             std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
             out.write(text.data(), static_cast<std::streamsize>(text.size()));
-            if (!out) return Error::make("clipboard: cannot write " + tmp);
+            out.close();
+            if (!out) {
+                std::error_code ignored;
+                fs::remove(tmp, ignored);  // a full disk leaves no half text beside it
+                return Error::make("clipboard: cannot write " + tmp);
+            }
         }
         std::error_code ec;
         fs::rename(tmp, path_, ec);
-        if (ec) return Error::make("clipboard: cannot replace " + path_ + ": " + ec.message());
+        if (ec) {
+            std::error_code ignored;
+            fs::remove(tmp, ignored);
+            return Error::make("clipboard: cannot replace " + path_ + ": " + ec.message());
+        }
         last_ = std::move(text);  // its own text is never offered back
         return {};
     }

@@ -1,5 +1,7 @@
 #include "input/evdev_input.hpp"
 
+#include "input/evdev_device.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <libevdev/libevdev.h>
@@ -45,11 +47,6 @@ std::string resolve_node(const std::string& path) {
 
 using Clock = std::chrono::steady_clock;
 
-struct EvdevDeleter {
-    void operator()(libevdev* d) const { libevdev_free(d); }
-};
-using EvdevPtr = std::unique_ptr<libevdev, EvdevDeleter>;
-
 bool is_keyboard(const libevdev* d) {
     return libevdev_has_event_code(d, EV_KEY, KEY_A) &&
            libevdev_has_event_code(d, EV_KEY, KEY_SPACE);
@@ -65,7 +62,7 @@ struct Device {
     DeviceId id = 0;
     bool required = false;  // named in the config: keep retrying
     UniqueFd fd;
-    EvdevPtr dev;
+    LibevdevPtr dev;
     std::string name;
     bool grabbed = false;
     int host_leds = -1;  // LED bits before the grab, restored after
@@ -108,22 +105,11 @@ struct EvdevInput::Impl {
 
     Status open(Device& d) {
         d.node = resolve_node(d.path);
-        UniqueFd fd(::open(d.node.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-        if (!fd) fd.reset(::open(d.node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (!fd) {
-            const int err = errno;
-            return Error::make("cannot open input device " + d.path + ": " + std::strerror(err) +
-                                   (err == EACCES ? " (add yourself to the 'input' group)" : ""),
-                               err);
-        }
-        libevdev* raw = nullptr;
-        const int rc = libevdev_new_from_fd(fd.get(), &raw);
-        if (rc < 0) {
-            return Error::make("libevdev cannot use " + d.path + ": " + std::strerror(-rc), -rc);
-        }
-        d.fd = std::move(fd);
-        d.dev.reset(raw);
-        d.name = libevdev_get_name(raw) ? libevdev_get_name(raw) : "";
+        auto o = open_evdev(d.path, d.node, "input device");
+        if (!o) return o.error();
+        d.fd = std::move(o->fd);
+        d.dev = std::move(o->dev);
+        d.name = std::move(o->name);
         d.last_error.clear();
         d.backoff = std::chrono::milliseconds{0};
         return {};
@@ -196,30 +182,8 @@ struct EvdevInput::Impl {
     }
 
     void read(Device& d) {
-        input_event e{};
-        unsigned flag = LIBEVDEV_READ_FLAG_NORMAL;
-        for (;;) {
-            const int rc = libevdev_next_event(d.dev.get(), flag, &e);
-            if (rc == -EAGAIN) {
-                if (flag == LIBEVDEV_READ_FLAG_SYNC) {
-                    flag = LIBEVDEV_READ_FLAG_NORMAL;  // resync done, back to the live stream
-                    continue;
-                }
-                return;
-            }
-            if (rc < 0) {
-                close(d, "input device " + d.path + " went away: " + std::strerror(-rc));
-                return;
-            }
-            if (rc == LIBEVDEV_READ_STATUS_SYNC) {
-                // SYN_DROPPED: libevdev now hands out the state delta (flag SYNC).
-                if (flag == LIBEVDEV_READ_FLAG_NORMAL) {
-                    flag = LIBEVDEV_READ_FLAG_SYNC;
-                    continue;
-                }
-            }
-            feed(d, e);
-        }
+        if (const int rc = drain_events(d.dev.get(), [&](const input_event& e) { feed(d, e); }))
+            close(d, "input device " + d.path + " went away: " + std::strerror(-rc));
     }
 
     void feed(Device& d, const input_event& e) {

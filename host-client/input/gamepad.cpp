@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "input/evdev_device.hpp"
 #include "input/evdev_input.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "porthole/util/unique_fd.hpp"
@@ -75,20 +76,11 @@ std::optional<protocol::InputEvent> PadMapper::map(const input_event& e) {
     return std::nullopt;
 }
 
-namespace {
-
-struct EvdevDeleter {
-    void operator()(libevdev* d) const { libevdev_free(d); }
-};
-using EvdevPtr = std::unique_ptr<libevdev, EvdevDeleter>;
-
-}  // namespace
-
 struct GamepadInput::Impl {
     struct Pad {
         GamepadInfo info;
         UniqueFd fd;
-        EvdevPtr dev;
+        LibevdevPtr dev;
         std::optional<PadMapper> mapper;
         std::vector<protocol::InputEvent> batch;
         std::uint64_t dropped_before = 0;  // by earlier mappers of this slot
@@ -101,20 +93,10 @@ struct GamepadInput::Impl {
 
     Status open(Pad& p) {
         const std::string node = resolve_input_node(p.info.path);
-        UniqueFd fd(::open(node.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-        if (!fd) fd.reset(::open(node.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (!fd) {
-            const int err = errno;
-            return Error::make("cannot open gamepad " + p.info.path + ": " + std::strerror(err) +
-                                   (err == EACCES ? " (add yourself to the 'input' group)" : ""),
-                               err);
-        }
-        libevdev* raw = nullptr;
-        if (const int rc = libevdev_new_from_fd(fd.get(), &raw); rc < 0)
-            return Error::make("libevdev cannot use " + p.info.path + ": " + std::strerror(-rc),
-                               -rc);
-        EvdevPtr dev(raw);
-        const std::string name = libevdev_get_name(raw) ? libevdev_get_name(raw) : "";
+        auto o = open_evdev(p.info.path, node, "gamepad");
+        if (!o) return o.error();
+        libevdev* raw = o->dev.get();
+        const std::string name = o->name;
         if (!is_gamepad(raw))
             return Error::make(p.info.path + " (" + name +
                                ") is not a gamepad: it has no BTN_SOUTH or no stick (ABS_X, "
@@ -122,8 +104,8 @@ struct GamepadInput::Impl {
         // The guest's from now on: the host's own programs stop seeing it.
         libevdev_grab(raw, LIBEVDEV_GRAB);
         p.mapper.emplace(PadAxes::of(raw), p.info.slot);
-        p.fd = std::move(fd);
-        p.dev = std::move(dev);
+        p.fd = std::move(o->fd);
+        p.dev = std::move(o->dev);
         p.info.name = name;
         p.node = node;
         p.info.open = true;
@@ -159,27 +141,8 @@ struct GamepadInput::Impl {
     }
 
     void read(Pad& p) {
-        input_event e{};
-        unsigned flag = LIBEVDEV_READ_FLAG_NORMAL;
-        for (;;) {
-            const int rc = libevdev_next_event(p.dev.get(), flag, &e);
-            if (rc == -EAGAIN) {
-                if (flag == LIBEVDEV_READ_FLAG_SYNC) {
-                    flag = LIBEVDEV_READ_FLAG_NORMAL;
-                    continue;
-                }
-                return;
-            }
-            if (rc < 0) {
-                close(p, "gamepad " + p.info.path + " went away: " + std::strerror(-rc));
-                return;
-            }
-            if (rc == LIBEVDEV_READ_STATUS_SYNC && flag == LIBEVDEV_READ_FLAG_NORMAL) {
-                flag = LIBEVDEV_READ_FLAG_SYNC;  // SYN_DROPPED: the state delta follows
-                continue;
-            }
-            feed(p, e);
-        }
+        if (const int rc = drain_events(p.dev.get(), [&](const input_event& e) { feed(p, e); }))
+            close(p, "gamepad " + p.info.path + " went away: " + std::strerror(-rc));
     }
 };
 
