@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -455,8 +457,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember(clipboards));
 #ifndef _WIN32
     app.add_option("--clipboard-file", o.clipboard_file,
-                   "--clipboard file: the file holding the clipboard's text (a guest with no "
-                   "desktop; the host's text is written there, a text written there is offered)");
+                   "the file holding the clipboard's text (a guest with no "
+                   "desktop; the host's text is written there, a text written there is offered; "
+                   "implies --clipboard file)");
 #endif
     std::vector<std::string> mode_backends;
     for (auto m : agent::display::available_display_modes())
@@ -501,6 +504,29 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : kExitConfigError;
+    }
+    // --clipboard-file alone means the file backend; with another backend, or
+    // a directory that is not there, it is a mistake to say now, not when the
+    // host first sends text.
+    if (!o.clipboard_file.empty() && o.clipboard == "auto" &&
+        std::find(clipboards.begin(), clipboards.end(), "file") != clipboards.end())
+        o.clipboard = "file";
+    if (!o.clipboard_file.empty() && o.clipboard != "file") {
+        std::fprintf(stderr, "--clipboard-file goes with --clipboard file (this build has %s)\n",
+                     fmt::format("{}", fmt::join(clipboards, ", ")).c_str());
+        return kExitConfigError;
+    }
+    if (o.clipboard == "file") {
+        if (o.clipboard_file.empty()) {
+            std::fprintf(stderr, "--clipboard file needs --clipboard-file PATH\n");
+            return kExitConfigError;
+        }
+        const auto dir = std::filesystem::absolute(o.clipboard_file).parent_path();
+        if (std::error_code ec; !std::filesystem::is_directory(dir, ec)) {
+            std::fprintf(stderr, "--clipboard-file %s: its directory %s does not exist\n",
+                         o.clipboard_file.c_str(), dir.string().c_str());
+            return kExitConfigError;
+        }
     }
 
     spdlog::set_level(spdlog::level::from_str(o.log_level));
