@@ -90,8 +90,7 @@ std::variant<std::optional<float>, std::string> parse_ui_scale(std::string_view 
     double v = 0;
     const auto* end = s.data() + s.size();
     const auto r = std::from_chars(s.data(), end, v);
-    if (s.empty() || r.ec != std::errc{} || r.ptr != end || !std::isfinite(v) || v < 0.5 ||
-        v > 4.0)
+    if (s.empty() || r.ec != std::errc{} || r.ptr != end || !std::isfinite(v) || v < 0.5 || v > 4.0)
         return fmt::format("wants auto or a number from 0.5 to 4 (e.g. 2), got '{}'", s);
     return std::optional<float>(static_cast<float>(v));
 }
@@ -231,9 +230,8 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
                 auto parsed = parse_ui_scale(v);
-                return std::holds_alternative<std::string>(parsed)
-                           ? std::get<std::string>(parsed)
-                           : std::string{};
+                return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed)
+                                                                   : std::string{};
             },
             ""));
     app.add_flag("--set-guest-res", o.set_guest_res,

@@ -34,7 +34,7 @@ struct Options {
     std::optional<std::pair<int, int>> position;  // --window-position; nullopt: centered
     std::string title;                            // "" until parsed: "porthole (SHM)"
     bool allow_screensaver = false;  // false: the screensaver is held off while porthole runs
-    bool set_guest_res = false;  // the guest's display mode follows the window (win:setGuestRes)
+    bool set_guest_res = false;     // the guest's display mode follows the window (win:setGuestRes)
     std::optional<float> ui_scale;  // --ui-scale 0.5..4; nullopt ("auto"): from the desktop
     RendererConfig renderer;
 

@@ -16,9 +16,9 @@ inline constexpr float kMinUiScale = 0.5F, kMaxUiScale = 4.0F;
 enum class UiScaleSource { option, drawable, xft_dpi, gdk_scale, none };
 
 struct UiScaleInputs {
-    std::optional<float> option;         // --ui-scale (already range-checked)
-    float drawable_ratio = 1.0F;         // drawable pixels / window units
-    std::optional<std::string> xft_dpi;  // the Xft.dpi resource's text (X11 only)
+    std::optional<float> option;           // --ui-scale (already range-checked)
+    float drawable_ratio = 1.0F;           // drawable pixels / window units
+    std::optional<std::string> xft_dpi;    // the Xft.dpi resource's text (X11 only)
     std::optional<std::string> gdk_scale;  // $GDK_SCALE
 };
 

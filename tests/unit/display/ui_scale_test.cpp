@@ -60,8 +60,7 @@ TEST(UiScale, DesktopValuesThatAreNoScaleArePassedOverAndNamed) {
         const auto s = choose_ui_scale({{}, 1.0F, {}, gdk});
         EXPECT_EQ(s.source, UiScaleSource::none) << gdk;
         EXPECT_FLOAT_EQ(s.scale, 1.0F) << gdk;
-        EXPECT_NE(s.why.find("GDK_SCALE '" + std::string(gdk) + "' passed over"),
-                  std::string::npos)
+        EXPECT_NE(s.why.find("GDK_SCALE '" + std::string(gdk) + "' passed over"), std::string::npos)
             << s.why;
     }
 }
