@@ -75,9 +75,7 @@ Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const WindowConfig& config)
         if (const char* g = std::getenv("GDK_SCALE"); g != nullptr && *g != '\0')
             win->gdk_scale_ = g;
     }
-    const UiScale s = choose_ui_scale(
-        {win->ui_scale_option_, win->drawable_ratio(), win->xft_dpi_, win->gdk_scale_});
-    spdlog::info("text scale {}: {}", s.scale, s.why);
+    (void)win->pixel_density();  // logs where the scale comes from
     return win;
 }
 
@@ -165,8 +163,14 @@ float SdlWindow::drawable_ratio() const {
 }
 
 float SdlWindow::pixel_density() const {
-    // The ratio changes when a Wayland window moves to an output of another scale.
-    return choose_ui_scale({ui_scale_option_, drawable_ratio(), xft_dpi_, gdk_scale_}).scale;
+    // The ratio changes when a Wayland window moves to an output of another
+    // scale (or learns its output's after opening): logged once per change.
+    const UiScale s = choose_ui_scale({ui_scale_option_, drawable_ratio(), xft_dpi_, gdk_scale_});
+    if (!logged_scale_ || logged_scale_->first != s.scale || logged_scale_->second != s.source) {
+        spdlog::info("text scale {}: {}", s.scale, s.why);
+        logged_scale_ = {s.scale, s.source};
+    }
+    return s.scale;
 }
 
 }  // namespace porthole::client

@@ -80,6 +80,7 @@ class SdlWindow final : public SurfaceProvider {
     // What the desktop said when the window opened (the drawable ratio is read each time).
     std::optional<float> ui_scale_option_;
     std::optional<std::string> xft_dpi_, gdk_scale_;
+    mutable std::optional<std::pair<float, UiScaleSource>> logged_scale_;  // the scale last logged
     EventSink sink_;
 };
 

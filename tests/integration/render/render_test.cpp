@@ -624,6 +624,12 @@ TEST_F(RenderWindow, OverlayTextFollowsXftDpiAndUiScaleOnX11) {
         Text t;
         t.log = r.log;
         EXPECT_EQ(r.code, 0) << r.log;
+        // Said once: on X11 nothing changes the scale while the window is open.
+        std::size_t said = 0;
+        for (auto at = r.log.find("text scale "); at != std::string::npos;
+             at = r.log.find("text scale ", at + 1))
+            ++said;
+        EXPECT_EQ(said, 1U) << r.log;
         const auto img = screenshot(name);
         if (img.width != 800U) return t;
         // Left of x 40 only the lines' first letters are this bright (the
