@@ -97,6 +97,7 @@ int run(const porthole::client::Options& o) {
         wc.borderless = o.borderless;
         wc.position = o.position;
         wc.allow_screensaver = o.allow_screensaver;
+        wc.ui_scale = o.ui_scale;
         auto w = client::SdlWindow::create(wc);
         if (!w) {
             spdlog::error("{}", w.error().message);

@@ -85,6 +85,16 @@ std::string title_problem(std::string_view title) {
     return {};
 }
 
+std::variant<std::optional<float>, std::string> parse_ui_scale(std::string_view s) {
+    if (s == "auto") return std::optional<float>{};
+    double v = 0;
+    const auto* end = s.data() + s.size();
+    const auto r = std::from_chars(s.data(), end, v);
+    if (s.empty() || r.ec != std::errc{} || r.ptr != end || !std::isfinite(v) || v < 0.5 || v > 4.0)
+        return fmt::format("wants auto or a number from 0.5 to 4 (e.g. 2), got '{}'", s);
+    return std::optional<float>(static_cast<float>(v));
+}
+
 std::string default_title(std::string_view shm) {
     return fmt::format("porthole ({})", shm);
 }
@@ -94,6 +104,7 @@ namespace {
 // What the table parses before it becomes Options.
 struct RawOptions {
     std::string present = "fifo", scale = "fit", filter = "linear", size, position;
+    std::string ui_scale = "auto";
     bool no_cursor = false;
     std::string config;
     bool print_config = false;
@@ -211,6 +222,18 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_flag("--allow-screensaver", o.allow_screensaver,
                  "let the desktop's screensaver and screen blanking start while porthole runs "
                  "(default: held off, as SDL does, for watching without input)");
+    app.add_option("--ui-scale", r.ui_scale,
+                   "size of porthole's own text (overlay, help panel, messages) as a factor "
+                   "from 0.5 to 4 on its usual size in pixels; auto: the Wayland output's scale, "
+                   "else X11's Xft.dpi / 96 (GNOME, KDE, xrdb), else GDK_SCALE, else 1")
+        ->type_name("N|auto")  // --print-config writes a number bare, auto quoted
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                auto parsed = parse_ui_scale(v);
+                return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed)
+                                                                   : std::string{};
+            },
+            ""));
     app.add_flag("--set-guest-res", o.set_guest_res,
                  "ask the guest agent to set the display mode closest to the window's size in "
                  "pixels, on connecting and 250 ms after a resize (headless: the --size); off by "
@@ -542,6 +565,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     o.config_files_absent = absent;
 
     o.position = parse_window_position(r.position);
+    o.ui_scale = std::get<std::optional<float>>(parse_ui_scale(r.ui_scale));
     if (o.title.empty()) o.title = default_title(o.shm);
     const auto wh = parse_size(r.size);
     if (wh) {

@@ -34,7 +34,8 @@ struct Options {
     std::optional<std::pair<int, int>> position;  // --window-position; nullopt: centered
     std::string title;                            // "" until parsed: "porthole (SHM)"
     bool allow_screensaver = false;  // false: the screensaver is held off while porthole runs
-    bool set_guest_res = false;  // the guest's display mode follows the window (win:setGuestRes)
+    bool set_guest_res = false;     // the guest's display mode follows the window (win:setGuestRes)
+    std::optional<float> ui_scale;  // --ui-scale 0.5..4; nullopt ("auto"): from the desktop
     RendererConfig renderer;
 
     // Input: front end, owner-switch hotkey and where events go.
@@ -88,6 +89,10 @@ std::optional<std::pair<int, int>> parse_window_position(std::string_view s);
 // Why a --title is refused ("" when it is fine): control characters (a line
 // break would end the X11 title at it), invalid UTF-8, more than 255 bytes.
 std::string title_problem(std::string_view title);
+
+// --ui-scale's value: "auto" (nullopt inside), or a number from 0.5 to 4; an
+// error message for anything else.
+std::variant<std::optional<float>, std::string> parse_ui_scale(std::string_view s);
 
 // The default title: names the region, so that two VMs' windows differ.
 std::string default_title(std::string_view shm);

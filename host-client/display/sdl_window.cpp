@@ -1,9 +1,12 @@
 #include "display/sdl_window.hpp"
 
 #include <SDL2/SDL_vulkan.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <string_view>
+
+#include "display/x11_resources.hpp"
 
 namespace porthole::client {
 
@@ -66,6 +69,13 @@ Result<std::unique_ptr<SdlWindow>> SdlWindow::create(const WindowConfig& config)
     }
     auto win = std::make_unique<SdlWindow>(w);
     win->fullscreen_ = config.fullscreen;
+    win->ui_scale_option_ = config.ui_scale;
+    if (!config.ui_scale) {
+        if (const auto db = x11_resource_string(w)) win->xft_dpi_ = find_xft_dpi(*db);
+        if (const char* g = std::getenv("GDK_SCALE"); g != nullptr && *g != '\0')
+            win->gdk_scale_ = g;
+    }
+    (void)win->pixel_density();  // logs where the scale comes from
     return win;
 }
 
@@ -145,11 +155,22 @@ int SdlWindow::refresh_hz() const {
     return mode.refresh_rate;
 }
 
-float SdlWindow::pixel_density() const {
+float SdlWindow::drawable_ratio() const {
     int units = 0, h = 0;
     SDL_GetWindowSize(window_, &units, &h);
     const auto [pixels, ph] = drawable_size();
     return units > 0 && pixels > 0 ? static_cast<float>(pixels) / static_cast<float>(units) : 1.0F;
+}
+
+float SdlWindow::pixel_density() const {
+    // The ratio changes when a Wayland window moves to an output of another
+    // scale (or learns its output's after opening): logged once per change.
+    const UiScale s = choose_ui_scale({ui_scale_option_, drawable_ratio(), xft_dpi_, gdk_scale_});
+    if (!logged_scale_ || logged_scale_->first != s.scale || logged_scale_->second != s.source) {
+        spdlog::info("text scale {}: {}", s.scale, s.why);
+        logged_scale_ = {s.scale, s.source};
+    }
+    return s.scale;
 }
 
 }  // namespace porthole::client

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "display/ui_scale.hpp"
 #include "porthole/util/result.hpp"
 #include "render/surface_provider.hpp"
 
@@ -35,6 +36,8 @@ struct WindowConfig {
     std::optional<std::pair<int, int>> position;  // top left on the desktop; nullopt: centered
     // false: SDL holds the screensaver and blanking off while the window exists.
     bool allow_screensaver = false;
+    // --ui-scale: the text's scale; nullopt: from the desktop (display/ui_scale.hpp).
+    std::optional<float> ui_scale;
 };
 
 class SdlWindow final : public SurfaceProvider {
@@ -59,6 +62,9 @@ class SdlWindow final : public SurfaceProvider {
     [[nodiscard]] std::vector<std::string> vulkan_instance_extensions() const override;
     Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) override;
     [[nodiscard]] std::pair<std::uint32_t, std::uint32_t> drawable_size() const override;
+    // The scale text is drawn at: --ui-scale, else the drawable pixels per
+    // window unit when above 1 (Wayland HiDPI), else X11's Xft.dpi / 96, else
+    // GDK_SCALE, else 1 (display/ui_scale.hpp).
     [[nodiscard]] float pixel_density() const override;
     // The refresh rate of the window's display in Hz (0: unknown, as on Xvfb).
     [[nodiscard]] int refresh_hz() const;
@@ -67,8 +73,14 @@ class SdlWindow final : public SurfaceProvider {
     explicit SdlWindow(SDL_Window* w) : window_(w) {}
 
   private:
+    [[nodiscard]] float drawable_ratio() const;
+
     SDL_Window* window_;
     bool fullscreen_ = false;
+    // What the desktop said when the window opened (the drawable ratio is read each time).
+    std::optional<float> ui_scale_option_;
+    std::optional<std::string> xft_dpi_, gdk_scale_;
+    mutable std::optional<std::pair<float, UiScaleSource>> logged_scale_;  // the scale last logged
     EventSink sink_;
 };
 

@@ -23,7 +23,8 @@ class SurfaceProvider {
     virtual Result<VkSurfaceKHR> create_vulkan_surface(VkInstance instance) = 0;
     // The size to render at, in pixels (may differ from window units on HiDPI).
     [[nodiscard]] virtual std::pair<std::uint32_t, std::uint32_t> drawable_size() const = 0;
-    // Drawable pixels per window unit (2 on a HiDPI display): text is drawn at it.
+    // The scale text is drawn at: drawable pixels per window unit (2 on a HiDPI
+    // display), or what the desktop or the user set (SdlWindow).
     [[nodiscard]] virtual float pixel_density() const { return 1.0F; }
 };
 

@@ -250,7 +250,7 @@ class Font {
 }  // namespace
 
 std::uint32_t text_pixel_size(std::uint32_t base_px, float density) {
-    if (!std::isfinite(density) || density < 1.0F) density = 1.0F;
+    if (!std::isfinite(density) || density <= 0.0F) density = 1.0F;
     return std::max<std::uint32_t>(
         static_cast<std::uint32_t>(std::lround(static_cast<float>(base_px) * density)), 6);
 }

@@ -24,8 +24,9 @@ struct TextImage {
 inline constexpr std::uint32_t kOverlayTextPx = 13;  // statistics, help panel
 inline constexpr std::uint32_t kMessageTextPx = 18;  // connection states, notices
 
-// `base_px` at the window's pixel density (drawable pixels per window unit:
-// 2 on a HiDPI display), rounded, at least 6.
+// `base_px` at the window's text scale (drawable pixels per window unit, 2 on
+// a Wayland HiDPI output, or what the desktop or --ui-scale asks for: 0.5 to
+// 4), rounded, at least 6; 1 for a density that is not a positive number.
 std::uint32_t text_pixel_size(std::uint32_t base_px, float density);
 
 // An image just large enough for the lines at `pixel_size` pixels per em.

@@ -586,6 +586,108 @@ TEST_F(RenderWindow, ScreenshotsOfEachStateShowItsText) {
     EXPECT_GT(bars, 100U) << "no frame-time graph under the overlay's lines";
 }
 
+// SDL2 on X11 never reports a HiDPI scale (the drawable is the window), so
+// the text follows what the desktop says: Xft.dpi 192, set with xrdb as
+// GNOME, KDE and ~/.Xresources do, draws the overlay twice as tall as on a
+// desktop that says nothing; --ui-scale 2 does the same without it. Measured
+// on the overlay's first letters, left of the frame (at 80,60): the rows
+// from its first line's top to its sixth's bottom, and the first line alone.
+TEST_F(RenderWindow, OverlayTextFollowsXftDpiAndUiScaleOnX11) {
+    // A server of its own: the resource database is the display's, and the
+    // suite's other tests must not see Xft.dpi.
+    const porthole::test::Xvfb x;
+    ASSERT_FALSE(x.display().empty()) << "Xvfb did not start";
+    extra_env_ = {"GDK_SCALE="};  // the runner's desktop must not decide
+    const auto xrdb = [&](const std::string& args) {
+        const std::string cmd = "echo 'Xft.dpi: 192' | DISPLAY=" + x.display() + " xrdb -nocpp " +
+                                args + " >/dev/null 2>&1";
+        return std::system(cmd.c_str());
+    };
+    struct Text {
+        std::uint32_t top = 0, bottom = 0, first_line = 0, lines = 0;
+        std::string runs;  // the lines' rows, for a failure's message
+        std::string log;
+    };
+    const auto overlay_text = [&](const std::string& name, std::vector<std::string> extra) {
+        std::vector<std::string> args = {"--size",
+                                         "800x600",
+                                         "--scale",
+                                         "integer",
+                                         "--no-cursor",
+                                         "--overlay",
+                                         "--exit-after-frames",
+                                         "45",
+                                         "--screenshot",
+                                         dir_.file(name)};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = run_client(args, 60s, x.display());
+        Text t;
+        t.log = r.log;
+        EXPECT_EQ(r.code, 0) << r.log;
+        // Said once: on X11 nothing changes the scale while the window is open.
+        std::size_t said = 0;
+        for (auto at = r.log.find("text scale "); at != std::string::npos;
+             at = r.log.find("text scale ", at + 1))
+            ++said;
+        EXPECT_EQ(said, 1U) << r.log;
+        const auto img = screenshot(name);
+        if (img.width != 800U) return t;
+        // Left of x 40 only the lines' first letters are this bright (the
+        // graph's bars are coloured); runs of at least 5 such rows are lines
+        // (the graph's one-row target line is not). At 2x the sixth line's I
+        // has its stem right of x 22.
+        std::uint32_t run_start = 0;
+        bool in_run = false;
+        for (std::uint32_t y = 0; y <= 600; ++y) {
+            bool white = false;
+            for (std::uint32_t x0 = 0; y < 600 && x0 < 40 && !white; ++x0) {
+                const auto* p = &img.bgra[std::size_t{y} * img.stride + std::size_t{x0} * 4];
+                white = p[0] >= std::byte{120} && p[1] >= std::byte{120} && p[2] >= std::byte{120};
+            }
+            if (white && !in_run) run_start = y;
+            if (!white && in_run && y - run_start >= 5) {
+                if (t.lines++ == 0) {
+                    t.top = run_start;
+                    t.first_line = y - run_start;
+                }
+                t.bottom = y;
+                std::array<char, 32> buf{};
+                std::snprintf(buf.data(), buf.size(), " %u..%u", run_start, y);
+                t.runs.append(buf.data());
+            }
+            in_run = white;
+        }
+        return t;
+    };
+    auto agent = start_agent({"--width", "640", "--height", "480", "--fps-limit", "30"});
+
+    const Text at96 = overlay_text("dpi96.png", {});
+    ASSERT_EQ(at96.lines, 6U) << at96.runs << "\n" << at96.log;
+    EXPECT_NE(at96.log.find("text scale 1: nothing set it"), std::string::npos) << at96.log;
+
+    ASSERT_EQ(xrdb("-merge"), 0) << "xrdb failed (is x11-xserver-utils installed?)";
+    const Text at192 = overlay_text("dpi192.png", {});
+    EXPECT_NE(at192.log.find("text scale 2: Xft.dpi 192"), std::string::npos) << at192.log;
+
+    ASSERT_EQ(xrdb("-remove"), 0);
+    const Text option = overlay_text("option.png", {"--ui-scale", "2"});
+    EXPECT_NE(option.log.find("text scale 2: --ui-scale"), std::string::npos) << option.log;
+
+    const double span96 = at96.bottom - at96.top;
+    for (const Text* t : {&at192, &option}) {
+        SCOPED_TRACE(t == &at192 ? "Xft.dpi 192" : "--ui-scale 2");
+        EXPECT_EQ(t->lines, 6U) << "the same six lines, larger:" << t->runs;
+        const double ratio = static_cast<double>(t->bottom - t->top) / span96;
+        EXPECT_GT(ratio, 1.8) << t->runs << " vs" << at96.runs;
+        EXPECT_LT(ratio, 2.2) << t->runs << " vs" << at96.runs;
+        const double line = static_cast<double>(t->first_line) / at96.first_line;
+        EXPECT_GT(line, 1.6) << t->first_line << " vs " << at96.first_line;
+        EXPECT_LT(line, 2.4) << t->first_line << " vs " << at96.first_line;
+        RecordProperty(t == &at192 ? "xft_dpi_192_ratio" : "ui_scale_2_ratio",
+                       std::to_string(ratio));
+    }
+}
+
 // Each present mode asked for is used where the driver offers it, and
 // otherwise replaced by fifo with a message saying so: never a failure.
 TEST_F(RenderWindow, UsesEachPresentModeOrFallsBackToFifoWithAMessage) {

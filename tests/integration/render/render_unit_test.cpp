@@ -221,7 +221,9 @@ TEST(TextImage, TextSizeFollowsThePixelDensity) {
     EXPECT_EQ(text_pixel_size(13, 1.5F), 20U);
     EXPECT_EQ(text_pixel_size(13, 0.0F), 13U);  // no window size known yet
     EXPECT_EQ(text_pixel_size(13, std::numeric_limits<float>::quiet_NaN()), 13U);
-    EXPECT_EQ(text_pixel_size(2, 1.0F), 6U);  // legible at least
+    EXPECT_EQ(text_pixel_size(2, 1.0F), 6U);   // legible at least
+    EXPECT_EQ(text_pixel_size(18, 0.5F), 9U);  // --ui-scale 0.5 shrinks it
+    EXPECT_EQ(text_pixel_size(13, -1.0F), 13U);
 }
 
 TEST(TextImage, TheBitmapFallbackSizesTheBoxToTheLongestLine) {
