@@ -12,7 +12,10 @@ namespace porthole::agent {
 
 InputPump::InputPump(protocol::InputRingReader& ring, InputInjector& injector,
                      protocol::PadFeedbackWriter* feedback)
-    : ring_(ring), injector_(injector), feedback_(feedback), thread_([this](std::stop_token s) { run(s); }) {}
+    : ring_(ring),
+      injector_(injector),
+      feedback_(feedback),
+      thread_([this](std::stop_token s) { run(s); }) {}
 
 InputPump::~InputPump() {
     thread_.request_stop();

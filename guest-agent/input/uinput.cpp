@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -160,8 +160,8 @@ Status setup_gamepad(UinputKernel& k, std::uint32_t slot) {
     // Rumble as xpad offers it through ff-memless: FF_RUMBLE, FF_PERIODIC
     // (its waveforms are played as rumble of the magnitude) and FF_GAIN.
     if (auto s = k.set_bit(UI_SET_EVBIT, EV_FF); !s) return s;
-    for (int f : {FF_RUMBLE, FF_PERIODIC, FF_SQUARE, FF_TRIANGLE, FF_SINE, FF_SAW_UP, FF_SAW_DOWN,
-                  FF_GAIN})
+    for (int f :
+         {FF_RUMBLE, FF_PERIODIC, FF_SQUARE, FF_TRIANGLE, FF_SINE, FF_SAW_UP, FF_SAW_DOWN, FF_GAIN})
         if (auto s = k.set_bit(UI_SET_FFBIT, f); !s) return s;
     uinput_setup s{};
     s.ff_effects_max = protocol::kPadEffectsMax;
@@ -239,14 +239,15 @@ Status service_pad_ff(UinputKernel& k, std::uint32_t slot,
                 if (er.effect_id < protocol::kPadEffectsMax)
                     record(PadFeedbackOp::erase, er.effect_id, 0);
             } else if (e.type == EV_FF && e.code == FF_GAIN) {
-                record(PadFeedbackOp::gain, 0, static_cast<std::uint32_t>(std::clamp(e.value, 0, 0xffff)));
+                record(PadFeedbackOp::gain, 0,
+                       static_cast<std::uint32_t>(std::clamp(e.value, 0, 0xffff)));
             } else if (e.type == EV_FF && e.code < protocol::kPadEffectsMax) {
                 if (e.value <= 0)
                     record(PadFeedbackOp::stop, e.code, 0);
                 else
                     record(PadFeedbackOp::play, e.code,
-                           static_cast<std::uint32_t>(std::min<std::int64_t>(
-                               e.value, protocol::kMaxPadPlayCount)));
+                           static_cast<std::uint32_t>(
+                               std::min<std::int64_t>(e.value, protocol::kMaxPadPlayCount)));
             }
         }
     }

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "input/evdev_device.hpp"
 #include "input/evdev_input.hpp"
@@ -111,8 +111,10 @@ struct GamepadInput::Impl {
         if (!caps.rumble) return;
         if ((::fcntl(p.fd.get(), F_GETFL) & O_ACCMODE) != O_RDWR) {
             if (!said_read_only)
-                say("gamepad " + p.info.path + " can rumble but is open read-only: rumble is off "
-                    "(give write access to " + p.node + ")");
+                say("gamepad " + p.info.path +
+                    " can rumble but is open read-only: rumble is off "
+                    "(give write access to " +
+                    p.node + ")");
             said_read_only = true;
             return;
         }

@@ -72,7 +72,7 @@ struct GamepadInfo {
 
 // What became of the guest's force-feedback records.
 struct PadFeedbackStats {
-    std::uint64_t applied = 0;   // acted on (an unchanged upload included)
+    std::uint64_t applied = 0;    // acted on (an unchanged upload included)
     std::uint64_t no_rumble = 0;  // for a slot with no pad open, or one without rumble
     std::uint64_t refused = 0;    // the device refused, or the guest asked the impossible
     std::uint64_t lost = 0;       // overwritten before the host read them

@@ -23,7 +23,8 @@ bool test_bit(const unsigned long* bits, unsigned bit) {
 
 FfCaps ff_caps(int fd) {
     FfCaps c;
-    unsigned long bits[(FF_MAX + 1 + sizeof(unsigned long) * 8 - 1) / (sizeof(unsigned long) * 8)]{};
+    unsigned long
+        bits[(FF_MAX + 1 + sizeof(unsigned long) * 8 - 1) / (sizeof(unsigned long) * 8)]{};
     if (::ioctl(fd, EVIOCGBIT(EV_FF, sizeof(bits)), bits) < 0) return c;
     c.rumble = test_bit(bits, FF_RUMBLE);
     c.gain = test_bit(bits, FF_GAIN);

@@ -25,8 +25,8 @@ class FfDevice {
     virtual ~FfDevice() = default;
     // EVIOCSFF: a new effect (effect.id -1) or an update of one; the device's id for it.
     virtual Result<int> upload(const ff_effect& effect) = 0;
-    virtual Status erase(int id) = 0;                  // EVIOCRMFF
-    virtual Status play(int id, int count) = 0;        // EV_FF id, count (0 stops)
+    virtual Status erase(int id) = 0;                 // EVIOCRMFF
+    virtual Status play(int id, int count) = 0;       // EV_FF id, count (0 stops)
     virtual Status set_gain(std::uint16_t gain) = 0;  // EV_FF FF_GAIN
 };
 

@@ -96,9 +96,10 @@ std::size_t PadFeedbackReader::pop(std::span<PadFeedbackRecord> out) {
     const std::uint64_t after = load_acquire(header(channel_).head);
     const std::uint64_t oldest_intact =
         after > kPadFeedbackCapacity ? after - kPadFeedbackCapacity : 0;
-    const std::size_t torn = oldest_intact > tail_
-                                 ? static_cast<std::size_t>(std::min<std::uint64_t>(oldest_intact - tail_, n))
-                                 : 0;
+    const std::size_t torn =
+        oldest_intact > tail_
+            ? static_cast<std::size_t>(std::min<std::uint64_t>(oldest_intact - tail_, n))
+            : 0;
     lost_ += torn;
     std::size_t got = 0;
     for (std::size_t i = torn; i < n; ++i) {

@@ -185,7 +185,8 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     if (!clip_out) return clip_out.error();
     auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
     if (!clip_in) return clip_in.error();
-    s.channels_.emplace(AgentChannels{*frames, *cursor, *input, *audio, *clip_out, *clip_in, *pad_feedback});
+    s.channels_.emplace(
+        AgentChannels{*frames, *cursor, *input, *audio, *clip_out, *clip_in, *pad_feedback});
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;

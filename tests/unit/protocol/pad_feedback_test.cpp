@@ -13,9 +13,7 @@ namespace {
 // An input channel as the agent lays it out: ring header, feedback ring, events.
 struct Channel {
     std::vector<std::uint64_t> words = std::vector<std::uint64_t>((kPageSize + 4096 * 24) / 8);
-    std::span<std::byte> bytes() {
-        return std::as_writable_bytes(std::span(words));
-    }
+    std::span<std::byte> bytes() { return std::as_writable_bytes(std::span(words)); }
     Channel() {
         EXPECT_TRUE(init_input_ring(bytes(), 4096));
         EXPECT_TRUE(init_pad_feedback(bytes()));

@@ -284,17 +284,17 @@ enum class PadFeedbackOp : std::uint8_t {
     gain = 5,    // the pad's gain: value 0..0xffff
 };
 inline constexpr std::uint8_t kMaxPadFeedbackOp = 5;
-inline constexpr std::uint32_t kPadEffectsMax = 16;       // the agent's ff_effects_max per pad
+inline constexpr std::uint32_t kPadEffectsMax = 16;        // the agent's ff_effects_max per pad
 inline constexpr std::uint32_t kMaxPadPlayCount = 0xffff;  // EV_FF repeat counts beyond are refused
 inline constexpr std::size_t kPadFeedbackOffset = 0x400;   // from the input channel's start
 inline constexpr std::uint32_t kPadFeedbackCapacity = 128;  // records
 
 struct alignas(8) PadFeedbackRecord {
-    std::uint8_t op;       // PadFeedbackOp
-    std::uint8_t device;   // pad slot, 1..pad::kMaxGamepads (as InputEvent::device)
-    std::uint16_t effect;  // the guest's effect id, 0..kPadEffectsMax-1 (not for gain)
-    std::uint16_t strong;  // upload: strong (low-frequency) motor magnitude
-    std::uint16_t weak;    // upload: weak (high-frequency) motor magnitude
+    std::uint8_t op;          // PadFeedbackOp
+    std::uint8_t device;      // pad slot, 1..pad::kMaxGamepads (as InputEvent::device)
+    std::uint16_t effect;     // the guest's effect id, 0..kPadEffectsMax-1 (not for gain)
+    std::uint16_t strong;     // upload: strong (low-frequency) motor magnitude
+    std::uint16_t weak;       // upload: weak (high-frequency) motor magnitude
     std::uint16_t length_ms;  // upload: 0 plays until stopped
     std::uint16_t delay_ms;   // upload
     std::uint32_t value;      // play: repeat count; gain: the gain
