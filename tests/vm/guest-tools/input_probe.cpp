@@ -4,9 +4,10 @@
 // what it sent. Devices that appear later (the agent's uinput devices) are
 // picked up by rescanning. Plain read() of struct input_event: no libevdev.
 //   PROBE-DEV eventN <name>
-//   PROBE-EV eventN <type> <code> <value>     (EV_SYN and EV_MSC left out)
+//   PROBE-EV eventN <type> <code> <value>     (EV_SYN, EV_MSC and EV_FF left out)
 // On the agent's pad ("Porthole gamepad N") it also does what a game does
-// for rumble, through a second fd (EV_FF never comes back to readers):
+// for rumble, through a second fd (evdev echoes its EV_FF writes to every
+// reader: left out of PROBE-EV):
 // FF_GAIN 0xc000, EVIOCSFF of an FF_RUMBLE (strong 0xc000, weak 0x4000,
 // 300 ms after 5 ms), play once, stop, EVIOCRMFF, and says
 //   PROBE-FF eventN <effect id>   or   PROBE-FF-FAIL eventN <why>
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
             if (n <= 0) continue;
             for (std::size_t k = 0; k < static_cast<std::size_t>(n) / sizeof(input_event); ++k) {
                 const auto& e = evs[k];
-                if (e.type == EV_SYN || e.type == EV_MSC) continue;
+                if (e.type == EV_SYN || e.type == EV_MSC || e.type == EV_FF) continue;
                 say("PROBE-EV " + devices[i].node + " " + std::to_string(e.type) + " " +
                     std::to_string(e.code) + " " + std::to_string(e.value));
             }
