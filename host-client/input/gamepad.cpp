@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -102,8 +103,14 @@ struct GamepadInput::Impl {
     PadFeedbackStats feedback_stats;
     std::uint64_t lost_before = 0, rejected_before = 0;  // by earlier sessions' readers
 
+    std::vector<std::string> unsaid;  // said before set_notice (pads opened by create)
+    std::atomic<bool> feedback_attached{false};
+
     void say(const std::string& m) {
-        if (notice) notice(m);
+        if (notice)
+            notice(m);
+        else
+            unsaid.push_back(m);
     }
 
     void setup_rumble(Pad& p) {
@@ -294,7 +301,7 @@ Status GamepadInput::poll(std::chrono::milliseconds timeout) {
         fds.push_back({p.fd.get(), POLLIN, 0});
         which.push_back(&p);
         // The agent's ring has no wakeup: rumble is read at least this often.
-        if (p.rumble) timeout = std::min(timeout, kFeedbackPeriod);
+        if (p.rumble && im.feedback_attached.load()) timeout = std::min(timeout, kFeedbackPeriod);
     }
     if (fds.empty()) {
         ::poll(nullptr, 0, static_cast<int>(std::min(timeout, Impl::kRetry).count()));
@@ -319,6 +326,7 @@ void GamepadInput::attach_feedback(std::optional<protocol::PadFeedbackReader> re
         impl_->rejected_before += impl_->feedback->rejected();
     }
     impl_->feedback = std::move(reader);
+    impl_->feedback_attached.store(impl_->feedback.has_value());
     impl_->feedback_reset = true;  // the last session's effects are the last guest's
 }
 
@@ -329,6 +337,8 @@ PadFeedbackStats GamepadInput::feedback_stats() const {
 
 void GamepadInput::set_notice(std::function<void(const std::string&)> notice) {
     impl_->notice = std::move(notice);
+    for (const auto& m : std::exchange(impl_->unsaid, {}))
+        impl_->say(m);
 }
 
 std::vector<GamepadInfo> GamepadInput::pads() const {
