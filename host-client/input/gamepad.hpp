@@ -106,8 +106,9 @@ class GamepadInput {
     static constexpr std::chrono::milliseconds kFeedbackPeriod{4};
     [[nodiscard]] PadFeedbackStats feedback_stats() const;
     // Where to say what the user should know once (a pad with rumble open
-    // read-only, the first bad record of a kind); from the polling thread.
-    // What was to be said before (while create opened the pads) is said now.
+    // read-only, the first bad record of a kind); called from the polling
+    // thread, so set it before polling starts. What was to be said before
+    // (while create opened the pads) is said now.
     void set_notice(std::function<void(const std::string&)> notice);
 
   private:
