@@ -4,13 +4,18 @@
 
 #include <array>
 #include <chrono>
+#include <vector>
 
 #include "porthole/util/adaptive_wait.hpp"
 
 namespace porthole::agent {
 
-InputPump::InputPump(protocol::InputRingReader& ring, InputInjector& injector)
-    : ring_(ring), injector_(injector), thread_([this](std::stop_token s) { run(s); }) {}
+InputPump::InputPump(protocol::InputRingReader& ring, InputInjector& injector,
+                     protocol::PadFeedbackWriter* feedback)
+    : ring_(ring),
+      injector_(injector),
+      feedback_(feedback),
+      thread_([this](std::stop_token s) { run(s); }) {}
 
 InputPump::~InputPump() {
     thread_.request_stop();
@@ -23,8 +28,18 @@ void InputPump::run(const std::stop_token& stop) {
     std::uint64_t overflow_seen = ring_.host_overflow();
     std::uint64_t rejected_seen = 0;
     auto next_report = std::chrono::steady_clock::now();
+    std::vector<protocol::PadFeedbackRecord> feedback;
+    std::uint64_t feedback_failures = 0;
     while (!stop.stop_requested()) {
+        // A game's EVIOCSFF waits for its upload to be answered: served every round.
+        feedback.clear();
+        if (auto s = injector_.take_feedback(feedback); !s && feedback_failures++ == 0)
+            spdlog::warn("gamepad force feedback: {}", s.error().message);
+        if (feedback_ != nullptr)
+            for (const auto& r : feedback)
+                feedback_->push(r);
         const std::size_t n = ring_.pop(buf);
+        if (!feedback.empty()) wait.activity();
         if (n == 0) {
             wait.idle();
         } else {

@@ -10,13 +10,16 @@
 
 #include "input/injector.hpp"
 #include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/pad_feedback.hpp"
 
 namespace porthole::agent {
 
 class InputPump {
   public:
     // Both must outlive the pump; the pump is the ring reader's only user.
-    InputPump(protocol::InputRingReader& ring, InputInjector& injector);
+    // `feedback` (may be null) takes the injector's pad force feedback for the host.
+    InputPump(protocol::InputRingReader& ring, InputInjector& injector,
+              protocol::PadFeedbackWriter* feedback = nullptr);
     InputPump(const InputPump&) = delete;
     InputPump& operator=(const InputPump&) = delete;
     ~InputPump();  // stops and joins the thread
@@ -28,6 +31,7 @@ class InputPump {
 
     protocol::InputRingReader& ring_;
     InputInjector& injector_;
+    protocol::PadFeedbackWriter* feedback_;
     std::atomic<std::uint64_t> batches_{0};
     std::jthread thread_;
 };

@@ -208,7 +208,7 @@ int run(const Options& o) {
     auto& ch = session->channels();
     std::optional<agent::InputPump> input_pump;
     if (injector) {
-        input_pump.emplace(ch.input, *injector);
+        input_pump.emplace(ch.input, *injector, &ch.pad_feedback);
         spdlog::info("input: {}", injector->name());
     }
     std::unique_ptr<agent::audio::AudioSource> audio;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "porthole/protocol/region.hpp"
 #include "porthole/util/result.hpp"
@@ -37,6 +38,9 @@ class InputInjector {
     // absolute positions map onto it. Width 0: the whole desktop. Called
     // from the capture thread while inject() runs on the input thread.
     virtual void set_captured_area(const ScreenArea& /*area*/) {}
+    // Force feedback games asked of the injector's pads, for the host's pads
+    // (appended to `out`); called on the thread that calls inject().
+    virtual Status take_feedback(std::vector<protocol::PadFeedbackRecord>& /*out*/) { return {}; }
 };
 
 // "uinput" (Linux), "sendinput" (Windows) or "none"; an error names what this build offers.

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -55,8 +57,33 @@ class UinputFd final : public UinputKernel {
         if (static_cast<std::size_t>(n) != bytes) return Error::make("short write to " + path_);
         return {};
     }
+    Result<std::size_t> read(std::span<input_event> out) override {
+        const ssize_t n = ::read(fd_.get(), out.data(), out.size_bytes());
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) return std::size_t{0};
+            return sys_error("reading " + path_, errno);
+        }
+        return static_cast<std::size_t>(n) / sizeof(input_event);
+    }
+    Status begin_ff_upload(uinput_ff_upload& u) override {
+        return ff_ioctl(UI_BEGIN_FF_UPLOAD, &u, "UI_BEGIN_FF_UPLOAD");
+    }
+    Status end_ff_upload(const uinput_ff_upload& u) override {
+        return ff_ioctl(UI_END_FF_UPLOAD, const_cast<uinput_ff_upload*>(&u), "UI_END_FF_UPLOAD");
+    }
+    Status begin_ff_erase(uinput_ff_erase& e) override {
+        return ff_ioctl(UI_BEGIN_FF_ERASE, &e, "UI_BEGIN_FF_ERASE");
+    }
+    Status end_ff_erase(const uinput_ff_erase& e) override {
+        return ff_ioctl(UI_END_FF_ERASE, const_cast<uinput_ff_erase*>(&e), "UI_END_FF_ERASE");
+    }
 
   private:
+    Status ff_ioctl(unsigned long request, void* arg, const char* what) {
+        if (::ioctl(fd_.get(), request, arg) < 0)
+            return sys_error(std::string(what) + " on " + path_, errno);
+        return {};
+    }
     UniqueFd fd_;
     std::string path_;
     bool created_ = false;
@@ -130,7 +157,14 @@ Status setup_gamepad(UinputKernel& k, std::uint32_t slot) {
         }
         if (auto s = k.abs_setup(a); !s) return s;
     }
+    // Rumble as xpad offers it through ff-memless: FF_RUMBLE, FF_PERIODIC
+    // (its waveforms are played as rumble of the magnitude) and FF_GAIN.
+    if (auto s = k.set_bit(UI_SET_EVBIT, EV_FF); !s) return s;
+    for (int f :
+         {FF_RUMBLE, FF_PERIODIC, FF_SQUARE, FF_TRIANGLE, FF_SINE, FF_SAW_UP, FF_SAW_DOWN, FF_GAIN})
+        if (auto s = k.set_bit(UI_SET_FFBIT, f); !s) return s;
     uinput_setup s{};
+    s.ff_effects_max = protocol::kPadEffectsMax;
     // The Xbox 360 controller's ids, the layout this is: SDL and games apply
     // their mapping for it instead of guessing one for an unknown pad.
     s.id.bustype = BUS_USB;
@@ -143,8 +177,97 @@ Status setup_gamepad(UinputKernel& k, std::uint32_t slot) {
     return k.create();
 }
 
+std::optional<protocol::PadFeedbackRecord> rumble_upload(const ff_effect& effect,
+                                                         std::uint32_t slot) {
+    if (effect.id < 0 || static_cast<std::uint32_t>(effect.id) >= protocol::kPadEffectsMax)
+        return std::nullopt;
+    protocol::PadFeedbackRecord r{};
+    r.op = static_cast<std::uint8_t>(protocol::PadFeedbackOp::upload);
+    r.device = static_cast<std::uint8_t>(slot);
+    r.effect = static_cast<std::uint16_t>(effect.id);
+    r.length_ms = effect.replay.length;
+    r.delay_ms = effect.replay.delay;
+    switch (effect.type) {
+        case FF_RUMBLE:
+            r.strong = effect.u.rumble.strong_magnitude;
+            r.weak = effect.u.rumble.weak_magnitude;
+            return r;
+        case FF_PERIODIC: {
+            // As ff-memless: the magnitude (0..0x7fff) scaled to 0..0xffff on both motors.
+            const int m = std::abs(static_cast<int>(effect.u.periodic.magnitude));
+            r.strong = r.weak = static_cast<std::uint16_t>(std::min(m * 2, 0xffff));
+            return r;
+        }
+        default:
+            return std::nullopt;
+    }
+}
+
+Status service_pad_ff(UinputKernel& k, std::uint32_t slot,
+                      std::vector<protocol::PadFeedbackRecord>& out) {
+    using protocol::PadFeedbackOp;
+    auto record = [&](PadFeedbackOp op, std::uint32_t effect, std::uint32_t value) {
+        protocol::PadFeedbackRecord r{};
+        r.op = static_cast<std::uint8_t>(op);
+        r.device = static_cast<std::uint8_t>(slot);
+        r.effect = static_cast<std::uint16_t>(effect);
+        r.value = value;
+        out.push_back(r);
+    };
+    std::array<input_event, 32> buf{};
+    // Bounded: a game that floods its pad is served on the next call.
+    for (int round = 0; round < 4; ++round) {
+        auto n = k.read(buf);
+        if (!n) return n.error();
+        if (*n == 0) return {};
+        for (std::size_t i = 0; i < *n; ++i) {
+            const input_event& e = buf[i];
+            if (e.type == EV_UINPUT && e.code == UI_FF_UPLOAD) {
+                uinput_ff_upload u{};
+                u.request_id = static_cast<std::uint32_t>(e.value);
+                if (auto s = k.begin_ff_upload(u); !s) return s;
+                const auto r = rumble_upload(u.effect, slot);
+                u.retval = r ? 0 : -EINVAL;
+                if (auto s = k.end_ff_upload(u); !s) return s;
+                if (r) out.push_back(*r);
+            } else if (e.type == EV_UINPUT && e.code == UI_FF_ERASE) {
+                uinput_ff_erase er{};
+                er.request_id = static_cast<std::uint32_t>(e.value);
+                if (auto s = k.begin_ff_erase(er); !s) return s;
+                er.retval = 0;
+                if (auto s = k.end_ff_erase(er); !s) return s;
+                if (er.effect_id < protocol::kPadEffectsMax)
+                    record(PadFeedbackOp::erase, er.effect_id, 0);
+            } else if (e.type == EV_FF && e.code == FF_GAIN) {
+                record(PadFeedbackOp::gain, 0,
+                       static_cast<std::uint32_t>(std::clamp(e.value, 0, 0xffff)));
+            } else if (e.type == EV_FF && e.code < protocol::kPadEffectsMax) {
+                if (e.value <= 0)
+                    record(PadFeedbackOp::stop, e.code, 0);
+                else
+                    record(PadFeedbackOp::play, e.code,
+                           static_cast<std::uint32_t>(
+                               std::min<std::int64_t>(e.value, protocol::kMaxPadPlayCount)));
+            }
+        }
+    }
+    return {};
+}
+
+Status UinputInjector::take_feedback(std::vector<protocol::PadFeedbackRecord>& out) {
+    Status result;
+    for (std::size_t slot = 0; slot < pads_.size(); ++slot) {
+        if (!pads_[slot]) continue;
+        if (auto s = service_pad_ff(*pads_[slot], static_cast<std::uint32_t>(slot + 1), out);
+            !s && result)
+            result = s;
+    }
+    return result;
+}
+
 Result<std::unique_ptr<UinputKernel>> open_uinput(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    // Read-write: a pad reads its force-feedback requests from the same fd.
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
         const int err = errno;
         return Error::make(

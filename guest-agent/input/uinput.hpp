@@ -13,12 +13,14 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "input/injector.hpp"
 #include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/pad_feedback.hpp"
 
 namespace porthole::agent {
 
@@ -32,6 +34,18 @@ class UinputKernel {
     virtual Status setup(const uinput_setup& s) = 0;            // UI_DEV_SETUP
     virtual Status create() = 0;                                // UI_DEV_CREATE
     virtual Status write(std::span<const input_event> events) = 0;
+    // Force feedback (a pad declares EV_FF): what the kernel queued for the
+    // device (EV_UINPUT requests, EV_FF play/stop/gain; 0 when none), and
+    // the upload and erase handshakes (UI_BEGIN/END_FF_UPLOAD/ERASE). A
+    // device without force feedback has none of them.
+    virtual Result<std::size_t> read(std::span<input_event> /*out*/) { return std::size_t{0}; }
+    virtual Status begin_ff_upload(uinput_ff_upload& /*u*/) { return no_ff(); }
+    virtual Status end_ff_upload(const uinput_ff_upload& /*u*/) { return no_ff(); }
+    virtual Status begin_ff_erase(uinput_ff_erase& /*e*/) { return no_ff(); }
+    virtual Status end_ff_erase(const uinput_ff_erase& /*e*/) { return no_ff(); }
+
+  private:
+    static Status no_ff() { return Error::make("this device has no force feedback"); }
 };
 
 // Opens /dev/uinput (or `path`) for one device.
@@ -51,8 +65,22 @@ struct UinputRouting {
 // SYN_REPORT of the host ends a frame on each device that got events in it.
 UinputRouting route_uinput(std::span<const protocol::InputEvent> batch, bool& last_motion_absolute);
 
-// Sets up and creates a gamepad of the protocol's fixed layout (pad::) on `k`.
+// Sets up and creates a gamepad of the protocol's fixed layout (pad::) on `k`,
+// with rumble (FF_RUMBLE, and FF_PERIODIC played as rumble as ff-memless
+// does, FF_GAIN; protocol::kPadEffectsMax effects).
 Status setup_gamepad(UinputKernel& k, std::uint32_t slot);
+
+// The record telling the host about an effect uploaded on pad `slot`
+// (1-based); nullopt for an effect it cannot play as rumble.
+std::optional<protocol::PadFeedbackRecord> rumble_upload(const ff_effect& effect,
+                                                         std::uint32_t slot);
+
+// Answers the force-feedback requests the kernel queued on one pad and says
+// what the host's pad should do (appended to `out`). Upload and erase are
+// answered at once (the game's EVIOCSFF waits for it); what cannot be
+// rumble is refused (EINVAL).
+Status service_pad_ff(UinputKernel& k, std::uint32_t slot,
+                      std::vector<protocol::PadFeedbackRecord>& out);
 
 // Opens the kernel interface for one more device (a gamepad, when a slot is first used).
 using UinputOpener = std::function<Result<std::unique_ptr<UinputKernel>>()>;
@@ -68,6 +96,8 @@ class UinputInjector final : public InputInjector {
     [[nodiscard]] std::string_view name() const override { return "uinput"; }
     Status inject(std::span<const protocol::InputEvent> events) override;
     [[nodiscard]] InjectorStats stats() const override { return stats_; }
+    // Services every pad's force-feedback requests (same thread as inject).
+    Status take_feedback(std::vector<protocol::PadFeedbackRecord>& out) override;
 
   private:
     UinputInjector(std::unique_ptr<UinputKernel> p, std::unique_ptr<UinputKernel> t,

@@ -101,10 +101,11 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         auto pads = input::GamepadInput::create(o.gamepads, *self);
         if (!pads) return Error{"--gamepad: " + pads.error().message};
         s->gamepads_ = std::move(*pads);
+        s->gamepads_->set_notice([](const std::string& m) { spdlog::warn("input: {}", m); });
         for (const auto& p : s->gamepads_->pads()) {
             if (p.open)
-                spdlog::info("input: gamepad {} ({}) to the guest as pad {}", p.path, p.name,
-                             p.slot);
+                spdlog::info("input: gamepad {} ({}) to the guest as pad {}{}", p.path, p.name,
+                             p.slot, p.rumble ? ", with rumble" : "");
             else
                 spdlog::warn("input: gamepad {} not open yet: {}", p.path, p.last_error);
         }
@@ -183,12 +184,14 @@ void InputSubsystem::attach(protocol::HostChannels& channels,
         return;
     }
     said_cannot_inject_ = false;
+    if (gamepads_) gamepads_->attach_feedback(std::move(channels.pad_feedback));
     region_sink_.attach(std::move(channels.input));
     channels.input.reset();
 }
 
 void InputSubsystem::detach() {
     if (sink_ == &region_sink_) region_sink_.attach(std::nullopt);
+    if (gamepads_) gamepads_->attach_feedback(std::nullopt);  // the guest's rumble stops
 }
 
 bool InputSubsystem::tick(std::uint64_t /*now_ns*/) {

@@ -336,6 +336,7 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
     app.add_option("--gamepad", o.gamepads,
                    "evdev gamepad (/dev/input/by-id/...-event-joystick) forwarded to a Linux "
                    "guest's agent, which replays it on a uinput pad; grabbed while porthole runs; "
+                   "the guest's rumble plays on the pad when it has FF_RUMBLE; "
                    "repeatable, at most 4; not with --input-to qmp (Windows guests: --usb)");
     app.add_option("--audio", o.audio,
                    "play the guest's audio: auto (when the agent announces audio), on, off")

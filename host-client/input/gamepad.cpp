@@ -6,12 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "input/evdev_device.hpp"
 #include "input/evdev_input.hpp"
+#include "input/pad_rumble.hpp"
 #include "porthole/util/adaptive_wait.hpp"
 #include "porthole/util/unique_fd.hpp"
 
@@ -85,8 +89,106 @@ struct GamepadInput::Impl {
         std::vector<protocol::InputEvent> batch;
         std::uint64_t dropped_before = 0;  // by earlier mappers of this slot
         std::string node;                  // the eventN behind the path while open
+        // Declared after fd: destroyed first, erasing the guest's effects on the open fd.
+        std::unique_ptr<EvdevFfDevice> ff;
+        std::unique_ptr<PadRumble> rumble;
     };
     InputSink* sink = nullptr;
+    std::function<void(const std::string&)> notice;
+    bool said_read_only = false, said_refused = false, said_rejected = false, said_lost = false;
+    // Handed over by attach_feedback (any thread), taken by poll.
+    mutable std::mutex feedback_mutex;
+    std::optional<protocol::PadFeedbackReader> feedback;
+    bool feedback_reset = false;
+    PadFeedbackStats feedback_stats;
+    std::uint64_t lost_before = 0, rejected_before = 0;  // by earlier sessions' readers
+
+    std::vector<std::string> unsaid;  // said before set_notice (pads opened by create)
+    std::atomic<bool> feedback_attached{false};
+
+    void say(const std::string& m) {
+        if (notice)
+            notice(m);
+        else
+            unsaid.push_back(m);
+    }
+
+    void setup_rumble(Pad& p) {
+        const FfCaps caps = ff_caps(p.fd.get());
+        if (!caps.rumble) return;
+        if ((::fcntl(p.fd.get(), F_GETFL) & O_ACCMODE) != O_RDWR) {
+            if (!said_read_only)
+                say("gamepad " + p.info.path +
+                    " can rumble but is open read-only: rumble is off "
+                    "(give write access to " +
+                    p.node + ")");
+            said_read_only = true;
+            return;
+        }
+        p.ff = std::make_unique<EvdevFfDevice>(p.fd.get());
+        p.rumble = std::make_unique<PadRumble>(*p.ff, caps);
+        p.info.rumble = true;
+    }
+
+    void stop_rumble(Pad& p) {
+        p.rumble.reset();  // erases what the guest uploaded
+        p.ff.reset();
+        p.info.rumble = false;
+    }
+
+    void apply_feedback(const protocol::PadFeedbackRecord& r, PadFeedbackStats& delta) {
+        // Validated by the reader: the slot is 1..kMaxGamepads, maybe not one of ours.
+        Pad* p = r.device <= pads.size() ? &pads[r.device - 1] : nullptr;
+        if (p == nullptr || !p->rumble) {
+            ++delta.no_rumble;
+            return;
+        }
+        if (auto s = p->rumble->apply(r); !s) {
+            ++delta.refused;
+            if (!said_refused)
+                say("gamepad " + p->info.path + " rumble: " + s.error().message +
+                    " (said once; counted from now on)");
+            said_refused = true;
+            return;
+        }
+        ++delta.applied;
+    }
+
+    void poll_feedback() {
+        std::array<protocol::PadFeedbackRecord, kFeedbackPerPoll> recs{};
+        std::size_t n = 0;
+        bool reset = false;
+        std::uint64_t lost = 0, rejected = 0;
+        {
+            std::lock_guard lock(feedback_mutex);
+            reset = std::exchange(feedback_reset, false);
+            if (feedback) {
+                n = feedback->pop(recs);
+                feedback_stats.lost = lost_before + feedback->lost();
+                feedback_stats.rejected = rejected_before + feedback->rejected();
+            }
+            lost = feedback_stats.lost;
+            rejected = feedback_stats.rejected;
+        }
+        if (reset)
+            for (auto& p : pads)
+                if (p.rumble) p.rumble->reset();
+        if (rejected > 0 && !said_rejected) {
+            say("the agent sent invalid gamepad feedback records: ignored (said once; counted)");
+            said_rejected = true;
+        }
+        if (lost > 0 && !said_lost) {
+            say("gamepad feedback records were lost: the host fell behind the agent (said once)");
+            said_lost = true;
+        }
+        PadFeedbackStats delta;
+        for (std::size_t i = 0; i < n; ++i)
+            apply_feedback(recs[i], delta);
+        std::lock_guard lock(feedback_mutex);
+        feedback_stats.applied += delta.applied;
+        feedback_stats.no_rumble += delta.no_rumble;
+        feedback_stats.refused += delta.refused;
+    }
     std::vector<Pad> pads;
     std::chrono::steady_clock::time_point next_retry{};
     static constexpr std::chrono::milliseconds kRetry{500};
@@ -111,10 +213,12 @@ struct GamepadInput::Impl {
         p.info.open = true;
         p.info.last_error.clear();
         p.batch.clear();
+        setup_rumble(p);
         return {};
     }
 
     void close(Pad& p, std::string why) {
+        stop_rumble(p);
         if (p.mapper) p.dropped_before += p.mapper->dropped();
         p.mapper.reset();
         p.dev.reset();
@@ -189,12 +293,15 @@ Status GamepadInput::poll(std::chrono::milliseconds timeout) {
                 if (auto s = im.open(p); !s) p.info.last_error = s.error().message;
         }
     }
+    im.poll_feedback();
     std::vector<pollfd> fds;
     std::vector<Impl::Pad*> which;
     for (auto& p : im.pads) {
         if (!p.info.open) continue;
         fds.push_back({p.fd.get(), POLLIN, 0});
         which.push_back(&p);
+        // The agent's ring has no wakeup: rumble is read at least this often.
+        if (p.rumble && im.feedback_attached.load()) timeout = std::min(timeout, kFeedbackPeriod);
     }
     if (fds.empty()) {
         ::poll(nullptr, 0, static_cast<int>(std::min(timeout, Impl::kRetry).count()));
@@ -210,6 +317,28 @@ Status GamepadInput::poll(std::chrono::milliseconds timeout) {
         }
     }
     return {};
+}
+
+void GamepadInput::attach_feedback(std::optional<protocol::PadFeedbackReader> reader) {
+    std::lock_guard lock(impl_->feedback_mutex);
+    if (impl_->feedback) {
+        impl_->lost_before += impl_->feedback->lost();
+        impl_->rejected_before += impl_->feedback->rejected();
+    }
+    impl_->feedback = std::move(reader);
+    impl_->feedback_attached.store(impl_->feedback.has_value());
+    impl_->feedback_reset = true;  // the last session's effects are the last guest's
+}
+
+PadFeedbackStats GamepadInput::feedback_stats() const {
+    std::lock_guard lock(impl_->feedback_mutex);
+    return impl_->feedback_stats;
+}
+
+void GamepadInput::set_notice(std::function<void(const std::string&)> notice) {
+    impl_->notice = std::move(notice);
+    for (const auto& m : std::exchange(impl_->unsaid, {}))
+        impl_->say(m);
 }
 
 std::vector<GamepadInfo> GamepadInput::pads() const {

@@ -15,13 +15,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "input/sink.hpp"
 #include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/pad_feedback.hpp"
 #include "porthole/util/result.hpp"
 
 struct libevdev;
@@ -63,7 +66,17 @@ struct GamepadInfo {
     std::string name;
     std::uint32_t slot = 0;
     bool open = false;
+    bool rumble = false;  // the guest's force feedback plays on it
     std::string last_error;
+};
+
+// What became of the guest's force-feedback records.
+struct PadFeedbackStats {
+    std::uint64_t applied = 0;    // acted on (an unchanged upload included)
+    std::uint64_t no_rumble = 0;  // for a slot with no pad open, or one without rumble
+    std::uint64_t refused = 0;    // the device refused, or the guest asked the impossible
+    std::uint64_t lost = 0;       // overwritten before the host read them
+    std::uint64_t rejected = 0;   // invalid (is_valid_pad_feedback)
 };
 
 // Reads the pads named on the command line, one slot each (at most
@@ -82,6 +95,21 @@ class GamepadInput {
     Status poll(std::chrono::milliseconds timeout);
     [[nodiscard]] std::vector<GamepadInfo> pads() const;
     [[nodiscard]] std::uint64_t dropped() const;  // events with no place in the pad layout
+
+    // The agent's force-feedback ring of a new session (nullopt: none). What
+    // the last session's guest uploaded is stopped and erased on the next
+    // poll. Any thread; poll() reads the ring, taking at most
+    // kFeedbackPerPoll records a poll and polling at least every
+    // kFeedbackPeriod while pads with rumble are open.
+    void attach_feedback(std::optional<protocol::PadFeedbackReader> reader);
+    static constexpr std::size_t kFeedbackPerPoll = 16;
+    static constexpr std::chrono::milliseconds kFeedbackPeriod{4};
+    [[nodiscard]] PadFeedbackStats feedback_stats() const;
+    // Where to say what the user should know once (a pad with rumble open
+    // read-only, the first bad record of a kind); called from the polling
+    // thread, so set it before polling starts. What was to be said before
+    // (while create opened the pads) is said now.
+    void set_notice(std::function<void(const std::string&)> notice);
 
   private:
     struct Impl;

@@ -23,7 +23,7 @@ Result<std::pair<std::uint32_t, std::uint64_t>> ring_geometry(std::span<const st
     const std::uint64_t event_size = h.event_size;
     const std::uint64_t events_offset = h.events_offset;
     if (capacity == 0 || !std::has_single_bit(capacity) || capacity > (1U << 20) ||
-        event_size != sizeof(InputEvent) || events_offset < sizeof(InputRingHeader) ||
+        event_size != sizeof(InputEvent) || events_offset < kPadFeedbackEnd ||
         events_offset % 8 != 0 || events_offset > channel.size() ||
         (channel.size() - events_offset) / sizeof(InputEvent) < capacity) {
         return channel_error("input ring header does not fit its channel");

@@ -172,6 +172,9 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
         return ok.error();
     auto input = InputRingReader::attach(s.channel(layout->input));
     if (!input) return input.error();
+    if (auto ok = init_pad_feedback(s.channel(layout->input)); !ok) return ok.error();
+    auto pad_feedback = PadFeedbackWriter::attach(s.channel(layout->input));
+    if (!pad_feedback) return pad_feedback.error();
     auto audio = AudioWriter::create(s.channel(layout->audio_out));
     if (!audio) return audio.error();
     if (auto ok = init_clipboard_channel(s.channel(layout->clipboard_to_host)); !ok)
@@ -182,7 +185,8 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     if (!clip_out) return clip_out.error();
     auto clip_in = ClipboardReader::attach(s.channel(layout->clipboard_to_guest));
     if (!clip_in) return clip_in.error();
-    s.channels_.emplace(AgentChannels{*frames, *cursor, *input, *audio, *clip_out, *clip_in});
+    s.channels_.emplace(
+        AgentChannels{*frames, *cursor, *input, *audio, *clip_out, *clip_in, *pad_feedback});
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;
@@ -221,7 +225,7 @@ HostSession::~HostSession() {
 Result<HostChannels> HostSession::attach_channels() const {
     auto frames = FrameReader::attach(channel(layout_.frames));
     if (!frames) return frames.error();
-    HostChannels c{*frames, {}, {}, {}, {}, {}};
+    HostChannels c{*frames, {}, {}, {}, {}, {}, {}};
     if (layout_.cursor.size != 0) {
         auto r = CursorReader::attach(channel(layout_.cursor));
         if (!r) return r.error();
@@ -231,6 +235,8 @@ Result<HostChannels> HostSession::attach_channels() const {
         auto r = InputRingWriter::attach(channel(layout_.input));
         if (!r) return r.error();
         c.input.emplace(*r);
+        // Only an agent of this protocol gets here; a bad ring just means no rumble.
+        if (auto f = PadFeedbackReader::attach(channel(layout_.input))) c.pad_feedback.emplace(*f);
     }
     if (layout_.audio_out.size != 0) {
         auto r = AudioReader::attach(channel(layout_.audio_out));

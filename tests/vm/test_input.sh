@@ -3,7 +3,9 @@
 #   region: vm-input-send attaches to the region as the host and writes the
 #           agent's input ring; the agent injects with uinput.
 #   pad:    as region, a gamepad script in pad slot 1: the agent creates its
-#           uinput pad ("Porthole gamepad 1") and every event must come from it.
+#           uinput pad ("Porthole gamepad 1") and every event must come from it;
+#           the probe plays a rumble effect on that pad (EVIOCSFF) and the
+#           sender must read its records from the agent's pad feedback ring.
 #   qmp:    vm-input-send uses the client's QMP sink (input-send-event) on
 #           QEMU's PS/2 keyboard, virtio tablet and virtio mouse.
 #   evdev-agent, evdev-qmp: porthole itself, --input evdev on a keyboard and
@@ -50,5 +52,9 @@ if [ "$mode" = pad ]; then
   [ -n "$node" ] || vm_fail "the agent created no uinput pad"
   others=$(tr -d '\r' <"$VM_CONSOLE" | awk -v n="$node" '/^PROBE-EV/ && $2 != n' | wc -l)
   [ "$others" -eq 0 ] || vm_fail "$others pad events came from another device than $node"
+  tr -d '\r' <"$VM_CONSOLE" | grep -q "^PROBE-FF $node " ||
+    vm_fail "the probe's rumble on the agent's pad failed: $(grep -a PROBE-FF "$VM_CONSOLE" | tr -d '\r')"
+  grep -q '^FEEDBACK-OK' "$VM_WORK/sender.log" || vm_fail "the rumble's records did not reach the host"
+  grep '^FEEDBACK' "$VM_WORK/sender.log"
 fi
 echo "PASS: $n events through $mode read back identically in the guest ($VM_ACCEL)"

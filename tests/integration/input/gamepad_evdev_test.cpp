@@ -8,12 +8,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "fake_evdev.hpp"
 #include "input/gamepad.hpp"
 #include "input/uinput.hpp"
 #include "porthole/protocol/input_ring.hpp"
+#include "porthole/protocol/pad_feedback.hpp"
 
 namespace porthole::client::input {
 namespace {
@@ -195,6 +197,63 @@ TEST(GamepadInput, AKeyboardGivenAsAGamepadIsRefusedSayingWhy) {
     auto five = GamepadInput::create({"a", "b", "c", "d", "e"}, sink);
     ASSERT_FALSE(five);
     EXPECT_NE(five.error().message.find("at most 4"), std::string::npos);
+}
+
+// The feedback ring's records reach the pad of their slot; a pad without
+// FF_RUMBLE (umockdev fakes none: it cannot take EVIOCSFF) and a slot with no
+// pad take nothing, invalid records are counted and said once, and a poll
+// takes at most kFeedbackPerPoll records.
+TEST(GamepadInput, FeedbackRecordsAreRoutedByTheirSlotBoundedPerPollAndBadOnesSaidOnce) {
+    PadPath path;
+    ASSERT_TRUE(protocol::init_pad_feedback(path.channel));
+    auto writer = protocol::PadFeedbackWriter::attach(path.channel);
+    ASSERT_TRUE(writer);
+    FakeDeviceSpec ds4{"Porthole Test Pad", 30, false, "", true};
+    path.bed.add(ds4);
+    auto in = GamepadInput::create({"/dev/input/event30"}, path.sink);
+    ASSERT_TRUE(in) << in.error().message;
+    ASSERT_TRUE((*in)->pads()[0].open);
+    EXPECT_FALSE((*in)->pads()[0].rumble) << "the fake pad declares no FF_RUMBLE";
+    std::vector<std::string> notices;
+    (*in)->set_notice([&](const std::string& m) { notices.push_back(m); });
+    auto reader = protocol::PadFeedbackReader::attach(path.channel);
+    ASSERT_TRUE(reader);
+    (*in)->attach_feedback(*reader);
+
+    protocol::PadFeedbackRecord up{};
+    up.op = static_cast<std::uint8_t>(protocol::PadFeedbackOp::upload);
+    up.device = 1;
+    up.strong = 0xffff;
+    writer->push(up);
+    up.device = 3;  // no pad in slot 3
+    writer->push(up);
+    up.device = 0;  // the keyboard's slot: invalid
+    writer->push(up);
+    up.effect = 99;
+    writer->push(up);
+    ASSERT_TRUE((*in)->poll(1ms));
+    auto st = (*in)->feedback_stats();
+    EXPECT_EQ(st.no_rumble, 2U);
+    EXPECT_EQ(st.rejected, 2U);
+    EXPECT_EQ(st.applied + st.refused, 0U);
+    ASSERT_EQ(notices.size(), 1U) << "said once";
+    EXPECT_NE(notices[0].find("invalid"), std::string::npos);
+
+    up.device = 1;
+    up.effect = 0;
+    for (int i = 0; i < 40; ++i)
+        writer->push(up);
+    ASSERT_TRUE((*in)->poll(1ms));
+    st = (*in)->feedback_stats();
+    EXPECT_EQ(st.no_rumble, 2U + GamepadInput::kFeedbackPerPoll);
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE((*in)->poll(1ms));
+    EXPECT_EQ((*in)->feedback_stats().no_rumble, 42U);
+    (*in)->attach_feedback(std::nullopt);  // the session is over: nothing is read
+    writer->push(up);
+    ASSERT_TRUE((*in)->poll(1ms));
+    EXPECT_EQ((*in)->feedback_stats().no_rumble, 42U);
+    EXPECT_EQ(notices.size(), 1U);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <map>
 #include <vector>
 
 namespace porthole::agent {
@@ -21,6 +24,14 @@ struct Recorded {
     std::uint16_t vendor = 0, product = 0;
     std::vector<input_event> written;
     bool fail_write = false;
+    std::uint32_t ff_effects_max = 0;
+    // Force feedback: what the kernel queued for the agent to read, the
+    // effect behind each upload request id, the erase behind each erase id.
+    std::deque<input_event> to_read;
+    std::map<std::uint32_t, ff_effect> upload_requests;
+    std::map<std::uint32_t, std::uint32_t> erase_requests;
+    std::vector<uinput_ff_upload> uploads_ended;
+    std::vector<uinput_ff_erase> erases_ended;
 };
 
 class FakeKernel final : public UinputKernel {
@@ -41,6 +52,7 @@ class FakeKernel final : public UinputKernel {
         r_.bustype = s.id.bustype;
         r_.vendor = s.id.vendor;
         r_.product = s.id.product;
+        r_.ff_effects_max = s.ff_effects_max;
         return {};
     }
     Status create() override {
@@ -50,6 +62,34 @@ class FakeKernel final : public UinputKernel {
     Status write(std::span<const input_event> events) override {
         if (r_.fail_write) return Error::make("EIO");
         r_.written.insert(r_.written.end(), events.begin(), events.end());
+        return {};
+    }
+    Result<std::size_t> read(std::span<input_event> out) override {
+        std::size_t n = 0;
+        for (; n < out.size() && !r_.to_read.empty(); ++n) {
+            out[n] = r_.to_read.front();
+            r_.to_read.pop_front();
+        }
+        return n;
+    }
+    Status begin_ff_upload(uinput_ff_upload& u) override {
+        const auto it = r_.upload_requests.find(u.request_id);
+        if (it == r_.upload_requests.end()) return Error::make("EINVAL: no such upload");
+        u.effect = it->second;
+        return {};
+    }
+    Status end_ff_upload(const uinput_ff_upload& u) override {
+        r_.uploads_ended.push_back(u);
+        return {};
+    }
+    Status begin_ff_erase(uinput_ff_erase& e) override {
+        const auto it = r_.erase_requests.find(e.request_id);
+        if (it == r_.erase_requests.end()) return Error::make("EINVAL: no such erase");
+        e.effect_id = it->second;
+        return {};
+    }
+    Status end_ff_erase(const uinput_ff_erase& e) override {
+        r_.erases_ended.push_back(e);
         return {};
     }
 
@@ -270,6 +310,124 @@ TEST(MakeInjector, NoneCountsAndUnknownNamesTheChoices) {
     auto bad = make_injector("xinput");
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().message.find("uinput"), std::string::npos);
+}
+
+// ---- force feedback: the kernel's uinput FF protocol (Documentation/input/uinput.rst)
+
+input_event kev(std::uint16_t type, std::uint16_t code, std::int32_t value) {
+    input_event e{};
+    e.type = type;
+    e.code = code;
+    e.value = value;
+    return e;
+}
+
+ff_effect rumble_effect(std::int16_t id, std::uint16_t strong, std::uint16_t weak) {
+    ff_effect e{};
+    e.type = FF_RUMBLE;
+    e.id = id;
+    e.u.rumble.strong_magnitude = strong;
+    e.u.rumble.weak_magnitude = weak;
+    e.replay.length = 300;
+    e.replay.delay = 5;
+    return e;
+}
+
+// A rig whose pad in slot 2 exists (created by a button press).
+struct FfRig : PadRig {
+    Recorded* pad2 = nullptr;
+    FfRig() {
+        const InputEvent b[] = {pad(2, EV_KEY, BTN_SOUTH, 1), pad(2, EV_SYN, SYN_REPORT, 0)};
+        EXPECT_TRUE(inj->inject(b));
+        EXPECT_EQ(pads.size(), 1U);
+        pad2 = pads.back().get();
+    }
+    std::vector<protocol::PadFeedbackRecord> take() {
+        std::vector<protocol::PadFeedbackRecord> out;
+        EXPECT_TRUE(inj->take_feedback(out));
+        return out;
+    }
+};
+
+TEST(UinputGamepadFf, ThePadDeclaresRumblePeriodicAndGainWithSixteenEffects) {
+    FfRig r;
+    const Recorded& p = *r.pad2;
+    EXPECT_TRUE(has_bit(p, UI_SET_EVBIT, EV_FF));
+    for (int f : {FF_RUMBLE, FF_PERIODIC, FF_SINE, FF_GAIN})
+        EXPECT_TRUE(has_bit(p, UI_SET_FFBIT, f)) << f;
+    EXPECT_FALSE(has_bit(p, UI_SET_FFBIT, FF_CONSTANT)) << "nothing the host pad cannot play";
+    EXPECT_EQ(p.ff_effects_max, protocol::kPadEffectsMax);
+}
+
+TEST(UinputGamepadFf, AnUploadIsAnsweredAndBecomesAnUploadRecordOfItsSlot) {
+    FfRig r;
+    r.pad2->upload_requests[7] = rumble_effect(3, 0xc000, 0x4000);
+    r.pad2->to_read.push_back(kev(EV_UINPUT, UI_FF_UPLOAD, 7));
+    const auto recs = r.take();
+    ASSERT_EQ(r.pad2->uploads_ended.size(), 1U) << "the game's EVIOCSFF is answered";
+    EXPECT_EQ(r.pad2->uploads_ended[0].request_id, 7U);
+    EXPECT_EQ(r.pad2->uploads_ended[0].retval, 0);
+    ASSERT_EQ(recs.size(), 1U);
+    EXPECT_EQ(recs[0].op, static_cast<std::uint8_t>(protocol::PadFeedbackOp::upload));
+    EXPECT_EQ(recs[0].device, 2);
+    EXPECT_EQ(recs[0].effect, 3);
+    EXPECT_EQ(recs[0].strong, 0xc000);
+    EXPECT_EQ(recs[0].weak, 0x4000);
+    EXPECT_EQ(recs[0].length_ms, 300);
+    EXPECT_EQ(recs[0].delay_ms, 5);
+    EXPECT_TRUE(protocol::is_valid_pad_feedback(recs[0]));
+}
+
+TEST(UinputGamepadFf, APeriodicEffectIsRumbleOfItsMagnitudeAndOthersAreRefused) {
+    FfRig r;
+    ff_effect sine{};
+    sine.type = FF_PERIODIC;
+    sine.id = 1;
+    sine.u.periodic.waveform = FF_SINE;
+    sine.u.periodic.magnitude = -0x2000;
+    ff_effect constant{};
+    constant.type = FF_CONSTANT;
+    constant.id = 2;
+    r.pad2->upload_requests[1] = sine;
+    r.pad2->upload_requests[2] = constant;
+    r.pad2->to_read = {kev(EV_UINPUT, UI_FF_UPLOAD, 1), kev(EV_UINPUT, UI_FF_UPLOAD, 2)};
+    const auto recs = r.take();
+    ASSERT_EQ(recs.size(), 1U);
+    EXPECT_EQ(recs[0].strong, 0x4000);
+    EXPECT_EQ(recs[0].weak, 0x4000);
+    ASSERT_EQ(r.pad2->uploads_ended.size(), 2U);
+    EXPECT_EQ(r.pad2->uploads_ended[1].retval, -EINVAL) << "the game hears it is not supported";
+}
+
+TEST(UinputGamepadFf, PlayStopGainAndEraseBecomeTheirRecords) {
+    FfRig r;
+    r.pad2->erase_requests[4] = 3;
+    r.pad2->to_read = {kev(EV_FF, 3, 2), kev(EV_FF, 3, 0), kev(EV_FF, FF_GAIN, 0x8000),
+                       kev(EV_UINPUT, UI_FF_ERASE, 4), kev(EV_FF, 0x50, 1)};
+    const auto recs = r.take();
+    using protocol::PadFeedbackOp;
+    ASSERT_EQ(recs.size(), 4U) << "an effect id past ff_effects_max is dropped";
+    EXPECT_EQ(recs[0].op, static_cast<std::uint8_t>(PadFeedbackOp::play));
+    EXPECT_EQ(recs[0].value, 2U);
+    EXPECT_EQ(recs[1].op, static_cast<std::uint8_t>(PadFeedbackOp::stop));
+    EXPECT_EQ(recs[2].op, static_cast<std::uint8_t>(PadFeedbackOp::gain));
+    EXPECT_EQ(recs[2].value, 0x8000U);
+    EXPECT_EQ(recs[3].op, static_cast<std::uint8_t>(PadFeedbackOp::erase));
+    EXPECT_EQ(recs[3].effect, 3);
+    ASSERT_EQ(r.pad2->erases_ended.size(), 1U);
+    EXPECT_EQ(r.pad2->erases_ended[0].request_id, 4U);
+    EXPECT_EQ(r.pad2->erases_ended[0].retval, 0);
+    for (const auto& x : recs)
+        EXPECT_TRUE(protocol::is_valid_pad_feedback(x));
+}
+
+TEST(UinputGamepadFf, NothingQueuedIsNothingAndAGonePadIsNoLongerServed) {
+    FfRig r;
+    EXPECT_TRUE(r.take().empty());
+    const InputEvent gone[] = {pad(2, EV_SYN, protocol::pad::syn_gone, 0)};
+    ASSERT_TRUE(r.inj->inject(gone));
+    r.pad2->to_read.push_back(kev(EV_FF, 3, 1));  // the destroyed device's fd is closed
+    EXPECT_TRUE(r.take().empty());
 }
 
 }  // namespace

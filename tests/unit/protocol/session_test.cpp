@@ -172,12 +172,12 @@ TEST(HostSession, FutureProtocolVersionIsReportedNotTrusted) {
     ASSERT_TRUE(a);
     auto& h = *reinterpret_cast<RegionHeader*>(mem.data());
     RegionHeader v = copy_out(h);
-    v.version = 7;
+    v.version = kVersion + 1;
     copy_in(h, v);
     HostSession host(mem.bytes(), 0, "h");
     auto p = host.poll(kMs);
     EXPECT_EQ(p.state, LinkState::incompatible);
-    EXPECT_NE(p.message.find("version 7"), std::string::npos);
+    EXPECT_NE(p.message.find("version " + std::to_string(kVersion + 1)), std::string::npos);
     EXPECT_FALSE(p.new_session);
 }
 

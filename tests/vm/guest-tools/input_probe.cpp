@@ -4,7 +4,15 @@
 // what it sent. Devices that appear later (the agent's uinput devices) are
 // picked up by rescanning. Plain read() of struct input_event: no libevdev.
 //   PROBE-DEV eventN <name>
-//   PROBE-EV eventN <type> <code> <value>     (EV_SYN and EV_MSC left out)
+//   PROBE-EV eventN <type> <code> <value>     (EV_SYN, EV_MSC and EV_FF left out)
+// On the agent's pad ("Porthole gamepad N") it also does what a game does
+// for rumble, through a second fd (evdev echoes its EV_FF writes to every
+// reader: left out of PROBE-EV):
+// FF_GAIN 0xc000, EVIOCSFF of an FF_RUMBLE (strong 0xc000, weak 0x4000,
+// 300 ms after 5 ms), play once, stop, EVIOCRMFF, and says
+//   PROBE-FF eventN <effect id>   or   PROBE-FF-FAIL eventN <why>
+// (the upload waits for the agent to answer the kernel: a hang here is an
+// agent that does not).
 // usage: porthole-input-probe [SECONDS]
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,9 +22,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -31,6 +42,45 @@ void say(const std::string& line) {
     const std::string l = line + "\n";
     // One write per line: the agent logs to the same console.
     [[maybe_unused]] auto n = ::write(STDOUT_FILENO, l.data(), l.size());
+}
+
+void rumble(const std::string& node) {
+    const auto fail = [&](const std::string& why) {
+        say("PROBE-FF-FAIL " + node + " " + why + ": " + std::strerror(errno));
+    };
+    const int fd = ::open(("/dev/input/" + node).c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return fail("open");
+    const auto ff = [&](std::uint16_t code, std::int32_t value) {
+        input_event e{};
+        e.type = EV_FF;
+        e.code = code;
+        e.value = value;
+        return ::write(fd, &e, sizeof(e)) == static_cast<ssize_t>(sizeof(e));
+    };
+    ff_effect effect{};
+    effect.type = FF_RUMBLE;
+    effect.id = -1;
+    effect.u.rumble.strong_magnitude = 0xc000;
+    effect.u.rumble.weak_magnitude = 0x4000;
+    effect.replay.length = 300;
+    effect.replay.delay = 5;
+    if (!ff(FF_GAIN, 0xc000)) {
+        fail("FF_GAIN");
+    } else if (::ioctl(fd, EVIOCSFF, &effect) < 0) {
+        fail("EVIOCSFF");
+    } else if (!ff(static_cast<std::uint16_t>(effect.id), 1)) {
+        fail("play");
+    } else {
+        ::usleep(50'000);
+        if (!ff(static_cast<std::uint16_t>(effect.id), 0)) {
+            fail("stop");
+        } else if (::ioctl(fd, EVIOCRMFF, effect.id) < 0) {
+            fail("EVIOCRMFF");
+        } else {
+            say("PROBE-FF " + node + " " + std::to_string(effect.id));
+        }
+    }
+    ::close(fd);
 }
 
 void rescan(std::vector<Device>& devices) {
@@ -49,6 +99,7 @@ void rescan(std::vector<Device>& devices) {
         if (::ioctl(fd, EVIOCGNAME(name.size() - 1), name.data()) < 0) name[0] = '\0';
         devices.push_back({node, fd});
         say("PROBE-DEV " + node + " " + name.data());
+        if (std::string(name.data()).rfind("Porthole gamepad", 0) == 0) rumble(node);
     }
     ::closedir(dir);
 }
@@ -78,7 +129,7 @@ int main(int argc, char** argv) {
             if (n <= 0) continue;
             for (std::size_t k = 0; k < static_cast<std::size_t>(n) / sizeof(input_event); ++k) {
                 const auto& e = evs[k];
-                if (e.type == EV_SYN || e.type == EV_MSC) continue;
+                if (e.type == EV_SYN || e.type == EV_MSC || e.type == EV_FF) continue;
                 say("PROBE-EV " + devices[i].node + " " + std::to_string(e.type) + " " +
                     std::to_string(e.code) + " " + std::to_string(e.value));
             }

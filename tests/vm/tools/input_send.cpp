@@ -6,14 +6,19 @@
 // so that the test can compare with what the guest's probe read.
 // `pad` sends a gamepad script in pad slot 1 through the region instead: a
 // first event that changes nothing makes the agent create its uinput pad,
-// and a pause lets the probe open it before the script starts.
+// and a pause lets the probe open it before the script starts. The probe
+// plays a rumble effect on the pad (gain, upload, play, stop, erase): the
+// sender then reads the agent's pad feedback ring and fails unless those
+// records came, in order, with the probe's values.
 // usage: vm-input-send region REGION_FILE | pad REGION_FILE | qmp QMP_SOCKET
 #include <fmt/format.h>
 #include <linux/input-event-codes.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -101,6 +106,71 @@ void report_sent(const Batch& b) {
     std::fflush(stdout);
 }
 
+// The records the probe's rumble must have made, in order (a stop may repeat:
+// the kernel stops an effect it erases).
+int check_rumble(porthole::protocol::HostSession& session,
+                 porthole::protocol::HostChannels& channels) {
+    using porthole::protocol::PadFeedbackOp;
+    using porthole::protocol::PadFeedbackRecord;
+    if (!channels.pad_feedback) {
+        spdlog::error("the agent offers no pad feedback ring");
+        return 1;
+    }
+    const auto is = [](const PadFeedbackRecord& r, PadFeedbackOp op) {
+        return r.op == static_cast<std::uint8_t>(op) && r.device == 1;
+    };
+    std::vector<std::function<bool(const PadFeedbackRecord&)>> want = {
+        [&](const PadFeedbackRecord& r) { return is(r, PadFeedbackOp::gain) && r.value == 0xc000; },
+        [&](const PadFeedbackRecord& r) {
+            return is(r, PadFeedbackOp::upload) && r.strong == 0xc000 && r.weak == 0x4000 &&
+                   r.length_ms == 300 && r.delay_ms == 5;
+        },
+        [&](const PadFeedbackRecord& r) { return is(r, PadFeedbackOp::play) && r.value == 1; },
+        [&](const PadFeedbackRecord& r) { return is(r, PadFeedbackOp::stop); },
+        [&](const PadFeedbackRecord& r) { return is(r, PadFeedbackOp::erase); },
+    };
+    std::size_t matched = 0;
+    std::optional<std::uint16_t> effect;
+    const auto deadline = monotonic_ns() + 20'000'000'000ULL;
+    while (matched < want.size() && monotonic_ns() < deadline) {
+        std::array<PadFeedbackRecord, 16> recs{};
+        const std::size_t n = channels.pad_feedback->pop(recs);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& r = recs[i];
+            fmt::print(stderr,
+                       "FEEDBACK op {} pad {} effect {} strong {:#x} weak {:#x} {} ms after {} ms "
+                       "value {:#x}\n",
+                       r.op, r.device, r.effect, r.strong, r.weak, r.length_ms, r.delay_ms,
+                       r.value);
+            const bool gain = is(r, PadFeedbackOp::gain);
+            if (!gain && effect && r.effect != *effect) {
+                spdlog::error("a record for effect {}, the probe's is {}", r.effect, *effect);
+                return 1;
+            }
+            if (matched < want.size() && want[matched](r)) {
+                if (is(r, PadFeedbackOp::upload)) effect = r.effect;
+                ++matched;
+            }
+        }
+        session.poll(monotonic_ns());
+        std::this_thread::sleep_for(10ms);
+    }
+    if (channels.pad_feedback->lost() != 0 || channels.pad_feedback->rejected() != 0) {
+        spdlog::error("pad feedback: {} records lost, {} invalid", channels.pad_feedback->lost(),
+                      channels.pad_feedback->rejected());
+        return 1;
+    }
+    if (matched < want.size()) {
+        spdlog::error(
+            "pad feedback: only {} of the {} records of the probe's rumble came "
+            "(gain, upload, play, stop, erase)",
+            matched, want.size());
+        return 1;
+    }
+    fmt::print(stderr, "FEEDBACK-OK effect {}\n", *effect);
+    return 0;
+}
+
 int send_region(const std::string& path, bool pad) {
     auto map = porthole::ivshmem::open_host_region(path);
     if (!map) {
@@ -150,7 +220,7 @@ int send_region(const std::string& path, bool pad) {
     if (pad && !run(Step{pad_batch({on_pad(EV_ABS, ABS_X, 0)}), 1500ms}, false)) return 1;
     for (const auto& step : pad ? pad_script() : script())
         if (!run(step, true)) return 1;
-    return 0;
+    return pad ? check_rumble(session, *channels) : 0;
 }
 
 int send_qmp(const std::string& socket) {

@@ -25,7 +25,9 @@ inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
 //    clipboard offers (formats, PNG) answered on request in chunks (ClipboardHeader)
 // 6: InputEvent::device (0 keyboard and pointer, 1..kMaxGamepads a gamepad) in
 //    half of the former reserved word
-inline constexpr std::uint32_t kVersion = 6;
+// 7: PadFeedbackHeader and records at kPadFeedbackOffset in the input channel's
+//    header page (guest -> host rumble: upload, play, stop, erase, gain)
+inline constexpr std::uint32_t kVersion = 7;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -267,6 +269,51 @@ struct alignas(64) InputRingHeader {
     alignas(64) std::uint64_t tail;  // guest: events consumed (monotonic)
     std::uint64_t guest_rejected;    // guest: events that failed validation
 };
+
+// Force feedback of the guest's pads back to the host's (guest -> host), in
+// the input channel's header page: the agent writes records of what games do
+// with its uinput pads' effects, the host replays them on the real pad. The
+// agent never waits for the host: a ring the host fell behind on is
+// overwritten and the host counts what it lost. Every field is checked by
+// the host (is_valid_pad_feedback) before it touches a device.
+enum class PadFeedbackOp : std::uint8_t {
+    upload = 1,  // effect `effect` is (now) a rumble of strong/weak, length_ms, delay_ms
+    play = 2,    // play `effect` value times (value >= 1)
+    stop = 3,    // stop `effect`
+    erase = 4,   // `effect` is gone
+    gain = 5,    // the pad's gain: value 0..0xffff
+};
+inline constexpr std::uint8_t kMaxPadFeedbackOp = 5;
+inline constexpr std::uint32_t kPadEffectsMax = 16;        // the agent's ff_effects_max per pad
+inline constexpr std::uint32_t kMaxPadPlayCount = 0xffff;  // EV_FF repeat counts beyond are refused
+inline constexpr std::size_t kPadFeedbackOffset = 0x400;   // from the input channel's start
+inline constexpr std::uint32_t kPadFeedbackCapacity = 128;  // records
+
+struct alignas(8) PadFeedbackRecord {
+    std::uint8_t op;          // PadFeedbackOp
+    std::uint8_t device;      // pad slot, 1..pad::kMaxGamepads (as InputEvent::device)
+    std::uint16_t effect;     // the guest's effect id, 0..kPadEffectsMax-1 (not for gain)
+    std::uint16_t strong;     // upload: strong (low-frequency) motor magnitude
+    std::uint16_t weak;       // upload: weak (high-frequency) motor magnitude
+    std::uint16_t length_ms;  // upload: 0 plays until stopped
+    std::uint16_t delay_ms;   // upload
+    std::uint32_t value;      // play: repeat count; gain: the gain
+};
+static_assert(sizeof(PadFeedbackRecord) == 16);
+
+struct alignas(64) PadFeedbackHeader {
+    std::uint32_t capacity;     // kPadFeedbackCapacity (agent-written at layout)
+    std::uint32_t record_size;  // sizeof(PadFeedbackRecord)
+    std::uint64_t head;         // agent: records written (monotonic); the record is written first
+    std::uint64_t reserved[6];
+};
+static_assert(sizeof(PadFeedbackHeader) == 64);
+inline constexpr std::size_t kPadFeedbackRecordsOffset =
+    kPadFeedbackOffset + sizeof(PadFeedbackHeader);
+inline constexpr std::size_t kPadFeedbackEnd =
+    kPadFeedbackRecordsOffset + kPadFeedbackCapacity * sizeof(PadFeedbackRecord);
+static_assert(sizeof(InputRingHeader) <= kPadFeedbackOffset);
+static_assert(kPadFeedbackEnd <= kPageSize);  // inside the header page, before the events
 
 // ---- audio channels (audio_out guest -> host; audio_in reserved for the mic) ----
 enum class SampleFormat : std::uint16_t { s16 = 1, s32 = 2, f32 = 3 };

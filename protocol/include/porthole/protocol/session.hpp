@@ -19,6 +19,7 @@
 #include "porthole/protocol/frame_channel.hpp"
 #include "porthole/protocol/input_ring.hpp"
 #include "porthole/protocol/layout.hpp"
+#include "porthole/protocol/pad_feedback.hpp"
 #include "porthole/protocol/region.hpp"
 #include "porthole/util/result.hpp"
 
@@ -79,8 +80,9 @@ struct AgentChannels {
     CursorWriter cursor;
     InputRingReader input;
     AudioWriter audio;
-    ClipboardWriter clipboard_out;  // guest -> host
-    ClipboardReader clipboard_in;   // host -> guest
+    ClipboardWriter clipboard_out;   // guest -> host
+    ClipboardReader clipboard_in;    // host -> guest
+    PadFeedbackWriter pad_feedback;  // guest -> host, in the input channel
 };
 
 // The host's ends, attached to a validated session.
@@ -89,8 +91,9 @@ struct HostChannels {
     std::optional<CursorReader> cursor;
     std::optional<InputRingWriter> input;
     std::optional<AudioReader> audio;
-    std::optional<ClipboardReader> clipboard_in;   // guest -> host
-    std::optional<ClipboardWriter> clipboard_out;  // host -> guest
+    std::optional<ClipboardReader> clipboard_in;    // guest -> host
+    std::optional<ClipboardWriter> clipboard_out;   // host -> guest
+    std::optional<PadFeedbackReader> pad_feedback;  // guest -> host, in the input channel
 };
 
 class AgentSession {
