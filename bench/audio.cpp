@@ -36,6 +36,10 @@
 //
 // --null-sink runs the arrival matrix's 20 and 100 ms rows through a real
 // PipeWire null sink instead of the simulated output (see run_null_sink).
+// A failing cell names its cause: "late" when callbacks ran more than a
+// quantum late or the guest thread published more than 2 ms late (the
+// scheduler's, on a loaded machine), "ours" when neither did. --arrivals
+// runs 60 s per cell (30 with --quick, the unit tests' length).
 //
 // Usage: porthole-bench-audio [--quick] [--arrivals | --null-sink
 //        [--only pattern[:target_ms[:drift%]]] | --realtime]
