@@ -312,6 +312,22 @@ bool PlayoutEngine::control(std::size_t frames, double output_delay_ms, std::uin
         mean_ms_ += std::min(1.0, dt / slow_tau_s) * (latency - mean_ms_);
         if (locked_ && playing_s_ >= 3.0 * slow_tau_s)
             pending_dip_ms_ = std::max(pending_dip_ms_, mean_ms_ - latency);
+        // And below the target itself: the floor is target = need + dip + 1,
+        // so a dip measured from a level that sits below the target leaves
+        // less than that 1 ms. The proportional loop lags the lateness ramp:
+        // at its end, just where the fill is lowest, the level sat 1-3 ms
+        // under the target, and a 30 ms gap at the ramp's wrap (the timer's
+        // jitter) ran the buffer dry (dpc 5 and 10 ms at +0.5%, at 57 and
+        // 31 s; the re-buffer after it ran dry again and the unlock that
+        // followed swung the ratio 11 cents). Measured from the target, the
+        // floor rises exactly when the fill comes within 1 ms of what a
+        // callback needs, and no further (no ratchet: a level lagging a
+        // risen floor lags it by what the floor already holds). Not while
+        // the averages disagree (a changed clock draining the buffer: that
+        // is the unlock's).
+        if (locked_ && playing_s_ >= 3.0 * slow_tau_s &&
+            std::abs(smoothed_ms_ - level_ms_) < lock_band_ms() / 2)
+            pending_dip_ms_ = std::max(pending_dip_ms_, target_eff_ms_ - latency);
     }
 
     // Fast average for trims, as before: two 40 ms poles.

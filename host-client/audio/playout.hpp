@@ -35,8 +35,11 @@
 //    guest clock (Scream's DPC) are late by 0 to 10 ms, a lateness that
 //    ramps and wraps every 10 ms / drift (2 s at 0.5%), so the sawtooth's
 //    mean swings 10 ms at 0.5-1 Hz, below the level filter. So the floor
-//    also takes dips below a slow mean (tau 2 s, while locked and settled),
-//    and locking waits for that mean to sit on the target. The lock band
+//    also takes dips below a slow mean (tau 2 s, while locked and settled)
+//    and below the target itself (the level lags the ramp 1-3 ms under the
+//    target at its end: measured from the level alone, the floor's 1 ms
+//    margin ran out there once a minute), and locking waits for that mean
+//    to sit on the target. The lock band
 //    (the mean's distance to lock, the level's to unlock) is an eighth of
 //    the gains' reference, max(target, 2 x chunk), not of the target: the
 //    ramp swings the level 2-3 ms, which a 10 ms target's 2.5 ms band took

@@ -2,6 +2,7 @@
 // (tests/unit/audio/arrival_sim.hpp), in simulated time: the rows of
 // `porthole-bench-audio --arrivals --quick` the controller is inaudible on,
 // judged by the criteria: every cell of the table (175 of 175).
+// arrival_long_test.cpp (label slow) runs the same matrix over 60 s.
 #include <gtest/gtest.h>
 
 #include <algorithm>
