@@ -83,6 +83,7 @@ std::vector<WindowEvent> SdlWindow::poll_events() {
             continue;
         }
         if (e.type == SDL_WINDOWEVENT) {
+            refresh_drawable_size();
             switch (e.window.event) {
                 case SDL_WINDOWEVENT_SIZE_CHANGED:
                 case SDL_WINDOWEVENT_RESIZED:
@@ -111,6 +112,7 @@ void SdlWindow::set_fullscreen(bool on) {
     // switch, and the swapchain is merely resized.
     if (SDL_SetWindowFullscreen(window_, on ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0) == 0)
         fullscreen_ = on;
+    refresh_drawable_size();
 }
 
 std::vector<std::string> SdlWindow::vulkan_instance_extensions() const {
@@ -133,10 +135,16 @@ Result<VkSurfaceKHR> SdlWindow::create_vulkan_surface(VkInstance instance) {
     return surface;
 }
 
-std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
+void SdlWindow::refresh_drawable_size() {
     int w = 0, h = 0;
     SDL_Vulkan_GetDrawableSize(window_, &w, &h);
-    return {static_cast<std::uint32_t>(std::max(w, 0)), static_cast<std::uint32_t>(std::max(h, 0))};
+    drawable_.store(static_cast<std::uint64_t>(std::max(w, 0)) << 32 |
+                    static_cast<std::uint32_t>(std::max(h, 0)));
+}
+
+std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
+    const std::uint64_t d = drawable_.load();
+    return {static_cast<std::uint32_t>(d >> 32), static_cast<std::uint32_t>(d)};
 }
 
 int SdlWindow::refresh_hz() const {

@@ -475,6 +475,35 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
 }
 
+// Window input is delivered by the main thread, which only pumps SDL; the
+// render thread draws. With every draw held 2.5 s (a present that blocks) and
+// a draw each second (--overlay), each key still reaches the ring well before
+// the draw it fell into ends (it waited for that draw when one thread did both).
+TEST(ClientWindowInput, KeysReachTheRingWhileADrawStalls) {
+    WindowClient w;
+    w.env.push_back("PORTHOLE_TEST_DRAW_STALL_MS=2500");
+    const auto failed = w.start({"--overlay"});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_NE(read_text(w.err).find("each draw is held 2500 ms"), std::string::npos)
+        << read_text(w.err);
+    for (int round = 0; round < 4; ++round) {
+        const auto sent = std::chrono::steady_clock::now();
+        ASSERT_EQ(w.xdo("key a"), 0);
+        std::vector<protocol::InputEvent> got;
+        while (keys_of(got).empty() && std::chrono::steady_clock::now() - sent < 10s) {
+            const auto more = w.guest->pump(2ms);
+            got.insert(got.end(), more.begin(), more.end());
+        }
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - sent);
+        ASSERT_FALSE(keys_of(got).empty()) << read_text(w.err);
+        EXPECT_EQ(keys_of(got).front(), (Key{KEY_A, 1}));
+        EXPECT_LT(took.count(), 800) << "round " << round << ": the key waited for the draw";
+        w.guest->pump(700ms);  // the next key falls elsewhere in a draw
+    }
+    EXPECT_EQ(w.client->terminate(), 0) << read_text(w.err);  // SIGTERM: the threads end cleanly
+}
+
 // The client's keys stay on the host whether or not input is captured:
 // F12 is an ordinary key for the guest now (it once toggled the overlay and
 // reached the guest too), and ScrollLock+Q quits without typing q.
