@@ -69,12 +69,23 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         ec.hotkey = *hotkey;
         ec.options.mouse_sensitivity = o.mouse_sensitivity;
         ec.options.ignore_windows_keys = o.ignore_windows_keys;
+        // The hotkey held with another key is a binding (input/bindings.hpp), as the
+        // capture key is in window mode.
+        ec.options.bindings = true;
         auto ev = input::EvdevInput::create(std::move(ec), *self);
         if (!ev) return Error{"evdev input: " + ev.error().message};
         s->evdev_ = std::move(*ev);
         s->evdev_->on_owner_change([self](input::Owner owner) {
             self->owner_.store(owner == input::Owner::guest ? 1 : 0);
             spdlog::info("input: {} owns the keyboard and mouse", input::to_string(owner));
+        });
+        // While the guest owns the grabbed devices the window sees no keys, so the
+        // bindings act from here (the render thread takes them); while the host
+        // owns them the focused window sees the same keys and acts itself.
+        s->evdev_->router().on_action([self](input::WindowAction a) {
+            if (self->owner_.load() != 1) return;
+            const std::lock_guard lock(self->window_mutex_);
+            self->actions_.push_back(a);
         });
         std::size_t open = 0;
         for (const auto& d : s->evdev_->devices()) {

@@ -51,7 +51,8 @@ class InputSubsystem final : public SessionSubsystem, public input::InputSink {
     void deliver(std::span<const protocol::InputEvent> batch) override;
 
     // Window actions for the display side (fullscreen, overlay, screenshot),
-    // drained (render thread; the main thread adds them).
+    // drained (render thread; the window's main thread and, while the guest
+    // owns the grabbed devices, the evdev thread add them).
     std::vector<input::WindowAction> take_actions();
     // The guest cursor's visibility (automatic mouse mode in window mode); applied
     // on the main thread (render thread).

@@ -235,9 +235,10 @@ bool SessionLoop::take_cursor() {
 }
 
 void SessionLoop::handle_window(bool& quit) {
-    if (pump_ == nullptr) return;
-    for (auto e : pump_->take_events())
-        window_event(e, quit);
+    if (pump_ != nullptr) {
+        for (auto e : pump_->take_events())
+            window_event(e, quit);
+    }
     if (input_ == nullptr) return;
     for (auto a : input_->take_actions()) {
         switch (a) {
@@ -319,7 +320,10 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 break;
             case WindowEvent::toggle_fullscreen:
                 // SDL's window calls are the main thread's: it sends `resized` back.
-                if (pump_ != nullptr) pump_->request_fullscreen_toggle();
+                if (pump_ != nullptr)
+                    pump_->request_fullscreen_toggle();
+                else
+                    spdlog::info("input: no window to make fullscreen");
                 break;
             case WindowEvent::screenshot: {
                 const std::string dir = pictures_dir();

@@ -229,6 +229,52 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     EXPECT_EQ(input["overflow"].get<std::uint64_t>(), 0U);
 }
 
+// evdev's bindings (the hotkey held with another key) act through the client
+// while the guest owns the grabbed devices, and not while the host owns them
+// (the focused window sees those keys then and acts itself): ctrl-ctrl-Q quits
+// only in the guest's hands, and Q never reaches the guest.
+TEST_F(ClientInput, EvdevBindingsActOnlyWhileTheGuestOwnsTheDevices) {
+    const std::string dev = bed_.add(kbd_);
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
+                    "64x64", "--input", "evdev", "--input-to", "agent"},
+                   out, err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
+    const auto chord = [&](std::uint16_t code) {
+        press(KEY_LEFTCTRL);
+        press(KEY_RIGHTCTRL);
+        type(code);
+        release(KEY_RIGHTCTRL);
+        release(KEY_LEFTCTRL);
+    };
+
+    chord(KEY_Q);  // the host owns: the window's business, not this one's
+    auto events = guest.pump(1000ms);
+    ASSERT_TRUE(client.running()) << read_text(err);
+    EXPECT_EQ(read_text(err).find("quit key"), std::string::npos) << read_text(err);
+
+    press(KEY_LEFTCTRL);  // ctrl-ctrl: the guest owns
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    ASSERT_TRUE(wait_for_text(err, "guest owns", 5s, guest)) << read_text(err);
+    chord(KEY_Q);
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (client.running() && std::chrono::steady_clock::now() < end) {
+        const auto more = guest.pump(50ms);
+        events.insert(events.end(), more.begin(), more.end());
+    }
+    ASSERT_FALSE(client.running()) << "ctrl-ctrl-Q did not quit: " << read_text(err)
+                                   << ::testing::PrintToString(keys_of(events));
+    EXPECT_EQ(client.wait_exit(5s), 0) << read_text(err);
+    EXPECT_NE(read_text(err).find("quit key"), std::string::npos) << read_text(err);
+    for (const auto& k : keys_of(events))
+        EXPECT_NE(k.code, KEY_Q) << "a binding's key reached the guest";
+}
+
 // --gamepad through the real client: a umockdev pad (0..255 sticks and
 // triggers) reaches the guest's ring in pad slot 1, its axes in the
 // protocol's ranges, the guest rejecting nothing; unplugged, the guest is
