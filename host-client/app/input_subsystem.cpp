@@ -32,6 +32,7 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
                                                                SdlWindow* window) {
     std::unique_ptr<InputSubsystem> s(new InputSubsystem());
     s->mode_ = o.input;
+    s->help_lines_ = input::help_lines();
     auto* self = s.get();
     if (o.input != "none") {
         if (o.input_to == "qmp") {
@@ -68,12 +69,23 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         ec.hotkey = *hotkey;
         ec.options.mouse_sensitivity = o.mouse_sensitivity;
         ec.options.ignore_windows_keys = o.ignore_windows_keys;
+        // The hotkey held with another key is a binding (input/bindings.hpp), as the
+        // capture key is in window mode.
+        ec.options.bindings = true;
         auto ev = input::EvdevInput::create(std::move(ec), *self);
         if (!ev) return Error{"evdev input: " + ev.error().message};
         s->evdev_ = std::move(*ev);
         s->evdev_->on_owner_change([self](input::Owner owner) {
             self->owner_.store(owner == input::Owner::guest ? 1 : 0);
             spdlog::info("input: {} owns the keyboard and mouse", input::to_string(owner));
+        });
+        // While the guest owns the grabbed devices the window sees no keys, so the
+        // bindings act from here (the render thread takes them); while the host
+        // owns them the focused window sees the same keys and acts itself.
+        s->evdev_->router().on_action([self](input::WindowAction a) {
+            if (self->owner_.load() != 1) return;
+            const std::lock_guard lock(self->window_mutex_);
+            self->actions_.push_back(a);
         });
         std::size_t open = 0;
         for (const auto& d : s->evdev_->devices()) {
@@ -140,17 +152,12 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
     s->sdl_window_ = window->sdl_window();
     s->window_input_ = std::make_unique<input::WindowInput>(
         wc, [self](std::span<const protocol::InputEvent> b) { self->deliver(b); }, s->sdl_window_);
+    s->mouse_mode_.store(wc.mouse);
+    s->help_lines_ =
+        input::help_lines(SDL_GetScancodeName(wc.capture_key), s->window_input_->to_guest());
     const bool capture_on_focus = wc.to_guest && o.capture_on_focus;
     window->set_event_sink([self, capture_on_focus](const SDL_Event& e) {
-        auto acts = self->window_input_->handle(e);
-        if (capture_on_focus && e.type == SDL_WINDOWEVENT &&
-            e.window.event == SDL_WINDOWEVENT_FOCUS_GAINED && !self->window_input_->captured()) {
-            self->window_input_->set_captured(true);
-            acts.push_back(input::WindowAction::capture_on);
-            spdlog::info("input: captured on focus (--capture-on-focus)");
-        }
-        if (self->evdev_ == nullptr) self->owner_.store(self->window_input_->captured() ? 1 : 0);
-        self->actions_.insert(self->actions_.end(), acts.begin(), acts.end());
+        self->handle_window_event(e, capture_on_focus);
     });
     if (wc.to_guest) spdlog::info("input: window, {} toggles capture", o.hotkey);
     if (wc.to_guest && o.capture_on_start) {
@@ -159,6 +166,27 @@ Result<std::unique_ptr<InputSubsystem>> InputSubsystem::create(const Options& o,
         spdlog::info("input: captured at start (--capture-on-start)");
     }
     return s;
+}
+
+void InputSubsystem::handle_window_event(const SDL_Event& e, bool capture_on_focus) {
+    auto acts = window_input_->handle(e);
+    if (capture_on_focus && e.type == SDL_WINDOWEVENT &&
+        e.window.event == SDL_WINDOWEVENT_FOCUS_GAINED && !window_input_->captured()) {
+        window_input_->set_captured(true);
+        acts.push_back(input::WindowAction::capture_on);
+        spdlog::info("input: captured on focus (--capture-on-focus)");
+    }
+    if (evdev_ == nullptr) owner_.store(window_input_->captured() ? 1 : 0);
+    escape_held_.store(window_input_->capture_key_held());
+    mouse_mode_.store(window_input_->mouse_mode());
+    bool resized = false;
+    if (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED) resized = true;
+    {
+        const std::lock_guard lock(window_mutex_);
+        actions_.insert(actions_.end(), acts.begin(), acts.end());
+        if (resized && view_) view_changed_ = true;  // the guest image moved in the window
+    }
+    if (resized) apply_window_state();
 }
 
 InputSubsystem::~InputSubsystem() {
@@ -200,28 +228,61 @@ bool InputSubsystem::tick(std::uint64_t /*now_ns*/) {
 
 std::vector<input::WindowAction> InputSubsystem::take_actions() {
     std::vector<input::WindowAction> out;
+    const std::lock_guard lock(window_mutex_);
     out.swap(actions_);
     return out;
 }
 
 void InputSubsystem::set_guest_cursor_visible(bool visible) {
-    if (window_input_) window_input_->set_guest_cursor_visible(visible);
+    if (!window_input_) return;
+    {
+        const std::lock_guard lock(window_mutex_);
+        // Cursor updates come often: the main thread is woken for a change only.
+        if (visible == cursor_visible_asked_) return;
+        cursor_visible_asked_ = visible;
+        cursor_visible_ = visible;
+    }
+    wake_main();
 }
 
 void InputSubsystem::update_view(ScaleMode scale, std::uint32_t frame_w, std::uint32_t frame_h) {
     if (!window_input_ || sdl_window_ == nullptr || frame_w == 0 || frame_h == 0) return;
+    {
+        const std::lock_guard lock(window_mutex_);
+        view_ = View{scale, frame_w, frame_h};
+        view_changed_ = true;
+    }
+    wake_main();
+}
+
+void InputSubsystem::set_wake(std::function<void()> wake) {
+    const std::lock_guard lock(window_mutex_);
+    wake_ = std::move(wake);
+}
+
+void InputSubsystem::wake_main() {
+    const std::lock_guard lock(window_mutex_);
+    if (wake_) wake_();
+}
+
+void InputSubsystem::apply_window_state() {
+    if (!window_input_) return;
+    std::optional<View> view;
+    std::optional<bool> cursor;
+    {
+        const std::lock_guard lock(window_mutex_);
+        if (view_changed_) view = view_;
+        view_changed_ = false;
+        cursor.swap(cursor_visible_);
+    }
+    if (cursor) window_input_->set_guest_cursor_visible(*cursor);
+    if (!view || sdl_window_ == nullptr) return;
     int ww = 0, wh = 0;
     SDL_GetWindowSize(sdl_window_, &ww, &wh);
     if (ww <= 0 || wh <= 0) return;
-    const auto r = place_frame(scale, frame_w, frame_h, static_cast<std::uint32_t>(ww),
+    const auto r = place_frame(view->scale, view->w, view->h, static_cast<std::uint32_t>(ww),
                                static_cast<std::uint32_t>(wh));
     window_input_->set_view({r.x, r.y, static_cast<int>(r.w), static_cast<int>(r.h)});
-}
-
-std::vector<std::string> InputSubsystem::help_lines() const {
-    if (!window_input_) return input::help_lines();
-    return input::help_lines(SDL_GetScancodeName(window_input_->capture_key()),
-                             window_input_->to_guest());
 }
 
 InputStats InputSubsystem::stats() const {

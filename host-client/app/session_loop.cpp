@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <thread>
 
 #include "app/screenshot_path.hpp"
 #include "porthole/util/adaptive_wait.hpp"
@@ -36,7 +38,13 @@ SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Re
       renderer_(renderer),
       window_(window),
       pacer_(make_pacer(renderer, window)),
-      overlay_(options.overlay) {}
+      overlay_(options.overlay) {
+    if (const char* stall = std::getenv("PORTHOLE_TEST_DRAW_STALL_MS"); stall != nullptr)
+        draw_stall_ms_ = std::strtoull(stall, nullptr, 10);
+    if (draw_stall_ms_ != 0)
+        spdlog::warn("PORTHOLE_TEST_DRAW_STALL_MS: each draw is held {} ms (a test hook)",
+                     draw_stall_ms_);
+}
 
 void SessionLoop::follow_session(std::uint64_t now) {
     auto poll = session_.poll(now);
@@ -227,9 +235,10 @@ bool SessionLoop::take_cursor() {
 }
 
 void SessionLoop::handle_window(bool& quit) {
-    if (!window_) return;
-    for (auto e : window_->poll_events())
-        window_event(e, quit);
+    if (pump_ != nullptr) {
+        for (auto e : pump_->take_events())
+            window_event(e, quit);
+    }
     if (input_ == nullptr) return;
     for (auto a : input_->take_actions()) {
         switch (a) {
@@ -310,10 +319,11 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 needs_draw_ = true;
                 break;
             case WindowEvent::toggle_fullscreen:
-                window_->set_fullscreen(!window_->fullscreen());
-                renderer_.target_resized();
-                update_input_view();
-                needs_draw_ = true;
+                // SDL's window calls are the main thread's: it sends `resized` back.
+                if (pump_ != nullptr)
+                    pump_->request_fullscreen_toggle();
+                else
+                    spdlog::info("input: no window to make fullscreen");
                 break;
             case WindowEvent::screenshot: {
                 const std::string dir = pictures_dir();
@@ -381,6 +391,27 @@ StatsLine SessionLoop::stats_line() const {
 }
 
 int SessionLoop::run(const std::atomic<bool>& stop) {
+    if (window_ == nullptr) return run_loop(stop);
+    WindowPump pump(*window_);
+    pump_ = &pump;
+    if (input_ != nullptr) input_->set_wake([&pump] { pump.wake(); });
+    std::atomic<bool> done{false};
+    int code = 0;
+    std::thread render([&] {
+        code = run_loop(stop);
+        done.store(true);
+        pump.wake();
+    });
+    pump.run(done, [this] {
+        if (input_ != nullptr) input_->apply_window_state();
+    });
+    render.join();
+    if (input_ != nullptr) input_->set_wake({});
+    pump_ = nullptr;
+    return code;
+}
+
+int SessionLoop::run_loop(const std::atomic<bool>& stop) {
     AdaptiveWait wait;
     const bool observers_read_back =
         std::any_of(observers_.begin(), observers_.end(),
@@ -402,6 +433,8 @@ int SessionLoop::run(const std::atomic<bool>& stop) {
         if (needs_draw_ && (!new_frame_ || pacer_.due(monotonic_ns()))) {
             const bool want_readback =
                 (observers_read_back && new_frame_) || !screenshot_request_.empty();
+            if (draw_stall_ms_ != 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(draw_stall_ms_));
             auto drawn = renderer_.draw(want_readback);
             if (!drawn) {
                 spdlog::error("{}", drawn.error().message);

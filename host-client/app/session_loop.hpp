@@ -3,6 +3,12 @@
 // cursor updates into the renderer, reacts to the window, and draws only
 // when something changed. Subsystems (input, audio) plug in through
 // SessionSubsystem.
+//
+// Threads: headless, run() does everything on the calling thread. With a
+// window, the calling (main) thread only pumps SDL, and input is delivered
+// from there (app/window_pump.hpp); the loop itself, and with it the renderer,
+// the subsystems' attach/detach/tick and the observers, runs on a render
+// thread that run() starts and joins. Set everything up before run().
 
 #include <atomic>
 #include <optional>
@@ -18,6 +24,7 @@
 #include "app/stats.hpp"
 #include "app/subsystem.hpp"
 #include "app/usb_subsystem.hpp"
+#include "app/window_pump.hpp"
 #include "display/sdl_window.hpp"
 #include "porthole/protocol/session.hpp"
 #include "render/renderer.hpp"
@@ -54,6 +61,8 @@ class SessionLoop {
     int run(const std::atomic<bool>& stop);
 
   private:
+    // The loop itself (the render thread's, with a window).
+    int run_loop(const std::atomic<bool>& stop);
     void follow_session(std::uint64_t now);
     bool take_frame();
     void frame_accepted(const protocol::FrameMeta& meta);
@@ -73,6 +82,10 @@ class SessionLoop {
     protocol::HostSession session_;
     Renderer& renderer_;
     SdlWindow* window_;
+    WindowPump* pump_ = nullptr;  // window mode, while run() runs
+    // PORTHOLE_TEST_DRAW_STALL_MS (test only): each draw is held this long, as a
+    // slow present would be; input must not wait for it.
+    std::uint64_t draw_stall_ms_ = 0;
     std::optional<protocol::HostChannels> channels_;
     std::vector<SessionSubsystem*> subsystems_;
     std::vector<SessionObserver*> observers_;

@@ -93,6 +93,7 @@ std::vector<WindowEvent> SdlWindow::poll_events() {
             continue;
         }
         if (e.type == SDL_WINDOWEVENT) {
+            refresh_drawable_size();
             switch (e.window.event) {
                 case SDL_WINDOWEVENT_SIZE_CHANGED:
                 case SDL_WINDOWEVENT_RESIZED:
@@ -121,6 +122,7 @@ void SdlWindow::set_fullscreen(bool on) {
     // switch, and the swapchain is merely resized.
     if (SDL_SetWindowFullscreen(window_, on ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0) == 0)
         fullscreen_ = on;
+    refresh_drawable_size();
 }
 
 std::vector<std::string> SdlWindow::vulkan_instance_extensions() const {
@@ -143,10 +145,19 @@ Result<VkSurfaceKHR> SdlWindow::create_vulkan_surface(VkInstance instance) {
     return surface;
 }
 
-std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
+void SdlWindow::refresh_drawable_size() {
     int w = 0, h = 0;
     SDL_Vulkan_GetDrawableSize(window_, &w, &h);
-    return {static_cast<std::uint32_t>(std::max(w, 0)), static_cast<std::uint32_t>(std::max(h, 0))};
+    drawable_.store(static_cast<std::uint64_t>(std::max(w, 0)) << 32 |
+                    static_cast<std::uint32_t>(std::max(h, 0)));
+    int units = 0, uh = 0;
+    SDL_GetWindowSize(window_, &units, &uh);
+    ratio_.store(units > 0 && w > 0 ? static_cast<float>(w) / static_cast<float>(units) : 1.0F);
+}
+
+std::pair<std::uint32_t, std::uint32_t> SdlWindow::drawable_size() const {
+    const std::uint64_t d = drawable_.load();
+    return {static_cast<std::uint32_t>(d >> 32), static_cast<std::uint32_t>(d)};
 }
 
 int SdlWindow::refresh_hz() const {
@@ -156,10 +167,7 @@ int SdlWindow::refresh_hz() const {
 }
 
 float SdlWindow::drawable_ratio() const {
-    int units = 0, h = 0;
-    SDL_GetWindowSize(window_, &units, &h);
-    const auto [pixels, ph] = drawable_size();
-    return units > 0 && pixels > 0 ? static_cast<float>(pixels) / static_cast<float>(units) : 1.0F;
+    return ratio_.load();
 }
 
 float SdlWindow::pixel_density() const {

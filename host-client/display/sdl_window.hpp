@@ -2,9 +2,15 @@
 // The client's window, through SDL2: a resizable Vulkan-capable window that
 // toggles borderless fullscreen, reports what the display loop acts on, and
 // hands every other SDL event to an optional sink (the input module, later).
+//
+// Threads: SDL's video calls stay on the main thread, so every operation is
+// the main thread's (in window mode it pumps events: app/window_pump.hpp),
+// except drawable_size(), which any thread may call (the renderer's, on the
+// render thread): it reads a copy the main thread refreshes on window events.
 
 #include <SDL2/SDL.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -70,12 +76,18 @@ class SdlWindow final : public SurfaceProvider {
     [[nodiscard]] int refresh_hz() const;
 
     // Takes ownership of a window made by create().
-    explicit SdlWindow(SDL_Window* w) : window_(w) {}
+    explicit SdlWindow(SDL_Window* w) : window_(w) { refresh_drawable_size(); }
 
   private:
+    // Any thread: the drawable pixels per window unit, as last copied.
     [[nodiscard]] float drawable_ratio() const;
+    // Main thread: copies SDL's drawable size (and its ratio to the window's
+    // units) for drawable_size() and drawable_ratio() on the render thread.
+    void refresh_drawable_size();
 
     SDL_Window* window_;
+    std::atomic<std::uint64_t> drawable_{0};  // width << 32 | height, in pixels
+    std::atomic<float> ratio_{1.0F};          // drawable pixels per window unit
     bool fullscreen_ = false;
     // What the desktop said when the window opened (the drawable ratio is read each time).
     std::optional<float> ui_scale_option_;

@@ -16,8 +16,11 @@
 // device is waited for only at teardown, on a target resize and on a frame
 // size or format change (and, for now, when a cursor or text image is replaced).
 //
-// Threads: every operation, create and destruction included, is called from
-// one thread, the render thread (the session loop's); a Renderer is not shared.
+// Threads: one thread at a time, never two at once; a Renderer is not shared.
+// The client creates and destroys it on the main thread and, in window mode,
+// hands it to the render thread (the session loop's) in between: thread start
+// and join order the handover. SurfaceProvider::drawable_size() is then
+// called from the render thread (display/sdl_window.hpp allows it).
 
 #include <cstdint>
 #include <memory>

@@ -229,6 +229,52 @@ TEST_F(ClientInput, EvdevKeysReachTheGuestAfterTheHotkeyAndNoneStayHeldAfterSwit
     EXPECT_EQ(input["overflow"].get<std::uint64_t>(), 0U);
 }
 
+// evdev's bindings (the hotkey held with another key) act through the client
+// while the guest owns the grabbed devices, and not while the host owns them
+// (the focused window sees those keys then and acts itself): ctrl-ctrl-Q quits
+// only in the guest's hands, and Q never reaches the guest.
+TEST_F(ClientInput, EvdevBindingsActOnlyWhileTheGuestOwnsTheDevices) {
+    const std::string dev = bed_.add(kbd_);
+    TestGuest guest(dir_.file("region"));
+    ASSERT_TRUE(guest.ok());
+    const std::string out = dir_.file("porthole.out"), err = dir_.file("porthole.err");
+    Process client({PORTHOLE_CLIENT_BIN, "--shm", dir_.file("region"), "--headless", "--size",
+                    "64x64", "--input", "evdev", "--input-to", "agent"},
+                   out, err);
+    ASSERT_TRUE(guest.wait_client(30s)) << read_text(err);
+    ASSERT_TRUE(wait_for_text(err, "input: evdev", 5s, guest)) << read_text(err);
+    const auto chord = [&](std::uint16_t code) {
+        press(KEY_LEFTCTRL);
+        press(KEY_RIGHTCTRL);
+        type(code);
+        release(KEY_RIGHTCTRL);
+        release(KEY_LEFTCTRL);
+    };
+
+    chord(KEY_Q);  // the host owns: the window's business, not this one's
+    auto events = guest.pump(1000ms);
+    ASSERT_TRUE(client.running()) << read_text(err);
+    EXPECT_EQ(read_text(err).find("quit key"), std::string::npos) << read_text(err);
+
+    press(KEY_LEFTCTRL);  // ctrl-ctrl: the guest owns
+    press(KEY_RIGHTCTRL);
+    release(KEY_RIGHTCTRL);
+    release(KEY_LEFTCTRL);
+    ASSERT_TRUE(wait_for_text(err, "guest owns", 5s, guest)) << read_text(err);
+    chord(KEY_Q);
+    const auto end = std::chrono::steady_clock::now() + 10s;
+    while (client.running() && std::chrono::steady_clock::now() < end) {
+        const auto more = guest.pump(50ms);
+        events.insert(events.end(), more.begin(), more.end());
+    }
+    ASSERT_FALSE(client.running()) << "ctrl-ctrl-Q did not quit: " << read_text(err)
+                                   << ::testing::PrintToString(keys_of(events));
+    EXPECT_EQ(client.wait_exit(5s), 0) << read_text(err);
+    EXPECT_NE(read_text(err).find("quit key"), std::string::npos) << read_text(err);
+    for (const auto& k : keys_of(events))
+        EXPECT_NE(k.code, KEY_Q) << "a binding's key reached the guest";
+}
+
 // --gamepad through the real client: a umockdev pad (0..255 sticks and
 // triggers) reaches the guest's ring in pad slot 1, its axes in the
 // protocol's ranges, the guest rejecting nothing; unplugged, the guest is
@@ -473,6 +519,35 @@ TEST(ClientWindowInput, ScrollLockTogglesCaptureAndTypedKeysReachTheRing) {
     const auto released = last_stats(out);
     ASSERT_TRUE(released);
     EXPECT_EQ((*released)["input"]["owner"], "host") << released->dump();
+}
+
+// Window input is delivered by the main thread, which only pumps SDL; the
+// render thread draws. With every draw held 2.5 s (a present that blocks) and
+// a draw each second (--overlay), each key still reaches the ring well before
+// the draw it fell into ends (it waited for that draw when one thread did both).
+TEST(ClientWindowInput, KeysReachTheRingWhileADrawStalls) {
+    WindowClient w;
+    w.env.push_back("PORTHOLE_TEST_DRAW_STALL_MS=2500");
+    const auto failed = w.start({"--overlay"});
+    ASSERT_TRUE(failed.empty()) << failed;
+    ASSERT_NE(read_text(w.err).find("each draw is held 2500 ms"), std::string::npos)
+        << read_text(w.err);
+    for (int round = 0; round < 4; ++round) {
+        const auto sent = std::chrono::steady_clock::now();
+        ASSERT_EQ(w.xdo("key a"), 0);
+        std::vector<protocol::InputEvent> got;
+        while (keys_of(got).empty() && std::chrono::steady_clock::now() - sent < 10s) {
+            const auto more = w.guest->pump(2ms);
+            got.insert(got.end(), more.begin(), more.end());
+        }
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - sent);
+        ASSERT_FALSE(keys_of(got).empty()) << read_text(w.err);
+        EXPECT_EQ(keys_of(got).front(), (Key{KEY_A, 1}));
+        EXPECT_LT(took.count(), 800) << "round " << round << ": the key waited for the draw";
+        w.guest->pump(700ms);  // the next key falls elsewhere in a draw
+    }
+    EXPECT_EQ(w.client->terminate(), 0) << read_text(w.err);  // SIGTERM: the threads end cleanly
 }
 
 // The client's keys stay on the host whether or not input is captured:
