@@ -22,6 +22,7 @@ class ClipboardSubsystem final : public SessionSubsystem {
     void attach(protocol::HostChannels& channels, const protocol::HostSession& session) override;
     void detach() override;
     bool tick(std::uint64_t now_ns) override;
+    void main_thread_round(std::uint64_t now_ns) override { desktop_->serve_main_thread(now_ns); }
 
   private:
     ClipboardSubsystem(clipboard::ClipboardSync sync,

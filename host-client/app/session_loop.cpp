@@ -404,6 +404,8 @@ int SessionLoop::run(const std::atomic<bool>& stop) {
     });
     pump.run(done, [this] {
         if (input_ != nullptr) input_->apply_window_state();
+        for (auto* s : subsystems_)
+            s->main_thread_round(monotonic_ns());
     });
     render.join();
     if (input_ != nullptr) input_->set_wake({});

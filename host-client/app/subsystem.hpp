@@ -19,6 +19,10 @@ class SessionSubsystem {
     virtual void detach() = 0;
     // Once per loop turn; true if it did work (keeps the loop polling quickly).
     virtual bool tick(std::uint64_t now_ns) = 0;
+    // Window mode: on the main thread after each pump of SDL's events (at
+    // least every 100 ms), for work that must stay on SDL's thread. The other
+    // calls are the render thread's.
+    virtual void main_thread_round(std::uint64_t /*now_ns*/) {}
 };
 
 }  // namespace porthole::client

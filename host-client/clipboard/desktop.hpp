@@ -2,6 +2,7 @@
 // The desktop's clipboard text, behind one small interface: x11 (its own X
 // connection and thread, chosen when SDL's video driver is x11) or sdl (SDL2's
 // clipboard: Wayland and the rest). Called from the render loop: never blocks.
+// Threads: everything on the render thread but serve_main_thread.
 
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,10 @@ class DesktopClipboard {
         return text ? set_text(*text) : Status{};
     }
     virtual void provide_png(std::optional<std::string> /*png*/) {}
+    // Window mode's main thread, after each pump of SDL's events (at least
+    // every 100 ms): backends whose calls must stay on SDL's thread make them
+    // here; the others have nothing to do.
+    virtual void serve_main_thread(std::uint64_t /*now_ns*/) {}
 };
 
 // x11 when SDL's video driver is x11 and the display opens (texts read up to

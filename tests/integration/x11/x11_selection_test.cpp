@@ -18,7 +18,12 @@
 #include <string>
 #include <thread>
 
+#include <SDL.h>
+
+#include <future>
+
 #include "clipboard/backend.hpp"
+#include "clipboard/sdl_clipboard.hpp"
 #include "clipboard/x11.hpp"
 #include "clipboard/x11_clipboard.hpp"
 #include "xvfb_server.hpp"
@@ -415,6 +420,37 @@ TEST_F(X11Selection, CopiedImageIsAnnouncedThenReadOnlyWhenFetched) {
     }
     ASSERT_TRUE(got);
     EXPECT_TRUE(*got == image);
+}
+
+// SDL's clipboard (the backend for Wayland and other drivers, here on X11):
+// the render thread's calls touch only a cache, SDL's calls are made in the
+// main thread's round, as window mode's two threads need.
+TEST_F(X11Selection, SdlBackendCallsSdlOnlyInTheMainThreadsRound) {
+    ASSERT_EQ(setenv("DISPLAY", x_->display().c_str(), 1), 0);
+    ASSERT_EQ(setenv("SDL_VIDEODRIVER", "x11", 1), 0);
+    ASSERT_EQ(SDL_InitSubSystem(SDL_INIT_VIDEO), 0) << SDL_GetError();
+    copy("on the desktop");
+    {
+        auto c = porthole::client::clipboard::SdlClipboard::open();
+        ASSERT_TRUE(c) << c.error().message;
+        auto& sdl = **c;
+        EXPECT_EQ(sdl.take_change(0), std::nullopt);  // nothing read before a round
+        EXPECT_EQ(sdl.text_now(), std::nullopt);
+        sdl.serve_main_thread(0);  // the first round reads what the desktop holds
+        EXPECT_EQ(sdl.take_change(0), "on the desktop");
+        EXPECT_EQ(sdl.take_change(0), std::nullopt);  // taken once
+        EXPECT_EQ(sdl.text_now(), "on the desktop");
+
+        ASSERT_TRUE(sdl.set_text("from the guest"));
+        EXPECT_EQ(paste_until("on the desktop"), "on the desktop");  // not set before a round
+        sdl.serve_main_thread(1);
+        // SDL answers xclip's paste while its events are pumped, as the main thread does.
+        auto paste = std::async(std::launch::async, [&] { return paste_until("from the guest"); });
+        while (paste.wait_for(10ms) != std::future_status::ready)
+            SDL_PumpEvents();
+        EXPECT_EQ(paste.get(), "from the guest");
+    }
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
 }
 
 }  // namespace
