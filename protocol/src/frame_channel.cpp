@@ -1,6 +1,7 @@
 #include "porthole/protocol/frame_channel.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -439,6 +440,7 @@ Result<std::optional<FrameView>> FrameReader::poll_frame(bool progressive, std::
         return channel_error("frame serial went backwards");
     }
     if (serial > seen_ + 1 && seen_ != 0) stats_.skipped += serial - seen_ - 1;
+    const bool first_sight = serial > seen_;
     seen_ = serial;
 
     const FrameSlotHeader& shared = shared_slot(slot);
@@ -466,7 +468,16 @@ Result<std::optional<FrameView>> FrameReader::poll_frame(bool progressive, std::
             if (!progressive) return std::optional<FrameView>{};  // offered once complete
             v.in_progress = true;
             v.progress_ns = now_ns;
+            streaming_ = true;
+            streaming_ns_ = now_ns;
         }
+    }
+    // The frame's times teach the cadence (wake_hint): when the host first
+    // saw it, and the guest's capture stamp. A guest's made-up stamps can
+    // only move the bounded spin around (FrameCadence's period range).
+    if (first_sight && progressive && now_ns != 0) {
+        cadence_.announced(FrameCadence::Clock::time_point(std::chrono::nanoseconds(now_ns)),
+                           std::chrono::nanoseconds(sh.meta.capture_time_ns));
     }
     v.meta = sh.meta;
     v.format = static_cast<PixelFormat>(sh.meta.format);
@@ -528,6 +539,7 @@ Result<FrameCopyProgress> FrameReader::advance(
     const std::function<void(std::uint32_t, std::uint32_t)>& copy) {
     auto end = [&](FrameCopyState state) {
         view.done = true;
+        streaming_ = false;
         if (state != FrameCopyState::complete) have_ = 0;  // the host's copy holds a mix
         return FrameCopyProgress{state, view.rows_copied};
     };
@@ -554,9 +566,11 @@ Result<FrameCopyProgress> FrameReader::advance(
     if (upto > view.rows_copied) {
         view.rows_copied = upto;
         view.progress_ns = now_ns;
+        streaming_ns_ = now_ns;
     }
     if (view.rows_copied == view.meta.height) {
         view.done = true;
+        streaming_ = false;
         if (accept) {
             have_ = view.meta.serial;
             have_meta_ = view.meta;
@@ -576,6 +590,11 @@ Result<FrameCopyProgress> FrameReader::advance(
         return end(FrameCopyState::dropped);
     }
     return FrameCopyProgress{FrameCopyState::in_progress, view.rows_copied};
+}
+
+WakeHint FrameReader::wake_hint(std::uint64_t now_ns) const {
+    if (streaming_ && now_ns - streaming_ns_ < kFollowSpinNs) return WakeHint{true, std::nullopt};
+    return cadence_.hint(FrameCadence::Clock::time_point(std::chrono::nanoseconds(now_ns)));
 }
 
 bool FrameReader::finish(const FrameView& view) {

@@ -21,6 +21,7 @@
 
 #include "porthole/protocol/format.hpp"
 #include "porthole/protocol/region.hpp"
+#include "porthole/util/frame_cadence.hpp"
 #include "porthole/util/result.hpp"
 
 namespace porthole::protocol {
@@ -210,6 +211,17 @@ class FrameReader {
     // case the next frame is delivered whole.
     bool finish(const FrameView& view);
 
+    // When the host's waiting thread should poll again (for AdaptiveWait::idle):
+    // spin while a progressive frame's rows are landing (the copy then ends
+    // about one chunk behind the writer), and around the moment the next
+    // frame is due when frames come at a steady rate (learned from the times
+    // poll_progressive first saw each); otherwise no hint.
+    [[nodiscard]] WakeHint wake_hint(std::uint64_t now_ns) const;
+    [[nodiscard]] const FrameCadence& cadence() const { return cadence_; }
+    void set_cadence(FrameCadence::Config c) { cadence_ = FrameCadence(c); }
+    // Rows that stop landing for this long end the spin (a writer descheduled mid-frame).
+    static constexpr std::uint64_t kFollowSpinNs = 1'000'000;
+
     // The host lost its persistent copy (new texture, device reset): next frame whole.
     void invalidate() { have_ = 0; }
 
@@ -239,6 +251,9 @@ class FrameReader {
     std::uint64_t seen_ = 0;  // newest serial seen (accepted or not)
     FrameReaderStats stats_;
     std::uint64_t progress_timeout_ns_ = kProgressiveTimeoutNs;
+    FrameCadence cadence_;
+    bool streaming_ = false;          // a progressive frame offered and not ended
+    std::uint64_t streaming_ns_ = 0;  // when its rows last advanced (or it was offered)
 };
 
 // Copies the view's rects from its pixels into dst (same format, dst_stride

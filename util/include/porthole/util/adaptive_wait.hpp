@@ -8,8 +8,13 @@
 #include <cstdint>
 #include <thread>
 
+#include "porthole/util/frame_cadence.hpp"
+
 #if defined(__linux__)
 #include <sys/prctl.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #endif
 
 namespace porthole {
@@ -50,10 +55,12 @@ class AdaptiveWait {
         // a shorter slack moves along the same curve (above), no better.
         std::chrono::nanoseconds timer_slack{0};
     };
-    // One round of waiting: yield (sleep == 0) or sleep this long.
+    // One round of waiting: yield (sleep == 0), busy-poll (spin: something
+    // is due, so the thread keeps its core) or sleep this long.
     struct Step {
         std::chrono::microseconds sleep{0};
-        [[nodiscard]] bool yields() const { return sleep.count() == 0; }
+        bool spin = false;
+        [[nodiscard]] bool yields() const { return sleep.count() == 0 && !spin; }
     };
 
     AdaptiveWait() = default;
@@ -75,6 +82,34 @@ class AdaptiveWait {
         apply_timer_slack();
         std::this_thread::sleep_for(s.sleep);
     }
+    // Nothing happened, but the other side's rhythm (FrameCadence, a frame
+    // streaming in) says when something is due: spin while it is, and never
+    // sleep past the moment it will be.
+    void idle(const WakeHint& hint) {
+        const Step s = next(Clock::now(), hint);
+        if (s.spin) {
+            for (int i = 0; i < kPausesPerSpin; ++i)
+                cpu_relax();
+            return;
+        }
+        if (s.yields()) {
+            std::this_thread::yield();
+            return;
+        }
+        apply_timer_slack();
+        std::this_thread::sleep_for(s.sleep);
+    }
+    // What idle(hint) does at `now`.
+    Step next(Clock::time_point now, const WakeHint& hint) {
+        if (hint.spin) return Step{std::chrono::microseconds(0), true};
+        Step s = next(now);
+        if (!s.yields() && hint.wake_by) {
+            const auto until = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::max(*hint.wake_by - now, Clock::duration::zero()));
+            s.sleep = std::clamp(until, std::chrono::microseconds(1), s.sleep);
+        }
+        return s;
+    }
     // What idle() does at `now`, advancing the backoff as it does: yield
     // within spin_for of the last activity, then sleeps from min_sleep,
     // doubling, never longer than max_sleep.
@@ -88,6 +123,16 @@ class AdaptiveWait {
     [[nodiscard]] const Config& config() const { return config_; }
 
   private:
+    // A spin round: a few hundred nanoseconds of pause instructions (they
+    // leave the core's other thread and the memory bus alone) between polls.
+    static constexpr int kPausesPerSpin = 16;
+    static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+        _mm_pause();
+#else
+        std::this_thread::yield();
+#endif
+    }
     // Once, on the thread that sleeps (the object may be built elsewhere).
     void apply_timer_slack() {
 #if defined(__linux__)
