@@ -18,8 +18,9 @@
 //            ratio to one memcpy of the frame's bytes in the same run
 //
 // Usage: porthole-bench-transport [--quick] [--notice (only notice)] [--stream (only the
-//        streaming table)] [--res NAME (stream one resolution)] [--cadence lead/after (us,
-//        FrameReader::wake_hint's spin around the next frame)] [--notice-samples N]
+//        streaming table)] [--costs (only the cost table)] [--res NAME (stream one resolution)]
+//        [--cadence lead/after (us, FrameReader::wake_hint's spin around the next frame)]
+//        [--notice-samples N]
 //        [--notice-wait spin/min/max[/slack] ...]
 
 #include <time.h>
@@ -625,7 +626,7 @@ void print_notice(const Resolution& res, int samples, bool quick, std::span<cons
 }
 
 int main(int argc, char** argv) {
-    bool quick = false, notice_only = false, stream_only = false;
+    bool quick = false, notice_only = false, stream_only = false, costs_only = false;
     std::string_view only_res;  // --res NAME: stream only this resolution
     int notice_samples = 0;
     std::vector<WaitCase> extra_cases;
@@ -637,6 +638,8 @@ int main(int argc, char** argv) {
             notice_only = true;
         } else if (a == "--stream") {
             stream_only = true;
+        } else if (a == "--costs") {
+            costs_only = true;
         } else if (a == "--res" && i + 1 < argc) {
             only_res = argv[++i];
         } else if (a == "--cadence" && i + 1 < argc) {
@@ -654,10 +657,11 @@ int main(int argc, char** argv) {
             }
             extra_cases.push_back(*c);
         } else {
-            fmt::print(stderr,
-                       "usage: porthole-bench-transport [--quick] [--notice] [--stream] "
-                       "[--res 1080p|1440p|4K] [--cadence lead/after] [--notice-samples N] "
-                       "[--notice-wait spin/min/max[/slack] ...]\n");
+            fmt::print(
+                stderr,
+                "usage: porthole-bench-transport [--quick] [--notice] [--stream] "
+                "[--costs] [--res 1080p|1440p|4K] [--cadence lead/after] [--notice-samples N] "
+                "[--notice-wait spin/min/max[/slack] ...]\n");
             return 2;
         }
     }
@@ -666,7 +670,8 @@ int main(int argc, char** argv) {
     const int frames = quick ? 10 : 40;
     if (notice_samples <= 0) notice_samples = quick ? 200 : 3000;
 
-    if (!stream_only) print_notice(resolutions[0], notice_samples, quick, extra_cases);
+    if (!stream_only && !costs_only)
+        print_notice(resolutions[0], notice_samples, quick, extra_cases);
     if (notice_only) return 0;
 
     fmt::print(
@@ -693,6 +698,7 @@ int main(int argc, char** argv) {
         print_row(rows[1]);
     }
 
+    if (costs_only) return 0;
     fmt::print(
         "\nStreaming full frames: a guest thread paces whole-frame updates, a host thread "
         "(default AdaptiveWait)\n"
