@@ -36,12 +36,16 @@ struct FrameSource {
 };
 
 // Rows per progressive chunk are chosen so a chunk holds about this many
-// bytes. bench/transport's sweep (1080p and 4K at 60 Hz, 32 KiB to 1 MiB, on
-// a shared 2-core EPYC VM at load average 4-5) found no size ahead of the
-// run-to-run noise: 4K copy-done medians 4.3-5.5 ms for every size, against
-// 5.5-6.9 ms for whole-frame publish in the same runs. 128 KiB is the middle
-// of the 64-256 KiB range, a chunk the reader takes from cache while the
-// writer fills the next; re-measure on a quiet machine before tuning it.
+// bytes. bench/transport's sweep at 60 Hz, the host waiting with wake_hint,
+// rows streamed (non-temporal stores) on both sides, copy-done median as a
+// ratio to one memcpy of the frame in the same run (load average 2-3; the
+// guest's pacing p90 67 us at 4K, 1.9-5.3 ms at 1080p): 4K 0.94x (32 KiB),
+// 0.96x (64), 0.95x (128), 1.03x (1 MiB), today's publish 2.13-2.19x; 1080p
+// 1.02x (128), 1.01x (256), 1.11x (64), 1.16x (1 MiB), today's 2.2-2.3x. Runs
+// where the guest's own pacing wandered by milliseconds (256 KiB at 4K:
+// 1.65x beside today's 2.12x) say more about the load than the size.
+// 128 KiB: within the noise of the best at both sizes. Earlier sweep, at
+// load average 4-5 with plain stores: no size ahead of the noise.
 inline constexpr std::size_t kProgressiveChunkBytes = 128 * 1024;
 // A progressive frame whose rows stop advancing for this long is dropped.
 inline constexpr std::uint64_t kProgressiveTimeoutNs = 100'000'000;

@@ -38,6 +38,11 @@ class AdaptiveWait {
     // At load average ~1 a sleep costs more (old: 175-185 us at 9.6-9.8%;
     // these: 176-180 us at 6.8-7.0%; 30/300/300: 188 us at 6.0%; 30/350/350:
     // 231 us at 5.4%): 165 us within 5% of a core is not on this VM's curve.
+    // Again at load average 3.3 (2026-12-07, same run): spin 20.1 us at 90%,
+    // old 177.0 us at 8.8% (8.80x spin), these 182.8 us at 5.9% (9.08x).
+    // Sporadic updates have no rhythm for idle(WakeHint) to predict
+    // (FrameCadence gives no hint for them); a doorbell would be the way on.
+    // Frames at a steady rate do: see FrameCadence and FrameReader::wake_hint.
     struct Config {
         // Busy-poll this long after activity: covers the writing of a
         // progressive frame's next chunk (128 KiB: 16-21 us in

@@ -23,6 +23,18 @@ struct WakeHint {
 class FrameCadence {
   public:
     using Clock = std::chrono::steady_clock;
+    // Measured with porthole-bench-transport (its third stream path waits as
+    // the session loop does): at load average 2-3 the period was learned
+    // within 0.1% and the host saw the frame at once. 4K 60 Hz, the guest's
+    // pacing steady (frame start interval - period p10 -35 us, p90 67 us):
+    // notice 0.00x memcpy (plain wait: 0.03-0.04x), copy-done 0.94-0.96x
+    // memcpy beside 0.97-0.99x without the hint and 2.17-2.19x for today's
+    // publish; 1080p 60 Hz (pacing p90 1.9-2.4 ms) notice 0.01x against
+    // 0.17-0.19x, copy-done 1.01-1.02x against 1.02-1.05x. Reader CPU 35% against 33% of a core at
+    // 4K (it copies most of that time), 15-16% against 14% at 1080p. At load
+    // average 3-6 the guest's own pacing wandered by 1-18 ms (p10/p90), few
+    // frames fell in the 300 us window and the hint gained nothing above the
+    // noise. lead/after are not tuned beyond that.
     struct Config {
         // Spin from this long before the expected announcement: covers the
         // guest's pacing jitter and, while the phase is learned from notices
