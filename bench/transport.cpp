@@ -17,7 +17,10 @@
 //            announced in chunks, the host copying behind the writer), as a
 //            ratio to one memcpy of the frame's bytes in the same run
 //
-// Usage: porthole-bench-transport [--quick] [--notice (only notice)] [--notice-samples N]
+// Usage: porthole-bench-transport [--quick] [--notice (only notice)] [--stream (only the
+//        streaming table)] [--costs (only the cost table)] [--res NAME (stream one resolution)]
+//        [--cadence lead/after (us, FrameReader::wake_hint's spin around the next frame)]
+//        [--notice-samples N]
 //        [--notice-wait spin/min/max[/slack] ...]
 
 #include <time.h>
@@ -30,6 +33,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -370,59 +374,87 @@ struct StreamRow {
     std::vector<double> latency_ns;
     std::uint64_t published = 0, missed = 0, torn = 0;
     double reader_cpu_ns = 0, reader_wall_ns = 0;  // the host thread, this path's frames
+    // Where the latency goes, per frame copied: start -> the host first sees
+    // the frame (notice), start -> the guest's publish returns (write), the
+    // guest's publish returning -> the host's copy done (tail).
+    std::vector<double> notice_ns, write_ns, tail_ns;
+    std::string pacing;  // a line on the guest's pacing, printed after the row
 };
-
-// Median wall time of one memcpy of the frame's bytes, source -> host copy
-// (the memory the guest and the host copy between), page-aligned.
-double memcpy_baseline(Rig& rig, int n) {
-    std::vector<double> t;
-    for (int i = 0; i < n; ++i) {
-        const std::uint64_t t0 = monotonic_ns();
-        std::memcpy(rig.persistent.data(), rig.source.data(), rig.source.size());
-        t.push_back(static_cast<double>(monotonic_ns() - t0));
-    }
-    return median(t);
-}
 
 // While a progressive frame's rows land: spin up to 2 ms between chunks, then
 // sleep briefly (a writer descheduled mid-frame).
 constexpr AdaptiveWait::Config kRowsWait{
     std::chrono::microseconds(2000), std::chrono::microseconds(20), std::chrono::microseconds(100)};
 
-// A guest thread publishes `frames` whole frames at `hz`, alternating today's
-// publish and the progressive path every kStreamBlock frames, so both meet the
-// same load on the machine (frame by frame, a progressive frame announced
-// while the host still copied the one before superseded every complete one
-// between them, and today's path was shown missing them all); the host thread waits with the
-// default AdaptiveWait and copies each frame it gets into its persistent copy. Latency: the guest
-// starts writing -> the host's copy is done. Returns {publish, progressive}.
+// A guest thread publishes `frames` whole frames at `hz`; the paths take
+// turns every kStreamBlock frames, so all meet the same load on the machine
+// (frame by frame, a progressive frame announced while the host still copied
+// the one before superseded every complete one between them, and today's path
+// was shown missing them all):
+//   0 publish, the host waiting with the default AdaptiveWait (today's path);
+//   1 progressive, the same wait, spinning (kRowsWait) while rows land;
+//   2 progressive, the host waiting as the session loop does: idle with
+//     FrameReader::wake_hint (spin while rows land and around the moment the
+//     next frame is due; otherwise the default wait).
+// The host copies each frame into its persistent copy. Latency: the guest
+// starts writing -> the host's copy is done.
 constexpr int kStreamBlock = 8;
-std::array<StreamRow, 2> measure_stream(const Resolution& res, int hz, std::size_t chunk_bytes,
-                                        int frames) {
+constexpr std::size_t kStreamPaths = 3;
+porthole::FrameCadence::Config g_cadence{};      // --cadence lead/after
+std::size_t stream_path(std::uint64_t serial) {  // serials start at 1
+    return static_cast<std::size_t>((serial - 1) / kStreamBlock) % kStreamPaths;
+}
+std::array<StreamRow, kStreamPaths> measure_stream(const Resolution& res, int hz,
+                                                   std::size_t chunk_bytes, int frames) {
     Rig rig = Rig::make(res);
-    std::array<StreamRow, 2> rows;
-    rows[0].memcpy_ns = rows[1].memcpy_ns = memcpy_baseline(rig, 15);
+    rig.reader.set_cadence(g_cadence);
+    std::array<StreamRow, kStreamPaths> rows;
+    // The baseline: one memcpy of the frame's bytes, 10 times before the
+    // stream and once in every kBaselineEvery frame periods during it (that
+    // period publishes nothing), so it meets the stream's load on the machine.
+    AlignedRegion baseline_dst(rig.source.size());
+    std::memset(baseline_dst.data(), 1, baseline_dst.size());
+    std::vector<double> baseline;
+    auto time_memcpy = [&] {
+        const std::uint64_t t0 = monotonic_ns();
+        std::memcpy(baseline_dst.data(), rig.source.data(), rig.source.size());
+        baseline.push_back(static_cast<double>(monotonic_ns() - t0));
+    };
+    for (int i = 0; i < 10; ++i)
+        time_memcpy();
     std::atomic<bool> stop{false};
-    std::array<std::vector<double>, 2> latencies;
-    std::array<std::uint64_t, 2> torn{};
+    std::array<std::vector<double>, kStreamPaths> latencies;
+    std::array<std::uint64_t, kStreamPaths> torn{};
+    // By serial (1..frames): the host's first sight and copy done, the guest's start and end.
+    std::vector<std::uint64_t> seen_at(static_cast<std::size_t>(frames) + 2),
+        done_at(seen_at.size()), start_at(seen_at.size()), end_at(seen_at.size());
     // The host thread's CPU and wall time, each frame's share (the wait
     // before it, then its copy) counted to its path.
-    std::array<double, 2> cpu{}, wall{};
+    std::array<double, kStreamPaths> cpu{}, wall{};
     std::thread host([&] {
         AdaptiveWait wait;
         auto cpu0 = static_cast<double>(cpu_now());
         auto wall0 = static_cast<double>(monotonic_ns());
+        std::uint64_t last_serial = 0;
         while (!stop.load(std::memory_order_relaxed)) {
             // poll_progressive offers a publish()ed frame exactly as poll()
             // does (once complete), and copy_available then copies and
             // finishes it as copy_frame_rects + finish do.
+            const bool hinted = stream_path(last_serial + 1) == 2;
             auto v = rig.reader.poll_progressive(monotonic_ns());
             if (!v || !*v) {
-                wait.idle();
+                if (hinted) {
+                    wait.idle(rig.reader.wake_hint(monotonic_ns()));
+                } else {
+                    wait.idle();
+                }
                 continue;
             }
             FrameView view = **v;
-            const std::size_t path = (view.meta.flags & frame_flag::progressive) != 0 ? 1 : 0;
+            last_serial = view.meta.serial;
+            const std::size_t path = stream_path(view.meta.serial);
+            const auto idx = static_cast<std::size_t>(view.meta.serial);
+            if (idx < seen_at.size() && seen_at[idx] == 0) seen_at[idx] = monotonic_ns();
             // Chunks land every few tens of microseconds: spin (yielding, so a
             // writer sharing this core still runs) while they do.
             AdaptiveWait rows_wait(kRowsWait);
@@ -436,13 +468,19 @@ std::array<StreamRow, 2> measure_stream(const Resolution& res, int hz, std::size
                 if (p->rows > copied) {
                     copied = p->rows;
                     rows_wait.activity();
+                    wait.activity();
                 } else if (state == FrameCopyState::in_progress) {
-                    rows_wait.idle();
+                    if (path == 2) {
+                        wait.idle(rig.reader.wake_hint(monotonic_ns()));
+                    } else {
+                        rows_wait.idle();
+                    }
                 }
             }
             if (state == FrameCopyState::complete) {
-                latencies[path].push_back(
-                    static_cast<double>(monotonic_ns() - view.meta.capture_time_ns));
+                const std::uint64_t done = monotonic_ns();
+                latencies[path].push_back(static_cast<double>(done - view.meta.capture_time_ns));
+                if (idx < done_at.size()) done_at[idx] = done;
             } else if (state == FrameCopyState::torn) {
                 ++torn[path];
             }
@@ -459,29 +497,63 @@ std::array<StreamRow, 2> measure_stream(const Resolution& res, int hz, std::size
     auto next = std::chrono::steady_clock::now() + period;
     DamageList full;
     full.set_full(res.width, res.height);
-    for (int i = 0; i < frames; ++i) {
+    constexpr int kBaselineEvery = 13;
+    for (int i = 0, published = 0; published < frames; ++i) {
         std::this_thread::sleep_until(next);
         next += period;
+        if (i % kBaselineEvery == kBaselineEvery - 1) {
+            time_memcpy();
+            continue;
+        }
+        ++published;
         const std::uint64_t start = monotonic_ns();
-        const bool progressive = (i / kStreamBlock) % 2 == 1;
-        auto serial = progressive ? rig.writer.publish_progressive(rig.frame(), start, chunk_bytes)
-                                  : rig.writer.publish(rig.frame(), full, start);
+        const std::size_t path = stream_path(static_cast<std::uint64_t>(published));
+        auto serial = path != 0 ? rig.writer.publish_progressive(rig.frame(), start, chunk_bytes)
+                                : rig.writer.publish(rig.frame(), full, start);
         if (!serial) {
             fmt::print(stderr, "publish failed: {}\n", serial.error().message);
             std::exit(1);
         }
-        rows[progressive ? 1 : 0].published++;
+        if (*serial < start_at.size()) {
+            start_at[*serial] = start;
+            end_at[*serial] = monotonic_ns();
+        }
+        rows[path].published++;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the last copy
     stop = true;
     host.join();
-    for (std::size_t p = 0; p < 2; ++p) {
+    for (auto& r : rows)
+        r.memcpy_ns = median(baseline);
+    for (std::size_t p = 0; p < kStreamPaths; ++p) {
         rows[p].latency_ns = std::move(latencies[p]);
         rows[p].missed = rows[p].published - rows[p].latency_ns.size();
         rows[p].torn = torn[p];
         rows[p].reader_cpu_ns = cpu[p];
         rows[p].reader_wall_ns = wall[p];
     }
+    for (std::size_t i = 1; i < start_at.size(); ++i) {
+        if (done_at[i] == 0 || start_at[i] == 0) continue;
+        StreamRow& r = rows[stream_path(i)];
+        r.notice_ns.push_back(static_cast<double>(seen_at[i] - start_at[i]));
+        r.write_ns.push_back(static_cast<double>(end_at[i] - start_at[i]));
+        r.tail_ns.push_back(static_cast<double>(done_at[i]) - static_cast<double>(end_at[i]));
+    }
+    // How steady the guest's pacing was (what the wake hint predicts from).
+    std::vector<double> jitter;
+    for (std::size_t i = 2; i < start_at.size(); ++i) {
+        if (start_at[i] != 0 && start_at[i - 1] != 0)
+            jitter.push_back(static_cast<double>(start_at[i] - start_at[i - 1]) - 1e9 / hz);
+    }
+    std::sort(jitter.begin(), jitter.end());
+    rows[2].pacing = fmt::format(
+        "  guest pacing, frame start interval - period, us: p10 {:.0f} p50 {:.0f} p90 {:.0f}; "
+        "learned period {}",
+        percentile(jitter, 0.1) / 1e3, percentile(jitter, 0.5) / 1e3, percentile(jitter, 0.9) / 1e3,
+        rig.reader.cadence().period()
+            ? fmt::format("{:.1f} us",
+                          static_cast<double>(rig.reader.cadence().period()->count()) / 1e3)
+            : std::string("none"));
     return rows;
 }
 
@@ -489,11 +561,14 @@ void print_stream_row(const StreamRow& r) {
     const double med = median(r.latency_ns), p99 = percentile(r.latency_ns, 0.99);
     const double frames_seen = static_cast<double>(std::max<std::size_t>(r.latency_ns.size(), 1));
     fmt::print(
-        "{:<40} {:>9.2f} {:>9.2f} {:>9.2f} {:>7.2f}x {:>7.2f}x {:>7} {:>5} {:>6.1f} {:>7.2f}x\n",
+        "{:<40} {:>9.2f} {:>9.2f} {:>9.2f} {:>7.2f}x {:>7.2f}x {:>7} {:>5} {:>6.1f} {:>7.2f}x "
+        "{:>6.2f}x {:>6.2f}x {:>6.2f}x\n",
         r.what, r.memcpy_ns / 1e6, med / 1e6, p99 / 1e6, med / r.memcpy_ns, p99 / r.memcpy_ns,
         fmt::format("{}/{}", r.missed, r.published), r.torn,
         r.reader_cpu_ns / std::max(r.reader_wall_ns, 1.0) * 100,
-        r.reader_cpu_ns / frames_seen / r.memcpy_ns);
+        r.reader_cpu_ns / frames_seen / r.memcpy_ns, median(r.notice_ns) / r.memcpy_ns,
+        median(r.write_ns) / r.memcpy_ns, median(r.tail_ns) / r.memcpy_ns);
+    if (!r.pacing.empty()) fmt::print("{}\n", r.pacing);
 }
 
 void print_row(const CostRow& row) {
@@ -551,7 +626,8 @@ void print_notice(const Resolution& res, int samples, bool quick, std::span<cons
 }
 
 int main(int argc, char** argv) {
-    bool quick = false, notice_only = false;
+    bool quick = false, notice_only = false, stream_only = false, costs_only = false;
+    std::string_view only_res;  // --res NAME: stream only this resolution
     int notice_samples = 0;
     std::vector<WaitCase> extra_cases;
     for (int i = 1; i < argc; ++i) {
@@ -560,6 +636,17 @@ int main(int argc, char** argv) {
             quick = true;
         } else if (a == "--notice") {
             notice_only = true;
+        } else if (a == "--stream") {
+            stream_only = true;
+        } else if (a == "--costs") {
+            costs_only = true;
+        } else if (a == "--res" && i + 1 < argc) {
+            only_res = argv[++i];
+        } else if (a == "--cadence" && i + 1 < argc) {
+            int lead = 0, after = 0;
+            if (std::sscanf(argv[++i], "%d/%d", &lead, &after) != 2) return 2;
+            g_cadence.lead = std::chrono::microseconds(lead);
+            g_cadence.after = std::chrono::microseconds(after);
         } else if (a == "--notice-samples" && i + 1 < argc) {
             notice_samples = std::atoi(argv[++i]);
         } else if (a == "--notice-wait" && i + 1 < argc) {
@@ -570,9 +657,11 @@ int main(int argc, char** argv) {
             }
             extra_cases.push_back(*c);
         } else {
-            fmt::print(stderr,
-                       "usage: porthole-bench-transport [--quick] [--notice] [--notice-samples N] "
-                       "[--notice-wait spin/min/max[/slack] ...]\n");
+            fmt::print(
+                stderr,
+                "usage: porthole-bench-transport [--quick] [--notice] [--stream] "
+                "[--costs] [--res 1080p|1440p|4K] [--cadence lead/after] [--notice-samples N] "
+                "[--notice-wait spin/min/max[/slack] ...]\n");
             return 2;
         }
     }
@@ -581,7 +670,8 @@ int main(int argc, char** argv) {
     const int frames = quick ? 10 : 40;
     if (notice_samples <= 0) notice_samples = quick ? 200 : 3000;
 
-    print_notice(resolutions[0], notice_samples, quick, extra_cases);
+    if (!stream_only && !costs_only)
+        print_notice(resolutions[0], notice_samples, quick, extra_cases);
     if (notice_only) return 0;
 
     fmt::print(
@@ -592,6 +682,7 @@ int main(int argc, char** argv) {
     fmt::print("{:<34} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>9}\n", "case", "damage KiB",
                "copied KiB", "ampl.", "op us", "memcpy us", "ratio", "GB/s");
     for (const auto& r : resolutions) {
+        if (stream_only) break;
         Rig rig = Rig::make(r);
         for (bool full : {true, false}) {
             for (const CostRow& row : measure_costs(rig, full, frames))
@@ -599,7 +690,7 @@ int main(int argc, char** argv) {
         }
         print_row(measure_progressive_publish(rig, frames, kProgressiveChunkBytes));
     }
-    {
+    if (!stream_only) {
         // The same full-frame consume into a copy 16 bytes off 64-byte alignment.
         Rig rig = Rig::make(resolutions[0], 16);
         auto rows = measure_costs(rig, true, frames);
@@ -607,39 +698,49 @@ int main(int argc, char** argv) {
         print_row(rows[1]);
     }
 
+    if (costs_only) return 0;
     fmt::print(
         "\nStreaming full frames: a guest thread paces whole-frame updates, a host thread "
         "(default AdaptiveWait)\n"
         "copies each into its persistent copy. Latency: the guest starts writing -> the host's "
         "copy is done\n"
         "(wall clock, ms). med x, p99 x: latency / memcpy of the frame's bytes (median, same "
-        "run). missed:\n"
+        "run: before\nthe stream and in every 13th frame period, which publishes nothing). "
+        "missed:\n"
         "frames never fully copied by the host; torn: copies discarded because the slot was "
         "reused. Frames\nalternate between the paths every 8, so both meet the same load; the host "
         "thread's CPU time is counted\nto the path of the frame it waited for and copied. CPU %: "
         "% of a core; CPU/fr x: CPU time per frame\ncopied / memcpy. progressive/N: chunks of N "
-        "KiB.\n");
-    fmt::print("{:<40} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>5} {:>6} {:>8}\n", "case",
-               "memcpy ms", "median ms", "p99 ms", "med x", "p99 x", "missed", "torn", "CPU %",
-               "CPU/fr x");
+        "KiB. notice, write, tail (x memcpy, medians): the guest starts\nwriting -> the host first "
+        "sees the frame; the guest starts -> its write ends; its write ends -> the\nhost's copy is "
+        "done.\n");
+    fmt::print("{:<40} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>5} {:>6} {:>8} {:>7} {:>7} {:>7}\n",
+               "case", "memcpy ms", "median ms", "p99 ms", "med x", "p99 x", "missed", "torn",
+               "CPU %", "CPU/fr x", "notice", "write", "tail");
     const int seconds_per_case = quick ? 1 : 4;
     for (const auto& r : resolutions) {
+        if (!only_res.empty() && r.name != only_res) continue;
         for (const int hz : {60, 144}) {
             auto rows = measure_stream(r, hz, kProgressiveChunkBytes, hz * seconds_per_case);
             rows[0].what = fmt::format("{} {} Hz publish (today)", r.name, hz);
             rows[1].what =
                 fmt::format("{} {} Hz progressive/{}", r.name, hz, kProgressiveChunkBytes / 1024);
-            print_stream_row(rows[0]);
-            print_stream_row(rows[1]);
+            rows[2].what = fmt::format("{} {} Hz progressive/{} + wake hint", r.name, hz,
+                                       kProgressiveChunkBytes / 1024);
+            for (const auto& row : rows)
+                print_stream_row(row);
         }
     }
+    if (stream_only) return 0;
     fmt::print("\nChunk size (60 Hz; each beside today's publish of the same run):\n");
     for (const auto& r : {resolutions[0], resolutions[2]}) {
         for (const std::size_t kib : std::array<std::size_t, 5>{32, 64, 128, 256, 1024}) {
             auto rows = measure_stream(r, 60, kib * 1024, 60 * seconds_per_case);
             rows[1].what = fmt::format("{} 60 Hz progressive/{} (today {:.2f}x)", r.name, kib,
                                        median(rows[0].latency_ns) / rows[0].memcpy_ns);
+            rows[2].what = fmt::format("{} 60 Hz progressive/{} + wake hint", r.name, kib);
             print_stream_row(rows[1]);
+            print_stream_row(rows[2]);
         }
     }
 

@@ -504,8 +504,8 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
         }
         if (active)
             wait.activity();
-        else
-            wait.idle();
+        else  // spins while a frame streams in and as the next one is due (FrameReader::wake_hint)
+            wait.idle(channels_ ? channels_->frames.wake_hint(monotonic_ns()) : WakeHint{});
     }
     if (!o_.screenshot.empty()) {
         if (auto drawn = renderer_.draw(true); drawn && drawn->readback) {

@@ -1,8 +1,13 @@
 #include "porthole/protocol/frame_channel.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "porthole/protocol/layout.hpp"
 #include "porthole/protocol/shared_memory.hpp"
@@ -14,6 +19,10 @@ constexpr std::uint64_t kHistoryBytes = std::uint64_t{kDamageHistory} * sizeof(D
 // Where the writer places the slots: after the header page and the history.
 constexpr std::uint64_t kWriterSlotsOffset =
     kPageSize + ((kHistoryBytes + kPageSize - 1) & ~(kPageSize - 1));
+
+// Whether a progressive frame's rows go out with non-temporal stores, the
+// guest's into the slot and the host's into its copy (stream_bytes).
+constexpr bool kStreamRows = true;
 
 Error channel_error(std::string msg) {
     return Error::make(std::move(msg), static_cast<int>(RegionError::bad_channel_header));
@@ -34,13 +43,41 @@ void copy_bytes(std::byte* dst, const std::byte* src, std::size_t n) {
     copy_racy(dst + i, src + i, n - i);
 }
 
+// Non-temporal stores (SSE2) for blocks the copier will not read back: the
+// stores skip reading each destination line first and leave the caches to the
+// other side, which copies out the chunk before. For a progressive frame's
+// rows (the guest's WC-mapped BAR stores so anyway).
+void stream_bytes(std::byte* dst, const std::byte* src, std::size_t n) {
+#if defined(__SSE2__) && !defined(PORTHOLE_TSAN)
+    std::size_t i = 0;
+    const std::size_t mis = reinterpret_cast<std::uintptr_t>(dst) & 15U;
+    if (mis != 0) {
+        i = std::min(n, 16 - mis);
+        copy_racy(dst, src, i);
+    }
+    for (; i + 64 <= n; i += 64) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+        const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+        const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+        _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
+        _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
+        _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
+        _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+    }
+    copy_racy(dst + i, src + i, n - i);
+#else
+    copy_bytes(dst, src, n);
+#endif
+}
+
 void copy_rect(std::byte* dst, std::uint32_t dst_stride, const std::byte* src,
-               std::uint32_t src_stride, const Rect& r, std::uint32_t bpp) {
+               std::uint32_t src_stride, const Rect& r, std::uint32_t bpp, bool stream = false) {
     const std::size_t row = std::size_t{r.w} * bpp;
     const std::size_t x = std::size_t{r.x} * bpp;
     if (row == dst_stride && row == src_stride) {  // whole rows on both sides: one block
-        copy_bytes(dst + std::size_t{r.y} * dst_stride, src + std::size_t{r.y} * src_stride,
-                   row * r.h);
+        (stream ? stream_bytes : copy_bytes)(dst + std::size_t{r.y} * dst_stride,
+                                             src + std::size_t{r.y} * src_stride, row * r.h);
         return;
     }
     for (std::uint32_t y = r.y; y < r.y + r.h; ++y) {
@@ -294,7 +331,7 @@ Status FrameWriter::write_rows(std::uint32_t rows) {
     rows = std::min(rows, open_.src.height - open_.rows);
     if (rows == 0) return {};
     copy_rect(slot_pixels(open_.slot), open_.stride, open_.src.pixels, open_.src.stride,
-              Rect{0, open_.rows, open_.src.width, rows}, open_.bpp);
+              Rect{0, open_.rows, open_.src.width, rows}, open_.bpp, kStreamRows);
     open_.rows += rows;
     wc_store_fence();  // the rows out of the WC buffers before the position that covers them
     store_release(slot_header(open_.slot).rows_written, open_.rows);
@@ -439,6 +476,7 @@ Result<std::optional<FrameView>> FrameReader::poll_frame(bool progressive, std::
         return channel_error("frame serial went backwards");
     }
     if (serial > seen_ + 1 && seen_ != 0) stats_.skipped += serial - seen_ - 1;
+    const bool first_sight = serial > seen_;
     seen_ = serial;
 
     const FrameSlotHeader& shared = shared_slot(slot);
@@ -466,7 +504,16 @@ Result<std::optional<FrameView>> FrameReader::poll_frame(bool progressive, std::
             if (!progressive) return std::optional<FrameView>{};  // offered once complete
             v.in_progress = true;
             v.progress_ns = now_ns;
+            streaming_ = true;
+            streaming_ns_ = now_ns;
         }
+    }
+    // The frame's times teach the cadence (wake_hint): when the host first
+    // saw it, and the guest's capture stamp. A guest's made-up stamps can
+    // only move the bounded spin around (FrameCadence's period range).
+    if (first_sight && progressive && now_ns != 0) {
+        cadence_.announced(FrameCadence::Clock::time_point(std::chrono::nanoseconds(now_ns)),
+                           std::chrono::nanoseconds(sh.meta.capture_time_ns));
     }
     v.meta = sh.meta;
     v.format = static_cast<PixelFormat>(sh.meta.format);
@@ -508,8 +555,12 @@ Result<FrameCopyProgress> FrameReader::copy_available(FrameView& view, std::span
                                  view.rows_copied};
     }
     return advance(view, now_ns, true, [&](std::uint32_t from, std::uint32_t to) {
+        // Streamed: the host's copy (a staging buffer) is read by the GPU
+        // later, not by this thread; the fence orders the stores before what
+        // the caller does next.
         copy_rect(dst.data(), dst_stride, view.pixels.data(), view.meta.stride,
-                  Rect{0, from, view.meta.width, to - from}, bpp);
+                  Rect{0, from, view.meta.width, to - from}, bpp, kStreamRows);
+        if (kStreamRows) wc_store_fence();
     });
 }
 
@@ -528,6 +579,7 @@ Result<FrameCopyProgress> FrameReader::advance(
     const std::function<void(std::uint32_t, std::uint32_t)>& copy) {
     auto end = [&](FrameCopyState state) {
         view.done = true;
+        streaming_ = false;
         if (state != FrameCopyState::complete) have_ = 0;  // the host's copy holds a mix
         return FrameCopyProgress{state, view.rows_copied};
     };
@@ -554,9 +606,11 @@ Result<FrameCopyProgress> FrameReader::advance(
     if (upto > view.rows_copied) {
         view.rows_copied = upto;
         view.progress_ns = now_ns;
+        streaming_ns_ = now_ns;
     }
     if (view.rows_copied == view.meta.height) {
         view.done = true;
+        streaming_ = false;
         if (accept) {
             have_ = view.meta.serial;
             have_meta_ = view.meta;
@@ -576,6 +630,11 @@ Result<FrameCopyProgress> FrameReader::advance(
         return end(FrameCopyState::dropped);
     }
     return FrameCopyProgress{FrameCopyState::in_progress, view.rows_copied};
+}
+
+WakeHint FrameReader::wake_hint(std::uint64_t now_ns) const {
+    if (streaming_ && now_ns - streaming_ns_ < kFollowSpinNs) return WakeHint{true, std::nullopt};
+    return cadence_.hint(FrameCadence::Clock::time_point(std::chrono::nanoseconds(now_ns)));
 }
 
 bool FrameReader::finish(const FrameView& view) {

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "porthole/protocol/frame_channel.hpp"
@@ -728,4 +729,75 @@ TEST(ProgressiveFrame, UpdatesOverHalfTheScreenGoProgressiveSmallerOnesKeepDamag
     EXPECT_NE(flags_of_latest() & frame_flag::progressive, 0U);
     ASSERT_EQ(host.take(rig.r), 3);
     EXPECT_TRUE(host.matches(2));
+}
+
+// ---------------------------------------------------------------- wake hint
+
+TEST(ProgressiveFrame, WakeHintSpinsWhileRowsLandAndNotOnceTheFrameEndsOrStalls) {
+    auto rig = ProgressiveRig::make(64, 32);
+    PatternImage img(64, 32);
+    img.draw(0);
+    const std::uint64_t t0 = 1'000'000'000;
+    EXPECT_FALSE(rig.r.wake_hint(t0).spin) << "nothing streaming yet";
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(5));
+    FrameView v = rig.poll_in_progress(t0);
+    EXPECT_TRUE(rig.r.wake_hint(t0 + 10'000).spin) << "offered while its rows land";
+    ASSERT_EQ(rig.copy_available(v, t0 + 20'000)->rows, 5U);
+    ASSERT_TRUE(rig.w.write_rows(5));
+    ASSERT_EQ(rig.copy_available(v, t0 + 900'000)->rows, 10U);
+    EXPECT_TRUE(rig.r.wake_hint(t0 + 1'800'000).spin) << "rows landed 0.9 ms ago";
+    EXPECT_FALSE(rig.r.wake_hint(t0 + 900'000 + FrameReader::kFollowSpinNs).spin)
+        << "the writer stalled: back to sleeping";
+    ASSERT_TRUE(rig.w.end_frame());
+    ASSERT_EQ(rig.copy_available(v, t0 + 2'000'000)->state, FrameCopyState::complete);
+    EXPECT_FALSE(rig.r.wake_hint(t0 + 2'000'001).spin) << "the frame is in";
+}
+
+TEST(ProgressiveFrame, WakeHintLearnsTheFramePeriodAndWakesForTheNextFrame) {
+    auto rig = ProgressiveRig::make(64, 32);
+    PatternImage img(64, 32);
+    const std::uint64_t t0 = 1'000'000'000, period = 16'666'667;
+    std::uint64_t seen = 0;
+    for (std::uint64_t n = 0; n < 8; ++n) {
+        img.draw(n);
+        const std::uint64_t capture = t0 + n * period;
+        ASSERT_TRUE(rig.w.publish_progressive(img.source(), capture, 4096));
+        seen = capture + (n % 2) * 40'000;  // the host noticed some late
+        FrameView v = rig.poll_in_progress(seen);
+        ASSERT_EQ(rig.copy_available(v, seen)->state, FrameCopyState::complete);
+    }
+    ASSERT_TRUE(rig.r.cadence().period());
+    EXPECT_EQ(rig.r.cadence().period()->count(), static_cast<std::int64_t>(period));
+    const auto lead =
+        static_cast<std::uint64_t>(std::chrono::nanoseconds(rig.r.cadence().config().lead).count());
+    const std::uint64_t next = t0 + 8 * period;  // as the sightings that were not late
+    const auto mid = rig.r.wake_hint(seen + period / 2);
+    EXPECT_FALSE(mid.spin) << "between frames it sleeps";
+    ASSERT_TRUE(mid.wake_by);
+    EXPECT_EQ(static_cast<std::uint64_t>(mid.wake_by->time_since_epoch().count()), next - lead)
+        << "but wakes before the next frame is due";
+    EXPECT_FALSE(rig.r.wake_hint(next - lead - 1000).spin);
+    EXPECT_TRUE(rig.r.wake_hint(next - lead / 2).spin) << "and spins as it comes";
+}
+
+// Rows go out with non-temporal stores in 64-byte blocks: sizes that leave a
+// head to align and a tail still arrive byte-exact.
+TEST(ProgressiveFrame, RowsOfOddSizesArriveByteExact) {
+    for (const std::uint32_t width : {1U, 3U, 17U, 37U, 333U}) {
+        auto rig = ProgressiveRig::make(width, 29);
+        PatternImage img(width, 29);
+        img.draw(0);
+        ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+        FrameView v = rig.poll_in_progress();
+        for (const std::uint32_t rows : {1U, 2U, 7U, 11U}) {  // 21 of 29
+            ASSERT_TRUE(rig.w.write_rows(rows));
+            ASSERT_TRUE(rig.copy_available(v));
+        }
+        ASSERT_TRUE(rig.w.end_frame());
+        auto p = rig.copy_available(v);
+        ASSERT_TRUE(p);
+        EXPECT_EQ(p->state, FrameCopyState::complete) << width;
+        EXPECT_TRUE(rig.matches(0)) << width;
+    }
 }

@@ -21,6 +21,7 @@
 
 #include "porthole/protocol/format.hpp"
 #include "porthole/protocol/region.hpp"
+#include "porthole/util/frame_cadence.hpp"
 #include "porthole/util/result.hpp"
 
 namespace porthole::protocol {
@@ -35,12 +36,16 @@ struct FrameSource {
 };
 
 // Rows per progressive chunk are chosen so a chunk holds about this many
-// bytes. bench/transport's sweep (1080p and 4K at 60 Hz, 32 KiB to 1 MiB, on
-// a shared 2-core EPYC VM at load average 4-5) found no size ahead of the
-// run-to-run noise: 4K copy-done medians 4.3-5.5 ms for every size, against
-// 5.5-6.9 ms for whole-frame publish in the same runs. 128 KiB is the middle
-// of the 64-256 KiB range, a chunk the reader takes from cache while the
-// writer fills the next; re-measure on a quiet machine before tuning it.
+// bytes. bench/transport's sweep at 60 Hz, the host waiting with wake_hint,
+// rows streamed (non-temporal stores) on both sides, copy-done median as a
+// ratio to one memcpy of the frame in the same run (load average 2-3; the
+// guest's pacing p90 67 us at 4K, 1.9-5.3 ms at 1080p): 4K 0.94x (32 KiB),
+// 0.96x (64), 0.95x (128), 1.03x (1 MiB), today's publish 2.13-2.19x; 1080p
+// 1.02x (128), 1.01x (256), 1.11x (64), 1.16x (1 MiB), today's 2.2-2.3x. Runs
+// where the guest's own pacing wandered by milliseconds (256 KiB at 4K:
+// 1.65x beside today's 2.12x) say more about the load than the size.
+// 128 KiB: within the noise of the best at both sizes. Earlier sweep, at
+// load average 4-5 with plain stores: no size ahead of the noise.
 inline constexpr std::size_t kProgressiveChunkBytes = 128 * 1024;
 // A progressive frame whose rows stop advancing for this long is dropped.
 inline constexpr std::uint64_t kProgressiveTimeoutNs = 100'000'000;
@@ -210,6 +215,17 @@ class FrameReader {
     // case the next frame is delivered whole.
     bool finish(const FrameView& view);
 
+    // When the host's waiting thread should poll again (for AdaptiveWait::idle):
+    // spin while a progressive frame's rows are landing (the copy then ends
+    // about one chunk behind the writer), and around the moment the next
+    // frame is due when frames come at a steady rate (learned from the times
+    // poll_progressive first saw each); otherwise no hint.
+    [[nodiscard]] WakeHint wake_hint(std::uint64_t now_ns) const;
+    [[nodiscard]] const FrameCadence& cadence() const { return cadence_; }
+    void set_cadence(FrameCadence::Config c) { cadence_ = FrameCadence(c); }
+    // Rows that stop landing for this long end the spin (a writer descheduled mid-frame).
+    static constexpr std::uint64_t kFollowSpinNs = 1'000'000;
+
     // The host lost its persistent copy (new texture, device reset): next frame whole.
     void invalidate() { have_ = 0; }
 
@@ -239,6 +255,9 @@ class FrameReader {
     std::uint64_t seen_ = 0;  // newest serial seen (accepted or not)
     FrameReaderStats stats_;
     std::uint64_t progress_timeout_ns_ = kProgressiveTimeoutNs;
+    FrameCadence cadence_;
+    bool streaming_ = false;          // a progressive frame offered and not ended
+    std::uint64_t streaming_ns_ = 0;  // when its rows last advanced (or it was offered)
 };
 
 // Copies the view's rects from its pixels into dst (same format, dst_stride
