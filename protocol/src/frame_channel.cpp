@@ -633,7 +633,19 @@ Result<FrameCopyProgress> FrameReader::advance(
 }
 
 WakeHint FrameReader::wake_hint(std::uint64_t now_ns) const {
-    if (streaming_ && now_ns - streaming_ns_ < kFollowSpinNs) return WakeHint{true, std::nullopt};
+    if (now_ns - follow_window_ns_ >= kFollowWindowNs) {
+        follow_window_ns_ = now_ns;
+        follow_spent_ns_ = 0;
+    }
+    if (streaming_ && now_ns - streaming_ns_ < kFollowSpinNs &&
+        follow_spent_ns_ < kFollowBudgetNs) {
+        // The time since the last spinning hint was spent spinning (or copying).
+        if (follow_last_ns_ != 0 && now_ns > follow_last_ns_)
+            follow_spent_ns_ += std::min(now_ns - follow_last_ns_, kFollowSpinNs);
+        follow_last_ns_ = now_ns;
+        return WakeHint{true, std::nullopt};
+    }
+    follow_last_ns_ = 0;
     return cadence_.hint(FrameCadence::Clock::time_point(std::chrono::nanoseconds(now_ns)));
 }
 

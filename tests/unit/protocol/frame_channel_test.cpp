@@ -754,6 +754,33 @@ TEST(ProgressiveFrame, WakeHintSpinsWhileRowsLandAndNotOnceTheFrameEndsOrStalls)
     EXPECT_FALSE(rig.r.wake_hint(t0 + 2'000'001).spin) << "the frame is in";
 }
 
+// A hostile guest that trickles a frame's rows (one every 0.5 ms, never
+// stalling long enough to end the spin) gets the host spinning at most half
+// the time, not a whole core.
+TEST(ProgressiveFrame, WakeHintSpinsAtMostHalfTheTimeForARowTrickle) {
+    auto rig = ProgressiveRig::make(16, 1000);
+    PatternImage img(16, 1000);
+    img.draw(0);
+    const std::uint64_t t0 = 1'000'000'000, step = 50'000, span = 300'000'000;
+    ASSERT_TRUE(rig.w.begin_frame(img.source(), 0));
+    ASSERT_TRUE(rig.w.write_rows(1));
+    FrameView v = rig.poll_in_progress(t0);
+    std::uint64_t spun = 0, spun_first_10ms = 0;
+    for (std::uint64_t t = t0; t < t0 + span; t += step) {
+        if ((t - t0) % 500'000 == 0 && v.rows_copied < 999) {
+            ASSERT_TRUE(rig.w.write_rows(1));
+            ASSERT_TRUE(rig.copy_available(v, t));
+        }
+        if (rig.r.wake_hint(t).spin) {
+            spun += step;
+            if (t - t0 < 10'000'000) spun_first_10ms += step;
+        }
+    }
+    EXPECT_EQ(spun_first_10ms, 10'000'000U) << "a frame that streams in is followed";
+    EXPECT_LE(spun, span / 2 + FrameReader::kFollowSpinNs) << "but not for more than half the time";
+    EXPECT_GE(spun, span / 4) << "and each window's half is used";
+}
+
 TEST(ProgressiveFrame, WakeHintLearnsTheFramePeriodAndWakesForTheNextFrame) {
     auto rig = ProgressiveRig::make(64, 32);
     PatternImage img(64, 32);

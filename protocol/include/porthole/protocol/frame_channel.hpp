@@ -225,6 +225,11 @@ class FrameReader {
     void set_cadence(FrameCadence::Config c) { cadence_ = FrameCadence(c); }
     // Rows that stop landing for this long end the spin (a writer descheduled mid-frame).
     static constexpr std::uint64_t kFollowSpinNs = 1'000'000;
+    // A guest that trickles rows, or starts frame after frame, would keep the
+    // host spinning: following takes at most half of each 100 ms (a 4K frame
+    // written at memcpy speed takes about a third of a 60 Hz period).
+    static constexpr std::uint64_t kFollowWindowNs = 100'000'000;
+    static constexpr std::uint64_t kFollowBudgetNs = 50'000'000;
 
     // The host lost its persistent copy (new texture, device reset): next frame whole.
     void invalidate() { have_ = 0; }
@@ -258,6 +263,8 @@ class FrameReader {
     FrameCadence cadence_;
     bool streaming_ = false;          // a progressive frame offered and not ended
     std::uint64_t streaming_ns_ = 0;  // when its rows last advanced (or it was offered)
+    // wake_hint's spin budget: the window's start, the spin spent in it, the last spin hint.
+    mutable std::uint64_t follow_window_ns_ = 0, follow_spent_ns_ = 0, follow_last_ns_ = 0;
 };
 
 // Copies the view's rects from its pixels into dst (same format, dst_stride
