@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "porthole/util/text.hpp"
 #include "porthole/util/unique_fd.hpp"
 
 namespace porthole::client {
@@ -21,14 +22,6 @@ constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 Error at(const std::string& path, std::uint32_t line, const std::string& what) {
     return Error::make(fmt::format("{}:{}: {}", path, line, what));
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
 }
 
 // toml++ reads `scale = integer` as a float gone wrong ("expected 'inf'"):
@@ -45,10 +38,10 @@ std::string bare_word_hint(std::string_view text, std::uint32_t line) {
         text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
     const auto eq = row.find('=');
     if (eq == std::string_view::npos) return {};
-    const std::string_view key = trim(row.substr(0, eq));
-    std::string_view value = trim(row.substr(eq + 1));
+    const std::string_view key = trim_blanks(row.substr(0, eq));
+    std::string_view value = trim_blanks(row.substr(eq + 1));
     if (const auto hash = value.find('#'); hash != std::string_view::npos)
-        value = trim(value.substr(0, hash));
+        value = trim_blanks(value.substr(0, hash));
     const bool word = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_' || c == '/' || c == '.' || c == '+' || c == ':';

@@ -5,21 +5,15 @@
 #include <charconv>
 #include <cmath>
 
+#include "porthole/util/text.hpp"
+
 namespace porthole::client {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
 // A finite number and nothing else ("192", "144.0"); nullopt otherwise.
 std::optional<double> number(std::string_view s) {
-    s = trim(s);
+    s = trim_blanks(s);
     double v = 0;
     const auto* end = s.data() + s.size();
     const auto r = std::from_chars(s.data(), end, v);
@@ -41,10 +35,10 @@ std::optional<std::string> find_xft_dpi(std::string_view resources) {
         resources = nl == std::string_view::npos ? std::string_view{} : resources.substr(nl + 1);
         const auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;
-        const auto name = trim(line.substr(0, colon));
+        const auto name = trim_blanks(line.substr(0, colon));
         // `Xft*dpi` binds the same resource loosely; xrdb keeps it as written.
         if (name == "Xft.dpi" || name == "Xft*dpi")
-            found = std::string(trim(line.substr(colon + 1)));
+            found = std::string(trim_blanks(line.substr(colon + 1)));
     }
     return found;
 }
