@@ -436,14 +436,21 @@ TEST_F(X11Selection, SdlBackendCallsSdlOnlyInTheMainThreadsRound) {
         auto& sdl = **c;
         EXPECT_EQ(sdl.take_change(0), std::nullopt);  // nothing read before a round
         EXPECT_EQ(sdl.text_now(), std::nullopt);
-        sdl.serve_main_thread(0);  // the first round reads what the desktop holds
-        EXPECT_EQ(sdl.take_change(0), "on the desktop");
+        // A round reads what the desktop holds (xclip may take a moment to own it).
+        std::optional<std::string> got;
+        std::uint64_t t = 0;
+        for (int i = 0; !got && i < 200; ++i, t += sdl.poll_ns) {
+            sdl.serve_main_thread(t);
+            got = sdl.take_change(t);
+            if (!got) std::this_thread::sleep_for(50ms);
+        }
+        EXPECT_EQ(got, "on the desktop");
         EXPECT_EQ(sdl.take_change(0), std::nullopt);  // taken once
         EXPECT_EQ(sdl.text_now(), "on the desktop");
 
         ASSERT_TRUE(sdl.set_text("from the guest"));
         EXPECT_EQ(paste_until("on the desktop"), "on the desktop");  // not set before a round
-        sdl.serve_main_thread(1);
+        sdl.serve_main_thread(t);
         // SDL answers xclip's paste while its events are pumped, as the main thread does.
         auto paste = std::async(std::launch::async, [&] { return paste_until("from the guest"); });
         while (paste.wait_for(10ms) != std::future_status::ready)
