@@ -2,7 +2,8 @@
 //
 // Input layout: byte 0 selects the mode.
 //   even: structured. The region starts as a valid session written by the real
-//         agent code (frames with partial damage, a cursor, audio, clipboard;
+//         agent code (frames with partial damage, a cursor, audio, clipboard,
+//         a gamepad's rumble records;
 //         with bit 1 set, also a complete progressive frame and one still
 //         being written, so the host follows a row count the script can raise,
 //         lower or freeze);
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -103,6 +105,24 @@ Template make_template(bool progressive) {
         std::vector<ClipboardEndpoint::Format> f;
         f.push_back({ClipboardMime::text_utf8, 0, std::string("fuzz clipboard")});
         if (!clip.offer(std::move(f))) std::abort();
+    }
+    {  // A game's rumble on pad 1: the host's feedback reader has records to check.
+        PadFeedbackRecord r{};
+        r.device = 1;
+        r.op = static_cast<std::uint8_t>(PadFeedbackOp::gain);
+        r.value = 0x8000;
+        ch.pad_feedback.push(r);
+        r = PadFeedbackRecord{};
+        r.device = 1;
+        r.op = static_cast<std::uint8_t>(PadFeedbackOp::upload);
+        r.effect = 3;
+        r.strong = 0x4000;
+        r.weak = 0x2000;
+        r.length_ms = 250;
+        ch.pad_feedback.push(r);
+        r.op = static_cast<std::uint8_t>(PadFeedbackOp::play);
+        r.value = 2;
+        ch.pad_feedback.push(r);
     }
     // A fixed session id keeps runs reproducible (the real one is random).
     auto* agent = reinterpret_cast<std::uint64_t*>(t.memory.data() + kAgentBlockOffset);
@@ -195,6 +215,15 @@ class Host {
             if (ev.offer && !ev.offer->formats.empty())
                 (void)clip_->request(ev.offer->serial, ev.offer->formats[0].mime, 64 * 1024);
             if (ev.received && ev.received->bytes.size() > 64 * 1024) std::abort();
+        }
+        if (channels_->pad_feedback) {
+            // The reader hands the device only records that pass validation.
+            PadFeedbackRecord recs[16];
+            const std::size_t n = channels_->pad_feedback->pop(recs);
+            if (n > std::size(recs)) std::abort();
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!is_valid_pad_feedback(recs[i])) std::abort();
+            }
         }
         if (channels_->input) {
             const InputEvent batch[2] = {{now_, ev::rel, 0, 5, 0}, {now_, ev::syn, 0, 0, 0}};
