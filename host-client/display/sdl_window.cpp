@@ -173,7 +173,11 @@ float SdlWindow::drawable_ratio() const {
 float SdlWindow::pixel_density() const {
     // The ratio changes when a Wayland window moves to an output of another
     // scale (or learns its output's after opening): logged once per change.
-    const UiScale s = choose_ui_scale({ui_scale_option_, drawable_ratio(), xft_dpi_, gdk_scale_});
+    // Chosen (and its log text formatted) again only when the ratio changes.
+    const float ratio = drawable_ratio();
+    if (chosen_for_ratio_ == ratio && logged_scale_) return logged_scale_->first;
+    chosen_for_ratio_ = ratio;
+    const UiScale s = choose_ui_scale({ui_scale_option_, ratio, xft_dpi_, gdk_scale_});
     if (!logged_scale_ || logged_scale_->first != s.scale || logged_scale_->second != s.source) {
         spdlog::info("text scale {}: {}", s.scale, s.why);
         logged_scale_ = {s.scale, s.source};

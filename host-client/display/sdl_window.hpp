@@ -93,6 +93,8 @@ class SdlWindow final : public SurfaceProvider {
     std::optional<float> ui_scale_option_;
     std::optional<std::string> xft_dpi_, gdk_scale_;
     mutable std::optional<std::pair<float, UiScaleSource>> logged_scale_;  // the scale last logged
+    // The drawable ratio the scale was last chosen for: the renderer asks every draw.
+    mutable std::optional<float> chosen_for_ratio_;
     EventSink sink_;
 };
 
