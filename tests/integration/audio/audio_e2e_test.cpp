@@ -110,13 +110,15 @@ class PipeWireAudio : public ::testing::Test {
                 if (std::getenv("PORTHOLE_AUDIO_TRACE") != nullptr) {
                     const auto& [t, st] = log.samples.back();
                     std::printf(
-                        "%6.2f s latency %.2f ms (pipewire %.2f) ratio %.5f under %llu over %llu "
-                        "resets %llu "
-                        "frames %llu playing %d\n",
-                        t, st.latency_ms, st.output_delay_ms, st.ratio,
+                        "%6.2f s latency %.2f ms (target %.2f, pipewire %.2f) ratio %.5f under "
+                        "%llu "
+                        "over %llu resets %llu trims %llu late %llu frames %llu playing %d\n",
+                        t, st.latency_ms, st.target_ms, st.output_delay_ms, st.ratio,
                         static_cast<unsigned long long>(st.underruns),
                         static_cast<unsigned long long>(st.overruns),
                         static_cast<unsigned long long>(st.resets),
+                        static_cast<unsigned long long>(st.trims),
+                        static_cast<unsigned long long>(st.late_cycles),
                         static_cast<unsigned long long>(st.frames_out), st.playing ? 1 : 0);
                 }
                 next_log += 100ms;

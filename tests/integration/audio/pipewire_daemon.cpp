@@ -13,9 +13,62 @@
 #include <thread>
 #include <utility>
 
+#include "support/command_output.hpp"
+
 namespace porthole::test {
 
+void warm_page_cache(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    std::vector<char> buf(1 << 20);
+    while (::read(fd, buf.data(), buf.size()) > 0) {
+    }
+    ::close(fd);
+}
+
+void warm_program(const std::string& program) {
+    std::string path = program;
+    if (program.find('/') == std::string::npos) {
+        path = command_output("command -v '" + program + "'");
+        path = path.substr(0, path.find('\n'));
+    }
+    if (path.empty()) return;
+    warm_page_cache(path);
+    // "libfoo.so.1 => /usr/lib/.../libfoo.so.1 (0x...)" and the loader's own line.
+    const std::string listing = command_output("ldd '" + path + "'");
+    std::size_t at = 0;
+    while ((at = listing.find('/', at)) != std::string::npos) {
+        const std::size_t end = listing.find_first_of(" \t\n", at);
+        warm_page_cache(listing.substr(at, end - at));
+        at = end;
+    }
+}
+
+void warm_pipewire() {
+    std::error_code ec;
+    for (const char* dir : {"/usr/lib/x86_64-linux-gnu/pipewire-0.3",
+                            "/usr/lib/x86_64-linux-gnu/spa-0.2", "/usr/lib/pipewire-0.3",
+                            "/usr/lib/spa-0.2", "/usr/lib64/pipewire-0.3", "/usr/lib64/spa-0.2"}) {
+        for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+            if (it->is_regular_file(ec)) warm_page_cache(it->path().string());
+        }
+        ec.clear();
+    }
+    // This process's own code: the test binary, libpipewire, speexdsp.
+    std::ifstream maps("/proc/self/maps");
+    std::string line, last;
+    while (std::getline(maps, line)) {
+        const std::size_t slash = line.find('/');
+        if (slash == std::string::npos || line.compare(slash, std::string::npos, last) == 0)
+            continue;
+        last = line.substr(slash);
+        warm_page_cache(last);
+    }
+}
+
 Result<Child> Child::spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+    if (!argv.empty()) warm_program(argv[0]);
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
@@ -164,6 +217,7 @@ Result<PipeWireDaemon> PipeWireDaemon::start(std::uint32_t quantum, bool surroun
                           "PIPEWIRE_CONFIG_DIR"}) {
         ::unsetenv(v);
     }
+    warm_pipewire();
     auto pw = Child::spawn({"pipewire", "-c", d.dir_ + "/pipewire.conf"}, d.dir_ + "/pipewire.log");
     if (!pw) return pw.error();
     d.pipewire_ = std::move(*pw);

@@ -68,6 +68,21 @@ class PipeWireDaemon {
     GTEST_SKIP() << "the null sink ran at " << (rate) \
                  << " frames/s (48000 is real time): this machine did not keep real time"
 
+// Reads files into the page cache, so that a process's first touch of
+// their code is a minor fault, not a disk read. A machine that pages out
+// file pages no process maps (DAMON's reclaim on these CI machines drops
+// them after a minute) otherwise makes a program not run lately, or a
+// PipeWire plugin, fault its code in from disk while it plays: a
+// real-time thread waiting on a disk read misses its cycle, and the
+// underrun that follows raises the playout's floor for minutes.
+// warm_program: the executable (searched in PATH) and the libraries ldd
+// lists for it. warm_pipewire: the PipeWire and SPA plugin directories
+// and every file this process maps. Best effort: what cannot be read is
+// passed over (the run is then only slower).
+void warm_page_cache(const std::string& path);
+void warm_program(const std::string& program);
+void warm_pipewire();
+
 // Reads a float32 WAV (as pw-record writes it): interleaved samples.
 Result<std::vector<float>> read_wav_f32(const std::string& path, std::uint16_t& channels);
 
