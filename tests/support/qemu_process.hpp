@@ -5,11 +5,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -54,8 +57,12 @@ class QemuProcess {
             ::execvp(argv[0], argv.data());
             ::_exit(127);
         }
-        // The socket appears once QEMU listens (up to 30 s: a loaded machine, TCG start-up).
-        for (int i = 0; i < 1200 && !std::filesystem::exists(socket_); ++i) {
+        // Ready once a connect succeeds (up to 30 s: a loaded machine, TCG
+        // start-up). The socket's file appears at bind(), before listen(): a
+        // test that connected as soon as the file existed was refused (an
+        // ASan run, QmpUsb.AttachListAndDetach..., 32 ms in).
+        listening_ = false;
+        for (int i = 0; i < 1200 && !(listening_ = accepts()); ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(25));
         }
     }
@@ -66,12 +73,27 @@ class QemuProcess {
         ::waitpid(pid_, &status, 0);
         pid_ = -1;
     }
-    [[nodiscard]] bool listening() const { return std::filesystem::exists(socket_); }
+    [[nodiscard]] bool listening() const { return listening_; }
 
   private:
+    // A connection QEMU's monitor takes (and drops: it then serves the next).
+    [[nodiscard]] bool accepts() const {
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        if (socket_.size() >= sizeof addr.sun_path) return false;
+        std::memcpy(addr.sun_path, socket_.c_str(), socket_.size() + 1);
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+        const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+        ::close(fd);
+        return ok;
+    }
+
     std::string socket_;
     std::vector<std::string> extra_;
     pid_t pid_ = -1;
+    bool listening_ = false;
 };
 
 }  // namespace porthole::test
