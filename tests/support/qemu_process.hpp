@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "porthole/util/unique_fd.hpp"
+
 namespace porthole::test {
 
 class QemuProcess {
@@ -82,12 +84,10 @@ class QemuProcess {
         addr.sun_family = AF_UNIX;
         if (socket_.size() >= sizeof addr.sun_path) return false;
         std::memcpy(addr.sun_path, socket_.c_str(), socket_.size() + 1);
-        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return false;
+        const UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-        const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        return ok;
+        const auto* sa = reinterpret_cast<const sockaddr*>(&addr);
+        return fd && ::connect(fd.get(), sa, sizeof addr) == 0;
     }
 
     std::string socket_;

@@ -13,17 +13,17 @@
 #include <thread>
 #include <utility>
 
+#include "porthole/util/unique_fd.hpp"
 #include "support/command_output.hpp"
 
 namespace porthole::test {
 
 void warm_page_cache(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return;
     std::vector<char> buf(1 << 20);
-    while (::read(fd, buf.data(), buf.size()) > 0) {
+    while (::read(fd.get(), buf.data(), buf.size()) > 0) {
     }
-    ::close(fd);
 }
 
 void warm_program(const std::string& program) {
@@ -158,6 +158,12 @@ context.spa-libs = {
     support.*       = support/libspa-support
 }
 context.modules = [
+    # Real time for the graph's data thread, as a desktop's PipeWire has it
+    # (there through RTKit): without it the null sink's timer ran at normal
+    # priority, and lavapipe's threads in the client under test delayed
+    # whole cycles (underruns the client never caused).
+    { name = libpipewire-module-rt args = { nice.level = -11 rt.prio = 88 }
+      flags = [ ifexists nofail ] }
     { name = libpipewire-module-protocol-native }
     { name = libpipewire-module-profiler }
     { name = libpipewire-module-metadata }
