@@ -111,3 +111,97 @@ TEST(AdaptiveWait, SetsTheSleepingThreadsTimerSlackWhenAsked) {
     EXPECT_EQ(untouched, before);
 }
 #endif
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "porthole/util/unique_fd.hpp"
+
+TEST(AdaptiveWaitDoorbell, ARingEndsASleepAtOnceAndIsDrained) {
+    porthole::UniqueFd bell(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(bell.valid());
+    AdaptiveWait w(config(0, 5'000'000, 5'000'000));  // 5 s sleeps
+    w.set_doorbell(bell.get());
+    std::thread ringer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        const std::uint64_t one = 1;
+        ASSERT_EQ(::write(bell.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    });
+    const auto t0 = AdaptiveWait::Clock::now();
+    w.idle();
+    const auto waited = AdaptiveWait::Clock::now() - t0;
+    ringer.join();
+    // Without the doorbell this sleep lasts 5 s; the bound only tells the two apart.
+    EXPECT_LT(waited, std::chrono::seconds(2));
+    EXPECT_EQ(w.doorbell_rings(), 1U);
+    std::uint64_t left = 0;
+    EXPECT_EQ(::read(bell.get(), &left, sizeof left), -1) << "the ring's count was drained";
+    EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST(AdaptiveWaitDoorbell, SleepsGrowPastThePollingCapOnlyOnceTheDoorbellHasRung) {
+    porthole::UniqueFd bell(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(bell.valid());
+    AdaptiveWait::Config c = config(0, 250, 250);
+    c.doorbell_max_sleep = microseconds(2000);
+    AdaptiveWait w(c);
+    w.set_doorbell(bell.get());
+    const auto longest = [&w] {
+        microseconds m{0};
+        const auto t = AdaptiveWait::Clock::now();
+        for (int i = 0; i < 10; ++i)
+            m = std::max(m, w.next(t).sleep);
+        return m;
+    };
+    EXPECT_EQ(longest(), microseconds(250)) << "a doorbell that never rang may be dead";
+    const std::uint64_t one = 1;
+    ASSERT_EQ(::write(bell.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    w.idle();  // the ring ends this sleep
+    EXPECT_EQ(w.doorbell_rings(), 1U);
+    EXPECT_EQ(longest(), microseconds(2000));
+    w.doorbell_session();  // a new agent: it must ring before sleeps grow again
+    w.activity();
+    EXPECT_EQ(longest(), microseconds(250));
+}
+
+TEST(AdaptiveWaitDoorbell, WithoutARingASleepLastsItsTimeAsBefore) {
+    porthole::UniqueFd bell(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(bell.valid());
+    AdaptiveWait w(config(0, 30'000, 30'000));
+    w.set_doorbell(bell.get());
+    const auto t0 = AdaptiveWait::Clock::now();
+    w.idle();
+    EXPECT_GE(AdaptiveWait::Clock::now() - t0, std::chrono::milliseconds(29));
+    EXPECT_EQ(w.doorbell_rings(), 0U);
+}
+#endif
+
+#if defined(__linux__)
+TEST(AdaptiveWaitDoorbell, ARingThatBroughtNothingIsAnsweredByOnePlainSleep) {
+    porthole::UniqueFd bell(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    ASSERT_TRUE(bell.valid());
+    AdaptiveWait w(config(0, 1000, 1000));
+    w.set_doorbell(bell.get());
+    const std::uint64_t one = 1;
+    const auto ring = [&] {
+        ASSERT_EQ(::write(bell.get(), &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    };
+    ring();
+    w.idle();
+    EXPECT_EQ(w.doorbell_rings(), 1U);
+    // A guest ringing in a loop: the round after a ring that found nothing
+    // sleeps without hearing the doorbell (the ring stays pending)...
+    ring();
+    w.idle();
+    EXPECT_EQ(w.doorbell_rings(), 1U) << "a ringing storm must not make the loop spin";
+    // ...and the next one hears it again.
+    w.idle();
+    EXPECT_EQ(w.doorbell_rings(), 2U);
+    // A ring that brought something (activity) keeps the doorbell heard at once.
+    w.activity();
+    ring();
+    w.idle();
+    EXPECT_EQ(w.doorbell_rings(), 3U);
+}
+#endif
