@@ -10,8 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
+#include "porthole/ivshmem/doorbell.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/util/unique_fd.hpp"
 
@@ -47,7 +49,10 @@ std::vector<std::string> find_ivshmem_devices(const std::string& sysfs_root) {
     return out;
 }
 
-Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs_root) {
+namespace {
+
+// The device's sysfs folder: bdf "auto" (the first IVSHMEM device) or an address.
+Result<fs::path> resolve_device(std::string_view bdf_in, const std::string& sysfs_root) {
     std::string bdf(bdf_in);
     if (bdf.empty() || bdf == "auto") {
         const auto devs = find_ivshmem_devices(sysfs_root);
@@ -66,6 +71,16 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
         return Error::make("no PCI device " + bdf + " under " + sysfs_root, ENOENT);
     if (!is_ivshmem(dev))
         return Error::make("PCI device " + bdf + " is not an IVSHMEM device (1af4:1110)");
+    return dev;
+}
+
+}  // namespace
+
+Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs_root) {
+    auto found = resolve_device(bdf_in, sysfs_root);
+    if (!found) return found.error();
+    const fs::path dev = *found;
+    const std::string bdf = dev.filename().string();
 
     // Enabling the device makes its BARs accessible (harmless when already on).
     if (std::ofstream en(dev / "enable"); en) en << "1";
@@ -94,6 +109,68 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
                        "IVSHMEM " + bdf + " BAR2 (" + std::to_string(size >> 20) + " MiB)");
     }
     return Error::make("IVSHMEM device " + bdf + " has no BAR2 resource file", ENOENT);
+}
+
+namespace {
+
+// BAR0 mapped from sysfs (resource0): the registers, written with 32-bit stores.
+class PciDoorbell final : public Doorbell {
+  public:
+    PciDoorbell(void* regs, std::size_t size, std::string bdf)
+        : regs_(regs), size_(size), bdf_(std::move(bdf)) {}
+    PciDoorbell(const PciDoorbell&) = delete;
+    PciDoorbell& operator=(const PciDoorbell&) = delete;
+    ~PciDoorbell() override { ::munmap(regs_, size_); }
+    Status ring(std::uint16_t peer, std::uint16_t vector) override {
+        reg(kRegDoorbell) = (std::uint32_t{peer} << 16) | vector;
+        return {};
+    }
+    [[nodiscard]] std::uint16_t own_id() const override {
+        return static_cast<std::uint16_t>(reg(kRegIvPosition));
+    }
+    [[nodiscard]] std::string describe() const override {
+        return "IVSHMEM " + bdf_ + " doorbell (peer " + std::to_string(own_id()) + ")";
+    }
+
+  private:
+    [[nodiscard]] volatile std::uint32_t& reg(std::size_t offset) const {
+        return *reinterpret_cast<volatile std::uint32_t*>(static_cast<std::byte*>(regs_) + offset);
+    }
+    void* regs_;
+    std::size_t size_;
+    std::string bdf_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Doorbell>> open_guest_doorbell(std::string_view bdf_in,
+                                                      const std::string& sysfs_root) {
+    auto found = resolve_device(bdf_in, sysfs_root);
+    if (!found) return found.error();
+    const fs::path dev = *found;
+    const std::string bdf = dev.filename().string();
+    // Only ivshmem-doorbell has BAR1 (its MSI-X table): without it the
+    // doorbell register ignores every write.
+    if (!fs::exists(dev / "resource1"))
+        return Error::make("IVSHMEM " + bdf + " has no interrupts (ivshmem-plain): no doorbell",
+                           ENOTSUP);
+    if (std::ofstream en(dev / "enable"); en) en << "1";
+    const fs::path res = dev / "resource0";
+    UniqueFd fd(::open(res.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
+    if (!fd) {
+        const int err = errno;
+        return Error::make("cannot open " + res.string() + ": " + std::strerror(err), err);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || st.st_size < static_cast<off_t>(kRegDoorbell + 4))
+        return Error::make(res.string() + " is too small for the IVSHMEM registers");
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (p == MAP_FAILED) {
+        const int err = errno;
+        return Error::make("cannot map " + res.string() + ": " + std::strerror(err), err);
+    }
+    return std::unique_ptr<Doorbell>(std::make_unique<PciDoorbell>(p, size, bdf));
 }
 
 }  // namespace porthole::ivshmem

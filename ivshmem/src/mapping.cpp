@@ -13,6 +13,7 @@ Mapping::Mapping(Mapping&& o) noexcept
     : addr_(std::exchange(o.addr_, nullptr)),
       size_(std::exchange(o.size_, 0)),
       os_handle_(std::exchange(o.os_handle_, nullptr)),
+      interrupt_vectors_(std::exchange(o.interrupt_vectors_, 0)),
       description_(std::move(o.description_)) {}
 
 Mapping& Mapping::operator=(Mapping&& o) noexcept {
@@ -21,6 +22,7 @@ Mapping& Mapping::operator=(Mapping&& o) noexcept {
         addr_ = std::exchange(o.addr_, nullptr);
         size_ = std::exchange(o.size_, 0);
         os_handle_ = std::exchange(o.os_handle_, nullptr);
+        interrupt_vectors_ = std::exchange(o.interrupt_vectors_, 0);
         description_ = std::move(o.description_);
     }
     return *this;

@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "porthole/ivshmem/doorbell.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 
 namespace porthole::ivshmem {
@@ -28,9 +30,11 @@ constexpr GUID kIvshmemInterface = {
 constexpr DWORD ivshmem_ioctl(DWORD function) {
     return CTL_CODE(FILE_DEVICE_UNKNOWN, function, METHOD_BUFFERED, FILE_ANY_ACCESS);
 }
+constexpr DWORD kIoctlRequestPeerId = ivshmem_ioctl(0x800);
 constexpr DWORD kIoctlRequestSize = ivshmem_ioctl(0x801);
 constexpr DWORD kIoctlRequestMmap = ivshmem_ioctl(0x802);
 constexpr DWORD kIoctlReleaseMmap = ivshmem_ioctl(0x803);
+constexpr DWORD kIoctlRingDoorbell = ivshmem_ioctl(0x804);
 constexpr std::uint8_t kCacheWriteCombined = 2;  // IVSHMEM_CACHE_WRITECOMBINED
 
 struct IvshmemMmapConfig {
@@ -44,6 +48,11 @@ struct IvshmemMmap {
 };
 static_assert(sizeof(IvshmemMmapConfig) == 1);
 static_assert(sizeof(IvshmemMmap) == 32, "layout of the driver's IVSHMEM_MMAP on x64");
+struct IvshmemRing {
+    std::uint16_t peer_id;
+    std::uint16_t vector;
+};
+static_assert(sizeof(IvshmemRing) == 4, "layout of the driver's IVSHMEM_RING");
 
 std::string win32_message(DWORD code) {
     char* buf = nullptr;
@@ -191,7 +200,56 @@ Result<Mapping> open_windows_ivshmem(unsigned index) {
     if (map.size != size) size = std::min(size, map.size);
     std::string description =
         "IVSHMEM device " + std::to_string(index) + " (" + std::to_string(size >> 20) + " MiB)";
-    return Mapping(map.ptr, static_cast<std::size_t>(size), std::move(description), dev.release());
+    Mapping m(map.ptr, static_cast<std::size_t>(size), std::move(description), dev.release());
+    m.set_interrupt_vectors(map.vectors);
+    return m;
+}
+
+namespace {
+
+// IOCTL_IVSHMEM_RING_DOORBELL: the driver writes (peer << 16) | vector to
+// the doorbell register (virtio-win ivshmem/Queue.c).
+class WindowsDoorbell final : public Doorbell {
+  public:
+    WindowsDoorbell(HANDLE device, std::uint16_t own_id, std::uint16_t vectors)
+        : device_(device), own_id_(own_id), vectors_(vectors) {}
+    Status ring(std::uint16_t peer, std::uint16_t vector) override {
+        IvshmemRing r{peer, vector};
+        DWORD returned = 0;
+        if (DeviceIoControl(device_, kIoctlRingDoorbell, &r, sizeof r, nullptr, 0, &returned,
+                            nullptr) == FALSE)
+            return Error::make("IVSHMEM doorbell: " + win32_message(GetLastError()));
+        return {};
+    }
+    [[nodiscard]] std::uint16_t own_id() const override { return own_id_; }
+    [[nodiscard]] std::string describe() const override {
+        return "IVSHMEM doorbell (peer " + std::to_string(own_id_) + ", " +
+               std::to_string(vectors_) + " vectors)";
+    }
+
+  private:
+    HANDLE device_;
+    std::uint16_t own_id_;
+    std::uint16_t vectors_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Doorbell>> open_windows_doorbell(const Mapping& region) {
+    if (region.os_handle() == nullptr)
+        return Error::make("the region is not an IVSHMEM device's (no doorbell)");
+    if (region.interrupt_vectors() == 0)
+        return Error::make(
+            "the IVSHMEM device has no interrupt vectors (ivshmem-plain): no doorbell");
+    std::uint16_t own = 0;
+    DWORD returned = 0;
+    if (DeviceIoControl(region.os_handle(), kIoctlRequestPeerId, nullptr, 0, &own, sizeof own,
+                        &returned, nullptr) == FALSE ||
+        returned != sizeof own)
+        return Error::make("cannot read the IVSHMEM device's peer ID: " +
+                           win32_message(GetLastError()));
+    return std::unique_ptr<Doorbell>(
+        std::make_unique<WindowsDoorbell>(region.os_handle(), own, region.interrupt_vectors()));
 }
 
 Result<Mapping> create_region_file(const std::string& path, std::size_t size) {

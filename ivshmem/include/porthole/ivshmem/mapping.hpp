@@ -37,12 +37,18 @@ class Mapping {
     [[nodiscard]] bool valid() const { return addr_ != nullptr; }
     // Where the region came from, for logs: "/dev/shm/porthole (32 MiB)".
     [[nodiscard]] const std::string& description() const { return description_; }
+    // Windows: the device handle the region was mapped through (the doorbell
+    // rings through it) and the device's interrupt vectors (0: ivshmem-plain).
+    [[nodiscard]] void* os_handle() const { return os_handle_; }
+    [[nodiscard]] std::uint16_t interrupt_vectors() const { return interrupt_vectors_; }
+    void set_interrupt_vectors(std::uint16_t n) { interrupt_vectors_ = n; }
 
   private:
     void reset();
     void* addr_ = nullptr;
     std::size_t size_ = 0;
     void* os_handle_ = nullptr;  // Windows: the device HANDLE kept open with the view
+    std::uint16_t interrupt_vectors_ = 0;
     std::string description_;
 };
 
