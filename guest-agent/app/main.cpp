@@ -28,6 +28,7 @@
 #include "clipboard/pump.hpp"
 #include "display/modes.hpp"
 #include "input/injector.hpp"
+#include "porthole/ivshmem/doorbell.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 #include "porthole/packaging/cli_docs.hpp"
 #include "porthole/protocol/guest_res.hpp"
@@ -86,6 +87,7 @@ struct Options {
     std::string clipboard = "auto";  // auto, x11, win32, file or none
     std::string clipboard_file;      // --clipboard file: its path
     std::string guest_res = "auto";  // auto, x11, win32 or none
+    std::string doorbell = "auto";   // auto (when the device has one) or off
     std::string log_level = "info";
     std::string stop_event;  // Windows: the service's event asking us to stop
     std::string output;      // Windows: which display to capture
@@ -111,6 +113,25 @@ Result<ivshmem::Mapping> open_region(const Options& o) {
     if (o.device != "auto") index = static_cast<unsigned>(std::stoul(o.device));
     return ivshmem::open_windows_ivshmem(index);
 #endif
+}
+
+// The host's doorbell (ivshmem-doorbell), when the device has one: the agent
+// rings it after each publish so that the host wakes at once instead of polling.
+std::optional<ivshmem::PeerRinger> open_ringer(const Options& o,
+                                               [[maybe_unused]] const ivshmem::Mapping& region,
+                                               const protocol::AgentSession& session) {
+    if (o.doorbell == "off" || !o.shm.empty()) return std::nullopt;
+#ifndef _WIN32
+    auto bell = ivshmem::open_guest_doorbell(o.device);
+#else
+    auto bell = ivshmem::open_windows_doorbell(region);
+#endif
+    if (!bell) {
+        spdlog::info("no doorbell: {}", bell.error().message);
+        return std::nullopt;
+    }
+    spdlog::info("doorbell: {}", (*bell)->describe());
+    return ivshmem::PeerRinger(std::move(*bell), [&session] { return session.client_doorbell(); });
 }
 
 bool parse_size(const std::string& s, std::uint32_t& w, std::uint32_t& h) {
@@ -206,6 +227,16 @@ int run(const Options& o) {
     });
 
     auto& ch = session->channels();
+    std::optional<ivshmem::PeerRinger> ringer = open_ringer(o, *region, *session);
+    bool ring_failed = false;
+    const auto ring = [&ringer, &ring_failed] {
+        if (!ringer) return;
+        if (auto ok = ringer->ring(); !ok && !ring_failed) {
+            ring_failed = true;  // once: the host still polls
+            spdlog::warn("doorbell: {}", ok.error().message);
+        }
+    };
+    ch.frames.set_on_announce(ring);
     std::optional<agent::InputPump> input_pump;
     if (injector) {
         input_pump.emplace(ch.input, *injector, &ch.pad_feedback);
@@ -243,6 +274,10 @@ int run(const Options& o) {
         shown_text = text;
         session->set_status(code, text);
     };
+    struct {
+        std::int32_t x = 0, y = 0;
+        bool visible = false;
+    } last_cursor;
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
     std::uint64_t res_client = 0, res_serial = 0;  // the last request acted on
@@ -328,6 +363,11 @@ int run(const Options& o) {
                 }
             }
             ch.cursor.set_position(c->x, c->y, c->visible);
+            if (c->shape || c->x != last_cursor.x || c->y != last_cursor.y ||
+                c->visible != last_cursor.visible) {
+                last_cursor = {c->x, c->y, c->visible};
+                ring();
+            }
         }
         if (Clock::now() >= next_tick) {
             next_tick = Clock::now() + std::chrono::milliseconds(100);
@@ -379,6 +419,8 @@ int run(const Options& o) {
     heartbeat.request_stop();
     heartbeat.join();
     session->close();
+    ch.frames.set_on_announce({});
+    if (ringer) spdlog::info("doorbell rung {} times", ringer->rings());
     spdlog::info("published {} frames; bye", published);
     return exit_code;
 }
@@ -406,6 +448,10 @@ int main(int argc, char** argv) {
                    "IVSHMEM device: auto, or a PCI address (Linux) / device index (Windows)");
     app.add_option("--shm", o.shm, "use this file as the region instead of a device (tests, demo)");
     app.add_option("--shm-size", o.shm_size_mib, "size in MiB when --shm creates the file");
+    app.add_option("--doorbell", o.doorbell,
+                   "ring the host's doorbell after each frame (ivshmem-doorbell devices): auto "
+                   "(when the device has interrupts) or off")
+        ->check(CLI::IsMember({"auto", "off"}));
     std::vector<std::string> capture_names;
     for (auto c : agent::available_captures())
         capture_names.emplace_back(c);

@@ -197,6 +197,17 @@ std::unique_ptr<CLI::App> make_app(Options& o, RawOptions& r) {
                 return v.empty() ? "needs a path (e.g. /dev/shm/porthole or /dev/kvmfr0)" : "";
             },
             ""));
+    app.add_option("--doorbell", o.doorbell,
+                   "the ivshmem server's socket (porthole-ivshmem-server) when the VM's region is "
+                   "an ivshmem-doorbell device: the agent then rings porthole for each frame "
+                   "instead of porthole polling; auto uses /run/porthole/ivshmem.sock when a "
+                   "server listens there, off never")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                if (v == "auto" || v == "off" || (!v.empty() && v.front() == '/')) return {};
+                return "wants auto, off or an absolute socket path, got '" + v + "'";
+            },
+            ""));
     app.add_flag("-f,-F,--fullscreen", o.fullscreen,
                  "start in borderless fullscreen (the escape key + F toggles it)");
     app.add_flag("-d,--borderless", o.borderless,

@@ -17,6 +17,9 @@ namespace porthole::client {
 
 struct Options {
     std::string shm;
+    // The ivshmem server's socket for an ivshmem-doorbell device: auto (the
+    // default socket, when a server listens there), a path, or off.
+    std::string doorbell = "auto";
     std::vector<std::string> config_files_read;    // the config files that were read, system first
     std::vector<std::string> config_files_absent;  // the ones looked for and not there
     bool fullscreen = false;

@@ -1,5 +1,7 @@
 #include "app/session_loop.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -44,6 +46,31 @@ SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Re
     if (draw_stall_ms_ != 0)
         spdlog::warn("PORTHOLE_TEST_DRAW_STALL_MS: each draw is held {} ms (a test hook)",
                      draw_stall_ms_);
+    connect_doorbell();
+}
+
+void SessionLoop::connect_doorbell() {
+    if (o_.doorbell == "off") return;
+    const bool automatic = o_.doorbell == "auto";
+    const std::string path = automatic ? ivshmem::kDefaultDoorbellSocket : o_.doorbell;
+    struct stat st {};
+    if (automatic && ::stat(path.c_str(), &st) != 0) return;  // no server: poll, as always
+    auto peer = ivshmem::DoorbellPeer::connect(path, std::chrono::seconds(2));
+    if (!peer) {
+        // Polling still works: the doorbell only makes the notice sooner.
+        spdlog::warn("doorbell off: {}", peer.error().message);
+        return;
+    }
+    if (!peer->serves(o_.shm)) {
+        spdlog::warn(
+            "doorbell off: the server at {} serves another file than --shm {} (start it "
+            "with --shm {})",
+            path, o_.shm, o_.shm);
+        return;
+    }
+    spdlog::info("doorbell: peer {} of the ivshmem server at {}", peer->id(), path);
+    session_.set_doorbell(peer->id());
+    doorbell_.emplace(std::move(*peer));
 }
 
 void SessionLoop::follow_session(std::uint64_t now) {
@@ -70,6 +97,7 @@ void SessionLoop::follow_session(std::uint64_t now) {
         needs_draw_ = true;
     }
     if (poll.new_session) {
+        doorbell_new_session_ = true;
         for (auto* s : subsystems_)
             s->detach();
         if (channels_) {
@@ -373,6 +401,7 @@ StatsLine SessionLoop::stats_line() const {
         s.skipped += channels_->frames.stats().skipped;
         s.invalid += channels_->frames.stats().invalid;
     }
+    if (doorbell_) s.doorbell_rings = doorbell_rings_;
     s.cpu_bytes = renderer_.cpu_bytes_copied();
     s.gpu_bytes = renderer_.gpu_bytes_copied();
     s.verify = std::any_of(observers_.begin(), observers_.end(),
@@ -415,6 +444,7 @@ int SessionLoop::run(const std::atomic<bool>& stop) {
 
 int SessionLoop::run_loop(const std::atomic<bool>& stop) {
     AdaptiveWait wait;
+    if (doorbell_) wait.set_doorbell(doorbell_->interrupt_fd());
     const bool observers_read_back =
         std::any_of(observers_.begin(), observers_.end(),
                     [](const SessionObserver* o) { return o->wants_readback(); });
@@ -481,6 +511,15 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
         }
         if (monotonic_ns() >= next_stats) {
             glog_.flush(monotonic_ns());
+            if (doorbell_ && !doorbell_server_lost_) {
+                if (auto ok = doorbell_->pump(); !ok) {
+                    doorbell_server_lost_ = true;  // QEMU's eventfds still ring us
+                    spdlog::warn(
+                        "doorbell: {} (rings still arrive; restart the VM after the "
+                        "server to let a new VM connect)",
+                        ok.error().message);
+                }
+            }
             const auto w = stats_.roll(monotonic_ns());
             const auto line = stats_line();
             if (o_.stats) {
@@ -502,10 +541,15 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
             code = *end;
             break;
         }
+        if (doorbell_new_session_) {
+            doorbell_new_session_ = false;
+            wait.doorbell_session();
+        }
         if (active)
             wait.activity();
         else  // spins while a frame streams in and as the next one is due (FrameReader::wake_hint)
             wait.idle(channels_ ? channels_->frames.wake_hint(monotonic_ns()) : WakeHint{});
+        if (doorbell_) doorbell_rings_ = wait.doorbell_rings();
     }
     if (!o_.screenshot.empty()) {
         if (auto drawn = renderer_.draw(true); drawn && drawn->readback) {
@@ -522,6 +566,7 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
     }
     const auto& t = stats_.totals();
     spdlog::info("{} frames shown, {} verified, {} mismatched", t.frames, t.verified, t.mismatched);
+    if (doorbell_) spdlog::info("doorbell: {} rings woke the loop", doorbell_rings_);
     for (auto* o : observers_)
         code = o->on_exit(code, t);
     return code;

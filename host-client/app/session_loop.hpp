@@ -26,6 +26,7 @@
 #include "app/usb_subsystem.hpp"
 #include "app/window_pump.hpp"
 #include "display/sdl_window.hpp"
+#include "porthole/ivshmem/doorbell_host.hpp"
 #include "porthole/protocol/session.hpp"
 #include "render/renderer.hpp"
 
@@ -78,8 +79,15 @@ class SessionLoop {
     void show_notice(std::vector<std::string> lines);
     StatsLine stats_line() const;
 
+    void connect_doorbell();
+
     const Options& o_;
     protocol::HostSession session_;
+    // The ivshmem-doorbell server's peer: its interrupt ends the loop's sleeps.
+    std::optional<ivshmem::DoorbellPeer> doorbell_;
+    bool doorbell_new_session_ = false;  // the agent changed: it must ring before sleeps grow
+    bool doorbell_server_lost_ = false;
+    std::uint64_t doorbell_rings_ = 0;
     Renderer& renderer_;
     SdlWindow* window_;
     WindowPump* pump_ = nullptr;  // window mode, while run() runs

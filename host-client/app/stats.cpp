@@ -107,6 +107,8 @@ std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const 
     j["late"] = e.late;
     j["cpu_bytes_copied"] = e.cpu_bytes;
     j["gpu_bytes_copied"] = e.gpu_bytes;
+    j["doorbell_rings"] =
+        e.doorbell_rings ? nlohmann::json(*e.doorbell_rings) : nlohmann::json(nullptr);
     if (e.verify) {
         j["verified"] = t.verified;
         j["mismatched"] = t.mismatched;

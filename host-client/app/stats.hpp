@@ -121,6 +121,7 @@ struct StatsLine {
     bool verify = false;
     std::optional<AudioLine> audio;  // none: audio off
     std::optional<InputStats> input;
+    std::optional<std::uint64_t> doorbell_rings;  // none: no doorbell
 };
 // One JSON object (no newline).
 std::string stats_json(const FrameStats::Window& w, const StatsTotals& t, const StatsLine& extra);

@@ -279,6 +279,7 @@ void FrameWriter::announce(std::uint32_t slot, FrameSlotHeader& out) {
     seqlock_end_write(sh.seq);
     auto* hdr = reinterpret_cast<FrameChannelHeader*>(channel_.data());
     store_release(hdr->latest, (out.meta.serial << 8) | slot);
+    if (on_announce_) on_announce_();
 }
 
 void FrameWriter::count_published(std::uint64_t bytes_copied) {

@@ -1,6 +1,7 @@
 #include "porthole/protocol/session.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -103,6 +104,7 @@ void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities,
                         std::string_view name) {
     PeerBlock b{};
     b.protocol_version = kVersion;
+    b.doorbell = doorbell_;
     b.capabilities = capabilities;
     std::memcpy(b.name, name.data(), std::min(name.size(), sizeof(b.name) - 1));
     copy_in(*own_, b);  // session id still 0
@@ -111,6 +113,29 @@ void PeerLink::announce(std::uint64_t session_id, std::uint64_t capabilities,
 
 void PeerLink::withdraw() {
     store_release(own_->session_id, 0);
+}
+
+namespace {
+// protocol_version and doorbell share the block's second 64-bit word; the
+// region is accessed a word at a time (shared_memory.hpp).
+std::uint64_t& version_word(PeerBlock& b) {
+    return reinterpret_cast<std::uint64_t*>(&b)[offsetof(PeerBlock, protocol_version) / 8];
+}
+static_assert(offsetof(PeerBlock, protocol_version) % 8 == 0 &&
+              offsetof(PeerBlock, doorbell) == offsetof(PeerBlock, protocol_version) + 4);
+}  // namespace
+
+void PeerLink::set_doorbell(std::uint32_t value) {
+    doorbell_ = value;
+    store_release(version_word(*own_), (std::uint64_t{value} << 32) | kVersion);
+}
+
+std::optional<std::uint16_t> peer_doorbell(const PeerBlock& client) {
+    const std::uint64_t word =
+        load_acquire(version_word(const_cast<PeerBlock&>(client)));  // NOLINT
+    const auto value = static_cast<std::uint32_t>(word >> 32);
+    if (value == 0 || value > 65536) return std::nullopt;  // none, or not a peer ID
+    return static_cast<std::uint16_t>(value - 1);
 }
 
 void PeerLink::tick(std::uint64_t now_ns, std::uint64_t ping_interval_ns) {
@@ -190,6 +215,10 @@ Result<AgentSession> AgentSession::create(std::span<std::byte> region, const Lay
     s.link_.announce(s.session_id_, capabilities, name);
     s.link_.tick(now_ns);
     return s;
+}
+
+std::optional<std::uint16_t> AgentSession::client_doorbell() const {
+    return peer_doorbell(*reinterpret_cast<const PeerBlock*>(region_.data() + kClientBlockOffset));
 }
 
 std::uint64_t AgentSession::client_session() const {

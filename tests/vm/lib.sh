@@ -46,6 +46,14 @@ vm_start() {  # SCENARIO [REGION_MIB] [extra qemu args...]
   local cpu=max reboot=-no-reboot
   [ "$VM_ACCEL" = kvm ] && cpu=host
   [ "$scenario" = reboot ] && reboot=""
+  # ivshmem-doorbell: the region and the interrupts come from the ivshmem
+  # server (porthole-ivshmem-server) at VM_DOORBELL_SOCKET, already running.
+  local region_args=(-object "memory-backend-file,id=ivm,share=on,mem-path=$VM_REGION,size=${mib}M"
+    -device ivshmem-plain,memdev=ivm)
+  if [ -n "${VM_DOORBELL_SOCKET:-}" ]; then
+    region_args=(-chardev "socket,path=$VM_DOORBELL_SOCKET,id=ivsh"
+      -device ivshmem-doorbell,chardev=ivsh,vectors=1)
+  fi
   # QEMU creates the region file (and sizes it) if it is not there yet.
   : >"$VM_CONSOLE"
   # no_timer_check: under TCG on a busy host the kernel's IO-APIC timer check
@@ -57,8 +65,7 @@ vm_start() {  # SCENARIO [REGION_MIB] [extra qemu args...]
     -nographic -nodefaults -serial "file:$VM_CONSOLE" $reboot \
     -kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.gz" \
     -append "console=ttyS0 quiet no_timer_check porthole_test=$scenario" \
-    -object "memory-backend-file,id=ivm,share=on,mem-path=$VM_REGION,size=${mib}M" \
-    -device ivshmem-plain,memdev=ivm \
+    "${region_args[@]}" \
     -qmp "unix:$VM_QMP,server=on,wait=off" "$@" >"$VM_WORK/qemu.log" 2>&1 &
   VM_PID=$!
 }
@@ -86,19 +93,21 @@ vm_wait_console() {  # PATTERN SECONDS
 # pixel-exact (fails the test otherwise). Logs: $VM_WORK/client.{json,log}.
 vm_run_verifying_client() {  # CLIENT SCENARIO FRAMES TIMEOUT_S
   local client=$1 scenario=$2 frames=$3 timeout_s=$4 client_pid
-  rm -f "$VM_REGION"
-  "$client" --shm "$VM_REGION" --headless --stats --verify-pattern --exit-after-frames "$frames" \
+  [ -n "${VM_DOORBELL_SOCKET:-}" ] || rm -f "$VM_REGION"
+  "$client" --shm "$VM_REGION" ${VM_CLIENT_ARGS:-} --headless --stats --verify-pattern --exit-after-frames "$frames" \
     --timeout "$timeout_s" --log-level info >"$VM_WORK/client.json" 2>"$VM_WORK/client.log" &
   client_pid=$!
   VM_EXTRA_PIDS="${VM_EXTRA_PIDS:-} $client_pid"
   local i
+  local ready="waiting for $VM_REGION"
+  [ -n "${VM_DOORBELL_SOCKET:-}" ] && ready="doorbell: peer"  # the server made the region
   for ((i = 0; i < 150; i++)); do
-    grep -q "waiting for $VM_REGION" "$VM_WORK/client.log" && break
+    grep -q "$ready" "$VM_WORK/client.log" && break
     kill -0 "$client_pid" 2>/dev/null || { cat "$VM_WORK/client.log"; vm_fail "the client exited"; }
     sleep 0.1
   done
-  grep -q "waiting for $VM_REGION" "$VM_WORK/client.log" ||
-    { cat "$VM_WORK/client.log"; vm_fail "the client did not wait for the region file"; }
+  grep -q "$ready" "$VM_WORK/client.log" ||
+    { cat "$VM_WORK/client.log"; vm_fail "the client did not wait for the region ($ready)"; }
   vm_start "$scenario" 32
   vm_wait_console PORTHOLE-GUEST-UP 120 || vm_fail "guest did not boot ($VM_ACCEL)"
   if ! wait "$client_pid"; then

@@ -90,6 +90,10 @@ class FrameWriter {
     [[nodiscard]] std::uint64_t max_frame_bytes() const { return slot_size_ - kPageSize; }
     [[nodiscard]] std::uint32_t slot_count() const { return slot_count_; }
     [[nodiscard]] const FrameWriterStats& stats() const { return stats_; }
+    // Called once a frame is announced (a progressive one before its rows):
+    // the agent rings the host's doorbell here, so the host wakes in time to
+    // follow the rows. Runs on the publishing thread; must not block.
+    void set_on_announce(std::function<void()> f) { on_announce_ = std::move(f); }
 
   private:
     struct Geometry {
@@ -142,6 +146,7 @@ class FrameWriter {
     std::vector<History> history_;  // kDamageHistory entries, by serial % kDamageHistory
     OpenFrame open_;
     FrameWriterStats stats_;
+    std::function<void()> on_announce_;
 };
 
 // A frame the host may copy from: pixel bytes inside the region (bounds

@@ -27,7 +27,9 @@ inline constexpr std::uint64_t kMagic = 0x454C4F4854524F50ULL;  // "PORTHOLE"
 //    half of the former reserved word
 // 7: PadFeedbackHeader and records at kPadFeedbackOffset in the input channel's
 //    header page (guest -> host rumble: upload, play, stop, erase, gain)
-inline constexpr std::uint32_t kVersion = 7;
+// 8: PeerBlock::doorbell (the client's ivshmem-doorbell peer ID + 1: the agent
+//    rings it after publishing), formerly PeerBlock::reserved0
+inline constexpr std::uint32_t kVersion = 8;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr std::size_t kAgentBlockOffset = 0x400;
 inline constexpr std::size_t kClientBlockOffset = 0x800;
@@ -83,7 +85,10 @@ static_assert(sizeof(RegionHeader) <= kAgentBlockOffset);
 struct alignas(64) PeerBlock {
     std::uint64_t session_id;
     std::uint32_t protocol_version;
-    std::uint32_t reserved0;
+    // Client's block: its ivshmem-doorbell peer ID + 1, 0 for none (the agent
+    // rings that peer after it publishes). Agent's block: 0. Shares its
+    // 64-bit word with protocol_version (see peer_doorbell).
+    std::uint32_t doorbell;
     std::uint64_t capabilities;  // cap:: bits
     std::uint64_t heartbeat_counter;
     std::uint64_t heartbeat_time_ns;  // writer's own monotonic clock
@@ -411,7 +416,7 @@ static_assert(offsetof(RegionHeader, channels) == 40);
 
 static_assert(offsetof(PeerBlock, session_id) == 0);
 static_assert(offsetof(PeerBlock, protocol_version) == 8);
-static_assert(offsetof(PeerBlock, reserved0) == 12);
+static_assert(offsetof(PeerBlock, doorbell) == 12);
 static_assert(offsetof(PeerBlock, capabilities) == 16);
 static_assert(offsetof(PeerBlock, heartbeat_counter) == 24);
 static_assert(offsetof(PeerBlock, heartbeat_time_ns) == 32);

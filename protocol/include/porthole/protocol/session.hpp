@@ -59,6 +59,8 @@ class PeerLink {
     PeerLink(PeerBlock& own, const PeerBlock& peer) : own_(&own), peer_(&peer) {}
     void announce(std::uint64_t session_id, std::uint64_t capabilities, std::string_view name);
     void withdraw();  // session id 0: "not ready"
+    // PeerBlock::doorbell (kept across announces): the client's doorbell peer ID + 1.
+    void set_doorbell(std::uint32_t value);
     // Heartbeat, pong for a new ping, ping every ping_interval, pong intake.
     void tick(std::uint64_t now_ns, std::uint64_t ping_interval_ns = 200'000'000);
     [[nodiscard]] const ClockSync& clock() const { return clock_; }
@@ -71,8 +73,13 @@ class PeerLink {
     std::uint64_t ping_seq_ = 0;
     std::uint64_t ping_time_ = 0;
     std::uint64_t answered_ = 0;
+    std::uint32_t doorbell_ = 0;
     ClockSync clock_;
 };
+
+// The client's doorbell peer ID from its block (validated: the agent trusts no
+// value out of range), nullopt when it has none.
+std::optional<std::uint16_t> peer_doorbell(const PeerBlock& client);
 
 // The agent's ends of every channel, created with the session.
 struct AgentChannels {
@@ -112,6 +119,8 @@ class AgentSession {
     void tick(std::uint64_t now_ns) { link_.tick(now_ns); }
     // The host client's session id (0: none attached).
     [[nodiscard]] std::uint64_t client_session() const;
+    // The host client's doorbell peer (read afresh: a restarted client has a new one).
+    [[nodiscard]] std::optional<std::uint16_t> client_doorbell() const;
     [[nodiscard]] const ClockSync& clock() const { return link_.clock(); }
     // Marks the session over (agent exiting cleanly).
     void close() { link_.withdraw(); }
@@ -165,6 +174,10 @@ class HostSession {
     HostSession& operator=(const HostSession&) = delete;
     ~HostSession();
 
+    // Announces this client's doorbell peer (nullopt: none) to the agent.
+    void set_doorbell(std::optional<std::uint16_t> peer) {
+        link_.set_doorbell(peer ? std::uint32_t{*peer} + 1 : 0);
+    }
     HostPoll poll(std::uint64_t now_ns);
     [[nodiscard]] LinkState state() const { return state_; }
     // Sessions validated so far (accepted or rejected) and the current back-off.
