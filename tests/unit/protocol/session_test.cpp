@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -337,4 +338,34 @@ TEST(AgentStatus, EmptyTextAndATooSmallRegionAreFine) {
     EXPECT_EQ(read_agent_status(mem.bytes()), (AgentStatusView{AgentStatusCode::ok, ""}));
     write_agent_status(mem.bytes().first(kAgentStatusOffset), AgentStatusCode::no_output, "y");
     EXPECT_EQ(read_agent_status(mem.bytes()), (AgentStatusView{AgentStatusCode::ok, ""}));
+}
+
+TEST(Doorbell, TheAgentReadsTheClientsDoorbellPeerAsTheClientSetsIt) {
+    AlignedRegion mem(kRegion);
+    auto agent = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(agent);
+    HostSession host(mem.bytes(), 0, "h");
+    EXPECT_FALSE(agent->client_doorbell()) << "a client without a doorbell";
+    host.set_doorbell(0);
+    EXPECT_EQ(agent->client_doorbell(), std::optional<std::uint16_t>(0)) << "peer 0 is a peer";
+    host.set_doorbell(65535);
+    EXPECT_EQ(agent->client_doorbell(), std::optional<std::uint16_t>(65535));
+    const auto& block =
+        *reinterpret_cast<const PeerBlock*>(mem.bytes().data() + kClientBlockOffset);
+    EXPECT_EQ(block.protocol_version, kVersion) << "the shared word keeps the version";
+    host.set_doorbell(std::nullopt);
+    EXPECT_FALSE(agent->client_doorbell());
+}
+
+TEST(Doorbell, AnAgentIgnoresADoorbellValueThatIsNoPeerId) {
+    AlignedRegion mem(kRegion);
+    auto agent = AgentSession::create(mem.bytes(), {}, 0, "a", 0);
+    ASSERT_TRUE(agent);
+    auto& block = *reinterpret_cast<PeerBlock*>(mem.bytes().data() + kClientBlockOffset);
+    for (const std::uint32_t v : {65537U, 0x80000000U, 0xFFFFFFFFU}) {
+        block.doorbell = v;  // a broken or hostile writer
+        EXPECT_FALSE(agent->client_doorbell()) << v;
+    }
+    block.doorbell = 8;
+    EXPECT_EQ(agent->client_doorbell(), std::optional<std::uint16_t>(7));
 }

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "porthole/ivshmem/doorbell.hpp"
 #include "porthole/ivshmem/mapping.hpp"
 
 using namespace porthole::ivshmem;
@@ -78,4 +79,53 @@ TEST(WindowsRegionFile, IsCreatedSizedAndSharedBetweenViews) {
     EXPECT_EQ(c->bytes()[(1 << 20) + 5], std::byte{0x5a});  // in the file, not only the view
     c = Mapping{};
     EXPECT_NE(DeleteFileA(path.c_str()), 0);
+}
+
+// The doorbell rings through the handle that mapped the region; no IVSHMEM
+// device runs under Wine, so these pin its refusals (the IOCTL itself is
+// read against the driver's Queue.c, not run).
+namespace {
+HANDLE temp_file_handle() {
+    char dir[MAX_PATH] = {};
+    char name[MAX_PATH] = {};
+    GetTempPathA(MAX_PATH, dir);
+    GetTempFileNameA(dir, "pdb", 0, name);
+    return CreateFileA(name, GENERIC_READ | GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
+                       FILE_FLAG_DELETE_ON_CLOSE, nullptr);
+}
+}  // namespace
+
+TEST(WindowsDoorbell, ARegionFileHasNone) {
+    char dir[MAX_PATH] = {};
+    GetTempPathA(MAX_PATH, dir);
+    const std::string path = std::string(dir) + "porthole-doorbell-test.bin";
+    {
+        auto m = create_region_file(path, std::size_t{1} << 20);
+        ASSERT_TRUE(m) << m.error().message;
+        auto bell = open_windows_doorbell(*m);
+        ASSERT_FALSE(bell);
+        EXPECT_NE(bell.error().message.find("not an IVSHMEM device"), std::string::npos)
+            << bell.error().message;
+    }
+    DeleteFileA(path.c_str());
+}
+
+TEST(WindowsDoorbell, ADeviceWithoutInterruptVectorsIsPlain) {
+    HANDLE h = temp_file_handle();
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    Mapping m(nullptr, 0, "test", h);  // closes h
+    auto bell = open_windows_doorbell(m);
+    ASSERT_FALSE(bell);
+    EXPECT_NE(bell.error().message.find("ivshmem-plain"), std::string::npos)
+        << bell.error().message;
+}
+
+TEST(WindowsDoorbell, AHandleThatRefusesTheIoctlsIsNamed) {
+    HANDLE h = temp_file_handle();
+    ASSERT_NE(h, INVALID_HANDLE_VALUE);
+    Mapping m(nullptr, 0, "test", h);
+    m.set_interrupt_vectors(1);
+    auto bell = open_windows_doorbell(m);
+    ASSERT_FALSE(bell);
+    EXPECT_NE(bell.error().message.find("peer ID"), std::string::npos) << bell.error().message;
 }
