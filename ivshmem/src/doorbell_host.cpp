@@ -255,10 +255,16 @@ Result<DoorbellPeer> DoorbellPeer::connect(const std::string& socket_path,
                                            std::chrono::milliseconds timeout) {
     auto addr = socket_address(socket_path);
     if (!addr) return addr.error();
-    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // Nonblocking: a unix connect waits while a stuck server's backlog is
+    // full, and the client must never hang at start for a doorbell.
+    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s) return Error::make("socket: " + errno_text(errno), errno);
     if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
         const int err = errno;
+        if (err == EAGAIN)
+            return Error::make("the doorbell server at " + socket_path +
+                                   " takes no connections (its backlog is full)",
+                               err);
         return Error::make("cannot connect to the doorbell server at " + socket_path + ": " +
                                errno_text(err) +
                                (err == ENOENT || err == ECONNREFUSED

@@ -16,7 +16,7 @@ cleanup() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
   # A failed run leaves the machine as it found it.
   [ $installed -eq 1 ] && DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${packages[@]}" >/dev/null 2>&1
-  rm -f "/dev/shm/porthole-deb-test-$$"
+  rm -f "/dev/shm/porthole-deb-test-$$" "/dev/shm/porthole-deb-test-$$-doorbell"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,6 +76,24 @@ MANPAGER=cat MANWIDTH=80 man porthole 2>/dev/null | grep -qE 'porthole +- +show 
 MANPAGER=cat MANWIDTH=80 man 8 porthole-vfio 2>/dev/null | grep -q 'region' || fail "man 8 porthole-vfio"
 MANPAGER=cat MANWIDTH=80 man porthole-agent 2>/dev/null | grep -q 'OPTIONS' || fail "man porthole-agent"
 pass "man porthole, man 8 porthole-vfio, man porthole-agent"
+
+# The doorbell's server: installed with porthole, documented, and serving a
+# region on a socket it removes when stopped.
+[ "$(command -v porthole-ivshmem-server)" = /usr/bin/porthole-ivshmem-server ] \
+  || fail "porthole-ivshmem-server is not /usr/bin/porthole-ivshmem-server"
+MANPAGER=cat MANWIDTH=80 man porthole-ivshmem-server 2>/dev/null | grep -q 'ivshmem-doorbell' \
+  || fail "man porthole-ivshmem-server"
+db_shm=/dev/shm/porthole-deb-test-$$-doorbell
+/usr/bin/porthole-ivshmem-server --socket "$work/ivshmem.sock" --shm "$db_shm" --size 1 \
+  >"$work/ivshmem-server.log" 2>&1 &
+db_pid=$!
+for _ in $(seq 50); do [ -S "$work/ivshmem.sock" ] && break; sleep 0.1; done
+[ -S "$work/ivshmem.sock" ] || { cat "$work/ivshmem-server.log"; fail "the doorbell server did not listen"; }
+kill "$db_pid"; wait "$db_pid"; rc=$?
+rm -f "$db_shm"
+[ $rc -eq 0 ] || { cat "$work/ivshmem-server.log"; fail "the doorbell server exited $rc on SIGTERM"; }
+[ ! -e "$work/ivshmem.sock" ] || fail "the doorbell server left its socket behind"
+pass "porthole-ivshmem-server: man page, serves, stops cleanly on SIGTERM"
 
 got=$(bash -c 'source /usr/share/bash-completion/completions/porthole-vfio
   COMP_WORDS=(porthole-vfio region --); COMP_CWORD=2; _porthole_vfio; echo "${COMPREPLY[*]}"')

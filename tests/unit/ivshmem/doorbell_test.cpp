@@ -254,6 +254,33 @@ TEST(Doorbell, APeerRefusesAServerThatBreaksTheProtocol) {
     }
 }
 
+TEST(Doorbell, APeerGivesUpOnAServerThatNeverAnswers) {
+    ScratchDir dir;
+    const auto path = dir.file("stuck.sock");
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener.get(), 0), 0);  // never accepts
+    // The first peer waits in the backlog and hears nothing: a timeout.
+    auto first = DoorbellPeer::connect(path, 300ms);
+    ASSERT_FALSE(first);
+    EXPECT_NE(first.error().message.find("sent no setup"), std::string::npos)
+        << first.error().message;
+    // Once the backlog is full, connecting fails at once instead of hanging.
+    std::vector<UniqueFd> fill;
+    for (int i = 0; i < 4; ++i) {
+        UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        (void)::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+        fill.push_back(std::move(c));
+    }
+    auto late = DoorbellPeer::connect(path, 60s);
+    ASSERT_FALSE(late);
+    EXPECT_NE(late.error().message.find("takes no connections"), std::string::npos)
+        << late.error().message;
+}
+
 TEST(Doorbell, APeerWithoutAServerSaysHowToStartOne) {
     ScratchDir dir;
     auto peer = DoorbellPeer::connect(dir.file("none.sock"), 1s);
