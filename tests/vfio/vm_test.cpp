@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "porthole/vfio/cli.hpp"
 #include "porthole/vfio/libvirt.hpp"
 #include "porthole/vfio/topology.hpp"
@@ -276,6 +278,63 @@ TEST(VmDefine, ShmemIsSizedForTheResolutionAndNamedAsAsked) {
     EXPECT_EQ(x.attr("/domain/metadata/porthole:vm/porthole:region", "width"), "2560");
 }
 
+TEST(VmDefine, DoorbellRegionIsServedByPortholeIvshmemServerOnItsSocket) {
+    VmMachine m;
+    auto o = win11();
+    o.width = 2560;
+    o.height = 1440;
+    o.shm_name = "porthole-win11";
+    o.doorbell = "/run/porthole/ivshmem.sock";
+    auto def = define(m, o);
+    Xml x(def.xml);
+    const uint64_t bytes = region_size_bytes(2560, 1440);
+    ASSERT_EQ(x.all("/domain/devices/shmem").size(), 1u);
+    EXPECT_EQ(x.attr("/domain/devices/shmem", "name"), "porthole-win11");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/model", "type"), "ivshmem-doorbell");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/server", "path"), "/run/porthole/ivshmem.sock");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/msi", "vectors"), "1");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/msi", "ioeventfd"), "on");
+    // libvirt refuses a <size> beside <server>: the server's region file sets it.
+    EXPECT_FALSE(x.one("/domain/devices/shmem/size"));
+    EXPECT_EQ(def.region_bytes, bytes);
+    EXPECT_EQ(def.region_path, "/dev/shm/porthole-win11");
+    // The server, sized as the plain region would be, started before the VM; the client.
+    EXPECT_TRUE(any_note(def,
+                         "porthole-ivshmem-server, which must be running before the VM starts: "
+                         "`porthole-ivshmem-server --socket /run/porthole/ivshmem.sock --shm "
+                         "/dev/shm/porthole-win11 --size " +
+                             std::to_string(bytes >> 20) + "`"));
+    EXPECT_TRUE(any_note(def,
+                         "`porthole --shm /dev/shm/porthole-win11 --doorbell "
+                         "/run/porthole/ivshmem.sock --input-to qmp"));
+    EXPECT_FALSE(any_note(def, "the region /dev/shm/porthole-win11 is"));
+}
+
+TEST(VmDefine, DoorbellSocketMustBeAnAbsoluteSocketPathSafeInXmlAndAUnitFile) {
+    VmMachine m;
+    for (const std::string& bad :
+         {std::string("ivshmem.sock"), std::string("run/porthole/ivshmem.sock"),
+          std::string("/run/porthole/"), std::string("/run/a\nb.sock"),
+          std::string("/run/a\tb.sock"), std::string("/run/a'b.sock"),
+          std::string("/run/a\"b.sock"), std::string("/run/a\\b.sock"),
+          std::string("/run/bad\xff.sock"), "/" + std::string(107, 's')}) {
+        auto o = win11();
+        o.doorbell = bad;
+        auto def = build_domain(m.sys, m.ids, o);
+        ASSERT_FALSE(def) << bad;
+        EXPECT_NE(def.error().message.find("--doorbell"), std::string::npos) << def.error().message;
+    }
+    // What XML can carry escaped is written escaped and reads back unchanged.
+    for (const std::string& good : {std::string("/run/porthole/a&b <c>.sock"),
+                                    std::string("/tmp/ivshmem"), "/" + std::string(106, 's')}) {
+        auto o = win11();
+        o.doorbell = good;
+        auto def = build_domain(m.sys, m.ids, o);
+        ASSERT_TRUE(def) << good << ": " << def.error().message;
+        EXPECT_EQ(Xml(def->xml).attr("/domain/devices/shmem/server", "path"), good);
+    }
+}
+
 TEST(VmDefine, QmpSocketOnTheQemuCommandLineForPortholeInputToQmp) {
     VmMachine m;
     auto def = define(m, win11());
@@ -486,6 +545,45 @@ TEST(VmDefineCli, ABadNameIsAnErrorWithExitTwo) {
     EXPECT_NE(err.str().find("contains '/'"), std::string::npos);
 }
 
+// --doorbell alone is the server's default socket; a bad one is a usage error naming it.
+TEST(VmDefineCli, DoorbellWithoutASocketUsesTheServersDefaultAndABadOneExitsTwo) {
+    VmMachine m;
+    auto args = m.copy.root_args();
+    args.insert(args.end(), {"vm", "define", "win11", "--gpu", "01:00.0", "--memory", "8G",
+                             "--vcpus", "4", "--virt-type", "kvm"});
+    auto run = [&](std::vector<std::string> extra, std::string& out, std::string& err) {
+        auto all = args;
+        all.insert(all.end(), extra.begin(), extra.end());
+        std::ostringstream o, e;
+        int code = run_cli(all, o, e);
+        out = o.str();
+        err = e.str();
+        return code;
+    };
+    std::string out, err;
+    ASSERT_EQ(run({"--doorbell"}, out, err), 0) << err;
+    Xml x(out);
+    EXPECT_EQ(x.attr("/domain/devices/shmem/model", "type"), "ivshmem-doorbell");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/server", "path"), kDefaultDoorbellSocket);
+    EXPECT_NE(err.find("porthole-ivshmem-server --socket /run/porthole/ivshmem.sock --shm "
+                       "/dev/shm/porthole --size 32"),
+              std::string::npos)
+        << err;
+
+    ASSERT_EQ(run({"--doorbell", "/run/porthole/win11.sock", "--json"}, out, err), 0) << err;
+    auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["doorbell"], "/run/porthole/win11.sock");
+    EXPECT_EQ(Xml(j["xml"].get<std::string>()).attr("/domain/devices/shmem/server", "path"),
+              "/run/porthole/win11.sock");
+
+    for (const char* bad : {"relative.sock", "/run/a'b.sock"}) {
+        ASSERT_EQ(run({"--doorbell", bad}, out, err), 2) << bad;
+        EXPECT_TRUE(out.empty()) << out;
+        EXPECT_NE(err.find(std::string("error: --doorbell '") + bad + "'"), std::string::npos)
+            << err;
+    }
+}
+
 // A domain as virsh dumpxml returns it after vm define with install mode.
 std::string installed_domain(VmMachine& m) {
     auto o = win11();
@@ -648,6 +746,12 @@ TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
         o.network = "none";
     });
     add("odd name", [](VmOptions& o) { o.name = "Gaming & <Work> 'VM'"; });
+    add("doorbell", [](VmOptions& o) { o.doorbell = "/run/porthole/ivshmem.sock"; });
+    add("doorbell, odd socket, 4K", [](VmOptions& o) {
+        o.doorbell = "/tmp/a&b <c>.sock";
+        o.width = 3840;
+        o.height = 2160;
+    });
     std::vector<std::string> xmls;
     for (const auto& [label, o] : variants) {
         auto def = build_domain(m.sys, m.ids, o);
@@ -668,6 +772,73 @@ TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
                                      "libvirt-clients";
         EXPECT_EQ(r->status, 0) << "variant " << i << ":\n" << r->out << r->err << "\n" << xmls[i];
     }
+}
+
+// libvirt's own QEMU driver, embedded in virsh (no daemon), turns the doorbell domain
+// into QEMU's command line: an ivshmem-doorbell device with one vector and ioeventfd, on
+// a chardev to the server's socket. The same domain with a <size> beside <server> is
+// refused, so the driver's checks really ran.
+TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSocket) {
+    VmMachine m;
+    auto o = win11("none");
+    o.os = "win10";
+    o.tpm = false;
+    o.secure_boot = false;
+    o.virt_type = "qemu";
+    o.network = "none";
+    o.page = "none";
+    o.doorbell = "/run/porthole/win11-ivshmem.sock";
+    const std::string xml = define(m, o).xml;
+    ASSERT_FALSE(xml.empty());
+    // As root the driver wants QEMU's configured user (libvirt-qemu) to exist: run it as
+    // nobody, in a directory nobody may use.
+    const fs::path dir =
+        fs::temp_directory_path() / ("porthole-embed-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::all);
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+        fs::permissions(dir / name,
+                        fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+        return (dir / name).string();
+    };
+    std::string sized = xml;
+    const std::string model = "<model type='ivshmem-doorbell' />";
+    ASSERT_NE(sized.find(model), std::string::npos) << xml;
+    sized.insert(sized.find(model), "<size unit='M'>32</size>");
+    auto to_native = [&](const std::string& file) {
+        std::vector<std::string> argv;
+        if (::geteuid() == 0) {
+            argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+        }
+        argv.insert(argv.end(),
+                    {"env", "HOME=" + dir.string(), "XDG_RUNTIME_DIR=" + dir.string(),
+                     "XDG_CONFIG_HOME=" + dir.string(), "XDG_CACHE_HOME=" + dir.string(), "virsh",
+                     "-c", "qemu:///embed?root=" + (dir / "libvirt").string(), "domxml-to-native",
+                     "qemu-argv", file});
+        auto r = run_captured(argv, {}, 120);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : CommandOutput{};
+    };
+    auto native = to_native(write("domain.xml", xml));
+    auto refused = to_native(write("sized.xml", sized));
+    fs::remove_all(dir);
+    ASSERT_NE(native.status, 127) << "virsh is missing: tools/setup installs libvirt-clients";
+    ASSERT_EQ(native.status, 0) << native.err;
+    // -device '{"driver":"ivshmem-doorbell",...}' and -chardev socket,id=ID,path=PATH
+    const std::string& line = native.out;
+    const auto at = line.find("{\"driver\":\"ivshmem-doorbell\"");
+    ASSERT_NE(at, std::string::npos) << line;
+    const auto device = nlohmann::json::parse(line.substr(at, line.find('}', at) - at + 1));
+    EXPECT_EQ(device["vectors"], 1);
+    EXPECT_EQ(device["ioeventfd"], true);
+    const std::string chardev = "socket,id=" + device["chardev"].get<std::string>() +
+                                ",path=/run/porthole/win11-ivshmem.sock";
+    EXPECT_NE(line.find("-chardev " + chardev + " "), std::string::npos) << line;
+    EXPECT_EQ(line.find("memory-backend-file"), std::string::npos) << line;
+    EXPECT_NE(refused.status, 0) << refused.out;
+    EXPECT_NE(refused.err.find("does not support size setting"), std::string::npos) << refused.err;
 }
 
 }  // namespace
