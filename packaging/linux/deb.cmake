@@ -46,7 +46,9 @@ porthole-vfio lists IOMMU groups and whether each can be passed to a VM,
 binds devices to vfio-pci with rollback (never taking what the host needs),
 writes the boot configuration, plans CPU pinning, reserves huge pages,
 prints and installs libvirt XML and hooks, sets the shared region's
-permissions (tmpfiles.d) and checks everything with `doctor`.")
+permissions (tmpfiles.d) and checks everything with `doctor`. The
+porthole-ivshmem-server unit serves the region and its doorbell to VMs
+defined with --doorbell (not enabled by default).")
 
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_NAME porthole-agent)
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_SECTION x11)

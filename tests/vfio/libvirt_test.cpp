@@ -105,6 +105,26 @@ TEST(LibvirtSnippets, RefuseADoorbellSocketThatIsRelativeOrBreaksXmlOrAUnitFile)
     }
 }
 
+// The packaged unit starts the server for the default resolution, the region vm define
+// gives a VM without --width/--height; and leaves /run/porthole's owner and mode alone.
+TEST(IvshmemServerUnit, DefaultSizeIsTheRegionOfTheDefaultResolution) {
+    const auto unit =
+        testing::fixtures_dir() / "../../../packaging/linux/porthole-ivshmem-server.service";
+    std::ifstream in(unit);
+    ASSERT_TRUE(in) << unit;
+    std::stringstream text;
+    text << in.rdbuf();
+    const uint64_t mib = region_size_bytes(SnippetOptions{}.width, SnippetOptions{}.height) >> 20;
+    EXPECT_NE(text.str().find("\nEnvironment=\"PORTHOLE_IVSHMEM_SERVER_OPTIONS=--size " +
+                              std::to_string(mib) + "\"\n"),
+              std::string::npos)
+        << text.str();
+    EXPECT_NE(text.str().find("\nExecStart=/usr/bin/porthole-ivshmem-server "
+                              "$PORTHOLE_IVSHMEM_SERVER_OPTIONS\n"),
+              std::string::npos);
+    EXPECT_EQ(text.str().find("\nRuntimeDirectory="), std::string::npos);
+}
+
 TEST(LibvirtSnippets, RefuseAVendorIdLongerThanHyperVAllows) {
     auto s = libvirt_snippets({.vendor_id = "0123456789abc"});
     ASSERT_FALSE(s);

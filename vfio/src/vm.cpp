@@ -701,13 +701,16 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
     } else {
         // QEMU asks the server for the region and the doorbell's eventfds once, when the
         // device is created, and cannot reconnect later.
+        const std::string server_options = fmt::format("--socket {} --shm {} --size {}", o.doorbell,
+                                                       def.region_path, def.region_bytes / kMiB);
         notes.push_back(fmt::format(
             "the region {} ({} MiB for {}x{}) and its doorbell come from porthole-ivshmem-server, "
-            "which must be running before the VM starts: `porthole-ivshmem-server --socket {} "
-            "--shm {} --size {}` (or `systemctl enable --now porthole-ivshmem-server`, with "
-            "those options in a drop-in); restart the VM after restarting the server",
-            def.region_path, def.region_bytes / kMiB, o.width, o.height, o.doorbell,
-            def.region_path, def.region_bytes / kMiB));
+            "which must be running before the VM starts: `porthole-ivshmem-server {}`; or its "
+            "service: `systemctl edit porthole-ivshmem-server` with [Service] "
+            "Environment=\"PORTHOLE_IVSHMEM_SERVER_OPTIONS={}\", then `systemctl enable --now "
+            "porthole-ivshmem-server`. Restart the VM after restarting the server",
+            def.region_path, def.region_bytes / kMiB, o.width, o.height, server_options,
+            server_options));
         notes.push_back(
             fmt::format("the client: `porthole --shm {} --doorbell {} --input-to qmp "
                         "--qmp unix:{}`",
