@@ -34,7 +34,9 @@ mouse go to the guest with a hotkey to switch (window or evdev capture),
 and the guest's sound plays through PipeWire.
 
 The guest runs porthole-agent (Windows installer, or the porthole-agent
-package for Linux guests).")
+package for Linux guests). The porthole-ivshmem-server service (not enabled
+by default) serves the region and its doorbell to VMs with an
+ivshmem-doorbell device.")
 
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_NAME porthole-vfio)
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_SECTION admin)
@@ -46,9 +48,7 @@ porthole-vfio lists IOMMU groups and whether each can be passed to a VM,
 binds devices to vfio-pci with rollback (never taking what the host needs),
 writes the boot configuration, plans CPU pinning, reserves huge pages,
 prints and installs libvirt XML and hooks, sets the shared region's
-permissions (tmpfiles.d) and checks everything with `doctor`. The
-porthole-ivshmem-server unit serves the region and its doorbell to VMs
-defined with --doorbell (not enabled by default).")
+permissions (tmpfiles.d) and checks everything with `doctor`.")
 
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_NAME porthole-agent)
 set(CPACK_DEBIAN_PORTHOLE-AGENT_PACKAGE_SECTION x11)
