@@ -2,10 +2,16 @@
 // by piece, and every generated variant validated by libvirt's own schema.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -774,12 +780,9 @@ TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
     }
 }
 
-// libvirt's own QEMU driver, embedded in virsh (no daemon), turns the doorbell domain
-// into QEMU's command line: an ivshmem-doorbell device with one vector and ioeventfd, on
-// a chardev to the server's socket. The same domain with a <size> beside <server> is
-// refused, so the driver's checks really ran.
-TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSocket) {
-    VmMachine m;
+// A domain libvirt's QEMU driver can turn into a command line on any host: no GPU, no
+// network, no huge pages, TCG; the region served by porthole-ivshmem-server on `socket`.
+VmOptions doorbell_vm(const std::string& socket) {
     auto o = win11("none");
     o.os = "win10";
     o.tpm = false;
@@ -787,58 +790,174 @@ TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSo
     o.virt_type = "qemu";
     o.network = "none";
     o.page = "none";
-    o.doorbell = "/run/porthole/win11-ivshmem.sock";
-    const std::string xml = define(m, o).xml;
-    ASSERT_FALSE(xml.empty());
-    // As root the driver wants QEMU's configured user (libvirt-qemu) to exist: run it as
-    // nobody, in a directory nobody may use.
+    o.doorbell = socket;
+    return o;
+}
+
+// `virsh domxml-to-native qemu-argv` through libvirt's own QEMU driver, embedded in virsh
+// (no daemon). As root the driver wants QEMU's configured user (libvirt-qemu) to exist:
+// it runs as nobody, in a directory of its own.
+CommandOutput libvirt_qemu_argv(const std::string& domain_xml) {
     const fs::path dir =
         fs::temp_directory_path() / ("porthole-embed-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::all);
-    auto write = [&](const std::string& name, const std::string& text) {
-        std::ofstream(dir / name) << text;
-        fs::permissions(dir / name,
-                        fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
-        return (dir / name).string();
-    };
-    std::string sized = xml;
-    const std::string model = "<model type='ivshmem-doorbell' />";
-    ASSERT_NE(sized.find(model), std::string::npos) << xml;
-    sized.insert(sized.find(model), "<size unit='M'>32</size>");
-    auto to_native = [&](const std::string& file) {
-        std::vector<std::string> argv;
-        if (::geteuid() == 0) {
-            argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
-        }
-        argv.insert(argv.end(),
-                    {"env", "HOME=" + dir.string(), "XDG_RUNTIME_DIR=" + dir.string(),
-                     "XDG_CONFIG_HOME=" + dir.string(), "XDG_CACHE_HOME=" + dir.string(), "virsh",
-                     "-c", "qemu:///embed?root=" + (dir / "libvirt").string(), "domxml-to-native",
-                     "qemu-argv", file});
-        auto r = run_captured(argv, {}, 120);
-        EXPECT_TRUE(r) << r.error().message;
-        return r ? *r : CommandOutput{};
-    };
-    auto native = to_native(write("domain.xml", xml));
-    auto refused = to_native(write("sized.xml", sized));
+    const fs::path file = dir / "domain.xml";
+    std::ofstream(file) << domain_xml;
+    fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+    std::vector<std::string> argv;
+    if (::geteuid() == 0) argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    argv.insert(argv.end(), {"env", "HOME=" + dir.string(), "XDG_RUNTIME_DIR=" + dir.string(),
+                             "XDG_CONFIG_HOME=" + dir.string(), "XDG_CACHE_HOME=" + dir.string(),
+                             "virsh", "-c", "qemu:///embed?root=" + (dir / "libvirt").string(),
+                             "domxml-to-native", "qemu-argv", file.string()});
+    auto r = run_captured(argv, {}, 120);
     fs::remove_all(dir);
-    ASSERT_NE(native.status, 127) << "virsh is missing: tools/setup installs libvirt-clients";
+    EXPECT_TRUE(r) << r.error().message;
+    if (r) {
+        EXPECT_NE(r->status, 127) << "virsh is missing: tools/setup installs libvirt-clients";
+    }
+    return r ? *r : CommandOutput{};
+}
+
+// The ivshmem-doorbell -device's JSON in a libvirt command line; null when absent.
+nlohmann::json doorbell_device(const std::string& command_line) {
+    const auto at = command_line.find("{\"driver\":\"ivshmem-doorbell\"");
+    if (at == std::string::npos) return nullptr;
+    return nlohmann::json::parse(command_line.substr(at, command_line.find('}', at) - at + 1));
+}
+
+// libvirt's QEMU driver turns the doorbell domain into an ivshmem-doorbell device with one
+// vector and ioeventfd, on a chardev to the server's socket. The same domain with a <size>
+// beside <server> is refused, so the driver's checks really ran.
+TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSocket) {
+    VmMachine m;
+    const std::string xml = define(m, doorbell_vm("/run/porthole/win11-ivshmem.sock")).xml;
+    ASSERT_FALSE(xml.empty());
+    auto native = libvirt_qemu_argv(xml);
     ASSERT_EQ(native.status, 0) << native.err;
-    // -device '{"driver":"ivshmem-doorbell",...}' and -chardev socket,id=ID,path=PATH
     const std::string& line = native.out;
-    const auto at = line.find("{\"driver\":\"ivshmem-doorbell\"");
-    ASSERT_NE(at, std::string::npos) << line;
-    const auto device = nlohmann::json::parse(line.substr(at, line.find('}', at) - at + 1));
+    const auto device = doorbell_device(line);
+    ASSERT_FALSE(device.is_null()) << line;
     EXPECT_EQ(device["vectors"], 1);
     EXPECT_EQ(device["ioeventfd"], true);
     const std::string chardev = "socket,id=" + device["chardev"].get<std::string>() +
                                 ",path=/run/porthole/win11-ivshmem.sock";
     EXPECT_NE(line.find("-chardev " + chardev + " "), std::string::npos) << line;
     EXPECT_EQ(line.find("memory-backend-file"), std::string::npos) << line;
+
+    std::string sized = xml;
+    const std::string model = "<model type='ivshmem-doorbell' />";
+    ASSERT_NE(sized.find(model), std::string::npos) << xml;
+    sized.insert(sized.find(model), "<size unit='M'>32</size>");
+    auto refused = libvirt_qemu_argv(sized);
     EXPECT_NE(refused.status, 0) << refused.out;
     EXPECT_NE(refused.err.find("does not support size setting"), std::string::npos) << refused.err;
+}
+
+// A program in the background, its output in `log`, stopped (by pid) at the end.
+class Background {
+  public:
+    Background(std::vector<std::string> args, const fs::path& log) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                ::dup2(fd, 1);
+                ::dup2(fd, 2);
+            }
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+    }
+    ~Background() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+
+  private:
+    pid_t pid_ = -1;
+};
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The domain's region as QEMU starts it from libvirt's command line: with no server on the
+// socket QEMU cannot create the device (the VM does not start); with porthole-ivshmem-server
+// sized as vm define said, the device's BAR2 is the server's region, though the domain has
+// no <size>.
+TEST(VmDefine, QemuTakesTheDoorbellRegionFromPortholeIvshmemServerAsLibvirtStartsIt) {
+    const std::string server_program = PORTHOLE_IVSHMEM_SERVER_PROGRAM;
+    if (server_program.empty()) GTEST_SKIP() << "porthole-ivshmem-server is not in this build";
+    VmMachine m;
+    const fs::path dir = fs::temp_directory_path() / ("porthole-db-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string socket = (dir / "ivshmem.sock").string();
+    auto def = define(m, doorbell_vm(socket));
+    auto native = libvirt_qemu_argv(def.xml);
+    ASSERT_EQ(native.status, 0) << native.err;
+    auto device = doorbell_device(native.out);
+    ASSERT_FALSE(device.is_null()) << native.out;
+    // The bridges libvirt placed it behind are not on this short command line.
+    device.erase("bus");
+    device.erase("addr");
+    const std::string chardev =
+        "socket,id=" + device["chardev"].get<std::string>() + ",path=" + socket;
+    ASSERT_NE(native.out.find("-chardev " + chardev + " "), std::string::npos) << native.out;
+    auto qemu = [&] {
+        auto r = run_captured(
+            {"qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display",
+             "none", "-S", "-qmp", "stdio", "-chardev", chardev, "-device", device.dump()},
+            "{\"execute\":\"qmp_capabilities\"}\n"
+            "{\"execute\":\"query-pci\"}\n{\"execute\":\"quit\"}\n",
+            60);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : CommandOutput{};
+    };
+    auto without = qemu();
+    EXPECT_NE(without.status, 0) << without.out;
+    EXPECT_NE(without.err.find("Failed to connect"), std::string::npos) << without.err;
+
+    const fs::path log = dir / "server.log";
+    std::optional<uint64_t> bar2;
+    {
+        Background server({server_program, "--socket", socket, "--shm", (dir / "region").string(),
+                           "--size", std::to_string(def.region_bytes >> 20), "--mode", "0600"},
+                          log);
+        for (int i = 0; i < 500 && read_text(log).find("serving") == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_NE(read_text(log).find("serving"), std::string::npos) << read_text(log);
+        auto with = qemu();
+        ASSERT_EQ(with.status, 0) << with.err;
+        std::istringstream lines(with.out);
+        for (std::string line; std::getline(lines, line);) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded() || !j.contains("return") || !j["return"].is_array()) continue;
+            for (const auto& bus : j["return"])
+                for (const auto& dev : bus["devices"])
+                    if (dev["qdev_id"] == device["id"])
+                        for (const auto& bar : dev["regions"])
+                            if (bar["bar"] == 2) bar2 = bar["size"].get<uint64_t>();
+        }
+        EXPECT_TRUE(bar2) << with.out;
+    }
+    EXPECT_NE(read_text(log).find("peer 0 connected"), std::string::npos) << read_text(log);
+    fs::remove_all(dir);
+    ASSERT_TRUE(bar2);
+    EXPECT_EQ(*bar2, region_size_bytes(1920, 1080));
 }
 
 }  // namespace
