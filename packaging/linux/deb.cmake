@@ -34,7 +34,9 @@ mouse go to the guest with a hotkey to switch (window or evdev capture),
 and the guest's sound plays through PipeWire.
 
 The guest runs porthole-agent (Windows installer, or the porthole-agent
-package for Linux guests).")
+package for Linux guests). The porthole-ivshmem-server service (not enabled
+by default) serves the region and its doorbell to VMs with an
+ivshmem-doorbell device.")
 
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_NAME porthole-vfio)
 set(CPACK_DEBIAN_PORTHOLE-VFIO_PACKAGE_SECTION admin)

@@ -104,6 +104,15 @@ desktop-file-validate /usr/share/applications/porthole.desktop || fail "desktop 
 [ -f /usr/share/icons/hicolor/scalable/apps/porthole.svg ] || fail "no icon"
 pass "completions, desktop entry and icon in place"
 
+# The IVSHMEM server's unit, shipped disabled, names a program the packages install.
+unit=/usr/lib/systemd/system/porthole-ivshmem-server.service
+[ -f "$unit" ] || fail "no $unit"
+systemd-analyze verify --man=no "$unit" >"$work/unit-verify.log" 2>&1 \
+  || { cat "$work/unit-verify.log"; fail "systemd-analyze verify $unit"; }
+[ -e /etc/systemd/system/multi-user.target.wants/porthole-ivshmem-server.service ] \
+  && fail "porthole-ivshmem-server is enabled by the install: it must wait for the user"
+pass "porthole-ivshmem-server.service in place, verified by systemd-analyze, not enabled"
+
 # The demo from the installed programs: the agent's test pattern, shown headless,
 # every frame compared pixel by pixel (lavapipe), a screenshot at the end.
 shm=/dev/shm/porthole-deb-test-$$

@@ -98,6 +98,23 @@ TEST(Cli, OnePageSizeFlowsThroughReserveHooksSnippetsAndDoctor) {
     }
 }
 
+TEST(Cli, SnippetsDoorbellPrintsTheDoorbellShmemAndRefusesABadSocket) {
+    testing::FixtureCopy copy("intel-desktop");
+    auto r = run(copy, {"libvirt", "snippets", "--doorbell"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("<model type='ivshmem-doorbell'/>\n  <server "
+                         "path='/run/porthole/ivshmem.sock'/>"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("ivshmem-plain"), std::string::npos);
+    r = run(copy, {"libvirt", "snippets", "--doorbell", "/run/x\"y", "--json"});
+    EXPECT_EQ(r.code, 2);
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["ok"], false);
+    EXPECT_NE(j["error"].get<std::string>().find("--doorbell '/run/x\"y'"), std::string::npos)
+        << r.out;
+}
+
 TEST(Cli, DoctorNoRomIsDeprecatedButAccepted) {
     testing::FixtureCopy copy("intel-desktop");
     CliRun r = run(copy, {"doctor", "--no-rom"});

@@ -75,6 +75,37 @@ TEST(DomainCheck, AGeneratedDomainPassesEveryPiece) {
     }
 }
 
+// A doorbell region's size is the server's: no <size> in the domain, and not checked.
+TEST(DomainCheck, DoorbellRegionWithAServerSocketPassesNamingTheSocketAndTheServer) {
+    CheckedMachine m;
+    VmOptions o;
+    o.name = "win11";
+    o.gpu = "01:00.0";
+    o.memory = "8G";
+    o.vcpus = 4;
+    o.virt_type = "kvm";
+    o.doorbell = "/run/porthole/win11-ivshmem.sock";
+    auto def = build_domain(m.sys, m.ids, o);
+    ASSERT_TRUE(def) << def.error().message;
+    auto f = m.check(def->xml);
+    const Finding* x = find(f, "domain shmem");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->level, Level::Pass) << x->detail;
+    EXPECT_NE(x->detail.find("/run/porthole/win11-ivshmem.sock"), std::string::npos) << x->detail;
+    EXPECT_NE(x->detail.find("porthole-ivshmem-server"), std::string::npos) << x->detail;
+    EXPECT_NE(x->detail.find("--size 32"), std::string::npos) << x->detail;
+    // A plain region of the same domain without <size> is libvirt's 4 MiB: too small.
+    const std::string plain = edit(def->xml, [](auto& d) {
+        auto shmem = d.select_node("/domain/devices/shmem").node();
+        shmem.child("model").attribute("type").set_value("ivshmem-plain");
+        shmem.remove_child("server");
+        shmem.remove_child("msi");
+    });
+    x = find(m.check(plain), "domain shmem");
+    ASSERT_NE(x, nullptr);
+    EXPECT_EQ(x->level, Level::Fail) << x->detail;
+}
+
 struct MissingPiece {
     const char* label;
     std::function<void(pugi::xml_document&)> change;
@@ -138,14 +169,30 @@ TEST(DomainCheck, EachMissingPieceIsNamedWithTheXmlToAdd) {
         {"region not a power of two",
          [](auto& d) { d.select_node("/domain/devices/shmem/size").node().text().set("48"); },
          "domain shmem", Level::Fail, "<size unit='M'>32</size>"},
-        {"doorbell model",
+        {"doorbell model without a server",
          [](auto& d) {
              d.select_node("/domain/devices/shmem/model")
                  .node()
                  .attribute("type")
                  .set_value("ivshmem-doorbell");
          },
-         "domain shmem", Level::Fail, "ivshmem-plain"},
+         "domain shmem", Level::Fail, "<server path='/run/porthole/ivshmem.sock'/>"},
+        {"doorbell model with a server that names no path",
+         [](auto& d) {
+             auto shmem = d.select_node("/domain/devices/shmem").node();
+             shmem.child("model").attribute("type").set_value("ivshmem-doorbell");
+             shmem.remove_child("size");
+             shmem.append_child("server");
+         },
+         "domain shmem", Level::Fail, "<server path='/run/porthole/ivshmem.sock'/>"},
+        {"legacy ivshmem model",
+         [](auto& d) {
+             d.select_node("/domain/devices/shmem/model")
+                 .node()
+                 .attribute("type")
+                 .set_value("ivshmem");
+         },
+         "domain shmem", Level::Fail, "<model type='ivshmem-plain'/>"},
         {"no QMP", [](auto& d) { remove(d, "/domain/qemu:commandline"); }, "domain qmp",
          Level::Warn, "<qemu:arg value='-qmp'/>"},
         {"still installing",

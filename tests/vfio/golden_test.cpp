@@ -7,6 +7,7 @@
 
 #include "porthole/vfio/cli.hpp"
 #include "test_support.hpp"
+#include "vm_support.hpp"
 
 namespace porthole::vfio {
 namespace {
@@ -25,8 +26,9 @@ void PrintTo(const Case& c, std::ostream* os) {
     if (c.json) *os << " --json";
 }
 
-std::string run_on_fixture(const Case& c) {
+std::string run_on_fixture(const Case& c, bool with_ovmf = false) {
     testing::FixtureCopy copy(c.machine);
+    if (with_ovmf) testing::install_debian_ovmf(copy);
     auto state = std::make_shared<testing::FakeKernelState>();
     BackendFactory fake = [&](const Roots& roots, bool dry_run) -> std::unique_ptr<Backend> {
         if (dry_run) return std::make_unique<DryRunBackend>();
@@ -133,6 +135,27 @@ INSTANTIATE_TEST_SUITE_P(Commands, GoldenOutput, ::testing::ValuesIn(cases()),
                              }
                              return n;
                          });
+
+// vm define's domain, byte for byte, on a machine with Debian's OVMF: options added
+// later (--doorbell) must leave the output of a command without them unchanged.
+TEST(GoldenVmDefine, DefaultDomainIsTheRecordedOne) {
+    for (const Case& c : {
+             Case{"intel-desktop",
+                  "vm-define",
+                  {"vm", "define", "win11", "--gpu", "01:00.0", "--memory", "8G", "--vcpus", "4",
+                   "--virt-type", "kvm"}},
+             Case{"intel-desktop",
+                  "vm-define-4k",
+                  {"vm", "define", "win11", "--gpu", "01:00.0", "--memory", "8G", "--vcpus", "4",
+                   "--virt-type", "kvm", "--width", "3840", "--height", "2160", "--shm-name",
+                   "porthole-win11"},
+                  true},
+         }) {
+        std::string name = c.machine + "/" + c.label + (c.json ? ".json.txt" : ".txt");
+        std::string diff = testing::compare_golden(name, run_on_fixture(c, true));
+        EXPECT_TRUE(diff.empty()) << diff;
+    }
+}
 
 }  // namespace
 }  // namespace porthole::vfio

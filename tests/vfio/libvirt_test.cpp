@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <map>
 
+#include <pugixml.hpp>
+
 #include "porthole/protocol/layout.hpp"
 #include "porthole/vfio/libvirt.hpp"
 #include "porthole/vfio/shell.hpp"
@@ -53,6 +55,74 @@ TEST(LibvirtSnippets, HaveEveryPieceTheGuestNeeds) {
     EXPECT_NE(snippet(*s, "disk").find("iothread='1'"), std::string::npos);
     EXPECT_NE(snippet(*s, "disk").find("virtio-scsi"), std::string::npos);
     EXPECT_NE(snippet(*s, "audio").find("type='pipewire'"), std::string::npos);
+}
+
+TEST(LibvirtSnippets, DoorbellShmemNamesTheServerSocketAndHasMsiButNoSize) {
+    auto s =
+        libvirt_snippets({.width = 2560, .height = 1440, .doorbell_socket = "/run/p/a&b.sock"});
+    ASSERT_TRUE(s);
+    pugi::xml_document doc;
+    ASSERT_TRUE(doc.load_string(snippet(*s, "shmem").c_str()));
+    auto shmem = doc.child("shmem");
+    EXPECT_STREQ(shmem.attribute("name").as_string(), "porthole");
+    EXPECT_STREQ(shmem.child("model").attribute("type").as_string(), "ivshmem-doorbell");
+    EXPECT_STREQ(shmem.child("server").attribute("path").as_string(), "/run/p/a&b.sock");
+    EXPECT_EQ(shmem.child("msi").attribute("vectors").as_int(), 1);
+    EXPECT_STREQ(shmem.child("msi").attribute("ioeventfd").as_string(), "on");
+    EXPECT_FALSE(shmem.child("size"));
+    EXPECT_EQ(std::distance(shmem.children().begin(), shmem.children().end()), 3);
+    // The explanation: the server runs first, sized as the plain region would be.
+    const uint64_t mib = region_size_bytes(2560, 1440) >> 20;
+    for (const auto& piece : *s) {
+        if (piece.name != "shmem") continue;
+        EXPECT_NE(piece.purpose.find("porthole-ivshmem-server"), std::string::npos);
+        EXPECT_NE(piece.purpose.find("running on /run/p/a&b.sock before"), std::string::npos)
+            << piece.purpose;
+        EXPECT_NE(piece.purpose.find(std::to_string(mib) + " MiB (its size option)"),
+                  std::string::npos)
+            << piece.purpose;
+    }
+    // `libvirt snippets` prints each purpose in an XML comment, where "--" is not allowed.
+    for (const auto& piece : *s)
+        EXPECT_EQ(piece.purpose.find("--"), std::string::npos) << piece.name;
+}
+
+TEST(LibvirtSnippets, WithoutADoorbellTheShmemIsThePlainRegionAsBefore) {
+    auto s = libvirt_snippets({});
+    ASSERT_TRUE(s);
+    EXPECT_EQ(snippet(*s, "shmem"),
+              "<shmem name='porthole'>\n  <model type='ivshmem-plain'/>\n"
+              "  <size unit='M'>32</size>\n</shmem>\n");
+}
+
+TEST(LibvirtSnippets, RefuseADoorbellSocketThatIsRelativeOrBreaksXmlOrAUnitFile) {
+    for (const char* bad : {"ivshmem.sock", "/a\nb", "/a'b", "/a\"b", "/a\\b", "/dir/"}) {
+        auto s = libvirt_snippets({.doorbell_socket = bad});
+        ASSERT_FALSE(s) << bad;
+        EXPECT_NE(s.error().message.find(std::string("--doorbell '") + bad + "'"),
+                  std::string::npos)
+            << s.error().message;
+    }
+}
+
+// The packaged unit starts the server for the default resolution, the region vm define
+// gives a VM without --width/--height; and leaves /run/porthole's owner and mode alone.
+TEST(IvshmemServerUnit, DefaultSizeIsTheRegionOfTheDefaultResolution) {
+    const auto unit =
+        testing::fixtures_dir() / "../../../packaging/linux/porthole-ivshmem-server.service";
+    std::ifstream in(unit);
+    ASSERT_TRUE(in) << unit;
+    std::stringstream text;
+    text << in.rdbuf();
+    const uint64_t mib = region_size_bytes(SnippetOptions{}.width, SnippetOptions{}.height) >> 20;
+    EXPECT_NE(text.str().find("\nEnvironment=\"PORTHOLE_IVSHMEM_SERVER_OPTIONS=--size " +
+                              std::to_string(mib) + "\"\n"),
+              std::string::npos)
+        << text.str();
+    EXPECT_NE(text.str().find("\nExecStart=/usr/bin/porthole-ivshmem-server "
+                              "$PORTHOLE_IVSHMEM_SERVER_OPTIONS\n"),
+              std::string::npos);
+    EXPECT_EQ(text.str().find("\nRuntimeDirectory="), std::string::npos);
 }
 
 TEST(LibvirtSnippets, RefuseAVendorIdLongerThanHyperVAllows) {

@@ -2,10 +2,18 @@
 // by piece, and every generated variant validated by libvirt's own schema.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "porthole/vfio/cli.hpp"
 #include "porthole/vfio/libvirt.hpp"
@@ -276,6 +284,63 @@ TEST(VmDefine, ShmemIsSizedForTheResolutionAndNamedAsAsked) {
     EXPECT_EQ(x.attr("/domain/metadata/porthole:vm/porthole:region", "width"), "2560");
 }
 
+TEST(VmDefine, DoorbellRegionIsServedByPortholeIvshmemServerOnItsSocket) {
+    VmMachine m;
+    auto o = win11();
+    o.width = 2560;
+    o.height = 1440;
+    o.shm_name = "porthole-win11";
+    o.doorbell = "/run/porthole/ivshmem.sock";
+    auto def = define(m, o);
+    Xml x(def.xml);
+    const uint64_t bytes = region_size_bytes(2560, 1440);
+    ASSERT_EQ(x.all("/domain/devices/shmem").size(), 1u);
+    EXPECT_EQ(x.attr("/domain/devices/shmem", "name"), "porthole-win11");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/model", "type"), "ivshmem-doorbell");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/server", "path"), "/run/porthole/ivshmem.sock");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/msi", "vectors"), "1");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/msi", "ioeventfd"), "on");
+    // libvirt refuses a <size> beside <server>: the server's region file sets it.
+    EXPECT_FALSE(x.one("/domain/devices/shmem/size"));
+    EXPECT_EQ(def.region_bytes, bytes);
+    EXPECT_EQ(def.region_path, "/dev/shm/porthole-win11");
+    // The server, sized as the plain region would be, started before the VM; the client.
+    EXPECT_TRUE(any_note(def,
+                         "porthole-ivshmem-server, which must be running before the VM starts: "
+                         "`porthole-ivshmem-server --socket /run/porthole/ivshmem.sock --shm "
+                         "/dev/shm/porthole-win11 --size " +
+                             std::to_string(bytes >> 20) + "`"));
+    EXPECT_TRUE(any_note(def,
+                         "`porthole --shm /dev/shm/porthole-win11 --doorbell "
+                         "/run/porthole/ivshmem.sock --input-to qmp"));
+    EXPECT_FALSE(any_note(def, "the region /dev/shm/porthole-win11 is"));
+}
+
+TEST(VmDefine, DoorbellSocketMustBeAnAbsoluteSocketPathSafeInXmlAndAUnitFile) {
+    VmMachine m;
+    for (const std::string& bad :
+         {std::string("ivshmem.sock"), std::string("run/porthole/ivshmem.sock"),
+          std::string("/run/porthole/"), std::string("/run/a\nb.sock"),
+          std::string("/run/a\tb.sock"), std::string("/run/a'b.sock"),
+          std::string("/run/a\"b.sock"), std::string("/run/a\\b.sock"),
+          std::string("/run/bad\xff.sock"), "/" + std::string(107, 's')}) {
+        auto o = win11();
+        o.doorbell = bad;
+        auto def = build_domain(m.sys, m.ids, o);
+        ASSERT_FALSE(def) << bad;
+        EXPECT_NE(def.error().message.find("--doorbell"), std::string::npos) << def.error().message;
+    }
+    // What XML can carry escaped is written escaped and reads back unchanged.
+    for (const std::string& good : {std::string("/run/porthole/a&b <c>.sock"),
+                                    std::string("/tmp/ivshmem"), "/" + std::string(106, 's')}) {
+        auto o = win11();
+        o.doorbell = good;
+        auto def = build_domain(m.sys, m.ids, o);
+        ASSERT_TRUE(def) << good << ": " << def.error().message;
+        EXPECT_EQ(Xml(def->xml).attr("/domain/devices/shmem/server", "path"), good);
+    }
+}
+
 TEST(VmDefine, QmpSocketOnTheQemuCommandLineForPortholeInputToQmp) {
     VmMachine m;
     auto def = define(m, win11());
@@ -486,6 +551,45 @@ TEST(VmDefineCli, ABadNameIsAnErrorWithExitTwo) {
     EXPECT_NE(err.str().find("contains '/'"), std::string::npos);
 }
 
+// --doorbell alone is the server's default socket; a bad one is a usage error naming it.
+TEST(VmDefineCli, DoorbellWithoutASocketUsesTheServersDefaultAndABadOneExitsTwo) {
+    VmMachine m;
+    auto args = m.copy.root_args();
+    args.insert(args.end(), {"vm", "define", "win11", "--gpu", "01:00.0", "--memory", "8G",
+                             "--vcpus", "4", "--virt-type", "kvm"});
+    auto run = [&](std::vector<std::string> extra, std::string& out, std::string& err) {
+        auto all = args;
+        all.insert(all.end(), extra.begin(), extra.end());
+        std::ostringstream o, e;
+        int code = run_cli(all, o, e);
+        out = o.str();
+        err = e.str();
+        return code;
+    };
+    std::string out, err;
+    ASSERT_EQ(run({"--doorbell"}, out, err), 0) << err;
+    Xml x(out);
+    EXPECT_EQ(x.attr("/domain/devices/shmem/model", "type"), "ivshmem-doorbell");
+    EXPECT_EQ(x.attr("/domain/devices/shmem/server", "path"), kDefaultDoorbellSocket);
+    EXPECT_NE(err.find("porthole-ivshmem-server --socket /run/porthole/ivshmem.sock --shm "
+                       "/dev/shm/porthole --size 32"),
+              std::string::npos)
+        << err;
+
+    ASSERT_EQ(run({"--doorbell", "/run/porthole/win11.sock", "--json"}, out, err), 0) << err;
+    auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["doorbell"], "/run/porthole/win11.sock");
+    EXPECT_EQ(Xml(j["xml"].get<std::string>()).attr("/domain/devices/shmem/server", "path"),
+              "/run/porthole/win11.sock");
+
+    for (const char* bad : {"relative.sock", "/run/a'b.sock"}) {
+        ASSERT_EQ(run({"--doorbell", bad}, out, err), 2) << bad;
+        EXPECT_TRUE(out.empty()) << out;
+        EXPECT_NE(err.find(std::string("error: --doorbell '") + bad + "'"), std::string::npos)
+            << err;
+    }
+}
+
 // A domain as virsh dumpxml returns it after vm define with install mode.
 std::string installed_domain(VmMachine& m) {
     auto o = win11();
@@ -648,6 +752,12 @@ TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
         o.network = "none";
     });
     add("odd name", [](VmOptions& o) { o.name = "Gaming & <Work> 'VM'"; });
+    add("doorbell", [](VmOptions& o) { o.doorbell = "/run/porthole/ivshmem.sock"; });
+    add("doorbell, odd socket, 4K", [](VmOptions& o) {
+        o.doorbell = "/tmp/a&b <c>.sock";
+        o.width = 3840;
+        o.height = 2160;
+    });
     std::vector<std::string> xmls;
     for (const auto& [label, o] : variants) {
         auto def = build_domain(m.sys, m.ids, o);
@@ -668,6 +778,186 @@ TEST(VmDefine, EveryGeneratedDomainValidatesWithVirtXmlValidate) {
                                      "libvirt-clients";
         EXPECT_EQ(r->status, 0) << "variant " << i << ":\n" << r->out << r->err << "\n" << xmls[i];
     }
+}
+
+// A domain libvirt's QEMU driver can turn into a command line on any host: no GPU, no
+// network, no huge pages, TCG; the region served by porthole-ivshmem-server on `socket`.
+VmOptions doorbell_vm(const std::string& socket) {
+    auto o = win11("none");
+    o.os = "win10";
+    o.tpm = false;
+    o.secure_boot = false;
+    o.virt_type = "qemu";
+    o.network = "none";
+    o.page = "none";
+    o.doorbell = socket;
+    return o;
+}
+
+// `virsh domxml-to-native qemu-argv` through libvirt's own QEMU driver, embedded in virsh
+// (no daemon). As root the driver wants QEMU's configured user (libvirt-qemu) to exist:
+// it runs as nobody, in a directory of its own.
+CommandOutput libvirt_qemu_argv(const std::string& domain_xml) {
+    const fs::path dir =
+        fs::temp_directory_path() / ("porthole-embed-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::all);
+    const fs::path file = dir / "domain.xml";
+    std::ofstream(file) << domain_xml;
+    fs::permissions(file, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read);
+    std::vector<std::string> argv;
+    if (::geteuid() == 0) argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+    argv.insert(argv.end(), {"env", "HOME=" + dir.string(), "XDG_RUNTIME_DIR=" + dir.string(),
+                             "XDG_CONFIG_HOME=" + dir.string(), "XDG_CACHE_HOME=" + dir.string(),
+                             "virsh", "-c", "qemu:///embed?root=" + (dir / "libvirt").string(),
+                             "domxml-to-native", "qemu-argv", file.string()});
+    auto r = run_captured(argv, {}, 120);
+    fs::remove_all(dir);
+    EXPECT_TRUE(r) << r.error().message;
+    if (r) {
+        EXPECT_NE(r->status, 127) << "virsh is missing: tools/setup installs libvirt-clients";
+    }
+    return r ? *r : CommandOutput{};
+}
+
+// The ivshmem-doorbell -device's JSON in a libvirt command line; null when absent.
+nlohmann::json doorbell_device(const std::string& command_line) {
+    const auto at = command_line.find("{\"driver\":\"ivshmem-doorbell\"");
+    if (at == std::string::npos) return nullptr;
+    return nlohmann::json::parse(command_line.substr(at, command_line.find('}', at) - at + 1));
+}
+
+// libvirt's QEMU driver turns the doorbell domain into an ivshmem-doorbell device with one
+// vector and ioeventfd, on a chardev to the server's socket. The same domain with a <size>
+// beside <server> is refused, so the driver's checks really ran.
+TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSocket) {
+    VmMachine m;
+    const std::string xml = define(m, doorbell_vm("/run/porthole/win11-ivshmem.sock")).xml;
+    ASSERT_FALSE(xml.empty());
+    auto native = libvirt_qemu_argv(xml);
+    ASSERT_EQ(native.status, 0) << native.err;
+    const std::string& line = native.out;
+    const auto device = doorbell_device(line);
+    ASSERT_FALSE(device.is_null()) << line;
+    EXPECT_EQ(device["vectors"], 1);
+    EXPECT_EQ(device["ioeventfd"], true);
+    const std::string chardev = "socket,id=" + device["chardev"].get<std::string>() +
+                                ",path=/run/porthole/win11-ivshmem.sock";
+    EXPECT_NE(line.find("-chardev " + chardev + " "), std::string::npos) << line;
+    EXPECT_EQ(line.find("memory-backend-file"), std::string::npos) << line;
+
+    std::string sized = xml;
+    const std::string model = "<model type='ivshmem-doorbell' />";
+    ASSERT_NE(sized.find(model), std::string::npos) << xml;
+    sized.insert(sized.find(model), "<size unit='M'>32</size>");
+    auto refused = libvirt_qemu_argv(sized);
+    EXPECT_NE(refused.status, 0) << refused.out;
+    EXPECT_NE(refused.err.find("does not support size setting"), std::string::npos) << refused.err;
+}
+
+// A program in the background, its output in `log`, stopped (by pid) at the end.
+class Background {
+  public:
+    Background(std::vector<std::string> args, const fs::path& log) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                ::dup2(fd, 1);
+                ::dup2(fd, 2);
+            }
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+    }
+    ~Background() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    Background(const Background&) = delete;
+    Background& operator=(const Background&) = delete;
+
+  private:
+    pid_t pid_ = -1;
+};
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The domain's region as QEMU starts it from libvirt's command line: with no server on the
+// socket QEMU cannot create the device (the VM does not start); with porthole-ivshmem-server
+// sized as vm define said, the device's BAR2 is the server's region, though the domain has
+// no <size>.
+TEST(VmDefine, QemuTakesTheDoorbellRegionFromPortholeIvshmemServerAsLibvirtStartsIt) {
+    const std::string server_program = PORTHOLE_IVSHMEM_SERVER_PROGRAM;
+    if (server_program.empty()) GTEST_SKIP() << "porthole-ivshmem-server is not in this build";
+    VmMachine m;
+    const fs::path dir = fs::temp_directory_path() / ("porthole-db-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string socket = (dir / "ivshmem.sock").string();
+    auto def = define(m, doorbell_vm(socket));
+    auto native = libvirt_qemu_argv(def.xml);
+    ASSERT_EQ(native.status, 0) << native.err;
+    auto device = doorbell_device(native.out);
+    ASSERT_FALSE(device.is_null()) << native.out;
+    // The bridges libvirt placed it behind are not on this short command line.
+    device.erase("bus");
+    device.erase("addr");
+    const std::string chardev =
+        "socket,id=" + device["chardev"].get<std::string>() + ",path=" + socket;
+    ASSERT_NE(native.out.find("-chardev " + chardev + " "), std::string::npos) << native.out;
+    auto qemu = [&] {
+        auto r = run_captured(
+            {"qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-nodefaults", "-display",
+             "none", "-S", "-qmp", "stdio", "-chardev", chardev, "-device", device.dump()},
+            "{\"execute\":\"qmp_capabilities\"}\n"
+            "{\"execute\":\"query-pci\"}\n{\"execute\":\"quit\"}\n",
+            60);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : CommandOutput{};
+    };
+    auto without = qemu();
+    EXPECT_NE(without.status, 0) << without.out;
+    EXPECT_NE(without.err.find("Failed to connect"), std::string::npos) << without.err;
+
+    const fs::path log = dir / "server.log";
+    std::optional<uint64_t> bar2;
+    {
+        Background server({server_program, "--socket", socket, "--shm", (dir / "region").string(),
+                           "--size", std::to_string(def.region_bytes >> 20), "--mode", "0600"},
+                          log);
+        for (int i = 0; i < 500 && read_text(log).find("serving") == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_NE(read_text(log).find("serving"), std::string::npos) << read_text(log);
+        auto with = qemu();
+        ASSERT_EQ(with.status, 0) << with.err;
+        std::istringstream lines(with.out);
+        for (std::string line; std::getline(lines, line);) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded() || !j.contains("return") || !j["return"].is_array()) continue;
+            for (const auto& bus : j["return"])
+                for (const auto& dev : bus["devices"])
+                    if (dev["qdev_id"] == device["id"])
+                        for (const auto& bar : dev["regions"])
+                            if (bar["bar"] == 2) bar2 = bar["size"].get<uint64_t>();
+        }
+        EXPECT_TRUE(bar2) << with.out;
+    }
+    EXPECT_NE(read_text(log).find("peer 0 connected"), std::string::npos) << read_text(log);
+    fs::remove_all(dir);
+    ASSERT_TRUE(bar2);
+    EXPECT_EQ(*bar2, region_size_bytes(1920, 1080));
 }
 
 }  // namespace

@@ -462,6 +462,7 @@ Result<Output> cmd_snippets(const SnippetOptions& options) {
     }
     o.data = {{"snippets", arr},
               {"region_bytes", region_size_bytes(options.width, options.height)}};
+    if (!options.doorbell_socket.empty()) o.data["doorbell"] = options.doorbell_socket;
     return o;
 }
 
@@ -629,6 +630,7 @@ Result<Output> cmd_vm_define(System& sys, const PciIds& ids, const VmDefineArgs&
               {"install_mode", def->install_mode},
               {"virt_type", def->virt_type},
               {"defined", false}};
+    if (!a.vm.doorbell.empty()) o.data["doorbell"] = a.vm.doorbell;
     if (!a.apply) {
         // The XML alone on stdout, so that `> vm.xml` works; the notes on stderr.
         o.text = def->xml;
@@ -732,6 +734,20 @@ Status load_domain_for_doctor(const std::string& domain, const std::string& file
         }
     }
     return {};
+}
+
+// --doorbell [SOCKET]: given alone, the server's default socket (filled in after parsing:
+// CLI11 leaves the value empty).
+CLI::Option* add_doorbell_option(CLI::App* command, std::string& socket) {
+    return command
+        ->add_option("--doorbell", socket,
+                     fmt::format("ivshmem-doorbell instead of ivshmem-plain: the guest rings the "
+                                 "client instead of being polled; the region comes from "
+                                 "porthole-ivshmem-server on SOCKET (default {}), which must run "
+                                 "before the VM starts",
+                                 kDefaultDoorbellSocket))
+        ->expected(0, 1)
+        ->type_name("[SOCKET]");
 }
 
 // porthole-vfio(8) beyond the option table.
@@ -876,6 +892,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     snippets->add_option("--vcpus", snip.vcpus, "vCPUs (queues)");
     snippets->add_option("--iothreads", snip.iothreads, "iothreads");
     snippets->add_option("--uid", snip.pipewire_uid, "uid whose PipeWire gets the audio");
+    auto* snippet_doorbell = add_doorbell_option(snippets, snip.doorbell_socket);
     auto* hooks = libvirt->add_subcommand("hooks", "install the hook dispatcher and VM hooks");
     hooks->add_option("--vm", hook.vm, "libvirt domain name")->required();
     hooks->add_option("--bdf", hook.bdfs, "devices to bind on prepare, restore on release");
@@ -927,6 +944,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     VmDefineArgs vm_args;
     std::string finish_name, finish_connect, finish_backups = kDomainBackupDir;
     bool vm_tpm = false, vm_secure_boot = false, vm_no_pin = false;
+    CLI::Option* vm_doorbell = nullptr;
     auto* vm = app.add_subcommand("vm", "a complete libvirt domain for a passthrough VM");
     vm->require_subcommand(1);
     auto* vm_define = vm->add_subcommand(
@@ -978,6 +996,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         vm_define->add_option("--serial-log", v.serial_log, "the guest's serial console to a file");
         vm_define->add_option("--input-bus", v.input_bus,
                               "tablet for QMP input: usb (Windows default) or virtio");
+        vm_doorbell = add_doorbell_option(vm_define, v.doorbell);
         vm_define->add_flag("--apply", vm_args.apply, "define it with virsh instead of printing");
         vm_define->add_flag("--force", vm_args.force,
                             "with --apply: replace a domain of the same name (backed up)");
@@ -1032,6 +1051,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         result = cmd_hugepages(sys, hp_args, reserve->parsed());
     } else if (snippets->parsed()) {
         if (snippet_page->count() == 0) snip.page_size = page_size_text(default_page_kib(sys));
+        if (snippet_doorbell->count() > 0 && snip.doorbell_socket.empty())
+            snip.doorbell_socket = kDefaultDoorbellSocket;
         result = cmd_snippets(snip);
     } else if (hooks->parsed()) {
         result = cmd_hooks(sys, hook, hook_program_path);
@@ -1062,6 +1083,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (vm_define->count("--secure-boot") + vm_define->count("--no-secure-boot") > 0)
             vm_args.vm.secure_boot = vm_secure_boot;
         vm_args.vm.pin = !vm_no_pin;
+        if (vm_doorbell->count() > 0 && vm_args.vm.doorbell.empty())
+            vm_args.vm.doorbell = kDefaultDoorbellSocket;
         result = cmd_vm_define(sys, ids, vm_args);
     } else if (vm_finish->parsed()) {
         result = cmd_vm_finish_install(sys, finish_name, finish_connect, finish_backups);

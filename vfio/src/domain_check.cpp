@@ -441,14 +441,17 @@ class DomainChecker {
         const std::string name = found.attribute("name").as_string();
         const std::string model = found.child("model").attribute("type").as_string("ivshmem-plain");
         auto size = found.child("size");
-        // libvirt's default is 4 MiB.
+        // libvirt's default for ivshmem-plain is 4 MiB.
         const uint64_t bytes =
             size ? to_bytes(size.text().as_ullong(), size.attribute("unit").as_string(), "b")
                  : 4 * kMiB;
-        if (model != "ivshmem-plain") {
+        if (model == "ivshmem-doorbell") {
+            doorbell(found, name, need);
+        } else if (model != "ivshmem-plain") {
             add("shmem", Level::Fail,
-                fmt::format("<shmem name='{}'> uses model '{}': Porthole maps a plain region", name,
-                            model),
+                fmt::format("<shmem name='{}'> uses model '{}': Porthole maps a plain region (or "
+                            "a doorbell one served by porthole-ivshmem-server)",
+                            name, model),
                 "<model type='ivshmem-plain'/>");
         } else if (bytes < need || !std::has_single_bit(bytes)) {
             add("shmem", Level::Fail,
@@ -461,6 +464,30 @@ class DomainChecker {
                 fmt::format("/dev/shm/{} of {} MiB holds {}x{} frames (needs {} MiB)", name,
                             bytes / kMiB, o_.width, o_.height, need / kMiB));
         }
+    }
+
+    // ivshmem-doorbell: QEMU gets the region and the doorbell from an ivshmem server,
+    // so the domain names the server's socket and the server decides the size.
+    void doorbell(pugi::xml_node shmem, const std::string& name, uint64_t need) {
+        const std::string path = shmem.child("server").attribute("path").as_string();
+        if (path.empty()) {
+            add("shmem", Level::Fail,
+                fmt::format("<shmem name='{}'> is ivshmem-doorbell without a <server path>: its "
+                            "region and doorbell come from an ivshmem server's socket, which the "
+                            "domain does not name (libvirt refuses it without <server>, or "
+                            "guesses a path no Porthole server listens on)",
+                            name),
+                fmt::format("inside <shmem>: <server path='{}'/> (porthole-ivshmem-server's "
+                            "socket), or a plain region: <model type='ivshmem-plain'/> <size "
+                            "unit='M'>{}</size>",
+                            kDefaultDoorbellSocket, need / kMiB));
+            return;
+        }
+        add("shmem", Level::Pass,
+            fmt::format("<shmem name='{}'> is ivshmem-doorbell on {}: porthole-ivshmem-server "
+                        "must serve that socket before the VM starts, with a region of at least "
+                        "{} MiB for {}x{} frames (`porthole-ivshmem-server --socket {} --size {}`)",
+                        name, path, need / kMiB, o_.width, o_.height, path, need / kMiB));
     }
 
     void qmp() {

@@ -17,6 +17,54 @@ uint64_t region_size_bytes(uint32_t width, uint32_t height) {
     return protocol::recommended_region_size(width, height, protocol::PixelFormat::bgra8);
 }
 
+namespace {
+
+// `text` for a quoted attribute value; the quotes themselves were refused before.
+std::string xml_attribute_text(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Status validate_doorbell_socket(std::string_view path) {
+    auto bad = [&](std::string_view why) {
+        return Error::make(fmt::format(
+            "--doorbell '{}' {}: give the absolute path of porthole-ivshmem-server's socket "
+            "(default {})",
+            valid_utf8(path), why, kDefaultDoorbellSocket));
+    };
+    if (path.empty() || path.front() != '/') return bad("is not an absolute path");
+    if (path.back() == '/') return bad("names a directory, not a socket");
+    if (path.size() > 107) return bad("is longer than a UNIX socket path may be (107 bytes)");
+    if (valid_utf8(path) != path) return bad("is not valid UTF-8");
+    if (std::any_of(path.begin(), path.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u < 0x20 || u == 0x7f;
+        })) {
+        return bad("holds a control character (newline, tab, ...)");
+    }
+    if (path.find_first_of("'\"\\") != std::string_view::npos) {
+        return bad("holds a quote or a backslash (it goes into XML and a systemd unit)");
+    }
+    return {};
+}
+
 Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& o) {
     if (o.width == 0 || o.height == 0 || o.width > 16384 || o.height > 16384) {
         return Error::make(
@@ -94,15 +142,37 @@ Result<std::vector<Snippet>> libvirt_snippets(const SnippetOptions& o) {
                              "</audio>\n",
                              o.pipewire_uid)});
     uint64_t bytes = region_size_bytes(o.width, o.height);
-    s.push_back({"shmem",
-                 fmt::format("the porthole region for {}x{} frames ({} MiB, a power of two as "
-                             "IVSHMEM requires); QEMU backs it with /dev/shm/porthole",
-                             o.width, o.height, bytes / (1024 * 1024)),
-                 fmt::format("<shmem name='porthole'>\n"
-                             "  <model type='ivshmem-plain'/>\n"
-                             "  <size unit='M'>{}</size>\n"
-                             "</shmem>\n",
-                             bytes / (1024 * 1024))});
+    if (o.doorbell_socket.empty()) {
+        s.push_back({"shmem",
+                     fmt::format("the porthole region for {}x{} frames ({} MiB, a power of two as "
+                                 "IVSHMEM requires); QEMU backs it with /dev/shm/porthole",
+                                 o.width, o.height, bytes / (1024 * 1024)),
+                     fmt::format("<shmem name='porthole'>\n"
+                                 "  <model type='ivshmem-plain'/>\n"
+                                 "  <size unit='M'>{}</size>\n"
+                                 "</shmem>\n",
+                                 bytes / (1024 * 1024))});
+    } else {
+        if (auto v = validate_doorbell_socket(o.doorbell_socket); !v) return v.error();
+        // No <size>: libvirt refuses one beside <server>; the server's region file sets it.
+        s.push_back(
+            {"shmem",
+             // Printed inside an XML comment by `libvirt snippets`: no "--" (XML forbids it).
+             fmt::format("the porthole region for {}x{} frames with a doorbell: the guest rings "
+                         "the client through the device's doorbell register, so the client "
+                         "learns of a new frame by interrupt instead of polling. QEMU takes the "
+                         "region and the doorbell from porthole-ivshmem-server once, when the VM "
+                         "starts: the server must be running on {} before then, with the size the "
+                         "plain region would have, {} MiB (its size option), and /dev/shm/porthole "
+                         "as its region file. There is no <size>: the server's file sets it",
+                         o.width, o.height, o.doorbell_socket, bytes / (1024 * 1024)),
+             fmt::format("<shmem name='porthole'>\n"
+                         "  <model type='ivshmem-doorbell'/>\n"
+                         "  <server path='{}'/>\n"
+                         "  <msi vectors='1' ioeventfd='on'/>\n"
+                         "</shmem>\n",
+                         xml_attribute_text(o.doorbell_socket))});
+    }
     return s;
 }
 

@@ -335,6 +335,7 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
     so.vendor_id = o.vendor_id;
     so.vcpus = o.vcpus;
     so.iothreads = std::max(o.iothreads, 1);
+    so.doorbell_socket = o.doorbell;
     auto snippets = libvirt_snippets(so);
     if (!snippets) return snippets.error();
     def.region_bytes = region_size_bytes(o.width, o.height);
@@ -691,11 +692,30 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
                         "starts (it is a tmpfs: e.g. a tmpfiles.d line `d /run/porthole 0750 "
                         "libvirt-qemu kvm -`)");
     }
-    notes.push_back(
-        fmt::format("the region {} is {} MiB for {}x{}; the client: `porthole --shm {} "
-                    "--input-to qmp --qmp unix:{}`",
-                    def.region_path, def.region_bytes / kMiB, o.width, o.height, def.region_path,
-                    def.qmp_path));
+    if (o.doorbell.empty()) {
+        notes.push_back(
+            fmt::format("the region {} is {} MiB for {}x{}; the client: `porthole --shm {} "
+                        "--input-to qmp --qmp unix:{}`",
+                        def.region_path, def.region_bytes / kMiB, o.width, o.height,
+                        def.region_path, def.qmp_path));
+    } else {
+        // QEMU asks the server for the region and the doorbell's eventfds once, when the
+        // device is created, and cannot reconnect later.
+        const std::string server_options = fmt::format("--socket {} --shm {} --size {}", o.doorbell,
+                                                       def.region_path, def.region_bytes / kMiB);
+        notes.push_back(fmt::format(
+            "the region {} ({} MiB for {}x{}) and its doorbell come from porthole-ivshmem-server, "
+            "which must be running before the VM starts: `porthole-ivshmem-server {}`; or its "
+            "service: `systemctl edit porthole-ivshmem-server` with [Service] "
+            "Environment=\"PORTHOLE_IVSHMEM_SERVER_OPTIONS={}\", then `systemctl enable --now "
+            "porthole-ivshmem-server`. Restart the VM after restarting the server",
+            def.region_path, def.region_bytes / kMiB, o.width, o.height, server_options,
+            server_options));
+        notes.push_back(
+            fmt::format("the client: `porthole --shm {} --doorbell {} --input-to qmp "
+                        "--qmp unix:{}`",
+                        def.region_path, o.doorbell, def.qmp_path));
+    }
     def.xml = xml::to_string(doc);
     return def;
 }

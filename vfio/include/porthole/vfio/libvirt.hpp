@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "porthole/vfio/system.hpp"
@@ -14,6 +15,14 @@ namespace porthole::vfio {
 // rounded up to a power-of-two MiB as IVSHMEM requires.
 [[nodiscard]] uint64_t region_size_bytes(uint32_t width, uint32_t height);
 
+// Where porthole-ivshmem-server listens unless told otherwise (its --socket default).
+inline constexpr const char* kDefaultDoorbellSocket = "/run/porthole/ivshmem.sock";
+
+// A socket path for <server path='...'/> and the server's unit: absolute, at most 107
+// bytes (a UNIX socket's limit), UTF-8, no control characters (newline), quotes or
+// backslashes (it goes into XML and a systemd unit line).
+[[nodiscard]] Status validate_doorbell_socket(std::string_view path);
+
 struct SnippetOptions {
     uint32_t width = 1920;
     uint32_t height = 1080;
@@ -23,6 +32,9 @@ struct SnippetOptions {
     int vcpus = 8;                         // virtio-net queues and iothreads follow it
     int iothreads = 1;
     uint32_t pipewire_uid = 1000;  // whose PipeWire runtime dir the audio backend uses
+    // Empty: an ivshmem-plain region QEMU maps from /dev/shm. Else ivshmem-doorbell: the
+    // region and the doorbell come from porthole-ivshmem-server on this socket.
+    std::string doorbell_socket = {};
 };
 
 struct Snippet {

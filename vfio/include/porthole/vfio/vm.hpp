@@ -48,6 +48,9 @@ struct VmOptions {
     std::string cmdline = {};
     std::string serial_log = {};  // the guest's serial console into this file
     std::string input_bus = {};   // usb | virtio; default: usb for Windows, virtio for Linux
+    // Empty: an ivshmem-plain region. Else ivshmem-doorbell, served by
+    // porthole-ivshmem-server on this socket (the guest rings the client).
+    std::string doorbell = {};
 };
 
 struct VmDefinition {
