@@ -708,7 +708,9 @@ Result<VmDefinition> build_domain(const System& sys, const PciIds& ids, const Vm
             "which must be running before the VM starts: `porthole-ivshmem-server {}`; or its "
             "service: `systemctl edit porthole-ivshmem-server` with [Service] "
             "Environment=\"PORTHOLE_IVSHMEM_SERVER_OPTIONS={}\", then `systemctl enable --now "
-            "porthole-ivshmem-server`. Restart the VM after restarting the server",
+            "porthole-ivshmem-server`. Restart the VM after restarting the server. The socket "
+            "and a region file the server creates are mode 0660: add --group GROUP, a group that "
+            "both you and QEMU's user are in (e.g. kvm), so that porthole may connect",
             def.region_path, def.region_bytes / kMiB, o.width, o.height, server_options,
             server_options));
         notes.push_back(
