@@ -121,7 +121,12 @@ int main(int argc, char** argv) {
         {"SEE ALSO", "porthole(1), porthole-vfio(8), qemu(1)"},
     };
     if (auto code = porthole::packaging::print_docs_if_asked(app, argc, argv, docs)) return *code;
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;  // --help and --version: 0; bad options: 2
+    }
 
     spdlog::set_level(spdlog::level::from_str(log_level));
     try {
