@@ -204,10 +204,11 @@ int run(const Options& o) {
     copts.output = o.output;
     copts.max_frame_bytes = session->layout().max_frame_bytes();
     copts.frame_slots = session->layout().frame_slots;
-    if (o.pattern_cursor == "masked")
+    if (o.pattern_cursor == "masked") {
         copts.pattern_cursor = protocol::CursorType::masked;
-    else if (o.pattern_cursor == "monochrome")
+    } else if (o.pattern_cursor == "monochrome") {
         copts.pattern_cursor = protocol::CursorType::monochrome;
+    }
     auto capture = agent::make_capture(o.capture, copts);
     if (!capture) {
         spdlog::error("{}", capture.error().message);
@@ -372,10 +373,11 @@ int run(const Options& o) {
         if (Clock::now() >= next_tick) {
             next_tick = Clock::now() + std::chrono::milliseconds(100);
             if (const auto client = session->client_session(); client != last_client) {
-                if (client != 0)
+                if (client != 0) {
                     spdlog::info("host client {:016x} attached", client);
-                else
+                } else {
                     spdlog::info("host client detached");
+                }
                 last_client = client;
             }
             if (const auto req = protocol::read_guest_res_request(region->bytes());

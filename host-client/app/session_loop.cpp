@@ -43,9 +43,10 @@ SessionLoop::SessionLoop(const Options& options, std::span<std::byte> region, Re
       overlay_(options.overlay) {
     if (const char* stall = std::getenv("PORTHOLE_TEST_DRAW_STALL_MS"); stall != nullptr)
         draw_stall_ms_ = std::strtoull(stall, nullptr, 10);
-    if (draw_stall_ms_ != 0)
+    if (draw_stall_ms_ != 0) {
         spdlog::warn("PORTHOLE_TEST_DRAW_STALL_MS: each draw is held {} ms (a test hook)",
                      draw_stall_ms_);
+    }
     connect_doorbell();
 }
 
@@ -348,10 +349,11 @@ void SessionLoop::window_event(WindowEvent e, bool& quit) {
                 break;
             case WindowEvent::toggle_fullscreen:
                 // SDL's window calls are the main thread's: it sends `resized` back.
-                if (pump_ != nullptr)
+                if (pump_ != nullptr) {
                     pump_->request_fullscreen_toggle();
-                else
+                } else {
                     spdlog::info("input: no window to make fullscreen");
+                }
                 break;
             case WindowEvent::screenshot: {
                 const std::string dir = pictures_dir();
@@ -545,10 +547,12 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
             doorbell_new_session_ = false;
             wait.doorbell_session();
         }
-        if (active)
+        if (active) {
             wait.activity();
-        else  // spins while a frame streams in and as the next one is due (FrameReader::wake_hint)
+        } else {  // spins while a frame streams in and as the next one is due
+                  // (FrameReader::wake_hint)
             wait.idle(channels_ ? channels_->frames.wake_hint(monotonic_ns()) : WakeHint{});
+        }
         if (doorbell_) doorbell_rings_ = wait.doorbell_rings();
     }
     if (!o_.screenshot.empty()) {

@@ -60,17 +60,16 @@ porthole::Result<porthole::UniqueFd> open_region(const std::string& path, std::u
         st.st_size = static_cast<off_t>(want);
         if (group) (void)::fchown(fd.get(), static_cast<uid_t>(-1), *group);
     }
-    if (!power_of_two(static_cast<std::uint64_t>(st.st_size)) || st.st_size < (1 << 20))
+    if (!power_of_two(static_cast<std::uint64_t>(st.st_size)) || st.st_size < (1 << 20)) {
         return Error::make(path + " holds " + std::to_string(st.st_size) +
                                " bytes: an IVSHMEM region is a power of two of at least 1 MiB "
                                "(--size 32, 64, 128...)",
                            EINVAL);
+    }
     return fd;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     porthole::ivshmem::DoorbellServer::Options o;
     std::string shm(porthole::ivshmem::kDefaultShmPath);
     std::uint64_t size_mib = 0;
@@ -175,4 +174,15 @@ int main(int argc, char** argv) {
     }
     spdlog::info("stopping ({} peers connected)", server->peer_count());
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // out of memory, a logger failing: nothing to go on with
+        spdlog::error("{}", e.what());
+        return 1;
+    }
 }

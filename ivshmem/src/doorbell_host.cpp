@@ -27,10 +27,11 @@ std::string errno_text(int err) {
 Result<sockaddr_un> socket_address(const std::string& path) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof a.sun_path)
+    if (path.empty() || path.size() >= sizeof a.sun_path) {
         return Error::make("doorbell socket path '" + path + "' is empty or longer than " +
                                std::to_string(sizeof a.sun_path - 1) + " bytes",
                            ENAMETOOLONG);
+    }
     std::memcpy(a.sun_path, path.data(), path.size());
     return a;
 }
@@ -96,10 +97,11 @@ DoorbellServer::~DoorbellServer() {
 }
 
 Result<DoorbellServer> DoorbellServer::listen(const Options& options, UniqueFd memory) {
-    if (options.vectors < 1 || options.vectors > kMaxDoorbellVectors)
+    if (options.vectors < 1 || options.vectors > kMaxDoorbellVectors) {
         return Error::make("vectors must be 1.." + std::to_string(kMaxDoorbellVectors) + ", not " +
                                std::to_string(options.vectors),
                            EINVAL);
+    }
     if (!memory) return Error::make("the doorbell server has no region to serve", EBADF);
     auto addr = socket_address(options.socket_path);
     if (!addr) return addr.error();
@@ -261,10 +263,11 @@ Result<DoorbellPeer> DoorbellPeer::connect(const std::string& socket_path,
     if (!s) return Error::make("socket: " + errno_text(errno), errno);
     if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
         const int err = errno;
-        if (err == EAGAIN)
+        if (err == EAGAIN) {
             return Error::make("the doorbell server at " + socket_path +
                                    " takes no connections (its backlog is full)",
                                err);
+        }
         return Error::make("cannot connect to the doorbell server at " + socket_path + ": " +
                                errno_text(err) +
                                (err == ENOENT || err == ECONNREFUSED
@@ -289,16 +292,18 @@ Result<DoorbellPeer> DoorbellPeer::connect(const std::string& socket_path,
     };
     auto version = next();
     if (!version) return version.error();
-    if (version->value != kDoorbellProtocolVersion || version->fd)
+    if (version->value != kDoorbellProtocolVersion || version->fd) {
         return Error::make(socket_path + " speaks ivshmem protocol version " +
                                std::to_string(version->value) + ", not 0",
                            EPROTO);
+    }
     auto id = next();
     if (!id) return id.error();
-    if (id->value < 0 || id->value >= kMaxDoorbellPeers || id->fd)
+    if (id->value < 0 || id->value >= kMaxDoorbellPeers || id->fd) {
         return Error::make(
             socket_path + " gave the peer ID " + std::to_string(id->value) + " (IDs are 0..65535)",
             EPROTO);
+    }
     peer.id_ = static_cast<std::uint16_t>(id->value);
     auto memory = next();
     if (!memory) return memory.error();
@@ -341,10 +346,11 @@ Result<std::optional<DoorbellPeer::Message>> DoorbellPeer::receive(int wait_ms) 
         for (std::size_t i = 0; i < count; ++i) {
             int fd = -1;
             std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            if (!partial_fd_)
+            if (!partial_fd_) {
                 partial_fd_.reset(fd);
-            else
+            } else {
                 ::close(fd);
+            }
         }
     }
     if (got == 0) {
@@ -359,9 +365,10 @@ Result<std::optional<DoorbellPeer::Message>> DoorbellPeer::receive(int wait_ms) 
 }
 
 Status DoorbellPeer::take(Message m) {
-    if (m.value < 0 || m.value >= kMaxDoorbellPeers)
+    if (m.value < 0 || m.value >= kMaxDoorbellPeers) {
         return Error::make("the doorbell server sent a bad peer ID " + std::to_string(m.value),
                            EPROTO);
+    }
     const auto id = static_cast<std::uint16_t>(m.value);
     if (id == id_) {
         // Our interrupts; one vector is all we wait on (extras close).
@@ -402,14 +409,16 @@ std::vector<std::uint16_t> DoorbellPeer::peers() const {
 
 Status DoorbellPeer::ring(std::uint16_t peer, std::uint16_t vector) const {
     const auto it = peers_.find(peer);
-    if (it == peers_.end() || vector >= it->second.size())
+    if (it == peers_.end() || vector >= it->second.size()) {
         return Error::make("doorbell peer " + std::to_string(peer) + " vector " +
                                std::to_string(vector) + " is not connected",
                            ENOENT);
+    }
     const std::uint64_t one = 1;
-    if (::write(it->second[vector].get(), &one, sizeof one) != sizeof one)
+    if (::write(it->second[vector].get(), &one, sizeof one) != sizeof one) {
         return Error::make("ringing peer " + std::to_string(peer) + ": " + errno_text(errno),
                            errno);
+    }
     return {};
 }
 

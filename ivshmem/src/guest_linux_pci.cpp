@@ -151,9 +151,10 @@ Result<std::unique_ptr<Doorbell>> open_guest_doorbell(std::string_view bdf_in,
     const std::string bdf = dev.filename().string();
     // Only ivshmem-doorbell has BAR1 (its MSI-X table): without it the
     // doorbell register ignores every write.
-    if (!fs::exists(dev / "resource1"))
+    if (!fs::exists(dev / "resource1")) {
         return Error::make("IVSHMEM " + bdf + " has no interrupts (ivshmem-plain): no doorbell",
                            ENOTSUP);
+    }
     if (std::ofstream en(dev / "enable"); en) en << "1";
     const fs::path res = dev / "resource0";
     UniqueFd fd(::open(res.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
