@@ -74,6 +74,34 @@ Result<fs::path> resolve_device(std::string_view bdf_in, const std::string& sysf
     return dev;
 }
 
+// A BAR through its sysfs resource file: mmapped (read()/write() fail with
+// EIO), at least min_size bytes. ENOENT when the file is not there.
+Result<Mapping> map_resource(const fs::path& res, std::size_t min_size, const std::string& what) {
+    UniqueFd fd(::open(res.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
+    if (!fd) {
+        const int err = errno;
+        return Error::make("cannot open " + res.string() + ": " + std::strerror(err) +
+                               (err == EACCES ? " (run the agent as root)" : ""),
+                           err);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || st.st_size <= 0 ||
+        static_cast<std::size_t>(st.st_size) < min_size) {
+        return Error::make(res.string() + " reports no size, or too small a one, for " + what);
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (p == MAP_FAILED) {
+        const int err = errno;
+        return Error::make("cannot map " + res.string() + ": " + std::strerror(err), err);
+    }
+    return Mapping(p, size,
+                   what + " (" +
+                       (size >= (std::size_t{1} << 20) ? std::to_string(size >> 20) + " MiB"
+                                                       : std::to_string(size) + " bytes") +
+                       ")");
+}
+
 }  // namespace
 
 Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs_root) {
@@ -86,27 +114,10 @@ Result<Mapping> open_guest_pci(std::string_view bdf_in, const std::string& sysfs
     if (std::ofstream en(dev / "enable"); en) en << "1";
 
     for (const char* name : {"resource2_wc", "resource2"}) {
-        const fs::path res = dev / name;
-        UniqueFd fd(::open(res.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
-        if (!fd) {
-            if (errno == ENOENT) continue;
-            const int err = errno;
-            return Error::make("cannot open " + res.string() + ": " + std::strerror(err) +
-                                   (err == EACCES ? " (run the agent as root)" : ""),
-                               err);
-        }
-        struct stat st {};
-        if (::fstat(fd.get(), &st) != 0 || st.st_size <= 0) {
-            return Error::make(res.string() + " reports no size");
-        }
-        const auto size = static_cast<std::size_t>(st.st_size);
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-        if (p == MAP_FAILED) {
-            const int err = errno;
-            return Error::make("cannot map " + res.string() + ": " + std::strerror(err), err);
-        }
-        return Mapping(p, size,
-                       "IVSHMEM " + bdf + " BAR2 (" + std::to_string(size >> 20) + " MiB)");
+        auto m = map_resource(dev / name, 1, "IVSHMEM " + bdf + " BAR2");
+        if (!m && m.error().code == ENOENT) continue;
+        if (!m) return m.error();
+        return m;
     }
     return Error::make("IVSHMEM device " + bdf + " has no BAR2 resource file", ENOENT);
 }
@@ -116,11 +127,7 @@ namespace {
 // BAR0 mapped from sysfs (resource0): the registers, written with 32-bit stores.
 class PciDoorbell final : public Doorbell {
   public:
-    PciDoorbell(void* regs, std::size_t size, std::string bdf)
-        : regs_(regs), size_(size), bdf_(std::move(bdf)) {}
-    PciDoorbell(const PciDoorbell&) = delete;
-    PciDoorbell& operator=(const PciDoorbell&) = delete;
-    ~PciDoorbell() override { ::munmap(regs_, size_); }
+    PciDoorbell(Mapping regs, std::string bdf) : regs_(std::move(regs)), bdf_(std::move(bdf)) {}
     Status ring(std::uint16_t peer, std::uint16_t vector) override {
         reg(kRegDoorbell) = (std::uint32_t{peer} << 16) | vector;
         return {};
@@ -134,10 +141,9 @@ class PciDoorbell final : public Doorbell {
 
   private:
     [[nodiscard]] volatile std::uint32_t& reg(std::size_t offset) const {
-        return *reinterpret_cast<volatile std::uint32_t*>(static_cast<std::byte*>(regs_) + offset);
+        return *reinterpret_cast<volatile std::uint32_t*>(regs_.bytes().data() + offset);
     }
-    void* regs_;
-    std::size_t size_;
+    Mapping regs_;
     std::string bdf_;
 };
 
@@ -156,22 +162,9 @@ Result<std::unique_ptr<Doorbell>> open_guest_doorbell(std::string_view bdf_in,
                            ENOTSUP);
     }
     if (std::ofstream en(dev / "enable"); en) en << "1";
-    const fs::path res = dev / "resource0";
-    UniqueFd fd(::open(res.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        return Error::make("cannot open " + res.string() + ": " + std::strerror(err), err);
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || st.st_size < static_cast<off_t>(kRegDoorbell + 4))
-        return Error::make(res.string() + " is too small for the IVSHMEM registers");
-    const auto size = static_cast<std::size_t>(st.st_size);
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (p == MAP_FAILED) {
-        const int err = errno;
-        return Error::make("cannot map " + res.string() + ": " + std::strerror(err), err);
-    }
-    return std::unique_ptr<Doorbell>(std::make_unique<PciDoorbell>(p, size, bdf));
+    auto regs = map_resource(dev / "resource0", kRegDoorbell + 4, "IVSHMEM " + bdf + " BAR0");
+    if (!regs) return regs.error();
+    return std::unique_ptr<Doorbell>(std::make_unique<PciDoorbell>(std::move(*regs), bdf));
 }
 
 }  // namespace porthole::ivshmem

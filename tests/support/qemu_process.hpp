@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "porthole/util/unique_fd.hpp"
+#include "support/spawn.hpp"
 
 namespace porthole::test {
 
@@ -42,23 +43,8 @@ class QemuProcess {
                                       "unix:" + socket_ + ",server=on,wait=off"};
         if (paused) args.push_back("-S");
         args.insert(args.end(), extra_.begin(), extra_.end());
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::setsid();
-            // QEMU's own messages go to a log beside the socket.
-            const std::string log = socket_ + ".log";
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (fd >= 0) {
-                ::dup2(fd, 1);
-                ::dup2(fd, 2);
-            }
-            std::vector<char*> argv;
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execvp(argv[0], argv.data());
-            ::_exit(127);
-        }
+        // QEMU's own messages go to a log beside the socket.
+        pid_ = porthole::testing::spawn_logged(args, socket_ + ".log", /*new_session=*/true);
         // Ready once a connect succeeds (up to 30 s: a loaded machine, TCG
         // start-up). The socket's file appears at bind(), before listen(): a
         // test that connected as soon as the file existed was refused (an

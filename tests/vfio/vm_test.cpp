@@ -20,6 +20,7 @@
 #include "porthole/vfio/topology.hpp"
 #include "porthole/vfio/virsh.hpp"
 #include "porthole/vfio/vm.hpp"
+#include "support/spawn.hpp"
 #include "test_support.hpp"
 #include "vm_support.hpp"
 
@@ -859,22 +860,8 @@ TEST(VmDefine, LibvirtsQemuDriverMakesTheDoorbellAnIvshmemDoorbellOnTheServersSo
 // A program in the background, its output in `log`, stopped (by pid) at the end.
 class Background {
   public:
-    Background(std::vector<std::string> args, const fs::path& log) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (fd >= 0) {
-                ::dup2(fd, 1);
-                ::dup2(fd, 2);
-            }
-            std::vector<char*> argv;
-            for (auto& a : args)
-                argv.push_back(a.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-    }
+    Background(std::vector<std::string> args, const fs::path& log)
+        : pid_(porthole::testing::spawn_logged(std::move(args), log.string())) {}
     ~Background() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGTERM);
