@@ -48,6 +48,8 @@ const Finding* find(const std::vector<Finding>& all, const std::string& check) {
         std::find_if(all.begin(), all.end(), [&](const Finding& f) { return f.check == check; });
     return it == all.end() ? nullptr : &*it;
 }
+// The finding points into the vector: a temporary one would be gone (ASan caught one).
+const Finding* find(std::vector<Finding>&& all, const std::string& check) = delete;
 
 std::string edit(const std::string& xml, const std::function<void(pugi::xml_document&)>& change) {
     Xml x(xml);
@@ -101,7 +103,8 @@ TEST(DomainCheck, DoorbellRegionWithAServerSocketPassesNamingTheSocketAndTheServ
         shmem.remove_child("server");
         shmem.remove_child("msi");
     });
-    x = find(m.check(plain), "domain shmem");
+    const auto plain_findings = m.check(plain);
+    x = find(plain_findings, "domain shmem");
     ASSERT_NE(x, nullptr);
     EXPECT_EQ(x->level, Level::Fail) << x->detail;
 }
