@@ -22,6 +22,7 @@
 // Usage: porthole-bench-transport [--quick] [--notice (only notice)] [--stream (only the
 //        streaming table)] [--costs (only the cost table)] [--res NAME (stream one resolution)]
 //        [--cadence lead/after (us, FrameReader::wake_hint's spin around the next frame)]
+//        [--slots N (frame slots, kMinFrameSlots..kMaxFrameSlots; default the agent's)]
 //        [--notice-samples N]
 //        [--notice-wait spin/min/max[/slack] ...]
 
@@ -61,7 +62,8 @@ using porthole::AdaptiveWait;
 using porthole::monotonic_ns;
 using porthole::testing::AlignedRegion;
 
-constexpr std::uint32_t kSlots = 3;
+// The agent's slot count (protocol::kMinFrameSlots) unless --slots N.
+std::uint32_t g_slots = porthole::protocol::kMinFrameSlots;
 
 struct Resolution {
     std::string_view name;
@@ -110,9 +112,10 @@ struct Rig {
         const std::uint32_t stride = r.width * 4;
         const std::size_t n = std::size_t{stride} * r.height;
         const std::uint64_t bytes =
-            frames_overhead() + kSlots * slot_size_for(r.width, r.height, PixelFormat::bgra8);
+            frames_overhead() +
+            std::uint64_t{g_slots} * slot_size_for(r.width, r.height, PixelFormat::bgra8);
         AlignedRegion channel(static_cast<std::size_t>(bytes));
-        auto w = FrameWriter::create(channel.bytes(), kSlots);
+        auto w = FrameWriter::create(channel.bytes(), g_slots);
         auto rd = FrameReader::attach(channel.bytes());
         if (!w || !rd) {
             fmt::print(stderr, "cannot lay out a {} frames channel\n", r.name);
@@ -663,6 +666,14 @@ int main(int argc, char** argv) {
             if (std::sscanf(argv[++i], "%d/%d", &lead, &after) != 2) return 2;
             g_cadence.lead = std::chrono::microseconds(lead);
             g_cadence.after = std::chrono::microseconds(after);
+        } else if (a == "--slots" && i + 1 < argc) {
+            g_slots = static_cast<std::uint32_t>(std::atoi(argv[++i]));
+            if (g_slots < porthole::protocol::kMinFrameSlots ||
+                g_slots > porthole::protocol::kMaxFrameSlots) {
+                fmt::print(stderr, "--slots wants {}..{}\n", porthole::protocol::kMinFrameSlots,
+                           porthole::protocol::kMaxFrameSlots);
+                return 2;
+            }
         } else if (a == "--notice-samples" && i + 1 < argc) {
             notice_samples = std::atoi(argv[++i]);
         } else if (a == "--notice-wait" && i + 1 < argc) {
@@ -673,11 +684,11 @@ int main(int argc, char** argv) {
             }
             extra_cases.push_back(*c);
         } else {
-            fmt::print(
-                stderr,
-                "usage: porthole-bench-transport [--quick] [--notice] [--stream] "
-                "[--costs] [--res 1080p|1440p|4K] [--cadence lead/after] [--notice-samples N] "
-                "[--notice-wait spin/min/max[/slack] ...]\n");
+            fmt::print(stderr,
+                       "usage: porthole-bench-transport [--quick] [--notice] [--stream] "
+                       "[--costs] [--res 1080p|1440p|4K] [--slots N] [--cadence lead/after] "
+                       "[--notice-samples N] "
+                       "[--notice-wait spin/min/max[/slack] ...]\n");
             return 2;
         }
     }
@@ -694,7 +705,7 @@ int main(int argc, char** argv) {
         "Frame transport, BGRA8, {} slots. Times are medians of thread CPU time; ratio is the "
         "median over frames of\n"
         "operation / memcpy of the bytes it copied, run right after it on the same memory.\n\n",
-        kSlots);
+        g_slots);
     fmt::print("{:<34} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>9}\n", "case", "damage KiB",
                "copied KiB", "ampl.", "op us", "memcpy us", "ratio", "GB/s");
     for (const auto& r : resolutions) {
