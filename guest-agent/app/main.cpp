@@ -275,10 +275,6 @@ int run(const Options& o) {
         shown_text = text;
         session->set_status(code, text);
     };
-    struct {
-        std::int32_t x = 0, y = 0;
-        bool visible = false;
-    } last_cursor;
     std::uint64_t published = 0;
     std::uint64_t last_client = 0;
     std::uint64_t res_client = 0, res_serial = 0;  // the last request acted on
@@ -355,20 +351,16 @@ int run(const Options& o) {
         }
 #endif
         if (auto c = source.cursor()) {
+            bool new_shape = false;
             if (c->shape) {
                 const auto& s = *c->shape;
-                if (auto ok = ch.cursor.set_shape(s.type, s.width, s.height, s.pitch, s.hotspot_x,
-                                                  s.hotspot_y, s.data);
-                    !ok) {
-                    spdlog::warn("cursor shape dropped: {}", ok.error().message);
-                }
+                auto ok = ch.cursor.set_shape(s.type, s.width, s.height, s.pitch, s.hotspot_x,
+                                              s.hotspot_y, s.data);
+                if (!ok) spdlog::warn("cursor shape dropped: {}", ok.error().message);
+                new_shape = ok.has_value();
             }
-            ch.cursor.set_position(c->x, c->y, c->visible);
-            if (c->shape || c->x != last_cursor.x || c->y != last_cursor.y ||
-                c->visible != last_cursor.visible) {
-                last_cursor = {c->x, c->y, c->visible};
-                ring();
-            }
+            // set_shape writes the position too: a new shape alone rings as well.
+            if (ch.cursor.set_position(c->x, c->y, c->visible) || new_shape) ring();
         }
         if (Clock::now() >= next_tick) {
             next_tick = Clock::now() + std::chrono::milliseconds(100);

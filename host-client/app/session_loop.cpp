@@ -513,6 +513,7 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
         }
         if (monotonic_ns() >= next_stats) {
             glog_.flush(monotonic_ns());
+            doorbell_rings_ = wait.doorbell_rings();  // for stats_line
             if (doorbell_ && !doorbell_server_lost_) {
                 if (auto ok = doorbell_->pump(); !ok) {
                     doorbell_server_lost_ = true;  // QEMU's eventfds still ring us
@@ -553,8 +554,8 @@ int SessionLoop::run_loop(const std::atomic<bool>& stop) {
                   // (FrameReader::wake_hint)
             wait.idle(channels_ ? channels_->frames.wake_hint(monotonic_ns()) : WakeHint{});
         }
-        if (doorbell_) doorbell_rings_ = wait.doorbell_rings();
     }
+    doorbell_rings_ = wait.doorbell_rings();
     if (!o_.screenshot.empty()) {
         if (auto drawn = renderer_.draw(true); drawn && drawn->readback) {
             save_screenshot(*drawn->readback, o_.screenshot);

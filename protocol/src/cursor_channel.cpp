@@ -55,7 +55,9 @@ Result<CursorWriter> CursorWriter::create(std::span<std::byte> channel) {
     return CursorWriter(channel);
 }
 
-void CursorWriter::set_position(std::int32_t x, std::int32_t y, bool visible) {
+bool CursorWriter::set_position(std::int32_t x, std::int32_t y, bool visible) {
+    const bool changed = x != last_.x || y != last_.y || visible != last_.visible ||
+                         shape_serial_ != last_.shape_serial;
     auto& shared = *reinterpret_cast<CursorPosition*>(channel_.data());
     seqlock_begin_write(shared.seq);
     CursorPosition p{};
@@ -67,6 +69,7 @@ void CursorWriter::set_position(std::int32_t x, std::int32_t y, bool visible) {
     copy_in(shared, p);
     seqlock_end_write(shared.seq);
     last_ = CursorState{x, y, visible, shape_serial_};
+    return changed;
 }
 
 Status CursorWriter::set_shape(CursorType type, std::uint32_t width, std::uint32_t height,

@@ -47,6 +47,19 @@ TEST(CursorChannel, ColorShapeAndPositionRoundTrip) {
     EXPECT_FALSE(*again);
 }
 
+TEST(CursorChannel, SetPositionSaysWhetherAnythingChanged) {
+    AlignedRegion mem(kCursorChannel);
+    auto w = CursorWriter::create(mem.bytes());
+    ASSERT_TRUE(w);
+    EXPECT_TRUE(w->set_position(10, 20, true));
+    EXPECT_FALSE(w->set_position(10, 20, true)) << "the same position: no doorbell ring";
+    EXPECT_TRUE(w->set_position(11, 20, true));
+    EXPECT_TRUE(w->set_position(11, 20, false)) << "hidden";
+    std::vector<std::byte> argb(8 * 8 * 4, std::byte{1});
+    ASSERT_TRUE(w->set_shape(CursorType::color, 8, 8, 32, 0, 0, argb));
+    EXPECT_FALSE(w->set_position(11, 20, false)) << "set_shape wrote the position already";
+}
+
 TEST(CursorChannel, MonochromeShapeCarriesAndAndXorMasks) {
     AlignedRegion mem(kCursorChannel);
     auto w = CursorWriter::create(mem.bytes());

@@ -37,7 +37,9 @@ Status validate_cursor_shape(const CursorShapeHeader& h);
 class CursorWriter {
   public:
     static Result<CursorWriter> create(std::span<std::byte> channel);
-    void set_position(std::int32_t x, std::int32_t y, bool visible);
+    // Returns whether it differs from the last position written (a new shape
+    // counts): the agent rings the host's doorbell only then.
+    bool set_position(std::int32_t x, std::int32_t y, bool visible);
     // Uploads a new shape; its serial goes with later positions.
     Status set_shape(CursorType type, std::uint32_t width, std::uint32_t height,
                      std::uint32_t pitch, std::int32_t hotspot_x, std::int32_t hotspot_y,
